@@ -1,0 +1,178 @@
+"""The `weft` commands. Each takes parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from engine.cli import render
+from engine.errors import InvalidInput
+from engine.events import RunState
+from engine.loader import load_file, read_text
+from engine.replay import at_event, from_workflow, to_dot, to_json
+from engine.run import Run
+from engine.store import Store
+
+
+def default_home() -> Path:
+    """$WEFT_HOME, else the platform's per-user data folder."""
+    if os.environ.get("WEFT_HOME"):
+        return Path(os.environ["WEFT_HOME"]).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "weft"
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "weft"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "weft"
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    return Store(Path(args.home).expanduser() if args.home else default_home())
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _emit_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    loaded = load_file(args.file)
+    wf = loaded.workflow
+    if args.json:
+        _emit_json({"file": args.file, "valid": True, "nodes": len(wf.nodes), "edges": len(wf.edges)})
+    else:
+        print(f"{args.file}: valid ({len(wf.nodes)} nodes, {len(wf.edges)} edges, "
+              f"{len(wf.promises)} promises)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    text = read_text(path)
+    loaded = load_file(path)
+    store = open_store(args)
+    run = Run(loaded, store, text=text, max_parallel=args.max_parallel, executor=args.executor)
+    _preflight(run)
+    view = render.RunProgress(run, stream=sys.stderr, show_logs=args.logs)
+    run.subscribe(view.on_event)
+    state = asyncio.run(_execute(run, view))
+    view.finish()
+    if args.json:
+        print(json.dumps({"run": run.id, "state": state.value}))
+    else:
+        render.summary(run, store, sys.stdout)
+    return state.exit_code
+
+
+def _preflight(run: Run) -> None:
+    """Refuse before anything starts: unavailable executors, promises we cannot keep."""
+    for resolved in run.loaded.nodes.values():
+        run.executor_for(resolved)
+    unsupported = run.keeper.unsupported(run.workflow.promises)
+    if unsupported:
+        p = unsupported[0]
+        where = f"{p.loc}: " if p.loc else ""
+        raise InvalidInput(f"{where}promise '{p.kind}' is not enforced by this version of Weft, "
+                           "so the run would not be guaranteed; remove it to run")
+
+
+async def _execute(run: Run, view: "render.RunProgress") -> RunState:
+    loop = asyncio.get_running_loop()
+    for sig, why in ((signal.SIGINT, "interrupted (Ctrl+C)"), (signal.SIGTERM, "terminated (SIGTERM)")):
+        try:
+            loop.add_signal_handler(sig, run.cancel, why)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on the main thread
+            pass
+    ticker = loop.create_task(view.tick())
+    try:
+        return await run.execute()
+    finally:
+        ticker.cancel()
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    rows = store.runs(limit=args.limit)
+    if args.json:
+        _emit_json([{"run": r["id"], "workflow": r["workflow"], "state": r["state"],
+                     "started_at": iso(r["started_at"]), "finished_at": iso(r["finished_at"])} for r in rows])
+    else:
+        render.runs_table(rows, sys.stdout)
+    return 0
+
+
+def show_data(store: Store, run_id: str) -> dict[str, Any]:
+    run = store.run(run_id)
+    nodes = store.nodes(run_id)
+    promises = [data["spec"] for _s, _t, _k, data in store.events(run_id, kinds=("promise_added",))]
+    return {
+        "run": run_id,
+        "workflow": run["workflow"],
+        "state": run["state"],
+        "started_at": iso(run["started_at"]),
+        "finished_at": iso(run["finished_at"]),
+        "nodes": [{"id": n["id"], "state": n["state"], "operator": n["operator"], "created_by": n["created_by"],
+                   "started_at": iso(n["started_at"]), "finished_at": iso(n["finished_at"]),
+                   "attempt": n["attempt"], "reason": n["reason"], "exit_code": n["exit_code"]} for n in nodes],
+        "edges": [{"from": e["source"], "to": e["target"]} for e in store.edges(run_id)],
+        "promises": promises,
+        "broken": run["broken"] or None,
+        "outputs": store.outputs(run_id),
+        "events": run["last_seq"],
+    }
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    data = show_data(store, store.resolve_run(args.run))
+    if args.json:
+        _emit_json(data)
+    else:
+        render.show(data, sys.stdout)
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    run_id = store.resolve_run(args.run)
+    if args.node is not None and not any(n["id"] == args.node for n in store.nodes(run_id)):
+        raise InvalidInput(f"run {run_id} has no node '{args.node}'")
+    for seq, ts, _kind, data in store.events(run_id, kinds=("log",), node=args.node):
+        if args.json:
+            print(json.dumps({"seq": seq, "ts": iso(ts), **data}, ensure_ascii=False))
+        else:
+            render.log_line(data, sys.stdout, with_node=args.node is None)
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    target = Path(args.target)
+    if target.exists() and target.is_file():
+        if args.at is not None:
+            raise InvalidInput("--at needs a run, not a workflow file")
+        loaded = load_file(target)
+        view, name = from_workflow(loaded), loaded.workflow.name
+    else:
+        store = open_store(args)
+        run_id = store.resolve_run(args.target)
+        last = store.run(run_id)["last_seq"]
+        if args.at is not None and not 0 <= args.at <= last:
+            raise InvalidInput(f"--at {args.at}: run {run_id} has events 0 to {last}")
+        view, name = at_event(store, run_id, args.at), run_id
+    text = to_dot(view, name) if args.format == "dot" else json.dumps(to_json(view), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

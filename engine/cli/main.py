@@ -1,0 +1,99 @@
+"""`weft` command line: argument parsing and the error boundary.
+
+Parsing lives here, the commands in ``engine.cli.commands``, presentation in
+``engine.cli.render``. Every ``WeftError`` ends here as one line on stderr and its exit code;
+no traceback reaches a person for anything they can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine import __version__
+from engine.errors import WeftError, WorkflowInvalid
+
+EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
+        self.exit(EXIT_INVALID, f"weft: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="weft", description="Run and inspect Weft workflows.")
+    parser.add_argument("--version", action="version", version=f"weft {__version__}")
+    parser.add_argument("--home", help="folder of the run database and workspaces (default: $WEFT_HOME "
+                                       "or the user data folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("validate", help="check a workflow file and report every problem")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+
+    p = sub.add_parser("run", help="run a workflow file")
+    p.add_argument("file")
+    p.add_argument("--max-parallel", type=_positive, metavar="N", help="tasks at once (default: settings or CPUs)")
+    p.add_argument("--executor", choices=("local", "docker"), help="default executor for this run")
+    p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} at the end')
+    p.add_argument("--logs", action="store_true", help="stream task log lines to stderr")
+
+    p = sub.add_parser("runs", help="list runs")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=_positive, default=None, help="only the newest N")
+
+    p = sub.add_parser("show", help="a run's state, nodes and edges")
+    p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("logs", help="a run's log lines, of one node or all")
+    p.add_argument("run")
+    p.add_argument("node", nargs="?")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    p = sub.add_parser("graph", help="a workflow's or a run's graph as DOT or JSON")
+    p.add_argument("target", metavar="FILE|RUN")
+    p.add_argument("--at", type=int, metavar="N", help="as of event N of a run")
+    p.add_argument("--format", choices=("dot", "json"), default="dot")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.cli import commands
+
+    args = build_parser().parse_args(argv)
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return handler(args)
+    except WorkflowInvalid as exc:
+        for problem in exc.problems:
+            print(f"{problem.location}: error: {problem.message}", file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
+        return exc.exit_code
+    except WeftError as exc:
+        print(f"weft: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("weft: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `weft logs ... | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The engine's small exception hierarchy.
+
+Everything a user can get wrong is reported as a ``WeftError`` subclass whose ``str()`` is a
+one-line reason (with a location where there is one). The CLI prints that line and exits with
+``exit_code``; it never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a source text: file, 1-based line and 1-based column.
+
+    ``file`` may also name a non-file source, e.g. ``task 'plan' message 3``; then line and
+    column are 0 and ``path`` says where inside that message the problem is.
+    """
+
+    file: str
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def shifted(self, columns: int) -> "Location":
+        """The location ``columns`` characters further on the same line (for sub-expressions)."""
+        if self.line == 0:
+            return self
+        return Location(self.file, self.line, self.column + columns, self.path)
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        if self.path:
+            where += f": {self.path}"
+        return where
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, at one place."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class WeftError(Exception):
+    """Base of every error the engine reports to a person."""
+
+    exit_code = 1
+
+
+class InvalidInput(WeftError):
+    """Bad arguments, unreadable files, an unknown run: exit code 2."""
+
+    exit_code = 2
+
+
+@dataclass
+class WorkflowInvalid(InvalidInput):
+    """A workflow text with one or more problems, all of them collected before raising."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class ExpressionError(WeftError):
+    """A `when` expression that does not parse, or fails while being evaluated.
+
+    ``offset`` is the 0-based character offset inside the expression text where the problem
+    is, so callers can turn it into a file location.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+class TypeSyntaxError(WeftError):
+    """A port type text that is not a valid type (``list[``, ``dict[int, str]``, ...)."""
+
+    exit_code = 2
+
+
+class ValueTypeError(WeftError):
+    """A value that does not match its declared port type; the message names where inside."""
+
+
+class MutationRejected(WeftError):
+    """A task's graph change that breaks mutation rule 1-3 (or is malformed): the task fails."""
+
+
+class ProtocolError(WeftError):
+    """A task wrote a malformed ``weft`` message or an overlong line: the task fails."""
+
+
+class EngineUnavailable(InvalidInput):
+    """An executor's backend (e.g. a Docker engine) cannot be reached."""
+
+
+class ProblemCollector:
+    """Collects problems so a validator can report all of them at once, then raise once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, location: Location, message: str) -> None:
+        self.problems.append(Problem(location, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise WorkflowInvalid(sorted(self.problems, key=lambda p: p.location))

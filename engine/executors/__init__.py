@@ -1,0 +1,19 @@
+"""Executors run tasks; one module per executor behind ``engine.executors.base``."""
+
+from __future__ import annotations
+
+from engine.errors import InvalidInput
+from engine.executors.base import Executor
+
+EXECUTOR_NAMES = ("local", "docker")
+
+
+def make_executor(name: str) -> Executor:
+    if name == "local":
+        from engine.executors.local import LocalExecutor
+
+        return LocalExecutor()
+    if name == "docker":
+        raise InvalidInput("the docker executor is not available in this version of Weft; "
+                           "use --executor local")
+    raise InvalidInput(f"unknown executor '{name}' (one of {', '.join(EXECUTOR_NAMES)})")

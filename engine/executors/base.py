@@ -1,0 +1,69 @@
+"""What every executor provides: start a task, stream its lines, wait, stop it.
+
+The run never knows whether a task is a process or a container. It hands a ``TaskSpec``
+(the plan: argv, env, the start message) to ``Executor.launch`` and gets a ``TaskProcess``
+(the bound, running thing). Executors translate workspace paths, because a container sees
+the workspace somewhere else than the host does.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from engine.model import ResolvedNode
+
+LineSink = Callable[[str, bytes], None]
+"""Called with ("stdout" | "stderr", raw line) for every line a task writes."""
+
+
+class LaunchError(Exception):
+    """The task could not be started (command not found, image missing, ...): it fails."""
+
+
+@dataclass
+class TaskSpec:
+    run: str
+    node: ResolvedNode
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    workspace: Path
+    start_line: bytes
+    image: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class TaskProcess(abc.ABC):
+    @abc.abstractmethod
+    async def pump(self, sink: LineSink) -> None:
+        """Deliver every line of stdout and stderr to ``sink`` until both end.
+
+        Raises ``engine.errors.ProtocolError`` for a line over the size limit; exceptions
+        raised by ``sink`` propagate (the caller stops the task).
+        """
+
+    @abc.abstractmethod
+    async def wait(self) -> int:
+        """The exit code; negative for "killed by signal N"."""
+
+    @abc.abstractmethod
+    async def stop(self, grace: float = 2.0) -> None:
+        """Ask the task to end, and make sure it has ended after ``grace`` seconds."""
+
+
+class Executor(abc.ABC):
+    name: str = "?"
+
+    @abc.abstractmethod
+    def task_workspace(self, host_workspace: Path) -> str:
+        """The workspace path as the task sees it."""
+
+    @abc.abstractmethod
+    async def launch(self, spec: TaskSpec) -> TaskProcess:
+        """Start the task and write its start line; raise ``LaunchError`` if it cannot start."""
+
+    async def close(self) -> None:
+        """Release whatever the executor holds (warm containers, clients)."""

@@ -1,0 +1,383 @@
+"""Plain data (from YAML or from a task's JSON message) to model records, field by field.
+
+Every function takes the data, its ``path`` inside the document and a ``source`` that turns
+paths into locations, and adds problems to a collector instead of raising, so a file with
+ten mistakes gets ten error lines in one go. The same functions parse the nodes and edges a
+task sends in a ``mutate`` message, with a source that names the task's message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Any, Callable, Protocol
+
+from engine.errors import Location, ProblemCollector
+from engine.model import (
+    EXECUTORS, STYLE_KEYS, TASK_FIELDS, EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec,
+    Settings, Trigger,
+)
+from engine.yamlsrc import Path, scalar_text
+
+NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+OPERATOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+RECORD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
+
+PROMISE_KINDS = ("static", "no_new_nodes", "no_new_edges", "only_nodes", "only_edges", "max_nodes", "shape")
+PROMISE_ARGS = {
+    "static": ((), ()),
+    "no_new_nodes": ((), ("by",)),
+    "no_new_edges": ((), ("by", "from", "to")),
+    "only_nodes": (("match",), ("by",)),
+    "only_edges": (("pairs",), ("by",)),
+    "max_nodes": (("max",), ("by",)),
+}
+
+
+class Source(Protocol):
+    def at(self, path: Path) -> Location: ...
+    def key(self, path: Path) -> Location: ...
+
+
+class MessageSource:
+    """Locations inside a task's message: ``task 'plan' message 3: nodes[0].command``."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def at(self, path: Path) -> Location:
+        text = ""
+        for part in path:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        return Location(self.description, path=text)
+
+    key = at
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Reader:
+    """Field readers bound to one source and one problem collector."""
+
+    def __init__(self, source: Source, problems: ProblemCollector) -> None:
+        self.source = source
+        self.problems = problems
+
+    def error(self, path: Path, message: str) -> None:
+        self.problems.add(self.source.at(path), message)
+
+    def mapping(self, data: Any, path: Path, what: str, allowed: tuple[str, ...] | None) -> dict[str, Any]:
+        """``data`` as a mapping; with ``allowed``, unknown keys are reported (with a hint)."""
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.error(path, f"{what} must be a mapping, not {_kind(data)}")
+            return {}
+        if allowed is not None:
+            for key in data:
+                if key not in allowed:
+                    self.problems.add(self.source.key(path + (key,)),
+                                      f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}")
+        return data
+
+    def text(self, data: Any, path: Path, what: str) -> str | None:
+        if data is None or isinstance(data, str):
+            return data
+        self.error(path, f"{what} must be text, not {_kind(data)}")
+        return None
+
+    def flag(self, data: Any, path: Path, what: str) -> bool | None:
+        if data is None or isinstance(data, bool):
+            return data
+        self.error(path, f"{what} must be true or false, not {_kind(data)}")
+        return None
+
+    def number(self, data: Any, path: Path, what: str, *, integer: bool = False,
+               minimum: float = 0, exclusive: bool = False) -> Any:
+        if data is None:
+            return None
+        ok = isinstance(data, int) if integer else isinstance(data, (int, float))
+        if isinstance(data, bool) or not ok or (isinstance(data, float) and not math.isfinite(data)):
+            self.error(path, f"{what} must be {'a whole number' if integer else 'a number'}, not {_kind(data)}")
+            return None
+        if data < minimum or (exclusive and data == minimum):
+            bound = f"greater than {minimum}" if exclusive else f"at least {minimum}"
+            self.error(path, f"{what} must be {bound}, not {data}")
+            return None
+        return data
+
+    def choice(self, data: Any, path: Path, what: str, choices: tuple[str, ...]) -> str | None:
+        if data is None:
+            return None
+        if data not in choices:
+            self.error(path, f"{what} must be one of {', '.join(choices)}, not {data!r}"
+                             f"{did_you_mean(str(data), choices)}")
+            return None
+        return data
+
+    def text_map(self, data: Any, path: Path, what: str, key_pattern: re.Pattern[str] | None = None,
+                 stringify: bool = False) -> dict[str, str] | None:
+        if data is None:
+            return None
+        mapping = self.mapping(data, path, what, None)
+        out: dict[str, str] = {}
+        for key, value in mapping.items():
+            if key_pattern is not None and not key_pattern.match(key):
+                self.problems.add(self.source.key(path + (key,)), f"'{key}' is not a valid name in {what}")
+                continue
+            if stringify and isinstance(value, (int, float, bool)):
+                value = scalar_text(value)
+            if not isinstance(value, str):
+                self.error(path + (key,), f"{what}: '{key}' must be text, not {_kind(value)}")
+                continue
+            out[key] = value
+        return out
+
+    def text_list(self, data: Any, path: Path, what: str, min_items: int = 0) -> list[str] | None:
+        if data is None:
+            return None
+        if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+            self.error(path, f"{what} must be a list of text")
+            return None
+        if len(data) < min_items:
+            self.error(path, f"{what} must not be empty")
+            return None
+        return list(data)
+
+    def json_object(self, data: Any, path: Path, what: str) -> dict[str, Any] | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            self.error(path, f"{what} must be a mapping, not {_kind(data)}")
+            return None
+        return data
+
+    # -- composite records -------------------------------------------------------------
+
+    def settings(self, data: Any, path: Path) -> Settings:
+        m = self.mapping(data, path, "settings", ("max_parallel", "executor", "image", "fail_fast"))
+        return Settings(
+            max_parallel=self.number(m.get("max_parallel"), path + ("max_parallel",), "max_parallel",
+                                     integer=True, minimum=1),
+            executor=self.choice(m.get("executor"), path + ("executor",), "executor", EXECUTORS),
+            image=self.text(m.get("image"), path + ("image",), "image"),
+            fail_fast=self.flag(m.get("fail_fast"), path + ("fail_fast",), "fail_fast"),
+        )
+
+    def task_fields(self, m: dict[str, Any], path: Path, spec: Any) -> None:
+        """Fill the shared operator/node fields of ``spec`` from mapping ``m``."""
+        for name in TASK_FIELDS:
+            if name in m:
+                setattr(spec, name, self._task_field(name, m[name], path + (name,)))
+        if spec.shell is not True and isinstance(spec.command, str):
+            self.error(path + ("command",), "command must be a list of arguments (a text command needs `shell: true`)")
+            spec.command = None
+
+    def _task_field(self, name: str, value: Any, path: Path) -> Any:
+        readers: dict[str, Callable[[], Any]] = {
+            "description": lambda: self.text(value, path, name),
+            "inputs": lambda: self.text_map(value, path, "inputs", PORT_NAME),
+            "outputs": lambda: self.text_map(value, path, "outputs", PORT_NAME),
+            "command": lambda: self._command(value, path),
+            "shell": lambda: self.flag(value, path, name),
+            "image": lambda: self.text(value, path, name),
+            "build": lambda: self.text(value, path, name),
+            "executor": lambda: self.choice(value, path, name, EXECUTORS),
+            "env": lambda: self.text_map(value, path, "env", stringify=True),
+            "workdir": lambda: self.text(value, path, name),
+            "retries": lambda: self.number(value, path, name, integer=True),
+            "retry_delay": lambda: self.number(value, path, name),
+            "timeout": lambda: self.number(value, path, name, exclusive=True),
+            "dynamic": lambda: self.flag(value, path, name),
+            "resources": lambda: self._resources(value, path),
+            "network": lambda: self.flag(value, path, name),
+            "warm": lambda: self.flag(value, path, name),
+            "params": lambda: self.json_object(value, path, name),
+            "style": lambda: self.style(value, path),
+        }
+        return readers[name]()
+
+    def _command(self, value: Any, path: Path) -> list[str] | str | None:
+        if isinstance(value, str):
+            if not value.strip():
+                self.error(path, "command must not be empty")
+                return None
+            return value
+        if isinstance(value, list):
+            value = [scalar_text(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value]
+        return self.text_list(value, path, "command", min_items=1)
+
+    def _resources(self, value: Any, path: Path) -> dict[str, Any] | None:
+        m = self.mapping(value, path, "resources", ("cpus", "memory"))
+        out: dict[str, Any] = {}
+        if "cpus" in m:
+            out["cpus"] = self.number(m["cpus"], path + ("cpus",), "resources.cpus", exclusive=True)
+        if "memory" in m:
+            mem = m["memory"]
+            if isinstance(mem, int) and not isinstance(mem, bool) and mem > 0:
+                out["memory"] = mem
+            elif isinstance(mem, str) and MEMORY.match(mem):
+                out["memory"] = mem
+            else:
+                self.error(path + ("memory",), f"resources.memory must be bytes or a size like '512m', not {mem!r}")
+        return out if value is not None else None
+
+    def style(self, value: Any, path: Path) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        m = self.mapping(value, path, "style", STYLE_KEYS)
+        out: dict[str, Any] = {}
+        for key in ("color", "label", "icon"):
+            if key in m and self.text(m[key], path + (key,), f"style.{key}") is not None:
+                out[key] = m[key]
+        if "pos" in m:
+            pos = m["pos"]
+            if (isinstance(pos, list) and len(pos) == 2
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
+                out["pos"] = list(pos)
+            else:
+                self.error(path + ("pos",), "style.pos must be two numbers [x, y]")
+        return out
+
+    def operator(self, name: str, data: Any, path: Path) -> OperatorSpec:
+        spec = OperatorSpec(name=name, loc=self.source.key(path))
+        if not OPERATOR_NAME.match(name):
+            self.problems.add(self.source.key(path), f"'{name}' is not a valid operator name")
+        m = self.mapping(data, path, f"operator '{name}'", TASK_FIELDS)
+        self.task_fields(m, path, spec)
+        if spec.command is None and "command" not in m:
+            self.error(path, f"operator '{name}' has no command")
+        return spec
+
+    def node(self, data: Any, path: Path) -> NodeSpec | None:
+        allowed = ("id", "operator", "trigger") + TASK_FIELDS
+        if not isinstance(data, dict):
+            self.error(path, f"a node must be a mapping, not {_kind(data)}")
+            return None
+        m = self.mapping(data, path, "node", allowed)
+        spec = NodeSpec(loc=self.source.at(path))
+        raw_id = m.get("id")
+        if raw_id is None or isinstance(raw_id, (dict, list, bool)) or raw_id == "":
+            self.error(path, "a node needs an id")
+            return None
+        spec.id = scalar_text(raw_id)
+        if not NODE_ID.match(spec.id):
+            self.error(path + ("id",), f"node id '{spec.id}' may only use letters, digits, '_' and '-'")
+        spec.operator = self.text(m.get("operator"), path + ("operator",), "operator")
+        trigger = self.choice(m.get("trigger"), path + ("trigger",), "trigger", tuple(t.value for t in Trigger))
+        spec.trigger = Trigger(trigger) if trigger else None
+        self.task_fields(m, path, spec)
+        if spec.operator is None and "command" not in m:
+            self.error(path, f"node '{spec.id}' needs a command or an operator")
+        if spec.operator is not None:
+            for own in ("command", "inputs", "outputs", "shell"):
+                if own in m:
+                    self.problems.add(self.source.key(path + (own,)),
+                                      f"node '{spec.id}' uses operator '{spec.operator}', so its {own} comes from there")
+        return spec
+
+    def edge(self, data: Any, path: Path) -> EdgeSpec | None:
+        if not isinstance(data, dict):
+            self.error(path, f"an edge must be a mapping, not {_kind(data)}")
+            return None
+        m = self.mapping(data, path, "edge", ("from", "to", "when", "style"))
+        ends = []
+        for end in ("from", "to"):
+            value = m.get(end)
+            if value is None:
+                self.error(path, f"an edge needs '{end}'")
+                return None
+            text = scalar_text(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+            if not isinstance(text, str):
+                self.error(path + (end,), f"edge '{end}' must be 'node' or 'node.port'")
+                return None
+            node, _, port = text.partition(".")
+            if not NODE_ID.match(node) or ("." in text and not PORT_NAME.match(port)):
+                self.error(path + (end,), f"edge '{end}' must be 'node' or 'node.port', not '{text}'")
+                return None
+            ends.append((node, port or None))
+        (source, source_port), (target, target_port) = ends
+        if (source_port is None) != (target_port is None):
+            self.error(path, "a data edge names a port on both ends ('a.out' -> 'b.in'); "
+                             "a runs-after edge names none")
+            return None
+        when = self.text(m.get("when"), path + ("when",), "when")
+        return EdgeSpec(source, target, source_port, target_port, when,
+                        self.style(m.get("style"), path + ("style",)), loc=self.source.at(path))
+
+    def promise(self, data: Any, path: Path) -> PromiseSpec | None:
+        if not isinstance(data, dict):
+            self.error(path, f"a promise must be a mapping like {{no_new_nodes: {{}}}}, not {_kind(data)}")
+            return None
+        kinds = [k for k in data if k in PROMISE_KINDS]
+        extra = ("id", "by", "where") if "shape" in kinds else ("id",)
+        self.mapping(data, path, "promise", PROMISE_KINDS + extra)
+        if len(kinds) != 1:
+            what = "no" if not kinds else "more than one"
+            self.error(path, f"a promise has exactly one kind ({', '.join(PROMISE_KINDS)}); this has {what}")
+            return None
+        kind = kinds[0]
+        spec = PromiseSpec(kind=kind, args=None, loc=self.source.at(path))
+        spec.id = self.text(data.get("id"), path + ("id",), "promise id")
+        kpath = path + (kind,)
+        if kind == "shape":
+            spec.args = self.text(data[kind], kpath, "shape")
+            spec.by = self._selectors(data.get("by"), path + ("by",), "by")
+            where = self.text_map(data.get("where"), path + ("where",), "where", RECORD_NAME)
+            spec.where = where
+            return spec if spec.args is not None else None
+        required, optional = PROMISE_ARGS[kind]
+        args = self.mapping(data[kind], kpath, kind, required + optional)
+        for name in required:
+            if name not in args:
+                self.error(kpath, f"{kind} needs '{name}'")
+                return None
+        spec.args = {}
+        for name in optional:
+            if name in args:
+                spec.args[name] = self._selectors(args[name], kpath + (name,), name)
+        if kind == "only_nodes":
+            spec.args["match"] = self._selectors(args["match"], kpath + ("match",), "match")
+        elif kind == "only_edges":
+            pairs = args["pairs"]
+            if not (isinstance(pairs, list) and all(
+                    isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in pairs)):
+                self.error(kpath + ("pairs",), "pairs must be a list of [from, to] selector pairs")
+                return None
+            spec.args["pairs"] = [list(p) for p in pairs]
+        elif kind == "max_nodes":
+            spec.args["max"] = self.number(args["max"], kpath + ("max",), "max", integer=True)
+        return spec
+
+    def _selectors(self, value: Any, path: Path, what: str) -> list[str] | str | None:
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = scalar_text(value)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            value = [scalar_text(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value]
+        return self.text_list(value, path, what)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"text ('{value[:40]}')"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

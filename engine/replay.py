@@ -1,0 +1,119 @@
+"""A run's graph and states as of any event, folded from the event log.
+
+This is what `weft graph RUN --at N`, `weft show` of a past moment and the studio's replay
+slider read. It needs nothing but the store: a run is its events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import NodeState
+from engine.loader import Loaded
+from engine.store import Store
+from engine.writer import edge_data, node_data
+
+
+@dataclass
+class GraphView:
+    """Nodes and edges with their states at one moment (or before any run)."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: list[dict[str, Any]] = field(default_factory=list)
+    promises: list[dict[str, Any]] = field(default_factory=list)
+    at: int | None = None
+    run_state: str | None = None
+
+
+def from_workflow(loaded: Loaded) -> GraphView:
+    view = GraphView()
+    for node in loaded.workflow.nodes:
+        view.nodes[node.id] = {"id": node.id, "spec": node_data(node), "created_by": None, "state": None}
+    for edge in loaded.workflow.edges:
+        view.edges.append({"from": edge.source, "to": edge.target, "spec": edge_data(edge), "created_by": None})
+    return view
+
+
+def at_event(store: Store, run_id: str, upto: int | None = None) -> GraphView:
+    view = GraphView(at=upto)
+    last = 0
+    for seq, _ts, kind, data in store.events(run_id, upto=upto,
+                                             kinds=("node_added", "edge_added", "promise_added", "node_state",
+                                                    "run_state", "run_started")):
+        last = seq
+        if kind == "node_added":
+            view.nodes[data["node"]] = {"id": data["node"], "spec": data["spec"], "created_by": data["created_by"],
+                                        "state": NodeState.PENDING.value}
+        elif kind == "edge_added":
+            view.edges.append({"from": data["source"], "to": data["target"], "spec": data["spec"],
+                               "created_by": data["created_by"]})
+        elif kind == "promise_added":
+            view.promises.append(data["spec"])
+        elif kind == "node_state" and data["node"] in view.nodes:
+            view.nodes[data["node"]]["state"] = data["state"]
+        elif kind == "run_state":
+            view.run_state = data["state"]
+        elif kind == "run_started":
+            view.run_state = "running"
+    if upto is None:
+        view.at = last
+    return view
+
+
+def to_json(view: GraphView) -> dict[str, Any]:
+    nodes = []
+    for node in view.nodes.values():
+        spec = node["spec"]
+        label = (spec.get("style") or {}).get("label") or node["id"]
+        nodes.append({"id": node["id"], "ghost": False, "label": label, "operator": spec.get("operator"),
+                      "state": node["state"], "created_by": node["created_by"],
+                      "dynamic": bool(spec.get("dynamic"))})
+    edges = []
+    for edge in view.edges:
+        spec = edge["spec"]
+        item = {"from": edge["from"], "to": edge["to"], "ghost": False}
+        if "." in spec.get("from", ""):
+            item["ports"] = [spec["from"].split(".", 1)[1], spec["to"].split(".", 1)[1]]
+        if spec.get("when"):
+            item["when"] = spec["when"]
+        edges.append(item)
+    out: dict[str, Any] = {"nodes": nodes, "edges": edges}
+    if view.at is not None:
+        out["at"] = view.at
+    return out
+
+
+_STATE_COLORS = {
+    "pending": "#d0d0d0", "running": "#6fa8dc", "waiting": "#ffd966", "succeeded": "#93c47d",
+    "failed": "#e06666", "skipped": "#eeeeee", "cancelled": "#b4a7d6",
+}
+
+
+def to_dot(view: GraphView, name: str = "weft") -> str:
+    def q(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"digraph {q(name)} {{", "  rankdir=LR;",
+             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];']
+    for node in view.nodes.values():
+        spec = node["spec"]
+        label = (spec.get("style") or {}).get("label") or node["id"]
+        attrs = [f"label={q(label)}"]
+        color = _STATE_COLORS.get(node["state"] or "") or (spec.get("style") or {}).get("color")
+        if color:
+            attrs.append(f"fillcolor={q(color)}")
+        if spec.get("dynamic"):
+            attrs.append("peripheries=2")
+        lines.append(f"  {q(node['id'])} [{', '.join(attrs)}];")
+    for edge in view.edges:
+        spec = edge["spec"]
+        attrs = []
+        if "." in spec.get("from", ""):
+            attrs.append(f"label={q(spec['from'].split('.', 1)[1] + ' → ' + spec['to'].split('.', 1)[1])}")
+        if spec.get("when"):
+            attrs.append(f"xlabel={q('when ' + spec['when'])}")
+        suffix = f" [{', '.join(attrs)}]" if attrs else ""
+        lines.append(f"  {q(edge['from'])} -> {q(edge['to'])}{suffix};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,484 @@
+"""One execution of a workflow: the asyncio scheduler and the run's state.
+
+The run owns the run state (node states, outputs, attempts); the graph only knows structure.
+Every state change is an event: emitted to subscribers at once and appended to the store in
+batches (one transaction per turn of the event loop). Readiness is re-evaluated only for
+the nodes a change can affect, so the scheduler's cost per node does not grow with the graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+from engine import expr
+from engine.errors import ExpressionError, ProtocolError
+from engine.events import (
+    EdgeAdded, Event, NodeAdded, NodeState, NodeStateChanged, LogLine, PromiseAdded, PromiseBroken,
+    Recorded, RunStarted, RunState, RunStateChanged,
+)
+from engine.executors import make_executor
+from engine.executors.base import Executor, LaunchError, TaskSpec
+from engine.graph import Mutation, RunGraph
+from engine.loader import Loaded
+from engine.model import ResolvedNode, Trigger
+from engine.porttypes import Optional as OptionalType
+from engine.promises import PromiseKeeper, Violation
+from engine.protocol import start_message
+from engine.session import RunBroken, TaskFailure, TaskSession
+from engine.store import Store
+from engine.writer import edge_data, node_data, promise_data
+
+HELPER_DIR = Path(__file__).resolve().parent / "taskhelper"
+MAX_BACKOFF = 300.0
+
+Listener = Callable[[Recorded], None]
+
+
+def new_run_id() -> str:
+    return time.strftime("r-%Y%m%d-%H%M%S-", time.localtime()) + secrets.token_hex(2)
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    reason: str | None = None
+    exit_code: int | None = None
+    retryable: bool = True
+
+
+class Run:
+    def __init__(self, loaded: Loaded, store: Store, *, text: str = "", run_id: str | None = None,
+                 max_parallel: int | None = None, executor: str | None = None,
+                 executors: dict[str, Executor] | None = None) -> None:
+        self.loaded = loaded
+        self.workflow = loaded.workflow
+        self.store = store
+        self.text = text
+        self.id = run_id or new_run_id()
+        settings = self.workflow.settings
+        self.max_parallel = max_parallel or settings.max_parallel or os.cpu_count() or 1
+        self.default_executor = executor or settings.executor or "local"
+        self.workspace = store.workspace(self.id)
+        self.graph = RunGraph(self.workflow, loaded.registry)
+        self.keeper = PromiseKeeper(self.graph)
+        self.state = RunState.RUNNING
+        self.node_state: dict[str, NodeState] = {}
+        self.attempts: dict[str, int] = {}
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.broken: Violation | None = None
+        self._executors = dict(executors or {})
+        self._listeners: list[Listener] = []
+        self._seq = 0
+        self._batch: list[Recorded] = []
+        self._flush_scheduled = False
+        self._ready: OrderedDict[str, None] = OrderedDict()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._dynamic_running: set[str] = set()
+        self._mutated: set[str] = set()
+        self._edge_status: dict[int, bool] = {}
+        self._conditions: dict[int, expr.Expression] = {}
+        self._halt_reason: str | None = None
+        self._done: asyncio.Future[RunState] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- events -----------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: Event) -> Recorded:
+        self._seq += 1
+        rec = Recorded(self.id, self._seq, time.time(), event)
+        self._batch.append(rec)
+        for listener in self._listeners:
+            listener(rec)
+        if not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self.flush)
+        return rec
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._batch = self._batch, []
+        self.store.append(batch)
+
+    def _log(self, node: str | None, message: str, level: str = "info") -> None:
+        self.emit(LogLine(node, "engine", message, level))
+
+    def _set(self, node: str, state: NodeState, reason: str | None = None, exit_code: int | None = None) -> None:
+        self.node_state[node] = state
+        self.emit(NodeStateChanged(node, state.value, self.attempts.get(node, 0), reason, exit_code))
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def execute(self) -> RunState:
+        self._loop = asyncio.get_running_loop()
+        self._done = self._loop.create_future()
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        path = str(self.workflow.path) if self.workflow.path else None
+        self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
+        self.emit(RunStarted(self.workflow.name, self._settings()))
+        registration = self.graph.registration(self.workflow, self.loaded.nodes)
+        self._announce(registration)
+        for node in self.graph.nodes:
+            self._evaluate(node)
+        self._schedule()
+        self._maybe_finish()
+        try:
+            return await self._done
+        finally:
+            for executor in self._executors.values():
+                await executor.close()
+            self.flush()
+
+    def _settings(self) -> dict[str, Any]:
+        return {"max_parallel": self.max_parallel, "executor": self.default_executor,
+                "workspace": str(self.workspace)}
+
+    def _announce(self, m: Mutation) -> None:
+        for node in m.nodes:
+            self.node_state[node.id] = NodeState.PENDING
+            self.emit(NodeAdded(node.id, node_data(node), m.creator))
+        for edge in m.edges:
+            self.emit(EdgeAdded(edge.source, edge.target, edge_data(edge), m.creator))
+        for promise in m.promises:
+            self.emit(PromiseAdded(promise_data(promise), m.creator))
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Stop the run: running tasks are stopped, nothing new starts (e.g. on Ctrl+C)."""
+        self._halt(RunState.CANCELLED, reason)
+
+    def pause(self) -> None:
+        if self.state is RunState.RUNNING:
+            self.state = RunState.PAUSED
+            self.emit(RunStateChanged(self.state.value, "paused"))
+
+    def resume(self) -> None:
+        if self.state is RunState.PAUSED:
+            self.state = RunState.RUNNING
+            self.emit(RunStateChanged(self.state.value, "resumed"))
+            self._schedule()
+            self._maybe_finish()
+
+    def _halt(self, state: RunState, reason: str) -> None:
+        if self.state.is_terminal:
+            return
+        self.state = state
+        self._halt_reason = reason
+        self.emit(RunStateChanged(state.value, reason))
+        for node, node_state in self.node_state.items():
+            if node_state is NodeState.PENDING:
+                self._set(node, NodeState.CANCELLED, reason)
+        self._ready.clear()
+        for task in self._running.values():
+            task.cancel()
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self._running or self._done is None or self._done.done():
+            return
+        if self.state is RunState.PAUSED:
+            return
+        if self.state is RunState.RUNNING:
+            if self._ready:
+                return
+            stuck = [n for n, s in self.node_state.items() if not s.is_terminal]
+            for node in stuck:  # cannot happen with sound readiness; never hang on it
+                self._set(node, NodeState.SKIPPED, "no way left to become ready")
+            failed = any(s is NodeState.FAILED for s in self.node_state.values())
+            self.state = RunState.FAILED if failed else RunState.SUCCEEDED
+            self.emit(RunStateChanged(self.state.value, None))
+        self._done.set_result(self.state)
+
+    # -- readiness --------------------------------------------------------------------------
+
+    def _edge_satisfied(self, index: int) -> bool | None | str:
+        """True/False once decided, None while the source runs, or an error text."""
+        if index in self._edge_status:
+            return self._edge_status[index]
+        edge = self.graph.edges[index]
+        source_state = self.node_state[edge.source]
+        if not source_state.is_terminal:
+            return None
+        if source_state is not NodeState.SUCCEEDED:
+            result = False
+        elif edge.when is None:
+            result = True
+        else:
+            try:
+                condition = self._conditions.get(index) or expr.parse(edge.when)
+                self._conditions[index] = condition
+                result = condition.test(lambda n: self.outputs[n] if n in self.outputs else _no_outputs(n, self))
+            except ExpressionError as exc:
+                return f"condition on {edge.source} -> {edge.target} ({edge.when}): {exc.message}"
+        self._edge_status[index] = result
+        return result
+
+    def _decide(self, node: str) -> str:
+        """'run', 'skip', 'wait', or a failure reason."""
+        incoming = self.graph.incoming[node]
+        if not incoming:
+            return "run"
+        satisfied = unsatisfied = unknown = 0
+        for index in incoming:
+            status = self._edge_satisfied(index)
+            if isinstance(status, str):
+                return status
+            if status is None:
+                unknown += 1
+            elif status:
+                satisfied += 1
+            else:
+                unsatisfied += 1
+        trigger = self.graph.resolved[node].trigger
+        if trigger is Trigger.ALL:
+            return "skip" if unsatisfied else ("wait" if unknown else "run")
+        if unknown:
+            return "wait"
+        if trigger is Trigger.ANY:
+            return "run" if satisfied else "skip"
+        return "run"
+
+    def _evaluate(self, node: str) -> None:
+        """Re-decide ``node`` and everything downstream that its decision settles."""
+        work = [node]
+        while work:
+            current = work.pop()
+            if self.node_state.get(current) is not NodeState.PENDING or self.state.is_terminal:
+                continue
+            decision = self._decide(current)
+            if decision == "run":
+                self._ready[current] = None
+            elif decision == "wait":
+                self._ready.pop(current, None)
+            else:
+                self._ready.pop(current, None)
+                if decision == "skip":
+                    self._set(current, NodeState.SKIPPED, "an incoming edge cannot be satisfied")
+                else:
+                    self._set(current, NodeState.FAILED, decision)
+                work.extend(self.graph.successors(current))
+
+    def _schedule(self) -> None:
+        if self.state is not RunState.RUNNING:
+            return
+        while self._ready and len(self._running) < self.max_parallel:
+            node = self._next_startable()
+            if node is None:
+                return
+            del self._ready[node]
+            self._start(node)
+
+    def _next_startable(self) -> str | None:
+        if not self._dynamic_running:
+            return next(iter(self._ready))
+        for node in self._ready:
+            if not any(self.keeper.may_add_edge_into(d, node) for d in self._dynamic_running):
+                return node
+        return None
+
+    def _start(self, node: str) -> None:
+        assert self._loop is not None
+        if self.graph.resolved[node].dynamic:
+            self._dynamic_running.add(node)
+        self.node_state[node] = NodeState.RUNNING  # the event follows in _run_node
+        self._running[node] = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
+
+    async def _run_node(self, node: str) -> None:
+        resolved = self.graph.resolved[node]
+        try:
+            while True:
+                self.attempts[node] = self.attempts.get(node, 0) + 1
+                self._set(node, NodeState.RUNNING)
+                outcome = await self._attempt(node, resolved)
+                if outcome.ok:
+                    self._set(node, NodeState.SUCCEEDED, exit_code=outcome.exit_code)
+                    break
+                if self.state.is_terminal:
+                    self._set(node, NodeState.CANCELLED, self._halt_reason)
+                    break
+                attempt = self.attempts[node]
+                if outcome.retryable and attempt <= resolved.retries:
+                    if node in self._mutated:
+                        self._log(node, "not retried: this task already changed the graph", "warning")
+                    else:
+                        delay = min(resolved.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF)
+                        self._log(node, f"attempt {attempt} failed ({outcome.reason}); retrying in {delay:g} s",
+                                  "warning")
+                        await asyncio.sleep(delay)
+                        continue
+                self._set(node, NodeState.FAILED, outcome.reason, outcome.exit_code)
+                if self.workflow.settings.fail_fast:
+                    self._halt(RunState.FAILED, f"fail_fast: {node} failed")
+                break
+        except asyncio.CancelledError:
+            self._set(node, NodeState.CANCELLED, self._halt_reason or "cancelled")
+        except Exception as exc:  # a bug of ours must fail one node, loudly, not hang the run
+            self._log(node, "internal error:\n" + traceback.format_exc(), "error")
+            self._set(node, NodeState.FAILED, f"internal error in the engine: {exc!r}")
+        finally:
+            self._running.pop(node, None)
+            self._dynamic_running.discard(node)
+            self._after_settle(node)
+
+    def _after_settle(self, node: str) -> None:
+        if not self.state.is_terminal:
+            for successor in self.graph.successors(node):
+                self._evaluate(successor)
+        self._schedule()
+        self._maybe_finish()
+
+    async def _attempt(self, node: str, resolved: ResolvedNode) -> Outcome:
+        executor = self.executor_for(resolved)
+        task_ws = executor.task_workspace(self.workspace)
+        inputs, problem = self._inputs_for(node, resolved, task_ws)
+        if problem is not None:
+            return Outcome(False, problem, retryable=False)
+        spec = self._task_spec(node, resolved, inputs, task_ws)
+        try:
+            proc = await executor.launch(spec)
+        except LaunchError as exc:
+            return Outcome(False, str(exc), retryable=False)
+        session = TaskSession(self, node, self.attempts[node], task_ws)
+        try:
+            async with asyncio.timeout(resolved.timeout):
+                await proc.pump(session.on_line)
+                code = await proc.wait()
+        except TimeoutError:
+            await proc.stop()
+            return Outcome(False, f"timed out after {resolved.timeout:g} s")
+        except (TaskFailure, ProtocolError) as exc:
+            await proc.stop()
+            return Outcome(False, str(exc), retryable=False)
+        except RunBroken:
+            await proc.stop()
+            return Outcome(False, "stopped: the run is broken", retryable=False)
+        except asyncio.CancelledError:
+            await asyncio.shield(proc.stop())
+            raise
+        finally:
+            if session.mutated:
+                self._mutated.add(node)
+        if code != 0:
+            return Outcome(False, describe_exit(code), code)
+        missing = [name for name, text in resolved.outputs.items()
+                   if name not in session.outputs and not text.rstrip().endswith("?")]
+        if missing:
+            return Outcome(False, f"exited 0 without reporting output {', '.join(missing)}", 0, retryable=False)
+        self.outputs[node] = session.outputs
+        return Outcome(True, exit_code=0)
+
+    def executor_for(self, resolved: ResolvedNode) -> Executor:
+        name = resolved.executor or self.default_executor
+        if name not in self._executors:
+            self._executors[name] = make_executor(name)
+        return self._executors[name]
+
+    def _inputs_for(self, node: str, resolved: ResolvedNode, task_ws: str) -> tuple[dict[str, Any], str | None]:
+        registry = self.graph.registry
+        values: dict[str, Any] = {}
+        for index in self.graph.incoming[node]:
+            edge = self.graph.edges[index]
+            if edge.target_port is None or edge.source_port is None:
+                continue
+            produced = self.outputs.get(edge.source, {})
+            if edge.source_port in produced:
+                values[edge.target_port] = produced[edge.source_port]
+        inputs: dict[str, Any] = {}
+        for port, text in resolved.inputs.items():
+            port_type = registry.parse(text)
+            if port not in values:
+                if isinstance(port_type, OptionalType):
+                    inputs[port] = None
+                    continue
+                return {}, f"input '{port}' has no value (no succeeded data edge delivered one)"
+            inputs[port] = registry.map_files(values[port], port_type,
+                                              lambda rel: str(PurePosixPath(task_ws) / rel))
+        return inputs, None
+
+    def _task_spec(self, node: str, resolved: ResolvedNode, inputs: dict[str, Any], task_ws: str) -> TaskSpec:
+        command = resolved.command
+        if resolved.shell:
+            script = [command] if isinstance(command, str) else list(command or [])
+            argv = ["/bin/sh", "-c", *script]
+        else:
+            argv = list(command or [])
+        env = dict(os.environ)
+        env.update(resolved.env)
+        env["WEFT_WORKSPACE"] = task_ws
+        env["WEFT_RUN"] = self.id
+        env["WEFT_NODE"] = node
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HELPER_DIR), env.get("PYTHONPATH")]))
+        cwd = self.workflow.folder / resolved.workdir if resolved.workdir else self.workflow.folder
+        line = start_message(self.id, node, inputs, resolved.params, task_ws, self.attempts[node])
+        return TaskSpec(self.id, resolved, argv, cwd, env, self.workspace, line,
+                        image=resolved.image or self.workflow.settings.image,
+                        labels={"weft.run": self.id, "weft.node": node})
+
+    # -- mutations --------------------------------------------------------------------------
+
+    def mutate(self, creator: str, raw: dict[str, list[Any]], where: str) -> None:
+        """The single door for a task's graph change: parse, rules 1-3, promises, apply."""
+        m, problems = self.graph.parse_mutation(creator, raw, where)
+        if problems:
+            raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
+        implicit = self.keeper.check(Mutation(creator, m.nodes, m.edges, m.promises)) \
+            if not self.graph.resolved[creator].dynamic else None
+        if implicit is not None:
+            self._break(implicit, raw)
+        resolved, problems = self.graph.check(m, lambda n: self.node_state.get(n) is NodeState.PENDING, where)
+        if problems:
+            raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
+        violation = self.keeper.check(m)
+        if violation is not None:
+            self._break(violation, raw)
+        self.graph.apply(m, resolved)
+        self._announce(m)
+        for node in m.nodes:
+            self._evaluate(node.id)
+        for edge in m.edges:
+            if edge.target not in resolved:
+                self._evaluate(edge.target)
+        self._schedule()
+
+    def _break(self, violation: Violation, raw: dict[str, Any]) -> None:
+        self.broken = violation
+        self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw))
+        self._log(violation.task, f"promise broken: {violation.reason}", "error")
+        self._halt(RunState.BROKEN, f"promise broken: {violation.reason}")
+        raise RunBroken(violation.reason)
+
+
+def _no_outputs(node: str, run: Run) -> dict[str, Any]:
+    if node not in run.graph.nodes:
+        raise KeyError(node)
+    return {}
+
+
+def _more(problems: list[str]) -> str:
+    return f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}"
+    return f"exited with code {code}"
+
+
+def python_for_tasks() -> str:  # pragma: no cover - used by examples' docs
+    return sys.executable

@@ -1,0 +1,120 @@
+"""One task attempt's conversation with the engine: what its lines mean and what they may do.
+
+A ``TaskSession`` turns each line into log lines, progress, type-checked outputs, style changes
+or graph mutations (handed to the run's single check point). Anything that must end the task
+raises ``TaskFailure``; a broken promise raises ``RunBroken``; both stop the reading at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ProblemCollector, ValueTypeError
+from engine.events import LogLine, OutputSet, Progress, StyleChanged
+from engine.protocol import Message, as_mutation, parse_line
+from engine.records import MessageSource, Reader
+
+if TYPE_CHECKING:
+    from engine.run import Run
+
+MAX_LOG_CHARS = 64 * 1024
+
+
+class TaskFailure(Exception):
+    """The task must fail now, with this one-line reason."""
+
+
+class RunBroken(Exception):
+    """The task's mutation broke a promise: the run is already marked broken."""
+
+
+class TaskSession:
+    def __init__(self, run: "Run", node: str, attempt: int, task_workspace: str) -> None:
+        self.run = run
+        self.node = node
+        self.attempt = attempt
+        self.task_workspace = task_workspace
+        self.outputs: dict[str, Any] = {}
+        self.mutated = False
+        self._messages = 0
+        self._declared = run.graph.resolved[node].outputs
+
+    def on_line(self, stream: str, line: bytes) -> None:
+        if stream == "stderr":
+            self._log(line.decode("utf-8", errors="replace").rstrip("\r\n"), "stderr", "info")
+            return
+        try:
+            parsed = parse_line(line)
+        except Exception as exc:  # ProtocolError, with its one-line reason
+            raise TaskFailure(f"malformed message: {exc}") from None
+        if isinstance(parsed, str):
+            self._log(parsed, "stdout", "info")
+            return
+        self._messages += 1
+        self._handle(parsed)
+
+    def _log(self, text: str, stream: str, level: str) -> None:
+        if len(text) > MAX_LOG_CHARS:
+            text = text[:MAX_LOG_CHARS] + f" ... ({len(text) - MAX_LOG_CHARS} more characters)"
+        self.run.emit(LogLine(self.node, stream, text, level))
+
+    def _handle(self, msg: Message) -> None:
+        body = msg.body
+        if msg.type == "log":
+            self._log(body["message"], "message", body["level"])
+        elif msg.type == "progress":
+            self.run.emit(Progress(self.node, body.get("fraction"), body.get("done"), body.get("total"),
+                                   body.get("message")))
+        elif msg.type == "output":
+            self._output(body["name"], body["value"])
+        elif msg.type == "style":
+            self._style(body)
+        else:
+            where = f"task '{self.node}' message {self._messages}"
+            self.mutated = True
+            self.run.mutate(self.node, as_mutation(msg), where)
+
+    def _output(self, name: str, value: Any) -> None:
+        if name not in self._declared:
+            declared = ", ".join(self._declared) or "none"
+            raise TaskFailure(f"output '{name}' is not a declared output of '{self.node}' (outputs: {declared})")
+        registry = self.run.graph.registry
+        port_type = registry.parse(self._declared[name])
+        try:
+            registry.check_value(value, port_type)
+            value = registry.map_files(value, port_type, self._workspace_relative)
+        except ValueTypeError as exc:
+            raise TaskFailure(f"output '{name}' ({port_type}): {exc}") from None
+        self.outputs[name] = value
+        self.run.emit(OutputSet(self.node, name, value))
+
+    def _workspace_relative(self, path: str) -> str:
+        """A file value as a path relative to the workspace, refusing anything outside it."""
+        host_ws = self.run.workspace.resolve()
+        if os.path.isabs(path):
+            inside = PurePosixPath(path)
+            base = PurePosixPath(self.task_workspace)
+            if inside != base and base not in inside.parents:
+                raise ValueTypeError(f"file '{path}' is outside the run's workspace")
+            relative = str(inside.relative_to(base))
+        else:
+            relative = path
+        resolved = (host_ws / relative).resolve()
+        if resolved != host_ws and host_ws not in resolved.parents:
+            raise ValueTypeError(f"file '{path}' leaves the run's workspace")
+        return Path(os.path.relpath(resolved, host_ws)).as_posix()
+
+    def _style(self, body: dict[str, Any]) -> None:
+        problems = ProblemCollector()
+        style = Reader(MessageSource(f"task '{self.node}' style message"), problems).style(body["style"], ("style",))
+        if problems:
+            raise TaskFailure(str(problems.problems[0]))
+        if "node" in body:
+            if body["node"] not in self.run.graph.nodes:
+                raise TaskFailure(f"style message for unknown node '{body['node']}'")
+            self.run.emit(StyleChanged(style or {}, node=body["node"]))
+        else:
+            edge = [body["edge"]["from"], body["edge"]["to"]]
+            self.run.emit(StyleChanged(style or {}, edge=edge))

@@ -1,0 +1,225 @@
+"""Run history in one SQLite database (WAL), through sqlite-utils.
+
+The ``events`` table is the append-only, numbered truth of every run: replay folds it up to
+any event, resume rebuilds a run from it. ``runs``, ``nodes``, ``edges`` and ``outputs`` are
+derived from the events in the same transaction that appends them, so the common questions
+(`weft runs`, `weft show`) need no replay. Appends are batched: the run hands over all events
+of one scheduler step at once, which keeps persistence cheap enough to record everything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+
+from engine.errors import InvalidInput
+from engine.events import NodeState, Recorded, RunState
+
+DB_NAME = "weft.db"
+SCHEMA_VERSION = 1
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class Store:
+    def __init__(self, home: Path) -> None:
+        self.home = Path(home)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.home / DB_NAME, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise InvalidInput(f"{self.home}: cannot open the run database: {exc}") from None
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit is durable against a crash of Weft, and costs no fsync.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._create()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def workspace(self, run_id: str) -> Path:
+        return self.home / "workspaces" / run_id
+
+    def _create(self) -> None:
+        db = self.db
+        if "runs" in db.table_names():
+            return
+        with self.conn:
+            db["runs"].create({
+                "id": str, "workflow": str, "path": str, "text": str, "state": str,
+                "started_at": float, "finished_at": float, "settings": str, "broken": str,
+                "last_seq": int,
+            }, pk="id", if_not_exists=True)
+            db["events"].create({"run": str, "seq": int, "ts": float, "kind": str, "node": str,
+                                 "data": str}, pk=("run", "seq"), if_not_exists=True)
+            db["events"].create_index(["run", "kind", "node"], if_not_exists=True)
+            db["nodes"].create({"run": str, "id": str, "operator": str, "created_by": str,
+                                "spec": str, "state": str, "attempt": int, "reason": str,
+                                "exit_code": int, "started_at": float, "finished_at": float,
+                                "added_seq": int},
+                               pk=("run", "id"), if_not_exists=True)
+            db["edges"].create({"run": str, "seq": int, "source": str, "target": str, "spec": str,
+                                "created_by": str}, pk=("run", "seq"), if_not_exists=True)
+            db["outputs"].create({"run": str, "node": str, "name": str, "value": str},
+                                 pk=("run", "node", "name"), if_not_exists=True)
+            db["runs"].create_index(["started_at"], if_not_exists=True)
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # -- writing -----------------------------------------------------------------------
+
+    def create_run(self, run_id: str, workflow: str, path: str | None, text: str,
+                   settings: dict[str, Any], started_at: float) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO runs (id, workflow, path, text, state, started_at, settings, last_seq)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                (run_id, workflow, path, text, RunState.RUNNING.value, started_at, _json(settings)))
+
+    def append(self, batch: list[Recorded]) -> None:
+        """Persist events and their derived rows atomically."""
+        if not batch:
+            return
+        conn = self.conn
+        rows = []
+        node_rows, edge_rows, output_rows, state_rows = [], [], [], []
+        run_updates: list[tuple[str, tuple[Any, ...]]] = []
+        for rec in batch:
+            ev = rec.event
+            data = ev.data()
+            rows.append((rec.run, rec.seq, rec.ts, ev.kind, data.get("node"), _json(data)))
+            kind = ev.kind
+            if kind == "node_state":
+                state = data["state"]
+                started = rec.ts if state == NodeState.RUNNING.value else None
+                finished = rec.ts if NodeState(state).is_terminal else None
+                state_rows.append((state, data["attempt"], data["reason"], data["exit_code"],
+                                   started, finished, rec.run, data["node"]))
+            elif kind == "node_added":
+                node_rows.append((rec.run, data["node"], data["spec"].get("operator"), data["created_by"],
+                                  _json(data["spec"]), NodeState.PENDING.value, 0, rec.seq))
+            elif kind == "edge_added":
+                edge_rows.append((rec.run, rec.seq, data["source"], data["target"], _json(data["spec"]),
+                                  data["created_by"]))
+            elif kind == "output":
+                output_rows.append((rec.run, data["node"], data["name"], _json(data["value"])))
+            elif kind == "run_state":
+                finished = rec.ts if RunState(data["state"]).is_terminal else None
+                run_updates.append(("UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
+                                    (data["state"], finished, rec.run)))
+            elif kind == "promise_broken":
+                run_updates.append(("UPDATE runs SET broken=? WHERE id=?",
+                                    (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run)))
+        last = batch[-1]
+        with conn:
+            conn.executemany("INSERT INTO events (run, seq, ts, kind, node, data) VALUES (?,?,?,?,?,?)", rows)
+            if node_rows:
+                conn.executemany("INSERT INTO nodes (run, id, operator, created_by, spec, state, attempt, added_seq)"
+                                 " VALUES (?,?,?,?,?,?,?,?)", node_rows)
+            if edge_rows:
+                conn.executemany("INSERT INTO edges (run, seq, source, target, spec, created_by)"
+                                 " VALUES (?,?,?,?,?,?)", edge_rows)
+            if state_rows:
+                conn.executemany(
+                    "UPDATE nodes SET state=?, attempt=?, reason=?, exit_code=?,"
+                    " started_at=COALESCE(?, started_at), finished_at=? WHERE run=? AND id=?", state_rows)
+            if output_rows:
+                conn.executemany("INSERT OR REPLACE INTO outputs (run, node, name, value) VALUES (?,?,?,?)",
+                                 output_rows)
+            for sql, args in run_updates:
+                conn.execute(sql, args)
+            conn.execute("UPDATE runs SET last_seq=? WHERE id=?", (last.seq, last.run))
+
+    def forget_outputs(self, run_id: str, node: str) -> None:
+        with self.conn:
+            self.conn.execute("DELETE FROM outputs WHERE run=? AND node=?", (run_id, node))
+
+    # -- reading -----------------------------------------------------------------------
+
+    def resolve_run(self, ref: str) -> str:
+        """A run id from an id, a unique prefix of one, or ``last``."""
+        if ref in ("last", "latest"):
+            row = self.conn.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+            if row is None:
+                raise InvalidInput("no runs yet")
+            return row[0]
+        rows = self.conn.execute("SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY started_at DESC LIMIT 3",
+                                 (ref, ref.replace("%", "").replace("_", "\\_") + "%")).fetchall()
+        exact = [r[0] for r in rows if r[0] == ref]
+        if exact:
+            return exact[0]
+        if not rows:
+            raise InvalidInput(f"no run '{ref}' in {self.home / DB_NAME} (see `weft runs`)")
+        if len(rows) > 1:
+            raise InvalidInput(f"'{ref}' matches several runs ({', '.join(r[0] for r in rows)}, ...)")
+        return rows[0][0]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise InvalidInput(f"no run '{run_id}'")
+        return self._row("runs", row)
+
+    def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, workflow, path, state, started_at, finished_at FROM runs ORDER BY started_at DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        cur = self.conn.execute(sql)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def nodes(self, run_id: str) -> list[dict[str, Any]]:
+        cur = self.conn.execute("SELECT * FROM nodes WHERE run=? ORDER BY added_seq", (run_id,))
+        cols = [c[0] for c in cur.description]
+        out = []
+        for r in cur.fetchall():
+            d = dict(zip(cols, r))
+            d["spec"] = json.loads(d["spec"])
+            out.append(d)
+        return out
+
+    def edges(self, run_id: str) -> list[dict[str, Any]]:
+        cur = self.conn.execute("SELECT source, target, spec, created_by FROM edges WHERE run=? ORDER BY seq",
+                                (run_id,))
+        return [{"source": s, "target": t, "spec": json.loads(sp), "created_by": c} for s, t, sp, c in cur]
+
+    def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for node, name, value in self.conn.execute("SELECT node, name, value FROM outputs WHERE run=?", (run_id,)):
+            out.setdefault(node, {})[name] = json.loads(value)
+        return out
+
+    def events(self, run_id: str, upto: int | None = None, kinds: Iterable[str] | None = None,
+               node: str | None = None, after: int = 0) -> Iterator[tuple[int, float, str, dict[str, Any]]]:
+        sql = "SELECT seq, ts, kind, data FROM events WHERE run=? AND seq>?"
+        args: list[Any] = [run_id, after]
+        if upto is not None:
+            sql += " AND seq<=?"
+            args.append(upto)
+        if kinds is not None:
+            kinds = list(kinds)
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args.extend(kinds)
+        if node is not None:
+            sql += " AND node=?"
+            args.append(node)
+        sql += " ORDER BY seq"
+        for seq, ts, kind, data in self.conn.execute(sql, args):
+            yield seq, ts, kind, json.loads(data)
+
+    def _row(self, table: str, row: tuple[Any, ...]) -> dict[str, Any]:
+        cols = [c.name for c in self.db[table].columns]
+        d = dict(zip(cols, row))
+        for key in ("settings", "broken"):
+            if d.get(key):
+                d[key] = json.loads(d[key])
+        return d

@@ -1,0 +1,205 @@
+"""Checks that need more than one record: references, port types, conditions, cycles.
+
+``GraphChecker`` is used twice: once over a whole workflow when it is loaded, and once per
+task mutation over just the new nodes and edges against the run's current graph. Problems are
+collected, never raised one by one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+import networkx as nx
+
+from engine import expr
+from engine.errors import ExpressionError, Location, ProblemCollector, TypeSyntaxError
+from engine.model import EdgeSpec, NodeSpec, OperatorSpec, ResolvedNode, Workflow, resolve_node
+from engine.porttypes import PortType, TypeRegistry
+from engine.records import Source, did_you_mean
+from engine.yamlsrc import Path
+
+
+#: What ``node_of`` answers for a node that exists but whose own definition was faulty (and
+#: already reported): edges touching it are not checked, so one mistake gives one error.
+UNCHECKABLE: Any = object()
+
+
+class GraphChecker:
+    """Checks nodes and edges of one workflow's graph against its operators and types."""
+
+    def __init__(self, workflow: Workflow, registry: TypeRegistry, source: Source,
+                 problems: ProblemCollector) -> None:
+        self.workflow = workflow
+        self.registry = registry
+        self.source = source
+        self.problems = problems
+        self._operators = workflow.all_operators()
+
+    def error(self, where: Location | Path, message: str) -> None:
+        loc = where if isinstance(where, Location) else self.source.at(where)
+        self.problems.add(loc, message)
+
+    def port_types(self, ports: Mapping[str, str] | None, path: Path, what: str) -> dict[str, PortType]:
+        out: dict[str, PortType] = {}
+        for name, text in (ports or {}).items():
+            try:
+                out[name] = self.registry.parse(text)
+            except TypeSyntaxError as exc:
+                self.error(path + (name,), f"{what} '{name}': {exc}")
+        return out
+
+    def check_operator(self, op: OperatorSpec, path: Path) -> None:
+        self.port_types(op.inputs, path + ("inputs",), "input")
+        self.port_types(op.outputs, path + ("outputs",), "output")
+
+    def resolve(self, node: NodeSpec, path: Path) -> ResolvedNode | None:
+        """The node merged with its operator, or ``None`` (with a problem) if it cannot be."""
+        operator = None
+        if node.operator is not None:
+            operator = self._operators.get(node.operator)
+            if operator is None:
+                hint = did_you_mean(node.operator, list(self._operators))
+                self.error(path + ("operator",), f"unknown operator '{node.operator}'{hint}")
+                return None
+        if node.operator is None:
+            self.port_types(node.inputs, path + ("inputs",), "input")
+            self.port_types(node.outputs, path + ("outputs",), "output")
+        return resolve_node(node, operator)
+
+    def check_edges(self, edges: Iterable[tuple[EdgeSpec, Path]],
+                    node_of: Callable[[str], ResolvedNode | None],
+                    fed: dict[tuple[str, str], EdgeSpec],
+                    known_edges: Callable[[EdgeSpec], bool],
+                    is_upstream: Callable[[str, str], bool] | None) -> list[EdgeSpec]:
+        """Check each edge; return the ones that are sound enough to put into a graph.
+
+        ``fed`` maps (node, input) to the data edge feeding it and is updated; ``known_edges``
+        tells whether the same edge (same ends, same ports) already exists; ``is_upstream(ref, source)``
+        tells whether a ``when`` may read ``ref``'s outputs (None: checked later).
+        """
+        good: list[EdgeSpec] = []
+        seen: set[tuple[str, str]] = set()
+        for edge, path in edges:
+            ends = []
+            for end, node_id, port in (("from", edge.source, edge.source_port), ("to", edge.target, edge.target_port)):
+                node = node_of(node_id)
+                if node is UNCHECKABLE:
+                    break  # that node's own problem is reported already
+                if node is None:
+                    self.error(path + (end,), f"edge {end} unknown node '{node_id}'{self._node_hint(node_id)}")
+                    break
+                ends.append(node)
+                ports = node.outputs if end == "from" else node.inputs
+                if port is not None and port not in ports:
+                    kind = "output" if end == "from" else "input"
+                    listed = ", ".join(ports) or "none"
+                    self.error(path + (end,), f"node '{node_id}' has no {kind} '{port}' "
+                                              f"({kind}s: {listed}){did_you_mean(port, list(ports))}")
+                    break
+            else:
+                source, target = ends
+                if not self._edge_ok(edge, path, source, target, fed, seen, known_edges, is_upstream):
+                    continue
+                good.append(edge)
+        return good
+
+    def _edge_ok(self, edge: EdgeSpec, path: Path, source: ResolvedNode, target: ResolvedNode,
+                 fed: dict[tuple[str, str], EdgeSpec], seen: set[tuple[str, str]],
+                 known_edges: Callable[[EdgeSpec], bool],
+                 is_upstream: Callable[[str, str], bool] | None) -> bool:
+        if edge.source == edge.target:
+            self.error(path, f"edge from '{edge.source}' to itself")
+            return False
+        pair = (edge.source_text, edge.target_text)
+        if pair in seen or known_edges(edge):
+            self.error(path, f"duplicate edge {edge}")
+            return False
+        seen.add(pair)
+        if edge.source_port is not None and edge.target_port is not None:
+            src_t = self.registry.parse(source.outputs[edge.source_port])
+            dst_t = self.registry.parse(target.inputs[edge.target_port])
+            reason = self.registry.why_not_assignable(src_t, dst_t)
+            if reason is not None:
+                self.error(path, f"{edge.source_text} ({src_t}) cannot feed {edge.target_text} ({dst_t}): {reason}")
+                return False
+            key = (edge.target, edge.target_port)
+            if key in fed:
+                self.error(path, f"input {edge.target_text} is already fed by {fed[key].source_text}")
+                return False
+            fed[key] = edge
+        if edge.when is not None:
+            return self.check_when(edge, path, is_upstream)
+        return True
+
+    def check_when(self, edge: EdgeSpec, path: Path, is_upstream: Callable[[str, str], bool] | None) -> bool:
+        where = self.source.at(path + ("when",))
+        try:
+            parsed = expr.parse(edge.when or "")
+        except ExpressionError as exc:
+            self.error(where.shifted(exc.offset), f"bad condition: {exc.message}")
+            return False
+        ok = True
+        for ref in parsed.references():
+            if is_upstream is not None and not is_upstream(ref.node, edge.source):
+                self.error(where.shifted(ref.offset),
+                           f"condition reads '{ref.node}', which does not finish before {edge.source} -> {edge.target}"
+                           f"{self._node_hint(ref.node)}")
+                ok = False
+        return ok
+
+    def _node_hint(self, node_id: str) -> str:
+        return did_you_mean(node_id, [n.id for n in self.workflow.nodes])
+
+
+def find_cycle(graph: nx.DiGraph) -> list[str] | None:
+    """The nodes of one cycle, closed (``[a, b, a]``), or None for a DAG."""
+    try:
+        edges = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return None
+    return [u for u, _v, *_ in edges] + [edges[0][0]]
+
+
+def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source,
+                      problems: ProblemCollector) -> dict[str, ResolvedNode]:
+    """Every cross-record check over a loaded workflow; returns the resolved nodes."""
+    checker = GraphChecker(workflow, registry, source, problems)
+    for name, op in workflow.operators.items():
+        checker.check_operator(op, ("operators", name))
+    resolved: dict[str, ResolvedNode] = {}
+    for i, node in enumerate(workflow.nodes):
+        path: Path = ("nodes", i)
+        if node.id in resolved:
+            checker.error(path + ("id",), f"duplicate node id '{node.id}'")
+            continue
+        r = checker.resolve(node, path)
+        if r is not None:
+            resolved[node.id] = r
+    ids = {n.id for n in workflow.nodes}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(ids)
+    for e in workflow.edges:
+        if e.source in ids and e.target in ids:
+            graph.add_edge(e.source, e.target)
+    cycle = find_cycle(graph)
+    fed: dict[tuple[str, str], EdgeSpec] = {}
+
+    def upstream(ref: str, source_node: str) -> bool:
+        return ref == source_node or (ref in graph and source_node in graph and nx.has_path(graph, ref, source_node))
+
+    checker.check_edges(
+        ((e, ("edges", i)) for i, e in enumerate(workflow.edges)),
+        lambda n: resolved[n] if n in resolved else (UNCHECKABLE if n in ids else None),
+        fed, lambda e: False, None if cycle else upstream)
+    if cycle:
+        first = next((i for i, e in enumerate(workflow.edges)
+                      if (e.source, e.target) == (cycle[0], cycle[1])), 0)
+        checker.error(("edges", first), "cycle: " + " -> ".join(cycle))
+    if not any(r.dynamic for r in resolved.values()):
+        for node_id, r in resolved.items():
+            for port, text in r.inputs.items():
+                if (node_id, port) not in fed and not text.endswith("?"):
+                    i = next(i for i, n in enumerate(workflow.nodes) if n.id == node_id)
+                    checker.error(("nodes", i), f"input '{port}' of node '{node_id}' is not fed by any data edge "
+                                                f"(make it optional with '{text}?' or add an edge)")
+    return resolved

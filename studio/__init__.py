@@ -1,0 +1,1 @@
+"""Weft Studio: the desktop canvas. Imports the engine; the engine never imports it."""
