@@ -1,0 +1,126 @@
+"""Shared helpers for the benchmarks: workflow generation, engine runners, timing, tables.
+
+Benchmarks are measurements, not tests: they print what they measured and the targets, and
+exit non-zero only when something crashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # runnable as `python bench/NAME.py` from anywhere
+    sys.path.insert(0, str(REPO))
+
+TRUE = "/bin/true"
+
+
+# -- workflows ------------------------------------------------------------------------------
+
+def workflow_yaml(name: str, nodes: Iterable[str], edges: Iterable[tuple[str, str]] = (),
+                  max_parallel: int = 1, extra_nodes: str = "") -> str:
+    """A workflow text: every node in ``nodes`` runs /bin/true; ``edges`` are runs-after edges."""
+    lines = ["weft: 1", f"name: {name}", "settings:", f"  max_parallel: {max_parallel}", "nodes:"]
+    lines += [f"  - {{id: {n}, command: [{TRUE}]}}" for n in nodes]
+    if extra_nodes:
+        lines.append(extra_nodes.rstrip("\n"))
+    edge_lines = [f"  - {{from: {a}, to: {b}}}" for a, b in edges]
+    if edge_lines:
+        lines += ["edges:"] + edge_lines
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- running the engine -----------------------------------------------------------------------
+
+def engine_in_process(wf_path: Path, home: Path, prepare: Callable[[Any], None] | None = None,
+                      ) -> tuple[float, Any, Any]:
+    """Load (untimed), then time a fresh Store + Run + execute. Returns (seconds, run, state).
+
+    ``prepare(run)`` is called on the Run before it executes (e.g. to wrap methods)."""
+    from engine.loader import load_file, read_text
+    from engine.run import Run
+    from engine.store import Store
+
+    text = read_text(wf_path)
+    loaded = load_file(wf_path)
+    t0 = time.perf_counter()
+    store = Store(home)
+    run = Run(loaded, store, text=text)
+    if prepare is not None:
+        prepare(run)
+    state = asyncio.run(run.execute())
+    elapsed = time.perf_counter() - t0
+    store.close()
+    return elapsed, run, state
+
+
+def cli_cmd(home: Path, wf_path: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "engine.cli.main", "--home", str(home), "run", str(wf_path), *extra]
+
+
+def engine_cli(wf_path: Path, home: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cli_cmd(home, wf_path, "--json"), capture_output=True, text=True, cwd=REPO)
+    return time.perf_counter() - t0, proc
+
+
+def db_count(home: Path, sql: str, args: Sequence[Any] = ()) -> int:
+    conn = sqlite3.connect(home / "weft.db")
+    try:
+        return conn.execute(sql, args).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def start_line(node: str) -> bytes:
+    msg = {"weft": 1, "type": "start", "run": "bench", "node": node, "inputs": {}, "params": {},
+           "workspace": "/tmp", "attempt": 1}
+    return (json.dumps(msg, separators=(",", ":")) + "\n").encode()
+
+
+# -- statistics and output --------------------------------------------------------------------
+
+def best(xs: Sequence[float]) -> float:
+    return min(xs)
+
+
+def median(xs: Sequence[float]) -> float:
+    return statistics.median(xs)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    cells = [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def verdict(value: float, target: float, lower_is_better: bool = True) -> str:
+    ok = value <= target if lower_is_better else value >= target
+    return f"{'meets' if ok else 'MISSES'} target {'<=' if lower_is_better else '>='} {target:g}"
+
+
+def header(title: str) -> None:
+    print(f"\n== {title} ==  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
