@@ -68,8 +68,8 @@ class RunGraph:
 
     # -- rules 1-3 --------------------------------------------------------------------------
 
-    def check(self, m: Mutation, is_open: Callable[[str], bool], where: str) -> tuple[dict[str, ResolvedNode], list[str]]:
-        """Check rules 1-3 and well-formedness; ``is_open(node)`` tells whether it has not started."""
+    def check(self, m: Mutation, state_of: Callable[[str], str], where: str) -> tuple[dict[str, ResolvedNode], list[str]]:
+        """Check rules 1-3 and well-formedness; ``state_of(node)`` is its state ("pending": not started)."""
         problems = ProblemCollector()
         checker = GraphChecker(self.workflow, self.registry, MessageSource(where), problems)
         new: dict[str, ResolvedNode] = {}
@@ -90,8 +90,10 @@ class RunGraph:
                                     lambda e: (e.source_text, e.target_text) in self.edge_keys,
                                     lambda ref, src: self._upstream(ref, src, m))
         for i, edge in enumerate(m.edges):
-            if edge in edges and edge.target not in new and not is_open(edge.target):
-                checker.error(("edges", i), f"edge into '{edge.target}', which has already started")
+            if edge in edges and edge.target not in new and state_of(edge.target) != "pending":
+                state = state_of(edge.target)
+                checker.error(("edges", i), f"edge into '{edge.target}', which is already {state} "
+                                            "(an edge may only point into a node that has not started)")
         if not problems:
             cycle = self._cycle_with(new, m.edges)
             if cycle:

@@ -17,7 +17,7 @@ from engine.model import OperatorSpec, ResolvedNode, Workflow
 from engine.porttypes import TypeRegistry
 from engine.records import RECORD_NAME, Reader
 from engine.validate import validate_workflow
-from engine.yamlsrc import SourceMap, parse_yaml
+from engine.yamlsrc import Path as SourcePath, SourceMap, parse_yaml
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("weft", "name", "description", "settings", "types", "imports", "operators", "nodes",
@@ -78,15 +78,21 @@ def load_text(text: str, file: str = "<text>", path: Path | None = None) -> Load
     library_types: dict[str, dict[str, str]] = {}
     if workflow.imports:
         base = path.parent if path else Path.cwd()
-        workflow.library, library_types = _imports(workflow.imports, base, source, problems, set())
+        seen = {path} if path else set()  # a library that imports this very file adds nothing
+        workflow.library, library_types = _imports(workflow.imports, base, source, problems, seen)
+    # Where each kept node and edge stands in the text (a dropped bad one must not shift the rest).
+    node_paths: list[SourcePath] = []
+    edge_paths: list[SourcePath] = []
     for i, raw in enumerate(_list(reader, data.get("nodes"), "nodes")):
         node = reader.node(raw, ("nodes", i))
         if node is not None:
             workflow.nodes.append(node)
+            node_paths.append(("nodes", i))
     for i, raw in enumerate(_list(reader, data.get("edges"), "edges")):
         edge = reader.edge(raw, ("edges", i))
         if edge is not None:
             workflow.edges.append(edge)
+            edge_paths.append(("edges", i))
     for i, raw in enumerate(_list(reader, data.get("promises"), "promises")):
         promise = reader.promise(raw, ("promises", i))
         if promise is not None:
@@ -95,7 +101,7 @@ def load_text(text: str, file: str = "<text>", path: Path | None = None) -> Load
     for record, fieldname, message in type_problems:
         where = ("types", record) + ((fieldname,) if fieldname else ())
         problems.add(source.at(where), message)
-    nodes = validate_workflow(workflow, registry, source, problems)
+    nodes = validate_workflow(workflow, registry, source, problems, node_paths=node_paths, edge_paths=edge_paths)
     problems.raise_if_any()
     return Loaded(workflow, registry, nodes, source)
 

@@ -35,13 +35,17 @@ class PromiseKeeper:
         """Promises this engine cannot enforce yet (all explicit kinds, for now)."""
         return list(promises)
 
-    def check(self, m: Mutation) -> Violation | None:
-        """The first promise ``m`` would break, or None."""
+    def check_implicit(self, m: Mutation) -> Violation | None:
+        """Only ``dynamic`` nodes change the graph: checked before anything else of ``m``."""
         creator = m.creator
         if creator is not None and m.changes_structure and not self.graph.resolved[creator].dynamic:
-            made = _describe(m)
             return Violation(IMPLICIT, creator,
-                             f"{creator} is not marked dynamic, but it tried to create {made}")
+                             f"{creator} is not marked dynamic, but it tried to create {_describe(m)}")
+        return None
+
+    def check(self, m: Mutation) -> Violation | None:
+        """The first promise in force (or made by ``m``) that ``m`` would break, or None."""
+        creator = m.creator
         if m.promises:
             p = m.promises[0]
             return Violation(f"{p.kind}", creator,

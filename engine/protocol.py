@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from engine.errors import ProtocolError
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 16 * 1024 * 1024
+MAX_DEPTH = 200  # levels of nested lists and objects in one message
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MESSAGE_TYPES = ("log", "progress", "output", "mutate", "add_node", "add_edge", "promise", "style")
 
@@ -40,21 +42,92 @@ def parse_line(line: bytes) -> Message | str:
     if not stripped.startswith("{") or '"weft"' not in stripped:
         return text
     try:
-        data = json.loads(stripped)
+        data = json.loads(stripped, parse_constant=_no_constant, parse_float=_finite_float)
+    except _NotJson as exc:
+        # Python's parser would take NaN / Infinity / 1e999, which are not JSON and cannot be
+        # stored: a message saying them is malformed; any other such line is a log line.
+        try:
+            lenient = json.loads(stripped)
+        except ValueError:
+            return text
+        if isinstance(lenient, dict) and "weft" in lenient:
+            raise ProtocolError(f"message is not valid JSON: {exc}") from None
+        return text
     except ValueError:
         return text  # looks a bit like JSON, is not: a log line like any other
+    except RecursionError:
+        raise ProtocolError(f"a JSON line nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(data, dict) or "weft" not in data:
         return text
-    return _check(data)
+    if stripped.count("[") + stripped.count("{") > MAX_DEPTH and _too_deep(data):
+        # the engine (events, type checks) walks values recursively: keep them well in reach
+        raise ProtocolError(f"message nested more than {MAX_DEPTH} levels deep")
+    return _check(data, _SURROGATE_ESCAPE.search(stripped) is not None)
 
 
-def _check(data: dict[str, Any]) -> Message:
+def _too_deep(value: Any) -> bool:
+    """Do lists and objects nest more than MAX_DEPTH levels in ``value``? (No recursion, and
+    memory in proportion to the depth, not the size.)"""
+    stack = [iter([value])]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, (list, dict)):
+                if len(stack) > MAX_DEPTH:
+                    return True
+                stack.append(iter(item.values() if isinstance(item, dict) else item))
+                break
+        else:
+            stack.pop()
+    return False
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"{text} is out of range for a JSON number")
+    return value
+
+
+# A \uD800-\uDFFF escape; json.loads joins proper pairs, so what remains is a lone surrogate,
+# which is not text: SQLite (UTF-8) cannot store it.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_text(value: Any, kind: str, replace: bool) -> Any:
+    """``value`` without lone surrogates: replaced (log text) or refused (anything else)."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        if found is None:
+            return value
+        if replace:
+            return _SURROGATE.sub("\ufffd", value)
+        raise ProtocolError(f"'{kind}' message holds text that is not valid Unicode "
+                            f"(a lone surrogate \\u{ord(found.group()):04x})")
+    if isinstance(value, list):
+        return [_valid_text(v, kind, replace) for v in value]
+    if isinstance(value, dict):
+        return {_valid_text(k, kind, replace): _valid_text(v, kind, replace) for k, v in value.items()}
+    return value
+
+
+def _check(data: dict[str, Any], surrogates: bool = False) -> Message:
     if data.get("weft") != PROTOCOL_VERSION or isinstance(data.get("weft"), bool):
         raise ProtocolError(f"message with unsupported protocol version weft={data.get('weft')!r} (expected 1)")
     kind = data.get("type")
     if kind not in MESSAGE_TYPES:
         raise ProtocolError(f"unknown message type {kind!r} (one of {', '.join(MESSAGE_TYPES)})")
     body = {k: v for k, v in data.items() if k not in ("weft", "type")}
+    if surrogates:
+        body = _valid_text(body, kind, replace=kind in ("log", "progress"))
     checker = _CHECKS[kind]
     checker(body)
     return Message(kind, body)

@@ -251,8 +251,8 @@ class Reader:
             self.problems.add(self.source.key(path), f"'{name}' is not a valid operator name")
         m = self.mapping(data, path, f"operator '{name}'", TASK_FIELDS)
         self.task_fields(m, path, spec)
-        if spec.command is None and "command" not in m:
-            self.error(path, f"operator '{name}' has no command")
+        if spec.command is None and "command" not in m and (data is None or isinstance(data, dict)):
+            self.problems.add(self.source.key(path), f"operator '{name}' has no command")
         return spec
 
     def node(self, data: Any, path: Path) -> NodeSpec | None:

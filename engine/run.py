@@ -53,6 +53,7 @@ class Outcome:
     reason: str | None = None
     exit_code: int | None = None
     retryable: bool = True
+    culprit: bool = False  # this task's own mutation broke the run
 
 
 class Run:
@@ -169,7 +170,7 @@ class Run:
             self._schedule()
             self._maybe_finish()
 
-    def _halt(self, state: RunState, reason: str) -> None:
+    def _halt(self, state: RunState, reason: str, spare: str | None = None) -> None:
         if self.state.is_terminal:
             return
         self.state = state
@@ -179,8 +180,9 @@ class Run:
             if node_state is NodeState.PENDING:
                 self._set(node, NodeState.CANCELLED, reason)
         self._ready.clear()
-        for task in self._running.values():
-            task.cancel()
+        for node, task in self._running.items():
+            if node != spare:  # a task breaking the run stops itself (see _attempt)
+                task.cancel()
         self._maybe_finish()
 
     def _maybe_finish(self) -> None:
@@ -303,6 +305,9 @@ class Run:
                 if outcome.ok:
                     self._set(node, NodeState.SUCCEEDED, exit_code=outcome.exit_code)
                     break
+                if outcome.culprit:  # it broke the run: it failed, the others were cancelled
+                    self._set(node, NodeState.FAILED, outcome.reason)
+                    break
                 if self.state.is_terminal:
                     self._set(node, NodeState.CANCELLED, self._halt_reason)
                     break
@@ -359,9 +364,9 @@ class Run:
         except (TaskFailure, ProtocolError) as exc:
             await proc.stop()
             return Outcome(False, str(exc), retryable=False)
-        except RunBroken:
+        except RunBroken as exc:
             await proc.stop()
-            return Outcome(False, "stopped: the run is broken", retryable=False)
+            return Outcome(False, f"broke a promise: {exc}", retryable=False, culprit=True)
         except asyncio.CancelledError:
             await asyncio.shield(proc.stop())
             raise
@@ -431,11 +436,10 @@ class Run:
         m, problems = self.graph.parse_mutation(creator, raw, where)
         if problems:
             raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
-        implicit = self.keeper.check(Mutation(creator, m.nodes, m.edges, m.promises)) \
-            if not self.graph.resolved[creator].dynamic else None
+        implicit = self.keeper.check_implicit(m)
         if implicit is not None:
             self._break(implicit, raw)
-        resolved, problems = self.graph.check(m, lambda n: self.node_state.get(n) is NodeState.PENDING, where)
+        resolved, problems = self.graph.check(m, lambda n: self.node_state[n].value, where)
         if problems:
             raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
         violation = self.keeper.check(m)
@@ -454,7 +458,7 @@ class Run:
         self.broken = violation
         self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw))
         self._log(violation.task, f"promise broken: {violation.reason}", "error")
-        self._halt(RunState.BROKEN, f"promise broken: {violation.reason}")
+        self._halt(RunState.BROKEN, f"promise broken: {violation.reason}", spare=violation.task)
         raise RunBroken(violation.reason)
 
 

@@ -91,7 +91,9 @@ class Store:
             return
         conn = self.conn
         rows = []
-        node_rows, edge_rows, output_rows, state_rows = [], [], [], []
+        node_rows, edge_rows, state_rows = [], [], []
+        outputs: dict[tuple[str, str, str], str] = {}
+        retried: list[tuple[str, str]] = []
         run_updates: list[tuple[str, tuple[Any, ...]]] = []
         for rec in batch:
             ev = rec.event
@@ -104,6 +106,11 @@ class Store:
                 finished = rec.ts if NodeState(state).is_terminal else None
                 state_rows.append((state, data["attempt"], data["reason"], data["exit_code"],
                                    started, finished, rec.run, data["node"]))
+                if started is not None and data["attempt"] > 1:
+                    # a new attempt: what an earlier one reported is not this node's output
+                    retried.append((rec.run, data["node"]))
+                    for key in [k for k in outputs if k[:2] == (rec.run, data["node"])]:
+                        del outputs[key]
             elif kind == "node_added":
                 node_rows.append((rec.run, data["node"], data["spec"].get("operator"), data["created_by"],
                                   _json(data["spec"]), NodeState.PENDING.value, 0, rec.seq))
@@ -111,7 +118,7 @@ class Store:
                 edge_rows.append((rec.run, rec.seq, data["source"], data["target"], _json(data["spec"]),
                                   data["created_by"]))
             elif kind == "output":
-                output_rows.append((rec.run, data["node"], data["name"], _json(data["value"])))
+                outputs[(rec.run, data["node"], data["name"])] = _json(data["value"])
             elif kind == "run_state":
                 finished = rec.ts if RunState(data["state"]).is_terminal else None
                 run_updates.append(("UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
@@ -128,20 +135,18 @@ class Store:
             if edge_rows:
                 conn.executemany("INSERT INTO edges (run, seq, source, target, spec, created_by)"
                                  " VALUES (?,?,?,?,?,?)", edge_rows)
+            if retried:
+                conn.executemany("DELETE FROM outputs WHERE run=? AND node=?", retried)
             if state_rows:
                 conn.executemany(
                     "UPDATE nodes SET state=?, attempt=?, reason=?, exit_code=?,"
                     " started_at=COALESCE(?, started_at), finished_at=? WHERE run=? AND id=?", state_rows)
-            if output_rows:
+            if outputs:
                 conn.executemany("INSERT OR REPLACE INTO outputs (run, node, name, value) VALUES (?,?,?,?)",
-                                 output_rows)
+                                 [key + (value,) for key, value in outputs.items()])
             for sql, args in run_updates:
                 conn.execute(sql, args)
             conn.execute("UPDATE runs SET last_seq=? WHERE id=?", (last.seq, last.run))
-
-    def forget_outputs(self, run_id: str, node: str) -> None:
-        with self.conn:
-            self.conn.execute("DELETE FROM outputs WHERE run=? AND node=?", (run_id, node))
 
     # -- reading -----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import networkx as nx
 from engine import expr
 from engine.errors import ExpressionError, Location, ProblemCollector, TypeSyntaxError
 from engine.model import EdgeSpec, NodeSpec, OperatorSpec, ResolvedNode, Workflow, resolve_node
-from engine.porttypes import PortType, TypeRegistry
+from engine.porttypes import Optional, PortType, TypeRegistry
 from engine.records import Source, did_you_mean
 from engine.yamlsrc import Path
 
@@ -116,8 +116,11 @@ class GraphChecker:
             return False
         seen.add(pair)
         if edge.source_port is not None and edge.target_port is not None:
-            src_t = self.registry.parse(source.outputs[edge.source_port])
-            dst_t = self.registry.parse(target.inputs[edge.target_port])
+            try:
+                src_t = self.registry.parse(source.outputs[edge.source_port])
+                dst_t = self.registry.parse(target.inputs[edge.target_port])
+            except TypeSyntaxError:
+                return False  # the port's bad type is reported where it is declared
             reason = self.registry.why_not_assignable(src_t, dst_t)
             if reason is not None:
                 self.error(path, f"{edge.source_text} ({src_t}) cannot feed {edge.target_text} ({dst_t}): {reason}")
@@ -133,22 +136,28 @@ class GraphChecker:
 
     def check_when(self, edge: EdgeSpec, path: Path, is_upstream: Callable[[str, str], bool] | None) -> bool:
         where = self.source.at(path + ("when",))
+        within = getattr(self.source, "within", None)  # exact through quotes and block scalars
+
+        def at(offset: int) -> Location:
+            return within(path + ("when",), edge.when or "", offset) if within else where.shifted(offset)
+
         try:
             parsed = expr.parse(edge.when or "")
         except ExpressionError as exc:
-            self.error(where.shifted(exc.offset), f"bad condition: {exc.message}")
+            self.error(at(exc.offset), f"bad condition: {exc.message}")
             return False
         ok = True
         for ref in parsed.references():
             if is_upstream is not None and not is_upstream(ref.node, edge.source):
-                self.error(where.shifted(ref.offset),
+                self.error(at(ref.offset),
                            f"condition reads '{ref.node}', which does not finish before {edge.source} -> {edge.target}"
                            f"{self._node_hint(ref.node)}")
                 ok = False
         return ok
 
     def _node_hint(self, node_id: str) -> str:
-        return did_you_mean(node_id, [n.id for n in self.workflow.nodes])
+        ids = [n.id for n in self.workflow.nodes]
+        return "" if node_id in ids else did_you_mean(node_id, ids)
 
 
 def find_cycle(graph: nx.DiGraph) -> list[str] | None:
@@ -161,14 +170,21 @@ def find_cycle(graph: nx.DiGraph) -> list[str] | None:
 
 
 def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source,
-                      problems: ProblemCollector) -> dict[str, ResolvedNode]:
-    """Every cross-record check over a loaded workflow; returns the resolved nodes."""
+                      problems: ProblemCollector, *, node_paths: list[Path] | None = None,
+                      edge_paths: list[Path] | None = None) -> dict[str, ResolvedNode]:
+    """Every cross-record check over a loaded workflow; returns the resolved nodes.
+
+    ``node_paths`` / ``edge_paths`` say where each node and edge stands in the text (default:
+    ``("nodes", i)``), since records the reader dropped leave gaps in the numbering.
+    """
     checker = GraphChecker(workflow, registry, source, problems)
+    node_paths = node_paths or [("nodes", i) for i in range(len(workflow.nodes))]
+    edge_paths = edge_paths or [("edges", i) for i in range(len(workflow.edges))]
     for name, op in workflow.operators.items():
         checker.check_operator(op, ("operators", name))
     resolved: dict[str, ResolvedNode] = {}
     for i, node in enumerate(workflow.nodes):
-        path: Path = ("nodes", i)
+        path: Path = node_paths[i]
         if node.id in resolved:
             checker.error(path + ("id",), f"duplicate node id '{node.id}'")
             continue
@@ -177,9 +193,9 @@ def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source
             resolved[node.id] = r
     ids = {n.id for n in workflow.nodes}
     graph = nx.DiGraph()
-    graph.add_nodes_from(ids)
+    graph.add_nodes_from(n.id for n in workflow.nodes)  # file order: the reported cycle is stable
     for e in workflow.edges:
-        if e.source in ids and e.target in ids:
+        if e.source in ids and e.target in ids and e.source != e.target:  # self edges: reported apart
             graph.add_edge(e.source, e.target)
     cycle = find_cycle(graph)
     fed: dict[tuple[str, str], EdgeSpec] = {}
@@ -188,18 +204,24 @@ def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source
         return ref == source_node or (ref in graph and source_node in graph and nx.has_path(graph, ref, source_node))
 
     checker.check_edges(
-        ((e, ("edges", i)) for i, e in enumerate(workflow.edges)),
+        ((e, edge_paths[i]) for i, e in enumerate(workflow.edges)),
         lambda n: resolved[n] if n in resolved else (UNCHECKABLE if n in ids else None),
         fed, lambda e: False, None if cycle else upstream)
     if cycle:
         first = next((i for i, e in enumerate(workflow.edges)
                       if (e.source, e.target) == (cycle[0], cycle[1])), 0)
-        checker.error(("edges", first), "cycle: " + " -> ".join(cycle))
+        checker.error(edge_paths[first] if workflow.edges else ("edges",), "cycle: " + " -> ".join(cycle))
+    # An input some edge aims at, which failed a check, has its problem reported at that edge.
+    aimed = {(e.target, e.target_port) for e in workflow.edges if e.target_port is not None}
     if not any(r.dynamic for r in resolved.values()):
         for node_id, r in resolved.items():
             for port, text in r.inputs.items():
-                if (node_id, port) not in fed and not text.endswith("?"):
+                try:
+                    optional = isinstance(registry.parse(text), Optional)
+                except TypeSyntaxError:
+                    continue  # reported where the port is declared
+                if (node_id, port) not in fed and (node_id, port) not in aimed and not optional:
                     i = next(i for i, n in enumerate(workflow.nodes) if n.id == node_id)
-                    checker.error(("nodes", i), f"input '{port}' of node '{node_id}' is not fed by any data edge "
+                    checker.error(node_paths[i], f"input '{port}' of node '{node_id}' is not fed by any data edge "
                                                 f"(make it optional with '{text}?' or add an edge)")
     return resolved
