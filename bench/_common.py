@@ -7,6 +7,7 @@ exit non-zero only when something crashes.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import sqlite3
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # runnable as `python bench/NAME.py` from anywhere
+if importlib.util.find_spec("engine") is None:  # not installed: use this checkout's
     sys.path.insert(0, str(REPO))
 
 TRUE = "/bin/true"
@@ -48,7 +49,8 @@ def write(path: Path, text: str) -> Path:
 
 def engine_in_process(wf_path: Path, home: Path, prepare: Callable[[Any], None] | None = None,
                       ) -> tuple[float, Any, Any]:
-    """Load (untimed), then time a fresh Store + Run + execute. Returns (seconds, run, state).
+    """Load (untimed), then time a fresh Store + Run + execute. Returns (seconds, run, state);
+    ``cpu_seconds()`` covers the same span (this process only, not the tasks).
 
     ``prepare(run)`` is called on the Run before it executes (e.g. to wrap methods)."""
     from engine.loader import load_file, read_text
@@ -57,15 +59,36 @@ def engine_in_process(wf_path: Path, home: Path, prepare: Callable[[Any], None] 
 
     text = read_text(wf_path)
     loaded = load_file(wf_path)
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     store = Store(home)
     run = Run(loaded, store, text=text)
     if prepare is not None:
         prepare(run)
     state = asyncio.run(run.execute())
     elapsed = time.perf_counter() - t0
+    _last_cpu[0] = _cpu() - c0
     store.close()
     return elapsed, run, state
+
+
+_last_cpu = [0.0]
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process during the last engine_in_process run."""
+    return _last_cpu[0]
+
+
+def cpu_of(fn: Callable[[], float]) -> tuple[float, float]:
+    """(what fn returns, CPU seconds of this process while it ran)."""
+    c0 = _cpu()
+    value = fn()
+    return value, _cpu() - c0
 
 
 def cli_cmd(home: Path, wf_path: Path, *extra: str) -> list[str]:
@@ -73,8 +96,8 @@ def cli_cmd(home: Path, wf_path: Path, *extra: str) -> list[str]:
 
 
 def engine_cli(wf_path: Path, home: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cli_cmd(home, wf_path, "--json"), capture_output=True, text=True, cwd=REPO)
+    t0 = time.perf_counter()  # cwd: the workflow's folder, so `engine` is the installed one (or PYTHONPATH's)
+    proc = subprocess.run(cli_cmd(home, wf_path, "--json"), capture_output=True, text=True, cwd=wf_path.parent)
     return time.perf_counter() - t0, proc
 
 
@@ -113,6 +136,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
+        if value != value:  # NaN: not measured
+            return "-"
         return f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"
     return str(value)
 

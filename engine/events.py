@@ -8,7 +8,7 @@ studio subscribes to them; replay folds them up to any number. States live here 
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 
@@ -52,7 +52,8 @@ class Event:
     kind: ClassVar[str] = "event"
 
     def data(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow: asdict() deep-copies every nested dict and list of every event
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ class PromiseKeeper:
                              f"{creator} made a '{p.kind}' promise, which this engine cannot enforce yet")
         return None
 
+    def may_add_edge_anywhere(self, creator: str) -> bool:
+        """Could a running task of ``creator`` still add an edge into any pending node at all?"""
+        return self.graph.resolved[creator].dynamic
+
     def may_add_edge_into(self, creator: str, target: str) -> bool:
         """Could a running task of ``creator`` still add an edge into ``target``?"""
         return self.graph.resolved[creator].dynamic

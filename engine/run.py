@@ -2,7 +2,7 @@
 
 The run owns the run state (node states, outputs, attempts); the graph only knows structure.
 Every state change is an event: emitted to subscribers at once and appended to the store in
-batches (one transaction per turn of the event loop). Readiness is re-evaluated only for
+batches (one transaction at most every ``FLUSH_DELAY`` seconds, and at the end of the run). Readiness is re-evaluated only for
 the nodes a change can affect, so the scheduler's cost per node does not grow with the graph.
 """
 
@@ -39,6 +39,7 @@ from engine.writer import edge_data, node_data, promise_data
 
 HELPER_DIR = Path(__file__).resolve().parent / "taskhelper"
 MAX_BACKOFF = 300.0
+FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
 
 Listener = Callable[[Recorded], None]
 
@@ -90,6 +91,7 @@ class Run:
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._base_env = dict(os.environ)  # reading os.environ decodes every item, every time
 
     # -- events -----------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ class Run:
             listener(rec)
         if not self._flush_scheduled and self._loop is not None:
             self._flush_scheduled = True
-            self._loop.call_soon(self.flush)
+            self._loop.call_later(FLUSH_DELAY, self.flush)
         return rec
 
     def flush(self) -> None:
@@ -283,6 +285,8 @@ class Run:
     def _next_startable(self) -> str | None:
         if not self._dynamic_running:
             return next(iter(self._ready))
+        if any(self.keeper.may_add_edge_anywhere(d) for d in self._dynamic_running):
+            return None  # no need to ask node by node: that made every mutation O(ready nodes)
         for node in self._ready:
             if not any(self.keeper.may_add_edge_into(d, node) for d in self._dynamic_running):
                 return node
@@ -417,7 +421,7 @@ class Run:
             argv = ["/bin/sh", "-c", *script]
         else:
             argv = list(command or [])
-        env = dict(os.environ)
+        env = dict(self._base_env)
         env.update(resolved.env)
         env["WEFT_WORKSPACE"] = task_ws
         env["WEFT_RUN"] = self.id

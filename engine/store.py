@@ -9,6 +9,7 @@ of one scheduler step at once, which keeps persistence cheap enough to record ev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -47,6 +48,18 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One real transaction: with isolation_level=None, `with self._tx():` opens none, so every
+        statement (and every row of an executemany) would commit on its own."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
     def workspace(self, run_id: str) -> Path:
         return self.home / "workspaces" / run_id
 
@@ -54,7 +67,7 @@ class Store:
         db = self.db
         if "runs" in db.table_names():
             return
-        with self.conn:
+        with self._tx():
             db["runs"].create({
                 "id": str, "workflow": str, "path": str, "text": str, "state": str,
                 "started_at": float, "finished_at": float, "settings": str, "broken": str,
@@ -79,7 +92,7 @@ class Store:
 
     def create_run(self, run_id: str, workflow: str, path: str | None, text: str,
                    settings: dict[str, Any], started_at: float) -> None:
-        with self.conn:
+        with self._tx():
             self.conn.execute(
                 "INSERT INTO runs (id, workflow, path, text, state, started_at, settings, last_seq)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
@@ -127,7 +140,7 @@ class Store:
                 run_updates.append(("UPDATE runs SET broken=? WHERE id=?",
                                     (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run)))
         last = batch[-1]
-        with conn:
+        with self._tx():
             conn.executemany("INSERT INTO events (run, seq, ts, kind, node, data) VALUES (?,?,?,?,?,?)", rows)
             if node_rows:
                 conn.executemany("INSERT INTO nodes (run, id, operator, created_by, spec, state, attempt, added_seq)"

@@ -34,6 +34,7 @@ class GraphChecker:
         self.source = source
         self.problems = problems
         self._operators = workflow.all_operators()
+        self._node_of: Callable[[str], Any] = lambda _node: None
 
     def error(self, where: Location | Path, message: str) -> None:
         loc = where if isinstance(where, Location) else self.source.at(where)
@@ -79,6 +80,7 @@ class GraphChecker:
         """
         good: list[EdgeSpec] = []
         seen: set[tuple[str, str]] = set()
+        self._node_of = node_of  # conditions check the ports they read against it
         for edge, path in edges:
             ends = []
             for end, node_id, port in (("from", edge.source, edge.source_port), ("to", edge.target, edge.target_port)):
@@ -152,6 +154,13 @@ class GraphChecker:
                 self.error(at(ref.offset),
                            f"condition reads '{ref.node}', which does not finish before {edge.source} -> {edge.target}"
                            f"{self._node_hint(ref.node)}")
+                ok = False
+                continue
+            node = self._node_of(ref.node) if ref.port is not None else None
+            if isinstance(node, ResolvedNode) and ref.port not in node.outputs:
+                outputs = ", ".join(node.outputs) or "none"
+                self.error(at(ref.offset), f"condition reads {ref.node}.{ref.port}, but '{ref.node}' has no output "
+                                           f"'{ref.port}' (outputs: {outputs}){did_you_mean(ref.port or '', list(node.outputs))}")
                 ok = False
         return ok
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.cli import render
 from engine.errors import InvalidInput
+from engine.executors.local import use_pidfd_child_watcher
 from engine.events import RunState
 from engine.loader import load_file, read_text
 from engine.replay import at_event, from_workflow, to_dot, to_json
@@ -66,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _preflight(run)
     view = render.RunProgress(run, stream=sys.stderr, show_logs=args.logs)
     run.subscribe(view.on_event)
+    use_pidfd_child_watcher()
     state = asyncio.run(_execute(run, view))
     view.finish()
     if args.json:
