@@ -76,6 +76,8 @@ class NodeAdded(Event):
     node: str
     spec: dict[str, Any]
     created_by: str | None = None
+    #: whether its task may change the graph (from the node or its operator)
+    dynamic: bool = False
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ class Run:
         self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
         self.emit(RunStarted(self.workflow.name, self._settings()))
         registration = self.graph.registration(self.workflow, self.loaded.nodes)
+        self.keeper.register(registration.promises)
         self._announce(registration)
         for node in self.graph.nodes:
             self._evaluate(node)
@@ -150,7 +151,7 @@ class Run:
     def _announce(self, m: Mutation) -> None:
         for node in m.nodes:
             self.node_state[node.id] = NodeState.PENDING
-            self.emit(NodeAdded(node.id, node_data(node), m.creator))
+            self.emit(NodeAdded(node.id, node_data(node), m.creator, self.graph.resolved[node.id].dynamic))
         for edge in m.edges:
             self.emit(EdgeAdded(edge.source, edge.target, edge_data(edge), m.creator))
         for promise in m.promises:
@@ -285,7 +286,7 @@ class Run:
     def _next_startable(self) -> str | None:
         if not self._dynamic_running:
             return next(iter(self._ready))
-        if any(self.keeper.may_add_edge_anywhere(d) for d in self._dynamic_running):
+        if any(self.keeper.may_add_edge_into_any(d) for d in self._dynamic_running):
             return None  # no need to ask node by node: that made every mutation O(ready nodes)
         for node in self._ready:
             if not any(self.keeper.may_add_edge_into(d, node) for d in self._dynamic_running):
@@ -450,6 +451,7 @@ class Run:
         if violation is not None:
             self._break(violation, raw)
         self.graph.apply(m, resolved)
+        self.keeper.applied(m)
         self._announce(m)
         for node in m.nodes:
             self._evaluate(node.id)

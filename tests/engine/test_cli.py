@@ -79,7 +79,8 @@ def test_graph_of_a_file_and_of_a_run_at_an_event(weft):
     assert len(final["nodes"]) == 7 and len(final["edges"]) == 5
     assert all(n["ghost"] is False for n in final["nodes"])
     early = weft("graph", run, "--at", "3", "--format", "json").json()
-    assert [n["id"] for n in early["nodes"]] == ["plan"] and early["at"] == 3
+    assert [(n["id"], n["ghost"]) for n in early["nodes"]] == [("plan", False), ("ghost:plan", True)]
+    assert early["at"] == 3 and {"from": "plan", "to": "ghost:plan", "ghost": True} in early["edges"]
     assert weft("graph", run, "--at", "99999").code == 2
 
 
