@@ -476,29 +476,29 @@ class _Evaluator:
         except KeyError:
             raise ExpressionError(f"unknown node {name.node!r}", name.offset) from None
 
-    def eval(self, node: _Node) -> Any:
+    def walk(self, node: _Node) -> Any:
         match node:
             case _Literal(value=value):
                 return value
             case _List(items=items):
-                return [self.eval(item) for item in items]
+                return [self.walk(item) for item in items]
             case _Name():
                 return dict(self.outputs(node))
             case _Chain():
                 return self.chain(node)
             case _Len(arg=arg, offset=offset):
-                value = self.eval(arg)
+                value = self.walk(arg)
                 if isinstance(value, (str, list, dict)):
                     return len(value)
                 raise ExpressionError(f"len() needs a str, list or dict, not {_kind(value)}", offset)
             case _Not(operand=operand):
-                return not truthy(self.eval(operand))
+                return not truthy(self.walk(operand))
             case _Logic(op="and", operands=operands):
-                return all(truthy(self.eval(o)) for o in operands)  # generators short-circuit
+                return all(truthy(self.walk(o)) for o in operands)  # generators short-circuit
             case _Logic(operands=operands):
-                return any(truthy(self.eval(o)) for o in operands)
+                return any(truthy(self.walk(o)) for o in operands)
             case _Compare(op=op, left=left, right=right, offset=offset):
-                return _compare(op, self.eval(left), self.eval(right), offset)
+                return _compare(op, self.walk(left), self.walk(right), offset)
         raise AssertionError(f"unknown syntax node {node!r}")
 
     def chain(self, chain: _Chain) -> Any:
@@ -514,14 +514,14 @@ class _Evaluator:
                 raise ExpressionError(f"node {name.node!r} has no output {port!r}", first.offset)
             value = _checked(outputs[port], _path(first, port), first.offset)
         else:
-            value = self.eval(chain.base)
+            value = self.walk(chain.base)
         for step in steps:
             key = self.key(step)
             value = _checked(self.step(value, key, step), _path(step, key), step.offset)
         return value
 
     def key(self, step: _Step) -> Any:
-        return step.key if isinstance(step.key, str) else self.eval(step.key)
+        return step.key if isinstance(step.key, str) else self.walk(step.key)
 
     @staticmethod
     def step(value: Any, key: Any, step: _Step) -> Any:
@@ -586,7 +586,7 @@ class Expression:
         """The value of the expression; ``outputs_of(node_id)`` gives a node's ``{port: value}``
         and may raise KeyError for an unknown node. ``and``/``or``/``not`` give bools."""
         try:
-            return _Evaluator(outputs_of).eval(self._root)
+            return _Evaluator(outputs_of).walk(self._root)
         except RecursionError:  # the tree is at most MAX_DEPTH deep; only a nearly full stack gets here
             raise ExpressionError("expression is nested too deeply for the available stack", 0) from None
 
