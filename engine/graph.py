@@ -89,9 +89,12 @@ class RunGraph:
         edges = checker.check_edges(((e, ("edges", i)) for i, e in enumerate(m.edges)), node_of, fed,
                                     lambda e: (e.source_text, e.target_text) in self.edge_keys,
                                     lambda ref, src: self._upstream(ref, src, m))
+        sound = {id(e) for e in edges}  # identity, not equality: one pass however large the message
         for i, edge in enumerate(m.edges):
-            if edge in edges and edge.target not in new and state_of(edge.target) != "pending":
-                state = state_of(edge.target)
+            if id(edge) not in sound or edge.target in new:
+                continue
+            state = state_of(edge.target)
+            if state != "pending":
                 checker.error(("edges", i), f"edge into '{edge.target}', which is already {state} "
                                             "(an edge may only point into a node that has not started)")
         if not problems:

@@ -125,7 +125,7 @@ def to_json(view: GraphView) -> dict[str, Any]:
         label = (spec.get("style") or {}).get("label") or node["id"]
         nodes.append({"id": node["id"], "ghost": False, "label": label, "operator": spec.get("operator"),
                       "state": node["state"], "created_by": node["created_by"],
-                      "dynamic": bool(node.get("dynamic", spec.get("dynamic")))})
+                      "dynamic": node["dynamic"]})
     for ghost in view.ghosts:
         item = {"id": ghost.id, "ghost": True, "label": ghost.label, "owner": ghost.owner}
         if ghost.max is not None:
@@ -168,7 +168,7 @@ def to_dot(view: GraphView, name: str = "weft") -> str:
         color = _STATE_COLORS.get(node["state"] or "") or (spec.get("style") or {}).get("color")
         if color:
             attrs.append(f"fillcolor={q(color)}")
-        if node.get("dynamic", spec.get("dynamic")):
+        if node["dynamic"]:
             attrs.append("peripheries=2")
         lines.append(f"  {q(node['id'])} [{', '.join(attrs)}];")
     for edge in view.edges:

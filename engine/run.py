@@ -2,8 +2,9 @@
 
 The run owns the run state (node states, outputs, attempts); the graph only knows structure.
 Every state change is an event: emitted to subscribers at once and appended to the store in
-batches (one transaction at most every ``FLUSH_DELAY`` seconds, and at the end of the run). Readiness is re-evaluated only for
-the nodes a change can affect, so the scheduler's cost per node does not grow with the graph.
+batches (one transaction at most every ``FLUSH_DELAY`` seconds, and at the end of the run).
+Readiness is re-evaluated only for the nodes a change can affect, so the scheduler's cost per
+node does not grow with the graph.
 """
 
 from __future__ import annotations
