@@ -8,7 +8,7 @@ studio subscribes to them; replay folds them up to any number. States live here 
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 
@@ -148,6 +148,8 @@ class PromiseBroken(Event):
     task: str | None
     reason: str
     mutation: dict[str, Any] = field(default_factory=dict)
+    #: the nodes a person should look at (both alternatives of a choice, say)
+    nodes: list[str] = field(default_factory=list)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

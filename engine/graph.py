@@ -42,6 +42,7 @@ class RunGraph:
         self.nodes: dict[str, NodeSpec] = {}
         self.resolved: dict[str, ResolvedNode] = {}
         self.created_by: dict[str, str | None] = {}
+        self.children: dict[str, list[str]] = {}
         self.edges: list[EdgeSpec] = []
         self.edge_creator: list[str | None] = []
         self.incoming: dict[str, list[int]] = {}
@@ -135,6 +136,8 @@ class RunGraph:
             self.nodes[node.id] = node
             self.resolved[node.id] = resolved[node.id]
             self.created_by[node.id] = m.creator
+            if m.creator is not None:
+                self.children.setdefault(m.creator, []).append(node.id)
             self.incoming[node.id] = []
             self.outgoing[node.id] = []
             self.dag.add_node(node.id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import InvalidInput, Location, ProblemCollector
+from engine.errors import InvalidInput, Location, Problem, ProblemCollector
 from engine.model import OperatorSpec, ResolvedNode, Workflow
 from engine.porttypes import TypeRegistry
 from engine.records import RECORD_NAME, Reader
@@ -55,10 +55,25 @@ def load_file(path: str | Path) -> Loaded:
 
 
 def load_text(text: str, file: str = "<text>", path: Path | None = None) -> Loaded:
+    workflow, loaded, problems = read_text_leniently(text, file, path)
+    problems.raise_if_any()
+    assert loaded is not None
+    return loaded
+
+
+def read_text_leniently(text: str, file: str = "<text>", path: Path | None = None
+                        ) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
+    """Everything that could be read of a workflow text, and every problem of it.
+
+    ``load_text`` raises on the problems; an editor (the studio) shows them beside whatever
+    part of the workflow was readable, so a person can fix the file where it is wrong. The
+    ``Loaded`` is None unless there are no problems; the workflow is None only when the text
+    is not YAML at all.
+    """
     problems = ProblemCollector()
     doc = parse_yaml(text, file, problems)
-    problems.raise_if_any()
-    assert doc is not None
+    if doc is None or problems:
+        return None, None, problems
     source = doc.source
     reader = Reader(source, problems)
     data = reader.mapping(doc.data, (), "a workflow", TOP_KEYS)
@@ -102,8 +117,18 @@ def load_text(text: str, file: str = "<text>", path: Path | None = None) -> Load
         where = ("types", record) + ((fieldname,) if fieldname else ())
         problems.add(source.at(where), message)
     nodes = validate_workflow(workflow, registry, source, problems, node_paths=node_paths, edge_paths=edge_paths)
-    problems.raise_if_any()
-    return Loaded(workflow, registry, nodes, source)
+    if problems:
+        return workflow, None, problems
+    return workflow, Loaded(workflow, registry, nodes, source), problems
+
+
+def load_library(path: str | Path) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]], list[Problem]]:
+    """The operators and record types of one operator library file (and of what it imports),
+    with script paths as seen from the library's own folder, and every problem found."""
+    target = Path(path).resolve()
+    problems = ProblemCollector()
+    operators, types = _imports([target.name], target.parent, SourceMap(str(target)), problems, set())
+    return operators, types, problems.problems
 
 
 def _check_version(data: dict[str, Any], source: SourceMap, problems: ProblemCollector) -> None:

@@ -13,8 +13,8 @@ Two families of promise, one reading of "holds from the moment it is made":
   ``only_edges``, ``max_nodes``), so one made at run time can already be false when made
   (rule 5), and then the run is broken.
 
-Shape promises (``shape``) need the region machinery; until it exists they are refused
-before a run starts rather than run without the guarantee they ask for.
+Shape promises (``shape``) are kept by ``engine.regions``: each is a region checked at every
+mutation that touches it and completely before its last anchor starts (``before_start``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any, Iterable
 
 from engine.graph import Mutation, RunGraph
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec
+from engine.regions import Region, StateOf
 
 IMPLICIT = "implicit: a node not marked dynamic creates no nodes, edges or promises"
 GROWTH = ("static", "no_new_nodes", "no_new_edges")
-UNSUPPORTED = ("shape",)
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Violation:
     promise: str
     task: str | None
     reason: str
+    #: the nodes to show a person (e.g. both alternatives of a choice), when known
+    nodes: tuple[str, ...] = ()
 
 
 def _patterns(value: Any) -> tuple[str, ...] | None:
@@ -56,7 +58,7 @@ def describe(spec: PromiseSpec) -> str:
     if spec.id:
         return spec.id
     if spec.kind == "shape":
-        return f"shape {spec.args!r}"
+        return f"shape {spec.args}"
     args = ", ".join(f"{k}: {_text(v)}" for k, v in (spec.args or {}).items())
     return f"{spec.kind} {{{args}}}" if args else f"{spec.kind} {{}}"
 
@@ -89,17 +91,24 @@ class PromiseKeeper:
     def __init__(self, graph: RunGraph) -> None:
         self.graph = graph
         self.active: list[Active] = []
+        #: shape promises in force, with the promise that made each
+        self.regions: list[tuple[Active, Region]] = []
+        #: the state of a node ("pending" until it starts); the run keeps it current
+        self.state_of: StateOf = lambda node: "pending"
         #: nodes and edges created by tasks so far, as (creator, item)
         self.created_nodes: list[tuple[str, NodeSpec]] = []
         self.created_edges: list[tuple[str, EdgeSpec]] = []
 
     # -- registration -----------------------------------------------------------------------
 
-    def unsupported(self, promises: Iterable[PromiseSpec]) -> list[PromiseSpec]:
-        return [p for p in promises if p.kind in UNSUPPORTED]
-
     def register(self, promises: Iterable[PromiseSpec]) -> None:
-        self.active.extend(Active(p, None) for p in promises)
+        for p in promises:
+            self._add(Active(p, None))
+
+    def _add(self, active: Active) -> None:
+        self.active.append(active)
+        if active.spec.kind == "shape":
+            self.regions.append((active, Region(active.spec, self.graph)))
 
     # -- the check point --------------------------------------------------------------------
 
@@ -115,16 +124,19 @@ class PromiseKeeper:
         """The first promise in force, or made by ``m``, that ``m`` would break; None if none."""
         creator = m.creator
         assert creator is not None
-        for spec in m.promises:
-            if spec.kind in UNSUPPORTED:
-                return Violation(describe(spec), creator,
-                                 f"{creator} made a {spec.kind} promise, which this engine cannot enforce yet")
         operator = self._operator(creator)
         for active in self.active:
             if matches(active.by, creator, operator):
                 reason = self._breaks(active, creator, m, growth=True)
                 if reason:
                     return Violation(describe(active.spec), creator, reason)
+        for active, region in self.regions:
+            if matches(active.by, creator, operator):
+                finding = region.check(m, self.state_of)
+                if finding is not None:
+                    return Violation(describe(active.spec), creator,
+                                     f"{creator} created {_describe(m, promises=False)}, but {finding.reason}",
+                                     finding.nodes)
         for spec in m.promises:  # rule 5: a new promise must hold for the graph as it now is
             made = Active(spec, creator)
             reason = self._already_false(made, m)
@@ -132,9 +144,20 @@ class PromiseKeeper:
                 return Violation(describe(spec), creator, reason)
         return None
 
+    def before_start(self, node: str) -> Violation | None:
+        """A region is checked completely, at the latest, when its last anchor is about to start."""
+        for active, region in self.regions:
+            if region.last == node and not region.closed:
+                finding = region.check_complete(self.state_of)
+                if finding is not None:
+                    return Violation(describe(active.spec), active.made_by, finding.reason, finding.nodes)
+        return None
+
     def applied(self, m: Mutation) -> None:
         """Record what ``m`` (already applied to the graph) created and promised."""
         if m.creator is None:
+            for _active, region in self.regions:
+                region.applied(m)
             return
         if m.nodes:
             operator = self._operator(m.creator)
@@ -143,11 +166,13 @@ class PromiseKeeper:
                     p.count += len(m.nodes)
         self.created_nodes.extend((m.creator, n) for n in m.nodes)
         self.created_edges.extend((m.creator, e) for e in m.edges)
+        for _active, region in self.regions:
+            region.applied(m)
         for spec in m.promises:
             made = Active(spec, m.creator)
             made.count = sum(1 for creator, _ in self.created_nodes
                              if matches(made.by, creator, self._operator(creator)))
-            self.active.append(made)
+            self._add(made)
 
     def _breaks(self, p: Active, creator: str, m: Mutation, growth: bool) -> str | None:
         """Why ``m`` by ``creator`` breaks ``p`` (None if it keeps it)."""
@@ -183,6 +208,8 @@ class PromiseKeeper:
         """Rule 5 for a state promise made by ``m``: everything created so far must keep it."""
         if p.spec.kind in GROWTH:
             return None
+        if p.spec.kind == "shape":
+            return self._shape_false(p, m)
         so_far = Mutation(m.creator)
         for creator, node in self.created_nodes + [(m.creator or "", n) for n in m.nodes]:
             if matches(p.by, creator, self._operator(creator)):
@@ -199,6 +226,26 @@ class PromiseKeeper:
         reason = self._breaks(p, m.creator or "", so_far, growth=False)
         if reason:
             return f"{reason} (the promise, made by {m.creator}, was false when made)"
+        return None
+
+    def _shape_false(self, p: Active, m: Mutation) -> str | None:
+        region = Region(p.spec, self.graph)
+        known = set(self.graph.nodes) | {n.id for n in m.nodes}
+        missing = [a for a in region.shape.anchors if a not in known]
+        if missing:
+            return (f"{m.creator} promised `{describe(p.spec)}` about {', '.join(missing)}, which "
+                    f"{'is not a node' if len(missing) == 1 else 'are not nodes'} of this run")
+        finding = region.check(m, self.state_of)
+        if finding is not None:
+            return f"{m.creator} promised `{describe(p.spec)}`, but {finding.reason}: the promise was false when made"
+        return None
+
+    def region_of(self, node: str) -> tuple[Active, Region] | None:
+        """The open shape region whose growth ``node``'s tasks are bound by, if any."""
+        for active, region in self.regions:  # a region binds what its nodes create only without `by:`
+            if not region.closed and (node == region.first or node in region.members) and node != region.last \
+                    and active.by is None:
+                return active, region
         return None
 
     # -- questions from the scheduler and the projection -------------------------------------
@@ -245,7 +292,12 @@ class PromiseKeeper:
         return True
 
     def node_allowance(self, creator: str) -> tuple[bool, int | None, tuple[str, ...] | None]:
-        """May ``creator`` still create nodes; at most how many more; matching what?"""
+        """May anything still appear through ``creator``; at most how many; matching what?
+
+        This is about everything ``creator``'s new nodes may create in turn, too: a limit
+        counts only when it binds every task (no ``by:``), since a node ``creator`` makes may
+        be dynamic and not be bound by a promise that names ``creator``.
+        """
         if not self.graph.resolved[creator].dynamic:
             return False, 0, None
         remaining: int | None = None
@@ -253,6 +305,8 @@ class PromiseKeeper:
         for p in self.binding(creator):
             if p.spec.kind in ("static", "no_new_nodes"):
                 return False, 0, None
+            if p.by is not None:
+                continue
             if p.spec.kind == "max_nodes":
                 left = max(0, (p.spec.args or {}).get("max", 0) - p.count)
                 remaining = left if remaining is None else min(remaining, left)

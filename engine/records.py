@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any, Callable, Protocol
 
+from engine.shape import ShapeError, compile_shape
 from engine.errors import Location, ProblemCollector
 from engine.model import (
     EXECUTORS, STYLE_KEYS, TASK_FIELDS, EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec,
@@ -331,7 +332,18 @@ class Reader:
             spec.by = self._selectors(data.get("by"), path + ("by",), "by")
             where = self.text_map(data.get("where"), path + ("where",), "where", RECORD_NAME)
             spec.where = where
-            return spec if spec.args is not None else None
+            if spec.args is None:
+                return None
+            try:
+                compile_shape(spec.args, where)
+            except ShapeError as exc:
+                at = path + (("where", exc.name) if exc.name else (kind,))
+                text = (where or {}).get(exc.name, "") if exc.name else spec.args
+                within = getattr(self.source, "within", None)  # the column inside the pattern
+                self.problems.add(within(at, text, exc.offset) if within else self.source.at(at),
+                                  f"bad shape pattern: {exc.message}")
+                return None
+            return spec
         required, optional = PROMISE_ARGS[kind]
         args = self.mapping(data[kind], kpath, kind, required + optional)
         for name in required:

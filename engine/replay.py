@@ -6,14 +6,16 @@ slider read. It needs nothing but the store: a run is its events.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from engine.errors import ProblemCollector
 from engine.events import NodeState
 from engine.graph import Mutation, RunGraph
 from engine.loader import Loaded
-from engine.model import NodeSpec, Workflow, resolve_node
+from engine.model import EdgeSpec, NodeSpec, ResolvedNode, Trigger, Workflow
 from engine.porttypes import TypeRegistry
 from engine.projection import Ghost, ghosts
 from engine.promises import PromiseKeeper
@@ -53,58 +55,121 @@ def from_workflow(loaded: Loaded) -> GraphView:
     return view
 
 
-class _Folder:
-    """Rebuilds structure and promises from events, enough to project ghosts at any event."""
+_STRUCTURE = {"node_added": 0, "edge_added": 1, "promise_added": 2}  # their order inside one mutation
+_KINDS = ("node_added", "edge_added", "promise_added", "node_state", "run_state", "run_started")
 
-    def __init__(self) -> None:
-        self.graph = RunGraph(Workflow(name="replay"), TypeRegistry())
-        self.keeper = PromiseKeeper(self.graph)
-        self.reader = Reader(MessageSource("event"), ProblemCollector())
 
-    def node(self, data: dict[str, Any]) -> None:
-        spec = NodeSpec(id=data["node"], operator=data["spec"].get("operator"), dynamic=data.get("dynamic", False))
-        m = Mutation(data["created_by"], nodes=[spec])
-        self.graph.apply(m, {spec.id: resolve_node(spec, None)})
-        self.keeper.applied(m)
+def _fold(structure: list[tuple[str, dict[str, Any]]]) -> PromiseKeeper:
+    """The run's graph and promise keeper rebuilt from its structure events, to project ghosts.
 
-    def edge(self, data: dict[str, Any]) -> None:
-        edge = self.reader.edge(data["spec"], ())
-        if edge is not None and edge.source in self.graph.nodes and edge.target in self.graph.nodes:
-            m = Mutation(data["created_by"], edges=[edge])
-            self.graph.apply(m, {})
-            self.keeper.applied(m)
+    A run announces each mutation as its nodes, then its edges, then its promises, all by one
+    creator, so consecutive events of one creator in that order are folded as one ``Mutation``:
+    the graph and the keeper go through the same ``apply`` / ``applied`` / ``register`` as in
+    the run, once per mutation rather than once per item. (Two mutations of one creator that
+    follow each other may become one; every count the keeper keeps adds up the same.)
+    Events were checked when the run wrote them, so they are read without a second validation.
+    """
+    graph = RunGraph(Workflow(name="replay"), TypeRegistry())
+    keeper = PromiseKeeper(graph)
+    reader = Reader(MessageSource("event"), ProblemCollector())
+    batch: Mutation | None = None
+    resolved: dict[str, ResolvedNode] = {}
+    rank = 0
 
-    def promise(self, data: dict[str, Any]) -> None:
-        spec = self.reader.promise(data["spec"], ())
-        if spec is None:
+    def flush() -> None:
+        if batch is None:
             return
-        if data["created_by"] is None:
-            self.keeper.register([spec])
+        graph.apply(batch, resolved)
+        if batch.creator is None:
+            keeper.register(batch.promises)
         else:
-            self.keeper.applied(Mutation(data["created_by"], promises=[spec]))
+            keeper.applied(batch)
+
+    for kind, data in structure:
+        creator = data["created_by"]
+        order = _STRUCTURE[kind]
+        if batch is None or creator != batch.creator or order < rank:
+            flush()
+            batch, resolved = Mutation(creator), {}
+        rank = order
+        if kind == "node_added":
+            node_id, operator, dynamic = data["node"], data["spec"].get("operator"), bool(data.get("dynamic"))
+            batch.nodes.append(NodeSpec(id=node_id, operator=operator, dynamic=dynamic))
+            resolved[node_id] = _skeleton(node_id, operator, dynamic)
+        elif kind == "edge_added":
+            source, target = data["source"], data["target"]
+            if (source in graph.nodes or source in resolved) and (target in graph.nodes or target in resolved):
+                batch.edges.append(_edge(data["spec"], source, target))
+        else:
+            spec = reader.promise(data["spec"], ())
+            if spec is not None:
+                batch.promises.append(spec)
+    flush()
+    return keeper
+
+
+def _skeleton(node_id: str, operator: str | None, dynamic: bool) -> ResolvedNode:
+    """What ``resolve_node`` makes of a node that says only its id, operator and ``dynamic``."""
+    return ResolvedNode(id=node_id, operator=operator, inputs={}, outputs={}, command=None, shell=False,
+                        image=None, build=None, executor=None, env={}, workdir=None, retries=0, retry_delay=1.0,
+                        timeout=None, dynamic=dynamic, resources={}, network=False, warm=False, params={},
+                        style={}, trigger=Trigger.ALL)
+
+
+def _edge(spec: dict[str, Any], source: str, target: str) -> EdgeSpec:
+    source_port = spec["from"].partition(".")[2] or None
+    target_port = spec["to"].partition(".")[2] or None
+    return EdgeSpec(source, target, source_port, target_port, spec.get("when"), spec.get("style"))
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Folding a run allocates a few objects per event and frees none of them, which makes the
+    cyclic garbage collector run over and over for nothing: with 50,000 events its passes
+    cost more than the fold itself. Reference counting goes on; the collector is switched back
+    on afterwards (if it was on) and catches up at its next pass."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def at_event(store: Store, run_id: str, upto: int | None = None) -> GraphView:
+    """The run as of event ``upto`` (its last event when None): nodes, states, edges, ghosts.
+
+    The promise keeper behind the ghosts is rebuilt only when the run had not ended by then:
+    a finished run grows no more, whatever its nodes' states say, so it has no ghosts.
+    """
+    with _no_cyclic_gc():
+        return _at_event(store, run_id, upto)
+
+
+def _at_event(store: Store, run_id: str, upto: int | None) -> GraphView:
     view = GraphView(at=upto)
-    folder = _Folder()
+    nodes = view.nodes
+    structure: list[tuple[str, dict[str, Any]]] = []
+    pending = NodeState.PENDING.value
     last = 0
-    for seq, _ts, kind, data in store.events(run_id, upto=upto,
-                                             kinds=("node_added", "edge_added", "promise_added", "node_state",
-                                                    "run_state", "run_started")):
+    for seq, _ts, kind, data in store.events(run_id, upto=upto, kinds=_KINDS):
         last = seq
-        if kind == "node_added":
-            view.nodes[data["node"]] = {"id": data["node"], "spec": data["spec"], "created_by": data["created_by"],
-                                        "state": NodeState.PENDING.value, "dynamic": data.get("dynamic", False)}
-            folder.node(data)
+        if kind == "node_state":
+            node = nodes.get(data["node"])
+            if node is not None:
+                node["state"] = data["state"]
+        elif kind == "node_added":
+            nodes[data["node"]] = {"id": data["node"], "spec": data["spec"], "created_by": data["created_by"],
+                                   "state": pending, "dynamic": data.get("dynamic", False)}
+            structure.append((kind, data))
         elif kind == "edge_added":
             view.edges.append({"from": data["source"], "to": data["target"], "spec": data["spec"],
                                "created_by": data["created_by"]})
-            folder.edge(data)
+            structure.append((kind, data))
         elif kind == "promise_added":
             view.promises.append(data["spec"])
-            folder.promise(data)
-        elif kind == "node_state" and data["node"] in view.nodes:
-            view.nodes[data["node"]]["state"] = data["state"]
+            structure.append((kind, data))
         elif kind == "run_state":
             view.run_state = data["state"]
         elif kind == "run_started":
@@ -112,9 +177,9 @@ def at_event(store: Store, run_id: str, upto: int | None = None) -> GraphView:
     if upto is None:
         view.at = last
     if view.run_state in TERMINAL_RUN:
-        view.ghosts = []  # a finished run grows no more, whatever its nodes' states say
+        view.ghosts = []
     else:
-        view.ghosts = ghosts(folder.keeper, {n: v["state"] for n, v in view.nodes.items()})
+        view.ghosts = ghosts(_fold(structure), {n: v["state"] for n, v in nodes.items()})
     return view
 
 
@@ -160,7 +225,8 @@ def to_dot(view: GraphView, name: str = "weft") -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = [f"digraph {q(name)} {{", "  rankdir=LR;",
-             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];']
+             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
+             '  edge [fontname="Helvetica", fontsize=10];']
     for node in view.nodes.values():
         spec = node["spec"]
         label = (spec.get("style") or {}).get("label") or node["id"]

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from engine import expr
-from engine.errors import ExpressionError, ProtocolError
+from engine.errors import ExpressionError, InvalidInput, ProtocolError
 from engine.events import (
     EdgeAdded, Event, NodeAdded, NodeState, NodeStateChanged, LogLine, PromiseAdded, PromiseBroken,
     Recorded, RunStarted, RunState, RunStateChanged,
@@ -73,6 +73,7 @@ class Run:
         self.workspace = store.workspace(self.id)
         self.graph = RunGraph(self.workflow, loaded.registry)
         self.keeper = PromiseKeeper(self.graph)
+        self.keeper.state_of = lambda node: self.node_state[node].value if node in self.node_state else "pending"
         self.state = RunState.RUNNING
         self.node_state: dict[str, NodeState] = {}
         self.attempts: dict[str, int] = {}
@@ -89,6 +90,10 @@ class Run:
         self._mutated: set[str] = set()
         self._edge_status: dict[int, bool] = {}
         self._conditions: dict[int, expr.Expression] = {}
+        #: per node, its incoming edges counted as [satisfied, unsatisfied, undecided], kept as
+        #: edges appear and sources settle, so deciding a node does not rescan a large fan-in
+        self._incoming_counts: dict[str, list[int]] = {}
+        self._incoming_error: dict[str, str] = {}
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,8 +124,12 @@ class Run:
         self.emit(LogLine(node, "engine", message, level))
 
     def _set(self, node: str, state: NodeState, reason: str | None = None, exit_code: int | None = None) -> None:
+        before = self.node_state.get(node)
         self.node_state[node] = state
         self.emit(NodeStateChanged(node, state.value, self.attempts.get(node, 0), reason, exit_code))
+        if state.is_terminal and (before is None or not before.is_terminal):
+            for index in self.graph.outgoing.get(node, ()):
+                self._edge_decided(index)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -153,8 +162,12 @@ class Run:
         for node in m.nodes:
             self.node_state[node.id] = NodeState.PENDING
             self.emit(NodeAdded(node.id, node_data(node), m.creator, self.graph.resolved[node.id].dynamic))
-        for edge in m.edges:
+        first = len(self.graph.edges) - len(m.edges)
+        for index, edge in enumerate(m.edges, first):
             self.emit(EdgeAdded(edge.source, edge.target, edge_data(edge), m.creator))
+            self._incoming_counts.setdefault(edge.target, [0, 0, 0])[2] += 1
+            if self.node_state[edge.source].is_terminal:
+                self._edge_decided(index)
         for promise in m.promises:
             self.emit(PromiseAdded(promise_data(promise), m.creator))
 
@@ -229,22 +242,24 @@ class Run:
         self._edge_status[index] = result
         return result
 
+    def _edge_decided(self, index: int) -> None:
+        """The source of edge ``index`` has settled: count the edge into its target's tally."""
+        status = self._edge_satisfied(index)
+        counts = self._incoming_counts[self.graph.edges[index].target]
+        counts[2] -= 1
+        if isinstance(status, str):
+            self._incoming_error.setdefault(self.graph.edges[index].target, status)
+        else:
+            counts[0 if status else 1] += 1
+
     def _decide(self, node: str) -> str:
         """'run', 'skip', 'wait', or a failure reason."""
-        incoming = self.graph.incoming[node]
-        if not incoming:
+        if node in self._incoming_error:
+            return self._incoming_error[node]
+        counts = self._incoming_counts.get(node)
+        if not counts or not any(counts):
             return "run"
-        satisfied = unsatisfied = unknown = 0
-        for index in incoming:
-            status = self._edge_satisfied(index)
-            if isinstance(status, str):
-                return status
-            if status is None:
-                unknown += 1
-            elif status:
-                satisfied += 1
-            else:
-                unsatisfied += 1
+        satisfied, unsatisfied, unknown = counts
         trigger = self.graph.resolved[node].trigger
         if trigger is Trigger.ALL:
             return "skip" if unsatisfied else ("wait" if unknown else "run")
@@ -296,10 +311,29 @@ class Run:
 
     def _start(self, node: str) -> None:
         assert self._loop is not None
+        violation = self.keeper.before_start(node)
+        if violation is not None:  # a shape region ending at node is not what it promised
+            try:
+                self._break(violation, {})
+            except RunBroken:
+                return
         if self.graph.resolved[node].dynamic:
             self._dynamic_running.add(node)
         self.node_state[node] = NodeState.RUNNING  # the event follows in _run_node
-        self._running[node] = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
+        task = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
+        self._running[node] = task
+        task.add_done_callback(lambda t, node=node: self._reap(node, t))
+
+    def _reap(self, node: str, task: asyncio.Task[None]) -> None:
+        """A task cancelled before its first step never runs ``_run_node``'s ``finally``
+        (a run broken in the step that started it): settle its node here instead."""
+        if self._running.get(node) is not task:
+            return
+        del self._running[node]
+        self._dynamic_running.discard(node)
+        if not self.node_state[node].is_terminal:
+            self._set(node, NodeState.CANCELLED, self._halt_reason or "cancelled")
+        self._after_settle(node)
 
     async def _run_node(self, node: str) -> None:
         resolved = self.graph.resolved[node]
@@ -349,7 +383,10 @@ class Run:
         self._maybe_finish()
 
     async def _attempt(self, node: str, resolved: ResolvedNode) -> Outcome:
-        executor = self.executor_for(resolved)
+        try:
+            executor = self.executor_for(resolved)
+        except InvalidInput as exc:  # e.g. a created node wants docker and no engine answers
+            return Outcome(False, str(exc), retryable=False)
         task_ws = executor.task_workspace(self.workspace)
         inputs, problem = self._inputs_for(node, resolved, task_ws)
         if problem is not None:
@@ -367,7 +404,7 @@ class Run:
         except TimeoutError:
             await proc.stop()
             return Outcome(False, f"timed out after {resolved.timeout:g} s")
-        except (TaskFailure, ProtocolError) as exc:
+        except (TaskFailure, ProtocolError, LaunchError) as exc:
             await proc.stop()
             return Outcome(False, str(exc), retryable=False)
         except RunBroken as exc:
@@ -433,12 +470,14 @@ class Run:
         line = start_message(self.id, node, inputs, resolved.params, task_ws, self.attempts[node])
         return TaskSpec(self.id, resolved, argv, cwd, env, self.workspace, line,
                         image=resolved.image or self.workflow.settings.image,
-                        labels={"weft.run": self.id, "weft.node": node})
+                        labels={"weft.run": self.id, "weft.node": node}, folder=self.workflow.folder)
 
     # -- mutations --------------------------------------------------------------------------
 
     def mutate(self, creator: str, raw: dict[str, list[Any]], where: str) -> None:
         """The single door for a task's graph change: parse, rules 1-3, promises, apply."""
+        if self.state.is_terminal:  # a task being stopped after the run ended changes nothing
+            raise TaskFailure(f"refused mutation: the run has already ended ({self.state.value})")
         m, problems = self.graph.parse_mutation(creator, raw, where)
         if problems:
             raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
@@ -463,7 +502,7 @@ class Run:
 
     def _break(self, violation: Violation, raw: dict[str, Any]) -> None:
         self.broken = violation
-        self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw))
+        self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw, list(violation.nodes)))
         self._log(violation.task, f"promise broken: {violation.reason}", "error")
         self._halt(RunState.BROKEN, f"promise broken: {violation.reason}", spare=violation.task)
         raise RunBroken(violation.reason)

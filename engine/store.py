@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -26,6 +28,17 @@ SCHEMA_VERSION = 1
 
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def default_home() -> Path:
+    """$WEFT_HOME, else the platform's per-user data folder (where the CLI and the studio keep runs)."""
+    if os.environ.get("WEFT_HOME"):
+        return Path(os.environ["WEFT_HOME"]).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "weft"
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "weft"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "weft"
 
 
 class Store:

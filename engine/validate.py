@@ -13,9 +13,10 @@ import networkx as nx
 
 from engine import expr
 from engine.errors import ExpressionError, Location, ProblemCollector, TypeSyntaxError
-from engine.model import EdgeSpec, NodeSpec, OperatorSpec, ResolvedNode, Workflow, resolve_node
+from engine.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
 from engine.porttypes import Optional, PortType, TypeRegistry
 from engine.records import Source, did_you_mean
+from engine.shape import compile_shape
 from engine.yamlsrc import Path
 
 
@@ -220,6 +221,9 @@ def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source
         first = next((i for i, e in enumerate(workflow.edges)
                       if (e.source, e.target) == (cycle[0], cycle[1])), 0)
         checker.error(edge_paths[first] if workflow.edges else ("edges",), "cycle: " + " -> ".join(cycle))
+    for i, promise in enumerate(workflow.promises):
+        if promise.kind == "shape":
+            check_anchors(checker, promise, ("promises", i), ids)
     # An input some edge aims at, which failed a check, has its problem reported at that edge.
     aimed = {(e.target, e.target_port) for e in workflow.edges if e.target_port is not None}
     if not any(r.dynamic for r in resolved.values()):
@@ -234,3 +238,14 @@ def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source
                     checker.error(node_paths[i], f"input '{port}' of node '{node_id}' is not fed by any data edge "
                                                 f"(make it optional with '{text}?' or add an edge)")
     return resolved
+
+
+def check_anchors(checker: GraphChecker, promise: PromiseSpec, path: Path, ids: set[str]) -> None:
+    """A shape promise's anchors are nodes of the workflow (its pattern was read already)."""
+    shape = compile_shape(promise.args, promise.where)
+    within = getattr(checker.source, "within", None)
+    for atom in (shape.top.items[0], shape.top.items[-1]):
+        if atom.name not in ids:
+            at = within(path + ("shape",), promise.args, atom.offset) if within else path + ("shape",)
+            checker.error(at, f"shape anchor '{atom.name}' is not a node of this workflow"
+                              f"{did_you_mean(atom.name, sorted(ids))}")

@@ -46,3 +46,60 @@ def weft(home: Path):
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return call
+
+
+# -- Docker -----------------------------------------------------------------------------------
+# Docker tests run against a real engine. Without one they are skipped, with the reason, unless
+# WEFT_REQUIRE_DOCKER=1 (as in CI), where a missing engine or image fails them instead.
+# WEFT_TEST_IMAGE names the image they run (default python:3.12-slim; CI builds one offline).
+
+DEFAULT_TEST_IMAGE = "python:3.12-slim"
+
+
+def _docker_missing(reason: str) -> None:
+    if os.environ.get("WEFT_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"{reason} (WEFT_REQUIRE_DOCKER=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A client of the Docker engine the tests use (the one `weft` would find)."""
+    from engine.errors import InvalidInput
+    from engine.executors.docker import connect
+
+    try:
+        client = connect()
+    except InvalidInput as exc:
+        _docker_missing(str(exc))
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def docker_test_image(docker_client) -> str:
+    from docker.errors import DockerException, ImageNotFound
+
+    image = os.environ.get("WEFT_TEST_IMAGE") or DEFAULT_TEST_IMAGE
+    try:
+        docker_client.images.get(image)
+    except ImageNotFound:
+        try:
+            docker_client.images.pull(image)
+        except DockerException as exc:
+            _docker_missing(f"test image {image} is not on this machine and cannot be pulled ({exc}); "
+                            "set WEFT_TEST_IMAGE to a local image with python3")
+    return image
+
+
+@pytest.fixture
+def docker_image(docker_test_image: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test image, also made the default image of every docker node (in-process and in
+    the `weft` subprocesses) through WEFT_DOCKER_IMAGE."""
+    monkeypatch.setenv("WEFT_DOCKER_IMAGE", docker_test_image)
+    return docker_test_image
+
+
+def containers_of(client: Any, run_id: str) -> list[str]:
+    """Names of the containers (running or not) labelled with ``run_id``."""
+    return [c.name for c in client.containers.list(all=True, filters={"label": f"weft.run={run_id}"})]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sys
 from datetime import datetime, timezone
@@ -19,18 +18,7 @@ from engine.events import RunState
 from engine.loader import load_file, read_text
 from engine.replay import at_event, from_workflow, to_dot, to_json
 from engine.run import Run
-from engine.store import Store
-
-
-def default_home() -> Path:
-    """$WEFT_HOME, else the platform's per-user data folder."""
-    if os.environ.get("WEFT_HOME"):
-        return Path(os.environ["WEFT_HOME"]).expanduser()
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "weft"
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "weft"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "weft"
+from engine.store import Store, default_home
 
 
 def open_store(args: argparse.Namespace) -> Store:
@@ -78,15 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _preflight(run: Run) -> None:
-    """Refuse before anything starts: unavailable executors, promises we cannot keep."""
+    """Refuse before anything starts: executors that are not available."""
     for resolved in run.loaded.nodes.values():
-        run.executor_for(resolved)
-    unsupported = run.keeper.unsupported(run.workflow.promises)
-    if unsupported:
-        p = unsupported[0]
-        where = f"{p.loc}: " if p.loc else ""
-        raise InvalidInput(f"{where}promise '{p.kind}' is not enforced by this version of Weft, "
-                           "so the run would not be guaranteed; remove it to run")
+        run.executor_for(resolved).check(resolved, run.workflow.folder)
 
 
 async def _execute(run: Run, view: "render.RunProgress") -> RunState:
@@ -159,6 +141,13 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
+    from engine import graphviz
+
+    dot_program = None
+    if args.format in graphviz.FORMATS:  # refuse before any work: no GraphViz, or bytes onto a terminal
+        dot_program = graphviz.require_dot(args.format)
+        if args.format in graphviz.BINARY and not args.output and sys.stdout.isatty():
+            raise InvalidInput(f"--format {args.format} is binary: write it with -o FILE, or redirect stdout")
     target = Path(args.target)
     if target.exists() and target.is_file():
         if args.at is not None:
@@ -172,9 +161,19 @@ def cmd_graph(args: argparse.Namespace) -> int:
         if args.at is not None and not 0 <= args.at <= last:
             raise InvalidInput(f"--at {args.at}: run {run_id} has events 0 to {last}")
         view, name = at_event(store, run_id, args.at), run_id
-    text = to_dot(view, name) if args.format == "dot" else json.dumps(to_json(view), indent=2) + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+    if args.format == "json":
+        data = (json.dumps(to_json(view), indent=2) + "\n").encode("utf-8")
+    elif dot_program is None:
+        data = to_dot(view, name).encode("utf-8")
     else:
-        sys.stdout.write(text)
+        data = graphviz.render(to_dot(view, name), args.format, dot_program)
+    if args.output:
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            raise InvalidInput(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0

@@ -54,11 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("node", nargs="?")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    p = sub.add_parser("graph", help="a workflow's or a run's graph as DOT or JSON")
+    p = sub.add_parser("graph", help="a workflow's or a run's graph as DOT, JSON, SVG or PNG")
     p.add_argument("target", metavar="FILE|RUN")
     p.add_argument("--at", type=int, metavar="N", help="as of event N of a run")
-    p.add_argument("--format", choices=("dot", "json"), default="dot")
-    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--format", choices=("dot", "json", "svg", "png"), default="dot",
+                   help="svg and png are drawn by GraphViz's `dot`, which must be installed (default: dot)")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout (png needs it on a terminal)")
     return parser
 
 

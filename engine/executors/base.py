@@ -34,6 +34,9 @@ class TaskSpec:
     start_line: bytes
     image: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    #: The workflow file's folder (``cwd`` is it, or ``workdir`` inside it); ``build:`` and a
+    #: container's ``/workflow`` mount are relative to it.
+    folder: Path | None = None
 
 
 class TaskProcess(abc.ABC):
@@ -61,9 +64,16 @@ class Executor(abc.ABC):
     def task_workspace(self, host_workspace: Path) -> str:
         """The workspace path as the task sees it."""
 
+    def check(self, node: ResolvedNode, folder: Path) -> None:
+        """Raise ``engine.errors.InvalidInput`` if ``node`` can never run here (before a run starts)."""
+
     @abc.abstractmethod
     async def launch(self, spec: TaskSpec) -> TaskProcess:
-        """Start the task and write its start line; raise ``LaunchError`` if it cannot start."""
+        """Start the task and write its start line; raise ``LaunchError`` if it cannot start.
+
+        ``TaskProcess.wait`` may raise ``LaunchError`` too, where a failed start shows only
+        later (a container whose command does not exist).
+        """
 
     async def close(self) -> None:
         """Release whatever the executor holds (warm containers, clients)."""

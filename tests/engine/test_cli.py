@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -91,10 +95,43 @@ def test_bad_arguments_exit_2_in_one_line(weft):
     assert weft("frobnicate").code == 2
 
 
-def test_docker_executor_not_available_exits_2_and_records_nothing(weft):
+def test_no_docker_engine_exits_2_says_what_to_do_and_records_nothing(weft, home, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     result = weft("run", WORD_COUNT, "--executor", "docker")
-    assert result.code == 2 and "docker" in result.err
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err == ("weft: error: cannot reach a Docker engine at unix:///nonexistent.sock (no such socket): "
+                          "start Docker or run with --executor local\n")
     assert weft("runs", "--json").json() == []
+    assert not list(home.glob("workspaces/*"))
+
+
+def test_a_socket_that_is_no_docker_engine_exits_2(weft, monkeypatch):
+    """Something listens, but it is not Docker: it hangs up at once (or a daemon refusing us)."""
+    folder = Path(tempfile.mkdtemp(prefix="weft-sock-"))  # short: unix socket paths are limited
+    path = folder / "not-docker.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(8)
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+        result = weft("run", WORD_COUNT, "--executor", "docker")
+        assert result.code == 2 and result.err.count("\n") == 1
+        assert f"cannot reach a Docker engine at unix://{path} (" in result.err
+        assert "not a Docker engine?" in result.err and "--executor local" in result.err
+        assert weft("runs", "--json").json() == []
+    finally:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_ctrl_c_cancels_the_run_stops_its_tasks_and_exits_130(home, tmp_path: Path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -77,6 +76,19 @@ CASES = {
         {"no_new_edges": {"to": "B"}},
         mutate(nodes=[node("n1")], edges=[{"from": "plan", "to": "n1"}]),
         mutate(nodes=[node("n1")], edges=[{"from": "n1", "to": "B"}])),
+    "a subgraph of either of two forms": (
+        {"shape": "plan -> X -> B", "where": {"X": "(N -> M) | (J -> K)"}},
+        mutate(nodes=[node("N"), node("M")],
+               edges=[{"from": "plan", "to": "N"}, {"from": "N", "to": "M"}, {"from": "M", "to": "B"}]),
+        mutate(nodes=[node("N"), node("K")],
+               edges=[{"from": "plan", "to": "N"}, {"from": "N", "to": "K"}, {"from": "K", "to": "B"}])),
+    "a map (shape)": (
+        {"shape": "plan -> M* -> B"},
+        mutate(nodes=[node("m-1", "M"), node("m-2", "M")],
+               edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "B"},
+                      {"from": "plan", "to": "m-2"}, {"from": "m-2", "to": "B"}]),
+        mutate(nodes=[node("m-1", "M"), node("m-2", "M")],
+               edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "m-2"}, {"from": "m-2", "to": "B"}])),
     "at most two nodes": (
         {"max_nodes": {"max": 2}},
         mutate(nodes=[node("n1"), node("n2")]),
@@ -214,10 +226,3 @@ def test_a_static_workflow_has_no_ghosts(weft, tmp_path):
     for name in ("four-nodes", "word-count"):
         graph = weft("graph", EXAMPLES / f"{name}.weft.yaml", "--format", "json").json()
         assert not any(n["ghost"] for n in graph["nodes"]) and not any(e["ghost"] for e in graph["edges"])
-
-
-def test_shape_promises_are_refused_before_the_run_starts(weft, tmp_path):
-    path = workflow(tmp_path, [], [{"shape": "A -> M* -> B"}])
-    result = weft("run", path)
-    assert result.code == 2 and "shape" in result.err and "not enforced" in result.err
-    assert json.loads(weft("runs", "--json").out) == []

@@ -1,0 +1,423 @@
+"""Shape regions: which nodes a shape promise is about, and whether they keep its form.
+
+SPEC §5: the region of ``shape: "A -> ... -> B"`` is every node on a path from A to B, with
+every node created by a task inside the region or by A. Skipped nodes are not counted, and
+nodes are compared by order (transitive reduction). A region is checked
+
+* at every mutation that touches it, leniently: refused as soon as no continuation (adding
+  nodes and edges, skipping nodes that may still be skipped) can reach the form;
+* completely when B is about to start: the region must have the form now, and be closed
+  (no edge joins it to the outside but through A and B). After that it takes no more nodes.
+
+The lenient check runs on a few representatives of each group of *twins* (nodes that match
+the same atoms and have the same neighbours): twins are interchangeable, and the question is
+closed under taking sub-orders, so a refusal on representatives is a refusal of the region.
+A mutation that only adds a twin to a group that already has more members than the pattern
+has atoms is accepted in O(size of the mutation): that keeps a map of 10,000 copies cheap.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+from engine.graph import Mutation, RunGraph
+from engine.model import PromiseSpec
+from engine.shape import Atom, Matcher, Order, Shape, bits, compile_shape
+
+StateOf = Callable[[str], str]
+PENDING = "pending"
+
+
+def _h(node: str) -> int:
+    return hash(("weft-region", node))
+
+
+class _View:
+    """The run's graph, plus a mutation not applied yet."""
+
+    def __init__(self, graph: RunGraph, m: Mutation | None = None) -> None:
+        self.graph = graph
+        self.extra_succ: dict[str, list[str]] = {}
+        self.extra_pred: dict[str, list[str]] = {}
+        self.extra_when: set[str] = set()
+        self.extra_children: dict[str, list[str]] = {}
+        self.extra_ops: dict[str, str | None] = {}
+        if m is not None:
+            for n in m.nodes:
+                self.extra_ops[n.id] = n.operator
+                if m.creator is not None:
+                    self.extra_children.setdefault(m.creator, []).append(n.id)
+            for e in m.edges:
+                self.extra_succ.setdefault(e.source, []).append(e.target)
+                self.extra_pred.setdefault(e.target, []).append(e.source)
+                if e.when is not None:
+                    self.extra_when.add(e.target)
+
+    def succ(self, n: str) -> list[str]:
+        g = self.graph
+        return [g.edges[i].target for i in g.outgoing.get(n, ())] + self.extra_succ.get(n, [])
+
+    def pred(self, n: str) -> list[str]:
+        g = self.graph
+        return [g.edges[i].source for i in g.incoming.get(n, ())] + self.extra_pred.get(n, [])
+
+    def has_when_into(self, n: str) -> bool:
+        g = self.graph
+        return n in self.extra_when or any(g.edges[i].when is not None for i in g.incoming.get(n, ()))
+
+    def children(self, n: str) -> list[str]:
+        return self.graph.children.get(n, []) + self.extra_children.get(n, [])
+
+    def operator(self, n: str) -> str | None:
+        if n in self.extra_ops:
+            return self.extra_ops[n]
+        spec = self.graph.nodes.get(n)
+        return spec.operator if spec is not None else None
+
+    def exists(self, n: str) -> bool:
+        return n in self.graph.nodes or n in self.extra_ops
+
+
+@dataclass
+class Finding:
+    """Why a region cannot keep its form (``nodes``: the ones to show a person)."""
+
+    reason: str
+    nodes: tuple[str, ...] = ()
+
+
+class Region:
+    def __init__(self, spec: PromiseSpec, graph: RunGraph) -> None:
+        self.spec = spec
+        self.shape: Shape = compile_shape(spec.args, spec.where)
+        self.first, self.last = self.shape.anchors
+        self.graph = graph
+        self.closed = False
+        self.cap = self.shape.size() + 1
+        self.atoms = self.shape.atoms()
+        self.members: set[str] = set()
+        self.keys: dict[str, tuple[int, int, int]] = {}
+        self.key_count: Counter[tuple[int, int, int]] = Counter()
+        self._fast: Mutation | None = None
+        self.rebuild()
+
+    # -- membership -------------------------------------------------------------------------
+
+    def members_in(self, view: _View) -> set[str]:
+        if not (view.exists(self.first) and view.exists(self.last)):
+            return set()
+        ancestors, stack = {self.last}, [self.last]
+        while stack:
+            for p in view.pred(stack.pop()):
+                if p not in ancestors:
+                    ancestors.add(p)
+                    stack.append(p)
+        core, stack = {self.first, self.last}, [self.first]
+        while stack:
+            for s in view.succ(stack.pop()):
+                if s in ancestors and s not in core:
+                    core.add(s)
+                    stack.append(s)
+        out, stack = set(core), [n for n in core if n != self.last]
+        while stack:
+            for child in view.children(stack.pop()):
+                if child not in out:
+                    out.add(child)
+                    stack.append(child)
+        return out
+
+    def rebuild(self) -> None:
+        view = _View(self.graph)
+        self.members = self.members_in(view)
+        self.keys.clear()
+        self.key_count.clear()
+        for n in self.members:
+            self._index(n, self._key(view, n, self.members))
+
+    def _atom_mask(self, node: str, operator: str | None) -> int:
+        if node in (self.first, self.last):
+            return -1
+        return sum(1 << k for k, a in enumerate(self.atoms) if a.matches(node, operator))
+
+    def _key(self, view: _View, n: str, members: set[str]) -> tuple[int, int, int]:
+        hp = hs = 0
+        for p in view.pred(n):
+            if p in members:
+                hp ^= _h(p)
+        for s in view.succ(n):
+            if s in members:
+                hs ^= _h(s)
+        return self._atom_mask(n, view.operator(n)), hp, hs
+
+    def _index(self, n: str, key: tuple[int, int, int]) -> None:
+        old = self.keys.get(n)
+        if old is not None:
+            self.key_count[old] -= 1
+        self.keys[n] = key
+        self.key_count[key] += 1
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def touches(self, m: Mutation) -> bool:
+        members = self.members
+        return (any(m.creator in members or m.creator == self.first for _ in m.nodes)
+                or any(e.source in members or e.target in members for e in m.edges))
+
+    def check(self, m: Mutation, state_of: StateOf) -> Finding | None:
+        """Why ``m`` leaves the region no way to its form; None if it still has one."""
+        self._fast = None
+        if self._just_more_twins(m):
+            self._fast = m
+            return None
+        view = _View(self.graph, m)
+        if not self.touches(m):
+            if not m.edges:
+                return None
+            members = self.members_in(view)  # edges elsewhere may still bring nodes onto a path
+            if members == self.members:
+                return None
+        else:
+            members = self.members_in(view)
+        if self.closed:
+            grown = [n for n in members if n not in self.members]
+            inside = [e for e in m.edges if (e.source in members and e.source != self.last) or
+                      (e.target in members and e.target != self.first)]
+            if grown or inside:
+                what = grown[0] if grown else str(inside[0])
+                return Finding(f"{self.last} has started, so the region from {self.first} to {self.last} is "
+                               f"complete and takes nothing more ({what})", tuple(grown))
+            return None
+        order, index = self._order(view, members, state_of, lenient=True)
+        if Matcher(self.shape, order).lenient():
+            return None
+        return self._explain(view, members, order, index, m, state_of)
+
+    def check_complete(self, state_of: StateOf) -> Finding | None:
+        """When the last anchor is about to start: the region must have its form now."""
+        view = _View(self.graph)
+        members = self.members_in(view)
+        self.closed = True
+        if self.first not in members or not self._reaches(view):
+            return Finding(f"{self.last} is about to start, but no path leads from {self.first} to it")
+        for n in sorted(members):
+            if n != self.first:
+                for p in view.pred(n):
+                    if p not in members:
+                        return Finding(f"edge {p} -> {n} enters the region from outside "
+                                       f"(only {self.first} may lead into it)", (p, n))
+            if n != self.last:
+                for s in view.succ(n):
+                    if s not in members:
+                        return Finding(f"edge {n} -> {s} leaves the region other than through {self.last}", (n, s))
+        order, _ = self._order(view, members, state_of, lenient=False)
+        if Matcher(self.shape, order, budget=1_000_000).exact():
+            return None
+        counted = [order.ids[i] for i in order.order]
+        listed = ", ".join(counted[:8]) + (" ..." if len(counted) > 8 else "")
+        return Finding(f"{self.last} is about to start, but the region ({listed}) does not have the form "
+                       f"`{self.shape}`", tuple(counted))
+
+    def _reaches(self, view: _View) -> bool:
+        seen, stack = {self.first}, [self.first]
+        while stack:
+            for s in view.succ(stack.pop()):
+                if s == self.last:
+                    return True
+                if s not in seen:
+                    seen.add(s)
+                    stack.append(s)
+        return False
+
+    def _just_more_twins(self, m: Mutation) -> bool:
+        """Does ``m`` only add twins to groups already larger than the pattern? (then no check)"""
+        if self.closed or not m.nodes or m.promises:
+            return False
+        new = {n.id: n for n in m.nodes}
+        preds: dict[str, int] = dict.fromkeys(new, 0)
+        succs: dict[str, int] = dict.fromkeys(new, 0)
+        for e in m.edges:
+            if e.when is not None:
+                return False
+            if e.target in new and e.source in self.members:
+                preds[e.target] ^= _h(e.source)
+            elif e.source in new and e.target in self.members:
+                succs[e.source] ^= _h(e.target)
+            else:
+                return False
+        connected = {e.target for e in m.edges} | {e.source for e in m.edges}
+        for n in m.nodes:
+            if n.id not in connected and m.creator not in self.members:
+                return False
+            key = (self._atom_mask(n.id, n.operator), preds[n.id], succs[n.id])
+            if key[0] in (0, -1) or self.key_count.get(key, 0) < self.cap:
+                return False
+        return True
+
+    def applied(self, m: Mutation) -> None:
+        if self._fast is m or (self._fast is None and self._just_more_twins(m)):
+            new = {n.id: [self._atom_mask(n.id, n.operator), 0, 0] for n in m.nodes}
+            self.members.update(new)
+            for e in m.edges:  # every edge joins a new twin and an old member: O(1) each
+                if e.target in new:
+                    new[e.target][1] ^= _h(e.source)
+                    mask, hp, hs = self.keys[e.source]
+                    self._index(e.source, (mask, hp, hs ^ _h(e.target)))
+                else:
+                    new[e.source][2] ^= _h(e.target)
+                    mask, hp, hs = self.keys[e.target]
+                    self._index(e.target, (mask, hp ^ _h(e.source), hs))
+            for node, (mask, hp, hs) in new.items():
+                self._index(node, (mask, hp, hs))
+        elif self.touches(m) or m.creator is None:
+            self.rebuild()
+        else:
+            # edges between outside nodes can still bring them onto a path from A to B
+            before = len(self.members)
+            if m.edges and len(self.members_in(_View(self.graph))) != before:
+                self.rebuild()
+        self._fast = None
+
+    # -- the order a check reads ------------------------------------------------------------
+
+    def _order(self, view: _View, members: set[str], state_of: StateOf, lenient: bool) -> tuple[Order, dict[str, int]]:
+        """The region's order on its counted nodes (lenient: a few of each group of twins,
+        without the nodes that may still be skipped)."""
+        topo = self._topo(view, members)
+        optional: set[str] = set()
+        skipped = {n for n in members if state_of(n) == "skipped"}
+        for n in topo:
+            if n in (self.first, self.last) or state_of(n) != PENDING:
+                continue
+            if view.has_when_into(n) or any(p in optional or p in skipped for p in view.pred(n)):
+                optional.add(n)
+        dropped = skipped | (optional if lenient else set())
+        chosen: list[str] = []
+        if lenient:
+            seen: Counter[tuple[int, frozenset[str], frozenset[str]]] = Counter()
+            for n in topo:
+                if n in dropped:
+                    continue
+                if n in (self.first, self.last):
+                    chosen.append(n)
+                    continue
+                key = (self._atom_mask(n, view.operator(n)),
+                       frozenset(p for p in view.pred(n) if p in members),
+                       frozenset(s for s in view.succ(n) if s in members))
+                seen[key] += 1
+                if seen[key] <= self.cap:
+                    chosen.append(n)
+        else:
+            chosen = [n for n in topo if n not in dropped]
+        # reachability over every member (paths may run through dropped nodes)
+        position = {n: i for i, n in enumerate(topo)}
+        below = [0] * len(topo)
+        for i, n in enumerate(topo):
+            acc = 0
+            for p in view.pred(n):
+                j = position.get(p)
+                if j is not None:
+                    acc |= below[j] | (1 << j)
+            below[i] = acc
+        index = {n: i for i, n in enumerate(chosen)}
+        if len(chosen) == len(topo):
+            mine = below
+        else:
+            back = {position[n]: i for i, n in enumerate(chosen)}
+            mask = sum(1 << position[n] for n in chosen)
+            mine = [sum(1 << back[b] for b in bits(below[position[n]] & mask)) for n in chosen]
+        above = [0] * len(chosen)
+        for j, b in enumerate(mine):
+            for i in bits(b):
+                above[i] |= 1 << j
+        anchors = {index[a]: a for a in (self.first, self.last) if a in index}
+        order = Order(chosen, [view.operator(n) for n in chosen], mine, above, anchors, list(range(len(chosen))))
+        return order, index
+
+    def _topo(self, view: _View, members: set[str]) -> list[str]:
+        indegree = {n: 0 for n in members}
+        for n in members:
+            for s in view.succ(n):
+                if s in indegree:
+                    indegree[s] += 1
+        ready = sorted(n for n, d in indegree.items() if d == 0)
+        out = []
+        while ready:
+            n = ready.pop()
+            out.append(n)
+            for s in view.succ(n):
+                if s in indegree:
+                    indegree[s] -= 1
+                    if indegree[s] == 0:
+                        ready.append(s)
+        return out
+
+    def _explain(self, view: _View, members: set[str], order: Order, index: dict[str, int], m: Mutation,
+                 state_of: StateOf) -> Finding:
+        pattern = f"`{self.shape}`"
+        touched = [n.id for n in m.nodes if n.id in members] + [
+            end for e in m.edges for end in (e.source, e.target) if end in members]
+        for n in dict.fromkeys(touched):
+            if n not in (self.first, self.last) and self._atom_mask(n, view.operator(n)) == 0:
+                return Finding(f"{n} is in the region from {self.first} to {self.last}, but matches no part of "
+                               f"{pattern}", (n,))
+        others = [order.ids[i] for i in order.order if order.ids[i] not in (self.first, self.last)]
+        for n in dict.fromkeys(t for t in touched if t in index):
+            if n in (self.first, self.last):
+                continue
+            if not self._fits([n], order, index):
+                return Finding(f"{pattern} has no place for {n} where it is", (n,))
+            for other in others[:64]:
+                if other != n and not self._fits([n, other], order, index):
+                    related = order.below[index[n]] >> index[other] & 1 or order.below[index[other]] >> index[n] & 1
+                    if related:
+                        return Finding(f"{other} and {n} follow one another, which {pattern} does not allow",
+                                       (other, n))
+                    first, second = sorted((other, n))
+                    return Finding(f"{pattern} allows only one of {first} and {second}", (first, second))
+        return Finding(f"the region from {self.first} to {self.last} can no longer take the form {pattern}",
+                       tuple(dict.fromkeys(touched)))
+
+    def _fits(self, nodes: list[str], order: Order, index: dict[str, int]) -> bool:
+        """Does the sub-order on the anchors and ``nodes`` still fit the pattern leniently?"""
+        keep = [i for i in order.order if order.ids[i] in (self.first, self.last, *nodes)]
+        mask = sum(1 << i for i in keep)
+        return Matcher(self.shape, order).match(self.shape.top, mask, False)
+
+    # -- for the projection -----------------------------------------------------------------
+
+    def addable(self, state_of: StateOf) -> tuple[list[str], list[list[str]]]:
+        """What the region may still take: (atoms it takes any number of, groups of which it
+        takes one). Empty when it can take nothing more."""
+        if self.closed:
+            return [], []
+        view = _View(self.graph)
+        order, _ = self._order(view, self.members_in(view), state_of, lenient=True)
+
+        def fits(atoms: list[Atom]) -> bool:
+            return _grown(order, [a.name for a in atoms], self.shape)
+
+        possible = [a for a in self.atoms if fits([a])]
+        unbounded = [a for a in possible if fits([a] * self.cap)]
+        if len(unbounded) == len(possible) and fits(possible):
+            return [str(a) for a in unbounded], []
+        groups: list[list[Atom]] = []
+        rest = [a for a in possible if a not in unbounded]
+        while rest:
+            group = [rest.pop(0)]
+            for atom in list(rest):
+                if fits(group + [atom]):
+                    group.append(atom)
+                    rest.remove(atom)
+            groups.append(group)
+        return [str(a) for a in unbounded], [[str(a) for a in g] for g in groups]
+
+
+def _grown(order: Order, names: list[str], shape: Shape) -> bool:
+    """Would the order still fit the shape with fresh, unrelated nodes named ``names``?"""
+    n = len(order.ids)
+    ids = list(order.ids) + [f"\x00ghost{k}" for k in range(len(names))]
+    grown = Order(ids, list(order.operators) + names, list(order.below) + [0] * len(names),
+                  list(order.above) + [0] * len(names), order.anchors, list(order.order) + list(range(n, len(ids))))
+    return Matcher(shape, grown).lenient()
