@@ -1,13 +1,111 @@
-"""Entry point of ``weft-studio``."""
+"""Entry point of ``weft-studio``: ``weft-studio [FILE]``, ``weft-studio --run RUN``.
+
+Qt is imported inside ``main`` only, so importing this module (or the engine) never needs a
+display or Qt at all.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from pathlib import Path
+
+from engine.store import default_home
+
+ORGANIZATION = "Weft"
+APPLICATION = "Weft Studio"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="weft-studio", description="Design, run and watch Weft workflows.")
+    parser.add_argument("file", nargs="?", help="a workflow file (*.weft.yaml) to open")
+    parser.add_argument("--run", metavar="RUN", help="open a past run (id, unique prefix, or 'last') and replay it")
+    parser.add_argument("--home", metavar="DIR", help="where runs live (default: $WEFT_HOME or the user data folder)")
+    parser.add_argument("--library", metavar="DIR", help="the user's operator library folder "
+                                                         "(default: HOME/operators)")
+    parser.add_argument("--settings", metavar="FILE", help=argparse.SUPPRESS)  # an INI file instead of the user's
+    parser.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)  # run FILE, save the window, quit
+    parser.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("weft-studio: the studio is not built yet; use `weft run FILE` meanwhile.", file=sys.stderr)
-    return 2
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("QT_PREFERRED_BINDING", "PySide6")
+    from PySide6 import QtCore, QtWidgets
+
+    from engine.errors import InvalidInput
+    from studio.mainwindow import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    settings = (QtCore.QSettings(args.settings, QtCore.QSettings.IniFormat) if args.settings
+                else QtCore.QSettings(ORGANIZATION, APPLICATION))
+    home = Path(args.home).expanduser() if args.home else default_home()
+    library = Path(args.library).expanduser() if args.library else home / "operators"
+    window = MainWindow(settings, home, library)
+    window.show()
+    if args.file:
+        if not window.open(args.file, quiet=True):
+            print(f"weft-studio: {window.last_error}", file=sys.stderr)
+    if args.run:
+        try:
+            window.history.open(args.run)
+        except InvalidInput as exc:
+            print(f"weft-studio: {exc}", file=sys.stderr)
+            window.close()
+            return 2
+    if args.screenshot:
+        return _screenshot(app, window, Path(args.screenshot), args.timeout)
+    return app.exec()
+
+
+def _screenshot(app: object, window: object, path: Path, timeout: float) -> int:
+    """Run the open workflow to its end, then save a picture of the whole window and quit.
+
+    Used by the test that looks at a real window under Xvfb; the exit code is the run's.
+    """
+    from PySide6 import QtCore, QtWidgets
+
+    outcome = {"code": 1}
+
+    def shoot(state: str | None) -> None:
+        window.canvas.run_layer.flush()
+        model = window.runs.model
+        created = [n for n, run in model.nodes.items() if run.created_by] if model is not None else []
+        if created:  # show what a created node did: its log and outputs in the run panel
+            window.canvas.select(created[:1])
+            run = model.nodes[created[0]]
+            if run.outputs and not run.log:
+                window.run_panel.tabs.setCurrentWidget(window.run_panel.outputs)
+        window.canvas.fit()
+        QtWidgets.QApplication.processEvents()
+        screen = window.screen()
+        picture = screen.grabWindow(window.winId()) if screen is not None else window.grab()
+        if picture.isNull():
+            picture = window.grab()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        picture.save(str(path))
+        outcome["code"] = 0 if state in (None, "succeeded") else {"failed": 1, "broken": 3, "cancelled": 130}.get(state, 1)
+        window.undo_stack.setClean()
+        window.close()
+        QtWidgets.QApplication.quit()
+
+    window.runs.finished.connect(lambda state: QtCore.QTimer.singleShot(400, lambda: shoot(state)))
+    QtCore.QTimer.singleShot(int(timeout * 1000), lambda: shoot("timed out"))
+
+    def start() -> None:
+        if window.document.nodes and window.past_run is None:
+            if window.runs.start() is None:
+                shoot("failed")
+        else:
+            QtCore.QTimer.singleShot(500, lambda: shoot(None))
+
+    QtCore.QTimer.singleShot(300, start)
+    app.exec()
+    return outcome["code"]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,5 @@
+"""Outputs params.value."""
+
+import weft_task as weft
+
+weft.output("value", weft.params.get("value"))

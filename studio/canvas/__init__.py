@@ -1,0 +1,1 @@
+"""The canvas: NodeGraphQt drawing the document and the run (Qt lives from here down)."""

@@ -1,0 +1,447 @@
+"""The canvas: a NodeGraphQt scene that mirrors the document and the run, and owns neither.
+
+Document events add, change and remove items; a person's gestures (a wire drawn or cut, nodes
+moved, an operator dropped, Delete) become calls on the ``Editor``, which turns them into undo
+commands on the document, whose events come back here. The run's state is drawn by the
+``RunLayer`` on the same items (and on items for nodes tasks create), never written anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable
+
+from PySide6 import QtCore, QtGui
+from NodeGraphQt.base.commands import PortConnectedCmd, PortDisconnectedCmd
+from NodeGraphQt.constants import PipeEnum, PortTypeEnum
+from NodeGraphQt.qgraphics.pipe import PipeItem
+from NodeGraphQt.qgraphics.port import PortItem
+
+from engine.model import NodeSpec
+from studio.canvas.frames import Frames
+from studio.canvas.graph import OPERATOR_MIME, WeftGraph, WeftNode
+from studio.canvas.items import DESIGN, GHOST, NodeLook, WeftNodeItem, type_color
+from studio.canvas.layout import Grid, beside, layered
+from studio.document import AFTER, THEN, Document, EdgeKey
+
+NODE_HEIGHT = 80.0
+WHEN_COLOR = (200, 190, 90, 255)
+
+
+class Canvas(QtCore.QObject):
+    selection_changed = QtCore.Signal(list)   # Weft ids of the selected nodes
+    message = QtCore.Signal(str)              # for the status bar
+    activated = QtCore.Signal(str)            # a node was double-clicked
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph = WeftGraph(self)
+        self.viewer = self.graph.viewer()
+        self.viewer.wire_check = self._wire_problem
+        self.viewer.wire_refused.connect(lambda reason: self.message.emit(f"Refused: {reason}"))
+        self.viewer.port_hovered.connect(self.message.emit)
+        self.viewer.connection_changed.connect(self._on_connection_changed)
+        self.viewer.connection_sliced.connect(self._on_connection_sliced)
+        self.viewer.moved_nodes.connect(self._on_nodes_moved)
+        self.viewer.moved_nodes.connect(lambda _moved: self.frames.schedule())
+        self.viewer.data_dropped.connect(self._on_dropped)
+        self.viewer.scene().selectionChanged.connect(self._selection_changed)
+        self.graph.node_double_clicked.connect(lambda node: self.activated.emit(node.view.weft_id))
+        self.document: Document | None = None
+        self.editor: Any = None
+        self.editable = True
+        self.nodes: dict[str, WeftNode] = {}
+        self.auto_positions: dict[str, tuple[float, float]] = {}
+        self._last_selection: list[str] = []
+        self.frames = Frames(self)
+        from studio.canvas.runlayer import RunLayer  # the run layer draws on this canvas
+        self.run_layer = RunLayer(self)
+
+    # -- the document -----------------------------------------------------------------------
+
+    def set_document(self, document: Document, editor: Any) -> None:
+        if self.document is not None:
+            for name, handler in self._handlers().items():
+                getattr(self.document.events, name).disconnect(handler)
+        self.document, self.editor = document, editor
+        for name, handler in self._handlers().items():
+            getattr(document.events, name).connect(handler)
+        self.rebuild()
+
+    def _handlers(self) -> dict[str, Callable[..., None]]:
+        return {"node_added": self._node_added, "node_removed": self._node_removed,
+                "node_changed": self._node_changed, "node_renamed": self._node_renamed,
+                "edge_added": self._edge_added, "edge_removed": self._edge_removed,
+                "nodes_moved": self._nodes_moved, "promises_changed": self.frames.schedule,
+                "workflow_changed": self._workflow_changed}
+
+    def rebuild(self) -> None:
+        """Draw the whole document again (after opening a file)."""
+        self.run_layer.reset()
+        for node in list(self.nodes.values()):
+            self.graph.remove_node(node, push_undo=False)
+        self.nodes.clear()
+        self.auto_positions.clear()
+        doc = self.document
+        if doc is None:
+            return
+        # lay out first (heights estimated from the ports), so each node is created where it stays
+        drawn = {spec.id: self.design_node(spec) for spec in doc.nodes}
+        placed = {n: p for n in drawn if (p := doc.position(n)) is not None}
+        heights = {n: estimated_height(len(d[1]), len(d[2])) for n, d in drawn.items()}
+        laid = layered(list(drawn), [(e.source, e.target) for e in doc.edges], placed, heights,
+                       growing=[n for n, d in drawn.items() if d[4]])
+        self.auto_positions.update(laid)
+        for spec in doc.nodes:
+            self.nodes[spec.id] = self._create(spec, laid.get(spec.id), drawn[spec.id])
+        for edge in doc.edges:
+            self._connect(EdgeKey.of(edge))
+        self.frames.schedule()
+
+    def design_node(self, spec: NodeSpec) -> tuple[str, dict[str, str], dict[str, str], str, bool, str | None]:
+        """label, inputs, outputs, detail line, dynamic, colour — of a workflow node as drawn."""
+        doc = self.document
+        assert doc is not None
+        resolved = doc.resolved(spec)
+        style = resolved.style if resolved else (spec.style or {})
+        label = style.get("label") or spec.id
+        if spec.operator:
+            detail = spec.operator if resolved else f"unknown operator '{spec.operator}'"
+        else:
+            command = spec.command
+            detail = " ".join(command) if isinstance(command, list) else (command or "")
+        inputs, outputs = (resolved.inputs, resolved.outputs) if resolved else ({}, {})
+        return label, inputs, outputs, detail, bool(resolved and resolved.dynamic), style.get("color")
+
+    def _create(self, spec: NodeSpec, pos: tuple[float, float] | None, drawn: Any = None) -> WeftNode:
+        label, inputs, outputs, detail, dynamic, color = drawn or self.design_node(spec)
+        doc = self.document
+        if pos is None and doc is not None:
+            pos = doc.position(spec.id)
+        accent = QtGui.QColor(color) if color and QtGui.QColor.isValidColorName(color) else None
+        return self.make_node(spec.id, label, inputs, outputs, DESIGN, detail, dynamic, pos, accent)
+
+    def make_node(self, node_id: str, label: str, inputs: dict[str, str], outputs: dict[str, str], kind: str,
+                  detail: str = "", dynamic: bool = False, pos: tuple[float, float] | None = None,
+                  accent: QtGui.QColor | None = None) -> WeftNode:
+        """A node item with Weft's ports: 'after' and 'then' for runs-after wires, then the data ports."""
+        node = WeftNode()
+        node.NODE_NAME = label
+        item = node.view
+        item.weft_id, item.kind, item.detail, item.dynamic = node_id, kind, detail, dynamic
+        item.accent = accent
+        after = node.add_input(AFTER, multi_input=True, color=type_color(None)[:3])
+        after.view.tip = f"{node_id}: after — wire a 'then' port here: this node runs after that one"
+        if kind != GHOST:
+            for name, text in inputs.items():
+                port = node.add_input(name, color=type_color(text)[:3])
+                port.view.tip = f"{node_id}.{name}: input of type {text}"
+            for name, text in outputs.items():
+                port = node.add_output(name, multi_output=True, color=type_color(text)[:3])
+                port.view.tip = f"{node_id}.{name}: output of type {text}"
+            then = node.add_output(THEN, multi_output=True, color=type_color(None)[:3])
+            then.view.tip = f"{node_id}: then — wire it to another node's 'after': that node runs after this one"
+        self.graph.add_node(node, pos=list(pos) if pos else [0.0, 0.0], selected=False, push_undo=False)
+        item.placed()
+        return node
+
+    def remove_item(self, node_id: str) -> None:
+        node = self.nodes.pop(node_id, None)
+        if node is not None:
+            self.graph.remove_node(node, push_undo=False)
+
+    def _node_added(self, node_id: str) -> None:
+        doc = self.document
+        assert doc is not None
+        spec = doc.node(node_id)
+        assert spec is not None
+        pos = doc.position(node_id) or self.auto_positions.get(node_id)
+        node = self._create(spec, None)
+        self.nodes[node_id] = node
+        if pos is None:
+            pos = beside([tuple(self.nodes[e.source].view.xy_pos) for e in doc.edges
+                          if e.target == node_id and e.source in self.nodes], node.view.height, self.grid())
+            self.auto_positions[node_id] = pos
+        node.view.setPos(*pos)
+        self.frames.schedule()
+
+    def _node_removed(self, node_id: str) -> None:
+        node = self.nodes.get(node_id)
+        if node is not None:
+            self.auto_positions.setdefault(node_id, tuple(node.view.xy_pos))
+        self.remove_item(node_id)
+        self.frames.schedule()
+
+    def _node_renamed(self, old: str, new: str) -> None:
+        if old in self.nodes:
+            self.nodes[new] = self.nodes.pop(old)
+            self.nodes[new].view.weft_id = new
+        if old in self.auto_positions:
+            self.auto_positions[new] = self.auto_positions.pop(old)
+
+    def _node_changed(self, node_id: str) -> None:
+        """Ports, label or badge may have changed: draw the node again where it stands."""
+        doc = self.document
+        old = self.nodes.get(node_id)
+        spec = doc.node(node_id) if doc else None
+        if old is None or spec is None:
+            return
+        pos = tuple(old.view.xy_pos)
+        selected = old.view.isSelected()
+        self.remove_item(node_id)
+        node = self._create(spec, None)
+        self.nodes[node_id] = node
+        node.view.setPos(*(doc.position(node_id) or pos))
+        node.view.setSelected(selected)
+        for edge in doc.edges:
+            if node_id in (edge.source, edge.target):
+                self._connect(EdgeKey.of(edge))
+        self.frames.schedule()
+
+    def _edge_added(self, key: EdgeKey) -> None:
+        self._connect(key)
+        self.frames.schedule()
+
+    def _edge_removed(self, key: EdgeKey) -> None:
+        ports = self._ports(key)
+        if ports is not None:
+            PortDisconnectedCmd(ports[0], ports[1], False).redo()
+        self.frames.schedule()
+
+    def _nodes_moved(self, node_ids: list[str]) -> None:
+        doc = self.document
+        assert doc is not None
+        for node_id in node_ids:
+            node = self.nodes.get(node_id)
+            pos = doc.position(node_id) or self.auto_positions.get(node_id)
+            if node is not None and pos is not None and tuple(node.view.xy_pos) != pos:
+                node.view.setPos(*pos)
+        self.frames.schedule()
+
+    def _workflow_changed(self, fields: list[str] | None = None) -> None:
+        """Imports changed: nodes of imported operators may have gained or lost ports."""
+        if fields is not None and not {"imports", "types", "operators"} & set(fields):
+            return  # the name, description or settings: nothing drawn depends on them
+        doc = self.document
+        for node_id in list(self.nodes):
+            spec = doc.node(node_id) if doc is not None else None
+            if spec is not None and spec.operator is not None:
+                self._node_changed(node_id)
+
+    # -- wires ------------------------------------------------------------------------------
+
+    def _ports(self, key: EdgeKey) -> tuple[Any, Any] | None:
+        src, dst = self.nodes.get(key.source), self.nodes.get(key.target)
+        if src is None or dst is None:
+            return None
+        out_name, in_name = key.canvas_ports
+        out, inp = src.outputs().get(out_name), dst.inputs().get(in_name)
+        return (out, inp) if out is not None and inp is not None else None
+
+    def _connect(self, key: EdgeKey, color: tuple[int, ...] | None = None, dashed: bool = False) -> bool:
+        ports = self._ports(key)
+        if ports is None:
+            return False
+        out, inp = ports
+        if out.view not in inp.view.connected_ports:  # the input side: an output may have thousands
+            PortConnectedCmd(out, inp, False).redo()
+        edge = self.document.edge(key) if self.document else None
+        when = edge.when if edge is not None else None
+        pipe = pipe_between(out.view, inp.view)
+        if pipe is not None:
+            pipe.setToolTip(f"{key}\nwhen {when}" if when else str(key))
+            if when or color is not None or dashed:
+                pipe.color = color or WHEN_COLOR
+                if dashed:
+                    pipe.style = PipeEnum.DRAW_TYPE_DASHED.value
+                pipe.reset()
+        return True
+
+    def _wire_problem(self, a: PortItem, b: PortItem) -> str | None:
+        """Asked by the viewer while a wire is dragged over a port: why it may not land there."""
+        out, inp = (a, b) if a.port_type == PortTypeEnum.OUT.value else (b, a)
+        src, dst = out.node, inp.node
+        if not self.editable:
+            return "the workflow cannot be edited now (a run is shown); stop it or clear the run first"
+        if not isinstance(src, WeftNodeItem) or not isinstance(dst, WeftNodeItem):
+            return "not a node"
+        if src.kind != DESIGN or dst.kind != DESIGN:
+            return "nodes created by a run (and ghosts) cannot be wired"
+        if self.document is None:
+            return "no workflow"
+        key = port_key(out, inp)  # a wire into a fed input replaces the old one: checked alone
+        return self.document.connection_problem(key.source, key.source_port, key.target, key.target_port)
+
+    def _on_connection_changed(self, disconnected: list[Any], connected: list[Any]) -> None:
+        cut = [port_key(*_out_in(a, b)) for a, b in disconnected]
+        drawn = [port_key(*_out_in(a, b)) for a, b in connected]
+        if self.editor is not None and self.editable:
+            refused = self.editor.rewire(cut, drawn)
+            if refused:
+                self.message.emit(f"Refused: {refused}")
+        self.resync_wires([k.source for k in cut + drawn] + [k.target for k in cut + drawn])
+
+    def _on_connection_sliced(self, pairs: list[Any]) -> None:
+        if self.editor is not None and self.editable:
+            self.editor.rewire([port_key(*_out_in(a, b)) for a, b in pairs], [])
+
+    def resync_wires(self, node_ids: Iterable[str]) -> None:
+        """Make the drawn pipes of these nodes match the document again (after a gesture the viewer
+        had already drawn, or undrawn, on its own)."""
+        doc = self.document
+        if doc is None:
+            return
+        ids = set(node_ids)
+        wanted = {EdgeKey.of(e) for e in doc.edges if e.source in ids or e.target in ids}
+        for node_id in ids:
+            node = self.nodes.get(node_id)
+            if node is None or node.view.kind != DESIGN:
+                continue
+            for port in node.view.inputs + node.view.outputs:
+                for pipe in list(port.connected_pipes):
+                    if pipe.input_port is None or pipe.output_port is None:
+                        continue
+                    key = port_key(pipe.output_port, pipe.input_port)
+                    if key not in wanted and pipe.input_port.node.kind == DESIGN \
+                            and pipe.output_port.node.kind == DESIGN:
+                        ports = self._ports(key)
+                        if ports is not None:
+                            PortDisconnectedCmd(ports[0], ports[1], False).redo()
+                        pipe.delete()
+        for key in wanted:
+            ports = self._ports(key)
+            if ports is not None and pipe_between(ports[0].view, ports[1].view) is None:
+                if ports[1].view in ports[0].view.connected_ports:
+                    PortDisconnectedCmd(ports[0], ports[1], False).redo()
+                self._connect(key)
+
+    # -- other gestures ---------------------------------------------------------------------
+
+    def _on_nodes_moved(self, moved: dict[Any, Any]) -> None:
+        positions = {item.weft_id: tuple(item.xy_pos) for item in moved
+                     if isinstance(item, WeftNodeItem) and item.kind == DESIGN}
+        if positions and self.editor is not None and self.editable:
+            self.editor.move(positions)
+
+    def _on_dropped(self, mime: QtCore.QMimeData, pos: QtCore.QPoint) -> None:
+        if not mime.hasFormat(OPERATOR_MIME) or self.editor is None:
+            return
+        if not self.editable:
+            self.message.emit("The workflow cannot be edited while a run is shown.")
+            return
+        try:
+            ref = json.loads(bytes(mime.data(OPERATOR_MIME)).decode("utf-8"))
+        except ValueError:
+            return
+        problem = self.editor.add_operator_node(ref.get("operator", ""), ref.get("library") or None,
+                                                (float(pos.x()), float(pos.y())))
+        if problem:
+            self.message.emit(problem)
+
+    def _selection_changed(self) -> None:
+        ids = self.selected_ids()
+        if ids != self._last_selection or not ids:
+            self._last_selection = ids
+            self.selection_changed.emit(ids)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def item(self, node_id: str) -> NodeLook | None:
+        """The item drawing node ``node_id``: a workflow node, or one the run added."""
+        node = self.nodes.get(node_id)
+        return node.view if node is not None else self.run_layer.items.get(node_id)
+
+    def port(self, node_id: str, name: str, output: bool) -> PortItem | None:
+        node = self.nodes.get(node_id)
+        if node is None:
+            return None
+        port = (node.outputs() if output else node.inputs()).get(name)
+        return port.view if port is not None else None
+
+    def selected_ids(self) -> list[str]:
+        return [i.weft_id for i in self.viewer.selected_nodes() if isinstance(i, NodeLook)]
+
+    def selected_edges(self) -> list[EdgeKey]:
+        return [port_key(p.output_port, p.input_port) for p in self.viewer.selected_pipes()
+                if p.input_port is not None and p.output_port is not None]
+
+    def select(self, node_ids: Iterable[str]) -> None:
+        ids = set(node_ids)
+        scene = self.viewer.scene()
+        scene.blockSignals(True)
+        for item in self.viewer.all_nodes():
+            if isinstance(item, NodeLook):
+                item.setSelected(item.weft_id in ids)
+        scene.blockSignals(False)
+        self._selection_changed()
+
+    def grid(self) -> Grid:
+        grid = Grid()
+        for item in self.viewer.all_nodes():
+            x, y = item.xy_pos
+            grid.mark(x, y, item.height)
+        return grid
+
+    def items_rect(self) -> QtCore.QRectF:
+        rect = QtCore.QRectF()
+        for item in self.viewer.all_nodes():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def fit(self) -> None:
+        """Show every node (NodeGraphQt's own fit groups the items: far too slow for big graphs)."""
+        rect = self.items_rect()
+        if rect.isNull():
+            return
+        rect = rect.adjusted(-60, -60, 60, 60)
+        view_ratio = max(1.0, self.viewer.width()) / max(1.0, self.viewer.height())
+        if rect.width() / rect.height() < view_ratio:  # keep zoom sane for tiny graphs
+            grow = rect.height() * view_ratio - rect.width()
+            rect.adjust(-grow / 2, 0, grow / 2, 0)
+        if rect.width() < 900:
+            rect = QtCore.QRectF(rect.center().x() - 450, rect.center().y() - 450 / view_ratio, 900, 900 / view_ratio)
+        self.viewer._scene_range = rect
+        self.viewer._update_scene()
+
+    def arranged_positions(self) -> dict[str, tuple[float, float]]:
+        """Fresh layered positions for every workflow node (for the Arrange command)."""
+        doc = self.document
+        if doc is None:
+            return {}
+        heights = {n: node.view.height for n, node in self.nodes.items()}
+        return layered(list(self.nodes), [(e.source, e.target) for e in doc.edges], {}, heights,
+                       growing=[n for n, node in self.nodes.items() if node.view.dynamic])
+
+    def render(self, path: str, scale: float = 1.0) -> bool:
+        """The drawn graph (the as-of-now graph when a run is shown) as an image file."""
+        scene = self.viewer.scene()
+        rect = self.items_rect().adjusted(-40, -40, 40, 40)
+        if rect.isNull():
+            rect = QtCore.QRectF(0, 0, 400, 300)
+        image = QtGui.QImage(int(rect.width() * scale), int(rect.height() * scale), QtGui.QImage.Format_ARGB32)
+        image.fill(QtGui.QColor(35, 35, 35))
+        painter = QtGui.QPainter(image)
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        scene.render(painter, QtCore.QRectF(image.rect()), rect)
+        painter.end()
+        return image.save(path)
+
+
+def estimated_height(inputs: int, outputs: int) -> float:
+    """How tall NodeGraphQt will draw a node with these data ports (plus 'after' and 'then')."""
+    return 26.0 + 23.0 * max(inputs + 1, outputs + 1) * 1.05 + 14.0
+
+
+def _out_in(a: PortItem, b: PortItem) -> tuple[PortItem, PortItem]:
+    return (a, b) if a.port_type == PortTypeEnum.OUT.value else (b, a)
+
+
+def port_key(out: PortItem, inp: PortItem) -> EdgeKey:
+    """The edge a pipe from ``out`` to ``inp`` stands for."""
+    return EdgeKey(out.node.weft_id, None if out.name == THEN else out.name,
+                   inp.node.weft_id, None if inp.name == AFTER else inp.name)
+
+
+def pipe_between(out: PortItem, inp: PortItem) -> PipeItem | None:
+    # from the input's side: an input has a wire or two, an output may have thousands
+    return next((p for p in inp.connected_pipes if p.output_port is out), None)

@@ -1,0 +1,378 @@
+"""How a node looks on the canvas: NodeGraphQt's node item, drawn Weft's way.
+
+One item class draws every kind of node: a workflow node, a node a task created during a run,
+a ghost (what may still appear, dashed, with what it stands for) and a refused node (what a
+mutation that broke a promise tried to add, red and dashed). Run state is an attribute of the
+item that only paints differently; it never goes through NodeGraphQt's properties (which
+would push undo entries) and never into the document.
+
+The item is also made cheaper to create than NodeGraphQt's: port labels are simple text
+items, nothing is drawn until the item is in the scene, and icons are not loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+from NodeGraphQt.constants import ITEM_CACHE_MODE, NodeEnum, PortTypeEnum
+from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
+from NodeGraphQt.qgraphics.node_base import NodeItem
+
+DESIGN, SPAWNED, GHOST, REFUSED = "design", "spawned", "ghost", "refused"
+
+#: Fill and border per node state (border drawn thick, fill tinted).
+STATE_COLORS: dict[str, tuple[int, int, int]] = {
+    "pending": (150, 150, 150), "running": (70, 150, 230), "waiting": (235, 200, 70),
+    "succeeded": (90, 185, 100), "failed": (225, 75, 75), "skipped": (120, 120, 120),
+    "cancelled": (160, 130, 210),
+}
+BODY = QtGui.QColor(40, 44, 52)
+GHOST_PEN = QtGui.QColor(170, 170, 170)
+REFUSED_PEN = QtGui.QColor(235, 70, 70)
+BADGE = QtGui.QColor(230, 140, 40)
+
+#: Port colours by the base of their type, so compatible ports look alike.
+TYPE_COLORS: dict[str, tuple[int, int, int]] = {
+    "str": (80, 170, 110), "file": (170, 120, 70), "int": (80, 140, 220), "float": (110, 170, 230),
+    "bool": (230, 160, 60), "json": (150, 150, 150), "record": (170, 110, 210), "control": (110, 110, 120),
+}
+
+_FONT: QtGui.QFont | None = None
+
+
+def _small_font() -> QtGui.QFont:
+    global _FONT
+    if _FONT is None:
+        _FONT = QtGui.QFont()
+        _FONT.setPointSizeF(7.5)
+    return _FONT
+
+
+def type_color(type_text: str | None) -> tuple[int, int, int, int]:
+    if type_text is None:
+        return (*TYPE_COLORS["control"], 255)
+    base = type_text.rstrip("?")
+    while base.startswith(("list[", "dict[")):
+        base = base[5:-1].split(",")[-1].strip().rstrip("?")
+    return (*TYPE_COLORS.get(base, TYPE_COLORS["record"]), 255)
+
+
+class _Title(QtWidgets.QGraphicsSimpleTextItem):
+    """The node's title: a simple text item (NodeGraphQt's is a full, editable text document)."""
+
+    def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
+        super().__init__(text, parent)
+        self.setBrush(QtGui.QColor(235, 235, 235))
+        self.setCacheMode(ITEM_CACHE_MODE)
+
+    def setPlainText(self, text: str) -> None:
+        self.setText(text)
+
+    def toPlainText(self) -> str:
+        return self.text()
+
+    def setDefaultTextColor(self, color: QtGui.QColor) -> None:
+        self.setBrush(color)
+
+    def set_locked(self, _state: bool = False) -> None:
+        pass  # ids are edited in the properties panel, never on the canvas
+
+    def set_editable(self, _value: bool = False) -> None:
+        pass
+
+
+class _Nothing:
+    """Stands in for NodeGraphQt's icon and "disabled" overlay, which Weft does not draw."""
+
+    proxy_mode = False
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return QtCore.QRectF()
+
+    def setPos(self, *_args: Any) -> None:
+        pass
+
+    def setVisible(self, _visible: bool) -> None:
+        pass
+
+    def setPixmap(self, _pixmap: Any) -> None:
+        pass
+
+
+class NodeLook:
+    """What every node item shows, whatever draws it: kind, run state, progress, badges."""
+
+    weft_id: str
+    kind: str
+    run_state: str | None
+    progress: float | None
+    detail: str
+    dynamic: bool
+    culprit: bool
+    problem: str | None
+    note: str
+    accent: QtGui.QColor | None
+
+    def _init_look(self, kind: str = DESIGN) -> None:
+        self.weft_id = ""
+        self.kind = kind
+        self.run_state = None
+        self.progress = None
+        self.detail = ""            # a second line: operator, or the ghost's meaning
+        self.dynamic = False
+        self.culprit = False        # the task whose mutation broke a promise
+        self.problem = None
+        self.note = ""              # why it failed, was skipped or cancelled
+        self.accent = None          # style.color
+
+    def tooltip(self) -> str:
+        lines = [f"<b>{self.weft_id}</b>"]
+        if self.detail:
+            lines.append(self.detail)
+        if self.kind == SPAWNED:
+            lines.append("<i>created during the run</i>")
+        if self.dynamic:
+            lines.append("dynamic: its task may add nodes, edges and promises")
+        if self.run_state:
+            state = self.run_state + (f" ({self.progress:.0%})" if self.progress is not None else "")
+            lines.append(f"state: {state}")
+        if self.note:
+            lines.append(self.note)
+        if self.problem:
+            lines.append(f"<font color='#e06666'>{self.problem}</font>")
+        return "<br/>".join(lines)
+
+    def refresh(self) -> None:
+        """Repaint after a change of run state, progress or badges (cheap: no relayout). The
+        tooltip is built when the pointer comes to the node, not at every change."""
+        if self.toolTip():  # type: ignore[attr-defined]
+            self.setToolTip("")  # type: ignore[attr-defined]
+        self.update()  # type: ignore[attr-defined]
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.setToolTip(self.tooltip())  # type: ignore[attr-defined]
+        super().hoverEnterEvent(event)  # type: ignore[misc]
+
+    def paint_look(self, painter: QtGui.QPainter, rect: QtCore.QRectF, header: float, selected: bool,
+                   border_rgba: Any, proxy: bool) -> None:
+        radius = 5.0
+        state_rgb = STATE_COLORS.get(self.run_state or "")
+        if self.kind in (GHOST, REFUSED):
+            pen = QtGui.QPen(GHOST_PEN if self.kind == GHOST else REFUSED_PEN, 1.6, QtCore.Qt.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(QtGui.QColor(60, 60, 60, 90) if self.kind == GHOST else QtGui.QColor(120, 30, 30, 90))
+            painter.drawRoundedRect(rect, radius, radius)
+        else:
+            fill = QtGui.QColor(BODY)
+            if state_rgb is not None:
+                tint = QtGui.QColor(*state_rgb)
+                fill = QtGui.QColor((fill.red() * 3 + tint.red()) // 4, (fill.green() * 3 + tint.green()) // 4,
+                                    (fill.blue() * 3 + tint.blue()) // 4)
+            painter.setPen(QtCore.Qt.NoPen)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(rect, radius, radius)
+            painter.setBrush(self.accent if self.accent is not None else QtGui.QColor(0, 0, 0, 70))
+            painter.drawRoundedRect(QtCore.QRectF(rect.left(), rect.top(), rect.width(), header), radius, radius)
+            if self.kind == SPAWNED:  # a stripe on the left: made by a task, not by a person
+                painter.setBrush(QtGui.QColor(230, 140, 40, 160))
+                painter.drawRect(QtCore.QRectF(rect.left(), rect.top() + radius, 3.0, rect.height() - 2 * radius))
+            if selected:
+                painter.setBrush(QtGui.QColor(*NodeEnum.SELECTED_COLOR.value))
+                painter.drawRoundedRect(rect, radius, radius)
+            if self.culprit or self.problem:
+                border, width = REFUSED_PEN, 3.0
+            elif state_rgb is not None:
+                border, width = QtGui.QColor(*state_rgb), 2.6
+            else:
+                border, width = QtGui.QColor(*border_rgba), 1.0
+            if selected:
+                border, width = QtGui.QColor(*NodeEnum.SELECTED_BORDER_COLOR.value), max(width, 2.0)
+            painter.setBrush(QtCore.Qt.NoBrush)
+            painter.setPen(QtGui.QPen(border, width))
+            painter.drawRoundedRect(rect, radius, radius)
+        if proxy:
+            return
+        self._paint_footer(painter, rect, state_rgb)
+        if self.dynamic and self.kind != GHOST:
+            self._paint_badge(painter, rect)
+
+    def _paint_footer(self, painter: QtGui.QPainter, rect: QtCore.QRectF, state_rgb: Any) -> None:
+        painter.setFont(_small_font())
+        line = QtCore.QRectF(rect.left() + 8, rect.bottom() - 16, rect.width() - (72 if self.dynamic else 16), 12)
+        if self.kind == GHOST:
+            text = self.detail
+        elif self.kind == REFUSED:
+            text = "refused: " + self.detail
+        elif self.run_state:
+            text = self.run_state + (f"  {self.progress:.0%}" if self.progress is not None else "")
+        else:
+            text = self.detail
+        painter.setPen(QtGui.QColor(200, 200, 200) if self.kind != REFUSED else REFUSED_PEN)
+        metrics = QtGui.QFontMetrics(_small_font())
+        painter.drawText(line, QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter,
+                         metrics.elidedText(text, QtCore.Qt.ElideRight, int(line.width())))
+        if self.progress is not None and self.kind not in (GHOST, REFUSED):
+            bar = QtCore.QRectF(rect.left() + 4, rect.bottom() - 4, rect.width() - 8, 3)
+            painter.setPen(QtCore.Qt.NoPen)
+            painter.setBrush(QtGui.QColor(0, 0, 0, 120))
+            painter.drawRect(bar)
+            painter.setBrush(QtGui.QColor(*(state_rgb or STATE_COLORS["running"])))
+            painter.drawRect(QtCore.QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(1.0, self.progress)),
+                                           bar.height()))
+
+    def _paint_badge(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
+        badge = QtCore.QRectF(rect.right() - 54, rect.bottom() - 16, 48, 12)
+        painter.setPen(QtCore.Qt.NoPen)
+        painter.setBrush(BADGE)
+        painter.drawRoundedRect(badge, 6, 6)
+        painter.setPen(QtGui.QColor(30, 30, 30))
+        painter.setFont(_small_font())
+        painter.drawText(badge, QtCore.Qt.AlignCenter, "dynamic")
+
+
+class WeftNodeItem(NodeLook, NodeItem):
+    """A workflow node: NodeGraphQt's node item (ports a person can wire), drawn Weft's way.
+    ``weft_id`` is Weft's id (NodeGraphQt's ids change on every load)."""
+
+    def __init__(self, name: str = "node", parent: QtWidgets.QGraphicsItem | None = None) -> None:
+        # NodeItem.__init__ minus what Weft does not draw (icon, overlay, editable title)
+        AbstractNodeItem.__init__(self, name, parent)
+        self._properties["icon"] = None
+        self._icon_item = _Nothing()
+        self._text_item = _Title(self.name, self)
+        self._x_item = _Nothing()
+        self._input_items: dict[Any, Any] = {}
+        self._output_items: dict[Any, Any] = {}
+        self._widgets: dict[str, Any] = {}
+        self._proxy_mode = False
+        self._proxy_mode_threshold = 70
+        self._init_look()
+        self.setAcceptHoverEvents(True)
+
+    def set_proxy_mode(self, mode: bool) -> None:
+        """Far out, ports are not drawn either (they are hundreds of small Python paints)."""
+        if mode is self._proxy_mode:
+            return
+        super().set_proxy_mode(mode)
+        for port in list(self._input_items) + list(self._output_items):
+            port.setVisible(not mode)
+
+    # -- NodeGraphQt overrides that keep creation cheap --------------------------------------
+
+    @AbstractNodeItem.layout_direction.setter
+    def layout_direction(self, value: int = 0) -> None:
+        AbstractNodeItem.layout_direction.fset(self, value)  # drawn once, in post_init
+
+    @property
+    def icon(self) -> Any:
+        return self._properties.get("icon")
+
+    @icon.setter
+    def icon(self, path: Any = None) -> None:
+        self._properties["icon"] = path
+
+    @AbstractNodeItem.width.setter
+    def width(self, width: float = 0.0) -> None:
+        AbstractNodeItem.width.fset(self, max(width, self._width))
+
+    @AbstractNodeItem.height.setter
+    def height(self, height: float = 0.0) -> None:
+        AbstractNodeItem.height.fset(self, max(height, self._height))
+
+    def _add_port(self, port: Any) -> Any:
+        text = QtWidgets.QGraphicsSimpleTextItem(port.name, self)
+        text.setFont(_small_font())
+        text.setBrush(QtGui.QColor(220, 220, 220))
+        text.setVisible(port.display_name)
+        text.setCacheMode(ITEM_CACHE_MODE)
+        if port.port_type == PortTypeEnum.IN.value:
+            self._input_items[port] = text
+        else:
+            self._output_items[port] = text
+        return port
+
+    def _set_text_color(self, color: Any) -> None:
+        self._text_item.setDefaultTextColor(QtGui.QColor(*color))
+
+    def _tooltip_disable(self, state: bool) -> None:
+        pass  # the canvas sets the tooltip once, and refresh() when the state changes
+
+    def mouseDoubleClickEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        viewer = self.viewer()
+        if viewer is not None and event.button() == QtCore.Qt.LeftButton:
+            viewer.node_double_clicked.emit(self.id)
+        QtWidgets.QGraphicsItem.mouseDoubleClickEvent(self, event)
+
+    def draw_node(self) -> None:
+        super().draw_node()
+        self._height += 14.0  # a line for the state / progress / meaning
+        self.prepareGeometryChange()
+
+    def paint(self, painter: QtGui.QPainter, option: Any, widget: Any) -> None:
+        self.auto_switch_mode()  # far out, titles and port names are not drawn
+        painter.save()
+        self.paint_look(painter, self.boundingRect().adjusted(1.0, 1.0, -1.0, -1.0),
+                        self._text_item.boundingRect().height(), self.selected, self.border_color, self._proxy_mode)
+        painter.restore()
+
+
+class RunNodeItem(NodeLook, AbstractNodeItem):
+    """A node a task created, a ghost, or a refused node: one light item (no NodeGraphQt model,
+    no port items), so a run can add a thousand of them without the window stalling. They are
+    not wired by people; their wires are ``RunEdgeItem``s."""
+
+    WIDTH = 180.0
+    HEIGHT = 58.0
+    HEADER = 20.0
+
+    def __init__(self, node_id: str, label: str, kind: str, detail: str = "", dynamic: bool = False) -> None:
+        AbstractNodeItem.__init__(self, label)
+        self._init_look(kind)
+        self.weft_id, self.detail, self.dynamic = node_id, detail, dynamic
+        self._properties["id"] = None  # not a NodeGraphQt node: the graph never looks it up
+        self._width, self._height = self.WIDTH, self.HEIGHT
+        self.on_moved: Any = None
+        self.setFlag(QtWidgets.QGraphicsItem.ItemSendsGeometryChanges, True)
+        self.setAcceptHoverEvents(True)
+
+    def itemChange(self, change: Any, value: Any) -> Any:
+        if change == QtWidgets.QGraphicsItem.ItemPositionHasChanged and self.on_moved is not None:
+            self.on_moved(self)
+        return super().itemChange(change, value)
+
+    def anchor(self, output: bool) -> QtCore.QPointF:
+        """Where wires leave (right) or enter (left) the node, in scene coordinates."""
+        pos = self.scenePos()
+        return QtCore.QPointF(pos.x() + (self._width if output else 0.0), pos.y() + self.HEADER + 10.0)
+
+    def paint(self, painter: QtGui.QPainter, option: Any, widget: Any) -> None:
+        painter.save()
+        rect = self.boundingRect().adjusted(1.0, 1.0, -1.0, -1.0)
+        scale = painter.worldTransform().m11()
+        proxy = scale * self._width < 70
+        self.paint_look(painter, rect, self.HEADER, self.isSelected(), (46, 57, 66, 255), proxy)
+        if not proxy:
+            painter.setPen(QtGui.QColor(235, 235, 235) if self.kind not in (GHOST,) else GHOST_PEN)
+            title = QtCore.QRectF(rect.left() + 8, rect.top(), rect.width() - 16, self.HEADER)
+            metrics = QtGui.QFontMetrics(painter.font())
+            painter.drawText(title, QtCore.Qt.AlignCenter,
+                             metrics.elidedText(self.name, QtCore.Qt.ElideMiddle, int(title.width())))
+        painter.restore()
+
+
+class RunEdgeItem(QtWidgets.QGraphicsPathItem):
+    """A wire the run drew: to or from a node a task created, towards a ghost, or refused."""
+
+    def __init__(self, color: tuple[int, ...], dashed: bool = False, tooltip: str = "") -> None:
+        super().__init__()
+        self.setZValue(-1)
+        pen = QtGui.QPen(QtGui.QColor(*color), 2.0, QtCore.Qt.DashLine if dashed else QtCore.Qt.SolidLine)
+        self.setPen(pen)
+        self.setToolTip(tooltip)
+
+    def route(self, start: QtCore.QPointF, end: QtCore.QPointF) -> None:
+        path = QtGui.QPainterPath(start)
+        bend = max(40.0, abs(end.x() - start.x()) / 2)
+        path.cubicTo(QtCore.QPointF(start.x() + bend, start.y()), QtCore.QPointF(end.x() - bend, end.y()), end)
+        self.setPath(path)

@@ -1,0 +1,83 @@
+"""Export the as-of-now graph: DOT through the engine's own writer, PNG from the canvas.
+
+"As of now" means what the canvas shows: the workflow with the ghosts the projection gives it
+before any run, or the run being shown (live or past) with its states and ghosts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6 import QtWidgets
+
+from engine.loader import read_text_leniently
+from engine.replay import GraphView, from_workflow, to_dot
+from engine.writer import edge_data, node_data
+from studio.document import Document
+from studio.runmodel import RunModel
+
+if TYPE_CHECKING:
+    from studio.mainwindow import MainWindow
+
+
+def document_view(document: Document) -> GraphView:
+    """The workflow's registration-time projection (ghosts included) when it is valid; its plain
+    graph otherwise."""
+    _wf, loaded, _problems = read_text_leniently(document.text(), "<studio>", document.path)
+    if loaded is not None:
+        try:
+            return from_workflow(loaded)
+        except Exception:  # noqa: BLE001 - the plain graph below is still worth exporting
+            pass
+    view = GraphView()
+    for node in document.nodes:
+        resolved = document.resolved(node)
+        view.nodes[node.id] = {"id": node.id, "spec": node_data(node), "created_by": None, "state": None,
+                               "dynamic": bool(resolved and resolved.dynamic)}
+    view.edges = [{"from": e.source, "to": e.target, "spec": edge_data(e), "created_by": None}
+                  for e in document.edges]
+    return view
+
+
+def run_view(model: RunModel) -> GraphView:
+    view = GraphView(at=model.last_seq, run_state=model.state)
+    for run in model.nodes.values():
+        view.nodes[run.id] = {"id": run.id, "spec": run.spec, "created_by": run.created_by, "state": run.state,
+                              "dynamic": run.dynamic}
+    view.edges = [dict(edge) for edge in model.edges.values()]
+    view.ghosts = list(model.ghosts)
+    return view
+
+
+def dot_text(window: "MainWindow") -> str:
+    model = window.canvas.run_layer.model
+    view = run_view(model) if model is not None else document_view(window.document)
+    return to_dot(view, window.document.workflow.name)
+
+
+def _target(window: "MainWindow", title: str, suffix: str, name_filter: str) -> Path | None:
+    doc = window.document
+    base = doc.path.with_name(doc.path.name.split(".")[0] + suffix) if doc.path else Path.cwd() / (doc.workflow.name + suffix)
+    path, _ = QtWidgets.QFileDialog.getSaveFileName(window, title, str(base), name_filter)
+    return Path(path) if path else None
+
+
+def export_dot(window: "MainWindow", path: Path | None = None) -> Path | None:
+    path = path or _target(window, "Export DOT", ".dot", "GraphViz DOT (*.dot *.gv)")
+    if path is None:
+        return None
+    path.write_text(dot_text(window), encoding="utf-8")
+    window.statusBar().showMessage(f"Exported {path}", 5000)
+    return path
+
+
+def export_png(window: "MainWindow", path: Path | None = None) -> Path | None:
+    path = path or _target(window, "Export PNG", ".png", "PNG image (*.png)")
+    if path is None:
+        return None
+    if not window.canvas.render(str(path)):
+        QtWidgets.QMessageBox.warning(window, "Export PNG", f"Could not write {path}")
+        return None
+    window.statusBar().showMessage(f"Exported {path}", 5000)
+    return path

@@ -1,0 +1,180 @@
+"""Past runs: pick one from the database, see its final graph, logs and outputs, and replay it.
+
+A past run is its events. Opening one loads the workflow text the run kept, draws the final
+graph with every node's state, and shows a slider over the event numbers: moving it folds
+the events up to that number again (and asks the engine for the ghosts of that moment).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6 import QtCore, QtWidgets
+
+from engine.errors import InvalidInput
+from engine.store import Store
+from studio.runmodel import LOG_LINES, STRUCTURE, RunModel
+
+if TYPE_CHECKING:
+    from studio.mainwindow import MainWindow
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
+
+
+class RunsDialog(QtWidgets.QDialog):
+    """The runs in the database, newest first."""
+
+    def __init__(self, store: Store, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open a past run")
+        self.resize(760, 420)
+        self.table = QtWidgets.QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Run", "Workflow", "State", "Started", "Finished"])
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for row, run in enumerate(store.runs(limit=500)):
+            self.table.insertRow(row)
+            for col, value in enumerate((run["id"], run["workflow"], run["state"], _when(run["started_at"]),
+                                         _when(run["finished_at"]))):
+                self.table.setItem(row, col, QtWidgets.QTableWidgetItem(str(value or "")))
+        self.table.resizeColumnsToContents()
+        self.table.doubleClicked.connect(self.accept)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Open | QtWidgets.QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        if self.table.rowCount():
+            self.table.selectRow(0)
+
+    def run_id(self) -> str | None:
+        row = self.table.currentRow()
+        item = self.table.item(row, 0) if row >= 0 else None
+        return item.text() if item else None
+
+
+class ReplayBar(QtWidgets.QWidget):
+    """A slider over a past run's events."""
+
+    seek = QtCore.Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.slider.setMinimum(1)
+        self.label = QtWidgets.QLabel()
+        self.close_button = QtWidgets.QToolButton(text="Close run")
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.addWidget(QtWidgets.QLabel("Replay"))
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.label)
+        layout.addWidget(self.close_button)
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(60)  # moving the slider quickly redraws once it rests
+        self._timer.timeout.connect(lambda: self.seek.emit(self.slider.value()))
+        self.slider.valueChanged.connect(lambda _v: self._timer.start())
+
+    def set_range(self, last: int) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setMaximum(max(1, last))
+        self.slider.setValue(max(1, last))
+        self.slider.blockSignals(False)
+
+
+class History:
+    """Shows past runs in the main window (read-only), with the replay slider."""
+
+    def __init__(self, window: "MainWindow") -> None:
+        self.window = window
+        self.store: Store | None = None
+        self.run_id: str | None = None
+        self.at: int | None = None
+        self.last = 0
+        bar = window.replay
+        bar.seek.connect(self.seek)
+        bar.close_button.clicked.connect(window.close_run)
+
+    def _store(self) -> Store:
+        if self.store is None:
+            self.store = Store(self.window.home)
+        return self.store
+
+    def choose(self) -> None:
+        if self.window.runs.running or not self.window.maybe_save():
+            return
+        try:
+            dialog = RunsDialog(self._store(), self.window)
+            if dialog.exec() == QtWidgets.QDialog.Accepted and dialog.run_id():
+                self.open(dialog.run_id())
+        except InvalidInput as exc:  # no database there, an unreadable one, a run gone since
+            QtWidgets.QMessageBox.warning(self.window, "Past runs", str(exc))
+
+    def open(self, ref: str) -> None:
+        """Show run ``ref`` (an id, a unique prefix, or 'last'); raises InvalidInput if unknown."""
+        store = self._store()
+        run_id = store.resolve_run(ref)
+        row = store.run(run_id)
+        self.run_id = run_id
+        self.last = int(row.get("last_seq") or 0)
+        self.window.show_past_run(run_id, row.get("text") or "", row.get("path"))
+        self.window.replay.set_range(self.last)
+        self.window.replay.show()
+        self.seek(self.last)
+
+    def close(self) -> None:
+        self.run_id = None
+        self.window.replay.hide()
+
+    def model_at(self, upto: int) -> RunModel:
+        """The run folded up to event ``upto`` (structure and states; logs are read on demand)."""
+        assert self.run_id is not None
+        store = self._store()
+        model = RunModel(self.run_id)
+        model.apply_stored(store.events(self.run_id, upto=upto, kinds=STRUCTURE))
+        if not model.finished:
+            model.ghosts = self.ghosts_at(upto)
+        return model
+
+    def ghosts_at(self, upto: int) -> list[Any]:
+        try:
+            from engine.replay import at_event
+            return list(at_event(self._store(), self.run_id, upto).ghosts)
+        except Exception:  # noqa: BLE001 - no ghosts is better than no replay
+            return []
+
+    def seek(self, upto: int) -> None:
+        if self.run_id is None:
+            return
+        self.at = upto
+        model = self.model_at(upto)
+        self.window.canvas.run_layer.show(model)
+        self.window.canvas.run_layer.flush()
+        self.window.run_panel.set_model(model, log_source=self.log_lines)
+        kinds = {kind for _s, _t, kind, _d in self._store().events(self.run_id, after=upto - 1, upto=upto)}
+        self.window.replay.label.setText(f"event {upto} of {self.last} ({', '.join(sorted(kinds))})"
+                                         f" — {model.state or 'starting'}")
+        self.window.show_broken(model)
+
+    def log_lines(self, node: str | None) -> list[str]:
+        if self.run_id is None:
+            return []
+        lines = []
+        for _seq, _ts, _kind, data in self._store().events(self.run_id, upto=self.at, kinds=("log",), node=node):
+            if node is None and data.get("node"):
+                lines.append(f"{data['node']}: {data.get('message', '')}")
+            elif node is None or data.get("node") == node:
+                lines.append(data.get("message", ""))
+        return lines[-LOG_LINES:]
+
+    def close_store(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+

@@ -1,0 +1,62 @@
+"""Operator libraries the palette offers: the built-in one, the user's folder, the open workflow.
+
+A library is an ordinary operator library file (``weft``, ``types``, ``operators``, ``imports``)
+that a workflow can list under ``imports:``. Reading one goes through the engine's loader, so
+the studio offers exactly what a run would find.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import Problem
+from engine.loader import load_library
+from engine.model import OperatorSpec
+
+#: The operator library that ships with Weft.
+BUILTIN_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "operators"
+LIBRARY_SUFFIX = ".weft.yaml"
+
+
+@dataclass
+class LibraryFile:
+    path: Path
+    operators: dict[str, OperatorSpec] = field(default_factory=dict)
+    types: dict[str, dict[str, str]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.path.name.removesuffix(LIBRARY_SUFFIX)
+
+
+def read_library(path: Path) -> LibraryFile:
+    operators, types, problems = load_library(path)
+    return LibraryFile(Path(path).resolve(), operators, types, problems)
+
+
+def library_files(folder: Path | None) -> list[LibraryFile]:
+    """Every library file directly in ``folder`` (none if it does not exist), by name."""
+    if folder is None or not folder.is_dir():
+        return []
+    return [read_library(p) for p in sorted(folder.glob("*" + LIBRARY_SUFFIX)) if p.is_file()]
+
+
+def import_text(library: Path, workflow: Path | None) -> str:
+    """How a workflow at ``workflow`` names ``library`` under ``imports:`` (relative when saved)."""
+    library = library.resolve()
+    if workflow is None:
+        return str(library)
+    try:
+        return Path(os.path.relpath(library, workflow.resolve().parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(library)
+
+
+def rebase_import(text: str, old: Path | None, new: Path) -> str:
+    """An ``imports:`` entry written for a workflow at ``old``, rewritten for one at ``new``."""
+    base = old.resolve().parent if old is not None else Path.cwd()
+    target = Path(text) if os.path.isabs(text) else (base / text)
+    return import_text(target, new)

@@ -1,0 +1,388 @@
+"""The main window: canvas in the middle, palette, properties, promises, run and problems around it.
+
+It wires views to the document (through one ``Editor`` and one undo stack), keeps recent files
+and the window's layout in ``QSettings``, and hands runs to ``RunView`` and past runs to
+``History``. It owns no workflow state of its own.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from engine.errors import InvalidInput, Problem
+from engine.loader import read_text_leniently
+from studio.actions import build_actions
+from studio.canvas.canvas import Canvas
+from studio.canvas.items import DESIGN, GHOST, REFUSED
+from studio.document import Document
+from studio.editor import Editor
+from studio.history import History, ReplayBar
+from studio.palette import Palette
+from studio.problems import ProblemsPanel
+from studio.promises_panel import PromisesPanel
+from studio.properties import Properties
+from studio.runmodel import RunModel
+from studio.runpanel import RunPanel
+from studio.runview import Banner, RunView
+
+MAX_RECENT = 10
+FILE_FILTER = "Weft workflows (*.weft.yaml *.yaml *.yml);;All files (*)"
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, settings: QtCore.QSettings, home: Path, user_library: Path | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.home = Path(home)
+        self.read_only = False
+        self.past_run: str | None = None
+        self.last_error = ""
+        self.undo_stack = QtGui.QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.canvas = Canvas(self)
+        self.palette = Palette(user_library)
+        self.properties = Properties()
+        self.promises = PromisesPanel()
+        self.run_panel = RunPanel()
+        self.problems = ProblemsPanel()
+        self.banner = Banner()
+        self.replay = ReplayBar()
+        self.replay.hide()
+        central = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.canvas.viewer, 1)
+        column.addWidget(self.replay)
+        self.setCentralWidget(central)
+        self.side_tabs = QtWidgets.QTabWidget()
+        self.side_tabs.addTab(self.properties, "Properties")
+        self.side_tabs.addTab(self.promises, "Promises")
+        self.bottom_tabs = QtWidgets.QTabWidget()
+        self.bottom_tabs.addTab(self.run_panel, "Run")
+        self.bottom_tabs.addTab(self.problems, "Problems")
+        self.docks = {
+            "palette": self._dock("Operators", self.palette, QtCore.Qt.LeftDockWidgetArea),
+            "inspector": self._dock("Inspector", self.side_tabs, QtCore.Qt.RightDockWidgetArea),
+            "run": self._dock("Run", self.bottom_tabs, QtCore.Qt.BottomDockWidgetArea),
+        }
+        self.setCorner(QtCore.Qt.BottomLeftCorner, QtCore.Qt.LeftDockWidgetArea)
+        self.setCorner(QtCore.Qt.BottomRightCorner, QtCore.Qt.RightDockWidgetArea)
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 340], QtCore.Qt.Horizontal)
+        self.resizeDocks([self.docks["run"]], [220], QtCore.Qt.Vertical)
+        self.runs = RunView(self)
+        self.history = History(self)
+        self.actions = build_actions(self)
+        self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.canvas.selection_changed.connect(self._selection_changed)
+        self.canvas.viewer.scene().selectionChanged.connect(self._scene_selection_changed)
+        self.canvas.activated.connect(lambda _id: self.show_page(self.properties))
+        self.palette.activated.connect(self._add_from_palette)
+        self.problems.activated.connect(lambda node: node and self.canvas.select([node]))
+        self.statusBar().showMessage("Ready")
+        self.resize(1400, 860)
+        self.document = Document()
+        self.editor = Editor(self.document, self.undo_stack)
+        self.set_document(Document())
+        self._restore_layout()
+
+    def show_page(self, page: QtWidgets.QWidget) -> None:
+        """Bring a panel (properties, promises, run, problems) to the front."""
+        for tabs, dock in ((self.side_tabs, self.docks["inspector"]), (self.bottom_tabs, self.docks["run"])):
+            if tabs.indexOf(page) >= 0:
+                tabs.setCurrentWidget(page)
+                dock.show()
+
+    def _dock(self, title: str, widget: QtWidgets.QWidget, area: QtCore.Qt.DockWidgetArea) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- documents --------------------------------------------------------------------------
+
+    def set_document(self, document: Document, read_only: bool = False) -> None:
+        gc.unfreeze()  # what the previous document leaves behind may be collected again
+        self.document = document
+        self.editor = Editor(document, self.undo_stack)
+        self.undo_stack.clear()
+        self.read_only = read_only
+        self.canvas.set_document(document, self.editor)
+        self.canvas.editable = not read_only
+        self.palette.set_document(document)
+        self.properties.locked = read_only
+        self.properties.set_document(document, self.editor)
+        self.promises.set_document(document, self.editor)
+        self.promises.set_read_only(read_only)
+        self.run_panel.set_model(None)
+        self.banner.hide()
+        for name in ("node_added", "node_removed", "edge_added", "edge_removed", "node_renamed"):
+            getattr(document.events, name).connect(self._structure_edited)
+        document.events.path_changed.connect(lambda _p: self._update_title())
+        self.problems.show_problems(document.problems, self._source_text(document),
+                                    "The file has problems; what could be read is shown." if document.problems else "")
+        if document.problems:
+            self.show_page(self.problems)
+        self._update_actions()
+        self._update_title()
+        QtCore.QTimer.singleShot(0, self.canvas.fit)
+
+    def _source_text(self, document: Document) -> str:
+        try:
+            return document.path.read_text(encoding="utf-8") if document.path else ""
+        except OSError:
+            return ""
+
+    def _structure_edited(self, *_args: Any) -> None:
+        """An edit after a run makes the run's drawing stale: clear it."""
+        if self.canvas.run_layer.model is not None and not self.runs.running and self.past_run is None:
+            self.canvas.run_layer.reset()
+            self.banner.hide()
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document (saved, discarded or unchanged)."""
+        if self.undo_stack.isClean() or self.read_only:
+            return True
+        answer = QtWidgets.QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.document.workflow.name}?",
+            QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel)
+        if answer == QtWidgets.QMessageBox.Save:
+            return self.save()
+        return answer == QtWidgets.QMessageBox.Discard
+
+    def new(self) -> None:
+        if self.runs.running or not self.maybe_save():
+            return
+        self.close_run(keep_document=True)
+        self.set_document(Document())
+
+    def open_dialog(self) -> None:
+        start = str(self.document.path.parent) if self.document.path else str(Path.cwd())
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open workflow", start, FILE_FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path: str | Path, quiet: bool = False) -> bool:
+        """Open a workflow file; invalid text opens with its problems listed, each located.
+
+        ``quiet``: no dialog when the file cannot be read at all (start-up from the command line);
+        the reason is in ``last_error`` and in the problems panel.
+        """
+        if self.runs.running or not self.maybe_save():
+            return False
+        try:
+            document = Document.open(path)
+        except InvalidInput as exc:
+            self.last_error = str(exc)
+            if quiet:
+                self.show_problems([], "", f"Cannot open: {exc}")
+            else:
+                QtWidgets.QMessageBox.warning(self, "Cannot open", str(exc))
+            return False
+        self.close_run(keep_document=True)
+        self.set_document(document)
+        self.add_recent(document.path)
+        self.statusBar().showMessage(f"Opened {document.path}" + (f" ({len(document.problems)} problems)"
+                                                                  if document.problems else ""), 8000)
+        return True
+
+    def save(self) -> bool:
+        if self.read_only:
+            return self.save_as()
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        start = str(self.document.path or Path.cwd() / f"{self.document.workflow.name}.weft.yaml")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save workflow as", start, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith((".yaml", ".yml")):
+            path += ".weft.yaml"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        if not self.document.complete:
+            answer = QtWidgets.QMessageBox.question(
+                self, "Save a file that had problems?",
+                "The file had problems when it was opened; saving writes only what could be read. Save anyway?")
+            if answer != QtWidgets.QMessageBox.Yes:
+                return False
+        try:
+            saved = self.document.save(path)
+        except OSError as exc:
+            QtWidgets.QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        if self.read_only:  # a past run's workflow, saved as a file of its own: now editable
+            self.close_run(keep_document=True)
+            self.set_document(Document.open(saved))
+        self.undo_stack.setClean()
+        self.add_recent(saved)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {saved}", 5000)
+        return True
+
+    def validate(self) -> bool:
+        text = self.document.text()
+        _wf, loaded, problems = read_text_leniently(text, str(self.document.path or "<unsaved workflow>"),
+                                                    self.document.path)
+        if loaded is not None:
+            self.problems.show_problems([], text, f"Valid: {len(loaded.workflow.nodes)} nodes, "
+                                                  f"{len(loaded.workflow.edges)} edges, "
+                                                  f"{len(loaded.workflow.promises)} promises.")
+            self.statusBar().showMessage("The workflow is valid.", 5000)
+            return True
+        self.show_problems(problems.problems, text, "The workflow has problems:")
+        return False
+
+    def show_problems(self, problems: list[Problem], text: str, title: str) -> None:
+        self.problems.show_problems(problems, text, title)
+        self.show_page(self.problems)
+        self.statusBar().showMessage(title + (f" {len(problems)} problems" if problems else ""), 8000)
+
+    # -- recent files and layout ------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if v]
+
+    def add_recent(self, path: Path | None) -> None:
+        if path is None:
+            return
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.actions.rebuild_recent()
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if self.runs.controller.running:
+            answer = QtWidgets.QMessageBox.question(self, "A run is going on",
+                                                    "Stop the run (every task is stopped) and quit?")
+            if answer != QtWidgets.QMessageBox.Yes:
+                event.ignore()
+                return
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.runs.stop()
+        self.runs.controller.wait(10)
+        self.history.close_store()
+        self.save_layout()
+        event.accept()
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def set_running(self, running: bool) -> None:
+        self.canvas.editable = not running and not self.read_only
+        self.properties.locked = running or self.read_only
+        self.properties.refresh()
+        self.promises.set_read_only(running or self.read_only)
+        self._update_actions()
+
+    def show_past_run(self, run_id: str, text: str, path: str | None) -> None:
+        """Show a past run's workflow, read-only (``History`` draws the run on it)."""
+        document = Document.from_text(text, Path(path) if path else None, file=f"run {run_id}")
+        self.past_run = run_id
+        self.set_document(document, read_only=True)
+        self.show_page(self.run_panel)
+        self._update_title()
+
+    def close_run(self, keep_document: bool = False) -> None:
+        """Leave a past run (back to an empty, editable workflow unless another one follows)."""
+        if self.past_run is None:
+            self.canvas.run_layer.reset()
+            self.banner.hide()
+            return
+        self.past_run = None
+        self.history.close()
+        self.canvas.run_layer.reset()
+        if not keep_document:
+            path = self.document.path
+            document = Document.open(path) if path is not None and path.is_file() else Document()
+            self.set_document(document)
+        self._update_title()
+
+    def show_broken(self, model: RunModel) -> None:
+        self.banner.show_broken(model.broken)
+
+    # -- selection --------------------------------------------------------------------------
+
+    def _selection_changed(self, ids: list[str]) -> None:
+        if len(ids) != 1:
+            self.run_panel.show_node(None)
+            if not ids:
+                self.properties.show_workflow()
+            return
+        node_id = ids[0]
+        self.run_panel.show_node(node_id)
+        item = self.canvas.item(node_id)
+        model = self.canvas.run_layer.model
+        if item is not None and item.kind == DESIGN:
+            self.properties.show_node(node_id, read_only=not self.canvas.editable)
+        elif model is not None and node_id in model.nodes:
+            run = model.nodes[node_id]
+            self.properties.show_node(node_id, spec=run.spec, note=f"created by {run.created_by} during the run")
+        elif item is not None and item.kind == GHOST:
+            self.properties.show_note("Ghost", f"what may still appear after {node_id.removeprefix('ghost:')}: "
+                                               f"{item.detail}")
+        elif item is not None and item.kind == REFUSED:
+            self.properties.show_note(f"Refused: {node_id.removeprefix('refused:')}",
+                                      "a node of the mutation that broke a promise; it was never added")
+
+    def _scene_selection_changed(self) -> None:
+        if not self.canvas.selected_ids():
+            edges = self.canvas.selected_edges()
+            if len(edges) == 1 and self.document.edge(edges[0]) is not None:
+                self.properties.show_edge(edges[0])
+
+    def _add_from_palette(self, ref: dict[str, str]) -> None:
+        if not self.canvas.editable:
+            return
+        center = self.canvas.viewer.mapToScene(self.canvas.viewer.viewport().rect().center())
+        problem = self.editor.add_operator_node(ref["operator"], ref.get("library") or None,
+                                                (center.x(), center.y()))
+        if problem:
+            self.statusBar().showMessage(problem, 8000)
+
+    def delete_selection(self) -> None:
+        if self.canvas.editable:
+            self.editor.delete(self.canvas.selected_ids(), self.canvas.selected_edges())
+
+    def arrange(self) -> None:
+        if self.canvas.editable:
+            self.editor.move(self.canvas.arranged_positions(), text="Arrange nodes")
+            QtCore.QTimer.singleShot(0, self.canvas.fit)
+
+    # -- state of the window ----------------------------------------------------------------
+
+    def _update_actions(self) -> None:
+        if hasattr(self, "actions"):
+            self.actions.update(running=self.runs.running, editable=self.canvas.editable,
+                                past_run=self.past_run is not None)
+
+    def _update_title(self) -> None:
+        doc = self.document
+        where = f"run {self.past_run}" if self.past_run else (str(doc.path) if doc.path else "unsaved")
+        self.setWindowTitle(f"{doc.workflow.name} — {where}[*] — Weft Studio")
+        self.setWindowModified(not self.undo_stack.isClean() and not self.read_only)

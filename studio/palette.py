@@ -1,0 +1,160 @@
+"""The operator palette: operators to drag onto the canvas, grouped by where they come from.
+
+Three sources: the open workflow (its own operators and what it imports), the operator
+library that ships with Weft (``resources/operators``), and the user's library folder. A drag
+carries ``{"operator": name, "library": file}`` in Weft's own MIME type (NodeGraphQt's palette
+format cannot carry names with '-').
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from engine.model import OperatorSpec
+from studio.canvas.graph import OPERATOR_MIME
+from studio.document import Document
+from studio.library import BUILTIN_FOLDER, LibraryFile, library_files
+
+ROLE_REF = QtCore.Qt.UserRole + 1
+
+
+def describe_operator(op: OperatorSpec) -> str:
+    lines = [f"<b>{op.name}</b>"]
+    if op.description:
+        lines.append(op.description)
+    for what, ports in (("inputs", op.inputs), ("outputs", op.outputs)):
+        if ports:
+            lines.append(f"{what}: " + ", ".join(f"{n}: {t}" for n, t in ports.items()))
+    if op.dynamic:
+        lines.append("dynamic: may add nodes while it runs")
+    return "<br/>".join(lines)
+
+
+class OperatorTree(QtWidgets.QTreeWidget):
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setHeaderHidden(True)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QtWidgets.QAbstractItemView.DragOnly)
+        self.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+
+    def mimeTypes(self) -> list[str]:
+        return [OPERATOR_MIME]
+
+    def mimeData(self, items: list[QtWidgets.QTreeWidgetItem]) -> QtCore.QMimeData:
+        mime = QtCore.QMimeData()
+        ref = items[0].data(0, ROLE_REF) if items else None
+        if ref:
+            mime.setData(OPERATOR_MIME, QtCore.QByteArray(json.dumps(ref).encode("utf-8")))
+            mime.setText(ref["operator"])
+        return mime
+
+
+class Palette(QtWidgets.QWidget):
+    """``activated(ref)`` asks for a node of the operator at the centre of the view (double-click)."""
+
+    activated = QtCore.Signal(dict)
+
+    def __init__(self, user_folder: Path | None = None, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.user_folder = user_folder
+        self.document: Document | None = None
+        self.filter = QtWidgets.QLineEdit(placeholderText="Filter operators")
+        self.filter.setClearButtonEnabled(True)
+        self.tree = OperatorTree()
+        refresh = QtWidgets.QToolButton(text="Refresh")
+        refresh.setToolTip("Read the library folders again")
+        refresh.clicked.connect(self.refresh)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.filter)
+        top.addWidget(refresh)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.tree)
+        self.filter.textChanged.connect(self._apply_filter)
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
+        self._builtin: list[LibraryFile] = []
+        self._user: list[LibraryFile] = []
+        self.refresh()
+
+    def set_document(self, document: Document) -> None:
+        if self.document is not None:
+            self.document.events.workflow_changed.disconnect(self.rebuild)
+        self.document = document
+        document.events.workflow_changed.connect(self.rebuild)
+        self.rebuild()
+
+    def refresh(self) -> None:
+        self._builtin = library_files(BUILTIN_FOLDER)
+        self._user = library_files(self.user_folder)
+        self.rebuild()
+
+    def rebuild(self, *_changed: object) -> None:
+        self.tree.clear()
+        doc = self.document
+        if doc is not None:
+            own = QtWidgets.QTreeWidgetItem(self.tree, [f"This workflow ({doc.workflow.name})"])
+            for name, op in sorted(doc.operators().items()):
+                source = doc.operator_source(name)
+                self._leaf(own, op, None, f" ({Path(source).name})" if source else "")
+        for title, libraries in (("Weft library", self._builtin), ("My library", self._user)):
+            group = QtWidgets.QTreeWidgetItem(self.tree, [title])
+            if title == "My library":
+                group.setToolTip(0, f"operator library files (*.weft.yaml) in {self.user_folder}")
+            for lib in libraries:
+                node = QtWidgets.QTreeWidgetItem(group, [lib.title])
+                node.setToolTip(0, str(lib.path) + "".join(f"\n{p}" for p in lib.problems))
+                for name, op in sorted(lib.operators.items()):
+                    self._leaf(node, op, lib.path, "")
+        self.tree.expandAll()
+        self._apply_filter(self.filter.text())
+
+    def _leaf(self, parent: QtWidgets.QTreeWidgetItem, op: OperatorSpec, library: Path | None, suffix: str) -> None:
+        item = QtWidgets.QTreeWidgetItem(parent, [op.name + suffix])
+        item.setData(0, ROLE_REF, {"operator": op.name, "library": str(library) if library else ""})
+        item.setToolTip(0, describe_operator(op))
+        item.setFlags(item.flags() | QtCore.Qt.ItemIsDragEnabled)
+        if op.dynamic:
+            item.setForeground(0, QtGui.QBrush(QtGui.QColor(230, 140, 40)))
+
+    def _apply_filter(self, text: str) -> None:
+        text = text.strip().lower()
+
+        def visit(item: QtWidgets.QTreeWidgetItem) -> bool:
+            ref = item.data(0, ROLE_REF)
+            if ref:
+                shown = not text or text in ref["operator"].lower()
+            else:
+                shown = any([visit(item.child(i)) for i in range(item.childCount())])
+            item.setHidden(not shown)
+            return shown
+
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            visit(top)
+            top.setHidden(False)
+
+    def _double_clicked(self, item: QtWidgets.QTreeWidgetItem) -> None:
+        ref = item.data(0, ROLE_REF)
+        if ref:
+            self.activated.emit(ref)
+
+    def find(self, operator: str, library: Path | None = None) -> QtWidgets.QTreeWidgetItem | None:
+        """The palette entry for ``operator`` (from ``library``, or the workflow's own when None)."""
+        wanted = str(library.resolve()) if library else ""
+        iterator = QtWidgets.QTreeWidgetItemIterator(self.tree)
+        while iterator.value():
+            item = iterator.value()
+            ref = item.data(0, ROLE_REF)
+            if ref and ref["operator"] == operator and ref["library"] == wanted:
+                return item
+            iterator += 1
+        return None
+
+    def mime_for(self, item: QtWidgets.QTreeWidgetItem) -> QtCore.QMimeData:
+        """What dragging ``item`` carries (the drop handler reads exactly this)."""
+        return self.tree.mimeData([item])

@@ -1,0 +1,84 @@
+"""Which nodes a shape promise's region holds, for drawing its frame (no Qt here).
+
+SPEC §5: the region of ``shape: "A -> ... -> B"`` is every node on a path from the first
+anchor A to the last anchor B, with every node created by a task inside the region or by A.
+Membership is computed from the graph, never from where nodes happen to be drawn, so the
+frame follows its nodes through saving, loading and any re-layout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+import networkx as nx
+
+# Atoms of a pattern: node ids may contain '-', but '->' is the series operator.
+_ATOM = re.compile(r"[A-Za-z0-9_]+(?:-(?!>)[A-Za-z0-9_]+)*")
+
+
+@dataclass(frozen=True)
+class Region:
+    promise: int  # index in the workflow's promises (or the run's)
+    label: str
+    anchors: tuple[str, str] | None
+    members: frozenset[str]
+    problem: str | None = None
+
+
+def shape_anchors(pattern: str, where: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """The first and last atoms of a shape pattern, or None when it has no two anchors.
+
+    The engine's shape reader decides when it is available; a plain scan of the text (first
+    and last bare atom) stands in for it otherwise.
+    """
+    try:
+        from engine.shape import ShapeError, compile_shape
+    except ImportError:  # the engine of this version reads no shape patterns yet
+        atoms = _ATOM.findall(pattern or "")
+        return (atoms[0], atoms[-1]) if len(atoms) >= 2 and atoms[0] != atoms[-1] else None
+    try:
+        return compile_shape(pattern, where).anchors
+    except ShapeError:
+        return None
+    except Exception:  # noqa: BLE001 - a half-finished reader must not break drawing
+        return None
+
+
+def pattern_problems(pattern: str, where: Mapping[str, str] | None = None) -> list[str] | None:
+    """Problems of a shape pattern as a person types it, each naming its column; None when this
+    engine cannot check patterns (an empty list means the pattern is fine)."""
+    try:
+        from engine.shape import pattern_problems as check
+    except ImportError:
+        return None
+    try:
+        return list(check(pattern, where))
+    except Exception as exc:  # noqa: BLE001 - a checker that fails is reported, never raised
+        return [f"could not check the pattern: {exc}"]
+
+
+def region_members(dag: nx.DiGraph, anchors: tuple[str, str] | None,
+                   created_by: Mapping[str, str | None] | None = None) -> tuple[frozenset[str], str | None]:
+    """The nodes of the region between ``anchors`` in ``dag``, and a problem text if any.
+
+    ``created_by`` (node -> creator) adds nodes created by a task inside the region or by the
+    first anchor, for a running (or finished) run.
+    """
+    if anchors is None:
+        return frozenset(), "the pattern has no two anchors"
+    first, last = anchors
+    missing = [a for a in anchors if a not in dag]
+    if missing:
+        return frozenset(a for a in anchors if a in dag), f"anchor '{missing[0]}' is not a node"
+    members = {first, last} | (nx.descendants(dag, first) & nx.ancestors(dag, last))
+    if created_by:
+        grew = True
+        while grew:
+            grew = False
+            for node, creator in created_by.items():
+                if node not in members and creator is not None and creator in members and creator != last:
+                    members.add(node)
+                    grew = True
+    return frozenset(members), None

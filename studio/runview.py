@@ -1,0 +1,147 @@
+"""A live run in the window: start, stop, and every batch from the bridge onto the views.
+
+Batches come from the one ``EventBridge``; each is folded into the ``RunModel`` once, and
+the canvas, the run panel and the banner show what changed. None of it is an edit: the undo
+stack never sees a run.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import TYPE_CHECKING, Any
+
+from PySide6 import QtCore, QtWidgets
+
+from engine.errors import InvalidInput, WorkflowInvalid
+from studio.bridge import EventBridge
+from studio.runmodel import RunModel
+from studio.runner import RunController
+
+if TYPE_CHECKING:
+    from studio.mainwindow import MainWindow
+
+
+class Banner(QtWidgets.QFrame):
+    """A strip over the canvas for what must not be missed: a broken promise."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setStyleSheet("QFrame { background: #7a1f1f; } QLabel { color: white; }")
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        self.hide()
+
+    def show_broken(self, broken: dict[str, Any] | None) -> None:
+        if not broken:
+            self.hide()
+            return
+        mutation = broken.get("mutation") or {}
+        refused = [str(n.get("id")) for n in mutation.get("nodes", []) if isinstance(n, dict)]
+        edges = [f"{e.get('from')} -> {e.get('to')}" for e in mutation.get("edges", []) if isinstance(e, dict)]
+        what = ", ".join(refused + edges)
+        self.label.setText(
+            f"<b>Promise broken: {broken.get('promise')}</b><br/>"
+            f"by task <b>{broken.get('task') or '(the workflow)'}</b>: {broken.get('reason')}"
+            + (f"<br/>refused mutation (not applied, drawn in red): {what}" if what else ""))
+        self.show()
+
+
+def settle_heap() -> None:
+    """Keep every object that exists now out of future garbage collections (``gc.freeze``).
+
+    A run's events arrive by the thousand; every so many new objects Python runs a full garbage
+    collection, which walks every object of the window (NodeGraphQt's items, the document, the
+    engine's modules) and stalled the window for 150-250 ms at a time. Frozen objects are not
+    walked. Called when a run starts (no collection first: that would be the very pause this
+    avoids); a new document unfreezes, so what the old one left behind is collected again.
+    """
+    gc.freeze()
+
+
+class RunView(QtCore.QObject):
+    finished = QtCore.Signal(str)   # the run's final state
+
+    def __init__(self, window: "MainWindow") -> None:
+        super().__init__(window)
+        self.window = window
+        self.bridge = EventBridge(self)
+        self.bridge.batch.connect(self.on_batch)
+        self.controller = RunController(window.home, self.bridge, self)
+        self.model: RunModel | None = None
+        #: called after every batch with (changes, model): tests and benchmarks watch runs here
+        self.batch_hooks: list[Any] = []
+
+    @property
+    def running(self) -> bool:
+        return self.controller.running or (self.model is not None and self.model.ended is None)
+
+    def start(self) -> str | None:
+        """Run the workflow as it is on the canvas; returns the run id, or None (problems shown)."""
+        window = self.window
+        doc = window.document
+        if self.running:
+            window.statusBar().showMessage("A run is going on; stop it first.", 5000)
+            return None
+        text = doc.text()
+        settle_heap()
+        try:
+            run_id = self.controller.start(text, doc.path)
+        except WorkflowInvalid as exc:
+            window.show_problems(exc.problems, text, "The workflow cannot run:")
+            return None
+        except InvalidInput as exc:
+            window.show_problems([], text, f"The workflow cannot run: {exc}")
+            return None
+        self.model = RunModel(run_id)
+        window.canvas.run_layer.attach(self.model)
+        window.run_panel.set_model(self.model)
+        window.banner.hide()
+        window.show_page(window.run_panel)
+        window.set_running(True)
+        window.statusBar().showMessage(f"Running {run_id}…")
+        return run_id
+
+    def stop(self) -> None:
+        if self.controller.running:
+            self.controller.stop()
+            self.window.statusBar().showMessage("Stopping…")
+
+    def on_batch(self, items: list[Any]) -> None:
+        model = self.model
+        if model is None:
+            return
+        changes = model.apply(items)
+        window = self.window
+        window.canvas.run_layer.apply(changes)
+        window.run_panel.update_from(changes)
+        if changes.broken:
+            window.banner.show_broken(model.broken)
+        for hook in self.batch_hooks:
+            hook(changes, model)
+        if changes.ended is not None:
+            self.bridge.stop()
+            window.set_running(False)
+            state = model.state or changes.ended.state
+            message = f"Run {model.run_id} {state}"
+            if changes.ended.error:
+                message += f": {changes.ended.error.splitlines()[0]}"
+                model.engine_log.append(changes.ended.error)
+                window.run_panel.refresh()
+            window.statusBar().showMessage(message)
+            self.finished.emit(state)
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Wait (processing events) until the run has ended and its last batch is shown."""
+        if self.model is not None and self.model.ended is None:
+            loop = QtCore.QEventLoop()
+            self.finished.connect(loop.quit)
+            QtCore.QTimer.singleShot(int(timeout * 1000), loop.quit)
+            if self.model.ended is None:
+                loop.exec()  # the event loop runs (batches arrive) without spinning for the GIL
+            self.finished.disconnect(loop.quit)
+        self.window.canvas.run_layer.flush()
+        return self.model is None or self.model.ended is not None

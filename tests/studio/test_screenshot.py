@@ -1,0 +1,96 @@
+"""Acceptance: a real window (X11 under Xvfb) with a finished map run, saved as a PNG to look at.
+
+The studio runs as its own process (``weft-studio --screenshot``), on the xcb platform, so this
+also checks that the application starts and draws outside the offscreen test platform. The
+picture is written to ``test-artifacts/`` at the top of the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _free_display() -> int:
+    for number in range(90, 140):
+        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            return number
+    raise RuntimeError("no free X display number")
+
+
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    if shutil.which("Xvfb") is None:
+        if os.environ.get("WEFT_REQUIRE_XVFB") == "1":
+            pytest.fail("Xvfb is required (WEFT_REQUIRE_XVFB=1) but not installed")
+        pytest.skip("Xvfb is not installed (apt-get install xvfb); set WEFT_REQUIRE_XVFB=1 to fail instead")
+    number = _free_display()
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    socket_path = Path(f"/tmp/.X11-unix/X{number}")
+    deadline = time.monotonic() + 10
+    while not socket_path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if proc.poll() is not None or not socket_path.exists():
+        proc.kill()
+        pytest.fail(f"Xvfb did not start: {proc.stderr.read().decode(errors='replace') if proc.stderr else ''}")
+    try:
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _created(home: Path) -> int:
+    conn = sqlite3.connect(home / "weft.db")
+    try:
+        run = conn.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()[0]
+        return conn.execute("SELECT count(*) FROM nodes WHERE run=? AND created_by IS NOT NULL", (run,)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_screenshot_of_a_finished_map_run(xvfb: str, tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    workflow = examples / "random-map.weft.yaml"
+    if not workflow.exists():  # the map example arrived later than the studio
+        workflow = examples / "fan-out.weft.yaml"
+    home = tmp_path / "home"
+    ARTIFACTS.mkdir(exist_ok=True)
+    picture = ARTIFACTS / "studio-map-run.png"
+    picture.unlink(missing_ok=True)
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb", "WEFT_HOME": str(home)}
+    env.pop("WAYLAND_DISPLAY", None)
+    for _attempt in range(6):  # the map has a random size: show one with at least one M
+        proc = subprocess.run([sys.executable, "-m", "studio.app", "--settings", str(tmp_path / "studio.ini"),
+                               "--screenshot", str(picture), str(workflow)],
+                              capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
+        if _created(home) > 0:
+            break
+    data = picture.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    from PySide6 import QtGui
+
+    image = QtGui.QImage(str(picture))
+    assert image.width() >= 800 and image.height() >= 500
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
+    assert len(colours) > 20, "the picture is not blank"
+    print(f"\nscreenshot of the studio: {picture}")
