@@ -62,10 +62,8 @@ GC = GcClock()
 Call = tuple[int, int, int, int, int]  # (ns, graph size before, nodes in message, GC ns, full GCs)
 
 
-def measure(tmp: Path, task: Path, mode: str, n: int) -> dict[str, Any]:
-    wf = write(tmp / f"mutations-{mode}.weft.yaml", workflow(task, mode, n))
-    home = tmp / f"home-{mode}"
-    calls: list[Call] = []
+def timing(calls: list[Call]) -> Any:
+    """A ``prepare`` hook that wraps the run's ``mutate`` to record every call in ``calls``."""
 
     def prepare(run: Any) -> None:
         inner = run.mutate  # the bound method; the session looks `run.mutate` up on the instance
@@ -80,6 +78,16 @@ def measure(tmp: Path, task: Path, mode: str, n: int) -> dict[str, Any]:
                               GC.full - full))
 
         run.mutate = timed
+
+    return prepare
+
+
+def measure(tmp: Path, task: Path, mode: str, n: int) -> dict[str, Any]:
+    wf = write(tmp / f"mutations-{mode}.weft.yaml", workflow(task, mode, n))
+    home = tmp / f"home-{mode}"
+    calls: list[Call] = []
+
+    prepare = timing(calls)
 
     total, run, state = engine_in_process(wf, home, prepare)
     sql = "SELECT ts FROM events WHERE run=? AND kind='node_state' AND node='creator' AND data LIKE ? ORDER BY seq"

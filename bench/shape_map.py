@@ -14,12 +14,11 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from _common import TRUE, engine_in_process, header, table, verdict, write
-from mutations import GC, Call, window
+from mutations import Call, timing, window
 
 TASK = r'''
 import json, sys
@@ -46,20 +45,7 @@ def measure(tmp: Path, task: Path, n: int, shape: bool) -> dict[str, Any]:
     wf = write(tmp / f"{name}.weft.yaml", workflow(task, n, shape))
     calls: list[Call] = []
 
-    def prepare(run: Any) -> None:
-        inner = run.mutate
-
-        def timed(creator: str, raw: dict[str, Any], where: str) -> None:
-            size, gc_ns, full = len(run.graph.nodes), GC.ns, GC.full
-            t0 = time.perf_counter_ns()
-            try:
-                inner(creator, raw, where)
-            finally:
-                calls.append((time.perf_counter_ns() - t0, size, 1, GC.ns - gc_ns, GC.full - full))
-
-        run.mutate = timed
-
-    total, run, state = engine_in_process(wf, tmp / f"home-{name}", prepare)
+    total, run, state = engine_in_process(wf, tmp / f"home-{name}", timing(calls))
     return {"calls": calls, "total": total, "state": state.value, "nodes": len(run.graph.nodes)}
 
 
