@@ -52,6 +52,20 @@ def run_until_done(win: Any, timeout: float) -> None:
     win.runs.wait(timeout)  # an event loop that sleeps between events (no busy waiting)
 
 
+def watched_run(win: Any, timeout: float = 600) -> tuple[float, "LoopWatch", Any]:
+    """Run the open workflow with a LoopWatch on; (seconds, the watch, the finished run model)."""
+    watch = LoopWatch()
+    watch.start()
+    t0 = time.perf_counter()
+    assert win.runs.start()
+    run_until_done(win, timeout)
+    elapsed = time.perf_counter() - t0
+    watch.stop()
+    model = win.runs.model
+    assert model.state == "succeeded", model.summary()
+    return elapsed, watch, model
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -14,13 +14,12 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import db_count, header, table, verdict  # noqa: E402
-from _studio import LoopWatch, percentile, run_until_done, window  # noqa: E402
+from _studio import percentile, watched_run, window  # noqa: E402
 
 TARGET_MS = 100.0
 
@@ -49,15 +48,7 @@ def measure(folder: Path, lines: int) -> dict[str, float]:
     win = window(home)
     assert win.open(path)
     win.canvas.select(["chatty"])
-    watch = LoopWatch()
-    watch.start()
-    t0 = time.perf_counter()
-    assert win.runs.start()
-    run_until_done(win, 600)
-    elapsed = time.perf_counter() - t0
-    watch.stop()
-    model = win.runs.model
-    assert model.state == "succeeded", model.summary()
+    elapsed, watch, model = watched_run(win)
     run = model.nodes["chatty"]
     assert run.log_count == lines, (run.log_count, lines)
     assert len(run.log) == min(lines, LOG_LINES)

@@ -13,13 +13,12 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import header, table, verdict  # noqa: E402
-from _studio import LoopWatch, percentile, run_until_done, window  # noqa: E402
+from _studio import percentile, watched_run, window  # noqa: E402
 
 TARGET = 1.0  # seconds from spawn event to canvas, for every node
 
@@ -76,15 +75,7 @@ def measure(folder: Path, nodes: int, per_message: int, parallel: int) -> dict[s
     win.runs.bridge.push = push  # the runner's listener calls bridge.push on the run's thread
     win.runs.batch_hooks.append(on_batch)
     win.canvas.run_layer.shown_hooks.append(on_shown)
-    watch = LoopWatch()
-    watch.start()
-    t0 = time.perf_counter()
-    assert win.runs.start()
-    run_until_done(win, 600)
-    elapsed = time.perf_counter() - t0
-    watch.stop()
-    model = win.runs.model
-    assert model.state == "succeeded", model.summary()
+    elapsed, watch, model = watched_run(win)
     latencies = [shown[n] - spawned[n] for n in spawned if n in shown]
     missing = [n for n in spawned if n not in shown]
     assert not missing, f"{len(missing)} created nodes never appeared on the canvas"
