@@ -8,6 +8,8 @@ file:line:column.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,13 +18,20 @@ from engine.errors import InvalidInput, Location, Problem, ProblemCollector
 from engine.model import OperatorSpec, ResolvedNode, Workflow
 from engine.porttypes import TypeRegistry
 from engine.records import RECORD_NAME, Reader
-from engine.validate import validate_workflow
-from engine.yamlsrc import Path as SourcePath, SourceMap, parse_yaml
+from engine.validate import real_path, validate_workflow
+from engine.yamlsrc import Document, Path as SourcePath, SourceMap, parse_yaml
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("weft", "name", "description", "settings", "types", "imports", "operators", "nodes",
             "edges", "promises")
 LIBRARY_KEYS = ("weft", "description", "types", "imports", "operators")
+MIB = 1024 * 1024
+#: Larger files are refused before they are read: a workflow may be generated (100,000 nodes
+#: fit), a library is written by hand. Neither is ever read whole from /dev/zero or a pipe.
+MAX_WORKFLOW_BYTES = 16 * MIB
+MAX_LIBRARY_BYTES = 4 * MIB
+#: The operator library that ships with Weft (the studio's palette offers it too).
+SHIPPED_LIBRARY = Path(__file__).resolve().parent.parent / "resources" / "operators"
 
 
 @dataclass
@@ -35,17 +44,90 @@ class Loaded:
     source: SourceMap
 
 
-def read_text(path: Path) -> str:
+class Unreadable(Exception):
+    """Why a file cannot be read as a Weft text; the reason never quotes the file's content."""
+
+
+def read_text(path: Path, limit: int = MAX_WORKFLOW_BYTES) -> str:
+    """A workflow file's text; one-line ``InvalidInput`` if it is not a readable text file."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bounded(Path(path), limit)
+    except Unreadable as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+
+
+def read_bounded(path: Path, limit: int) -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes, or ``Unreadable``.
+
+    Opened without blocking and checked on the open descriptor, so a named pipe (which would
+    wait for a writer forever) or a device such as /dev/zero (which never ends) is refused
+    before a single byte is read, and a file swapped after a check is still the one checked.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path}: is a folder, not a workflow file") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise Unreadable("no such file") from None
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+        raise Unreadable(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise Unreadable("is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable(f"is not a regular file (it is {_file_kind(info.st_mode)})")
+        if info.st_size > limit:
+            raise Unreadable(_too_large(info.st_size, limit))
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)  # a file that grew since fstat is still bounded
+    except OSError as exc:
+        raise Unreadable(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise Unreadable(_too_large(len(data), limit))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"is too large ({size:,} bytes; a Weft file may be at most {limit // MIB} MiB)"
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def library_folders() -> list[Path]:
+    """Folders any workflow may import from besides its own (each resolved).
+
+    Imports are confined so that a workflow handed to someone cannot make ``weft validate``
+    read (and echo) files elsewhere on their machine. Allowed: the library Weft ships, the
+    user's own library (``$WEFT_HOME/operators``, the studio's "My library") and every folder
+    of ``$WEFT_LIBRARY_PATH`` (SPEC §10). This is the one place a future ``--library DIR`` or
+    ``settings.libraries`` adds folders.
+    """
+    from engine.store import default_home  # the store module is heavy; only here is it needed
+
+    folders = [SHIPPED_LIBRARY, default_home() / "operators"]
+    folders += [Path(p).expanduser() for p in os.environ.get("WEFT_LIBRARY_PATH", "").split(os.pathsep) if p]
+    return [real_path(f) for f in folders]
+
+
+def import_target(name: str, base: Path, roots: list[Path]) -> tuple[Path, str | None]:
+    """Where import ``name`` (written in a file in ``base``) leads, and why it may not be read.
+
+    Symlinks are followed first, so a link inside the folder that points out is refused too.
+    """
+    target = real_path(base / name)
+    if any(target.is_relative_to(root) for root in roots):
+        return target, None
+    return target, ("outside the workflow's folder and the library folders "
+                    "(add its folder to $WEFT_LIBRARY_PATH to allow it)")
 
 
 def load_file(path: str | Path) -> Loaded:
@@ -94,7 +176,8 @@ def read_text_leniently(text: str, file: str = "<text>", path: Path | None = Non
     if workflow.imports:
         base = path.parent if path else Path.cwd()
         seen = {path} if path else set()  # a library that imports this very file adds nothing
-        workflow.library, library_types = _imports(workflow.imports, base, source, problems, seen)
+        roots = [real_path(base), *library_folders()]
+        workflow.library, library_types = _imports(workflow.imports, base, source, problems, seen, roots)
     # Where each kept node and edge stands in the text (a dropped bad one must not shift the rest).
     node_paths: list[SourcePath] = []
     edge_paths: list[SourcePath] = []
@@ -125,9 +208,10 @@ def read_text_leniently(text: str, file: str = "<text>", path: Path | None = Non
 def load_library(path: str | Path) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]], list[Problem]]:
     """The operators and record types of one operator library file (and of what it imports),
     with script paths as seen from the library's own folder, and every problem found."""
-    target = Path(path).resolve()
+    target = real_path(path)
     problems = ProblemCollector()
-    operators, types = _imports([target.name], target.parent, SourceMap(str(target)), problems, set())
+    operators, types = _imports([target.name], target.parent, SourceMap(str(target)), problems, set(),
+                                [target.parent, *library_folders()])
     return operators, types, problems.problems
 
 
@@ -166,37 +250,64 @@ def _operators(reader: Reader, value: Any) -> dict[str, OperatorSpec]:
 
 
 def _imports(files: list[str], base: Path, source: SourceMap, problems: ProblemCollector,
-             seen: set[Path]) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]]]:
-    """Operators and types of library files (which may import further libraries)."""
+             seen: set[Path], roots: list[Path]) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]]]:
+    """Operators and types of library files (which may import further libraries).
+
+    Only files inside ``roots`` are read. Until a file shows it is a Weft library (a mapping
+    with ``weft:``), its problems are reported at the import, never quoting its text.
+    """
     operators: dict[str, OperatorSpec] = {}
     types: dict[str, dict[str, str]] = {}
     for i, name in enumerate(files):
-        target = (base / name).resolve()
+        where = source.at(("imports", i))
+        target, outside = import_target(name, base, roots)
+        if outside is not None:
+            problems.add(where, f"import: {name}: {outside}")
+            continue
         if target in seen:
             continue
         seen.add(target)
         try:
-            text = read_text(target)
-        except InvalidInput as exc:
-            problems.add(source.at(("imports", i)), f"import: {exc}")
+            text = read_bounded(target, MAX_LIBRARY_BYTES)
+        except Unreadable as exc:
+            problems.add(where, f"import: {name}: {exc}")
             continue
         lib_problems = ProblemCollector()
         doc = parse_yaml(text, str(target), lib_problems)
-        if doc is not None:
-            reader = Reader(doc.source, lib_problems)
-            data = reader.mapping(doc.data, (), "an operator library", LIBRARY_KEYS)
-            _check_version(data, doc.source, lib_problems)
-            sub_ops, sub_types = _imports(reader.text_list(data.get("imports"), ("imports",), "imports") or [],
-                                          target.parent, doc.source, lib_problems, seen)
-            operators.update(sub_ops)
-            types.update(sub_types)
-            types.update(_types(reader, data.get("types")))
-            for op in _operators(reader, data.get("operators")).values():
-                if op.command is not None and op.build is None and isinstance(op.command, list):
-                    op = _rebase(op, target.parent, base)
-                operators[op.name] = op
+        reason = _not_a_library(doc, lib_problems)
+        if reason is not None:
+            problems.add(where, f"import: {name}: {reason}")
+            continue
+        assert doc is not None
+        reader = Reader(doc.source, lib_problems)
+        data = reader.mapping(doc.data, (), "an operator library", LIBRARY_KEYS)
+        _check_version(data, doc.source, lib_problems)
+        sub_ops, sub_types = _imports(reader.text_list(data.get("imports"), ("imports",), "imports") or [],
+                                      target.parent, doc.source, lib_problems, seen, roots)
+        operators.update(sub_ops)
+        types.update(sub_types)
+        types.update(_types(reader, data.get("types")))
+        for op in _operators(reader, data.get("operators")).values():
+            if op.command is not None and op.build is None and isinstance(op.command, list):
+                op = _rebase(op, target.parent, base)
+            operators[op.name] = op
         problems.problems.extend(lib_problems.problems)
     return operators, types
+
+
+def _not_a_library(doc: Document | None, found: ProblemCollector) -> str | None:
+    """Why a parsed file is not a Weft library, in words that quote none of its text.
+
+    A file that is no YAML mapping with a ``weft`` key may be anything (a password file, a
+    key); PyYAML's messages and ours quote what they trip over, so none of them is passed on.
+    """
+    if doc is None:
+        first = found.problems[0].location if found.problems else None
+        at = f" at line {first.line}, column {first.column}" if first and first.line else ""
+        return f"not a valid Weft library file (YAML syntax error{at}; the text is not shown)"
+    if not isinstance(doc.data, dict) or "weft" not in doc.data:
+        return "not a Weft library file (it has no 'weft: 1' at its top level)"
+    return None
 
 
 def _rebase(op: OperatorSpec, lib_dir: Path, base: Path) -> OperatorSpec:

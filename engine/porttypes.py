@@ -21,6 +21,9 @@ BUILTIN_NAMES = ("str", "int", "float", "bool", "json", "file")
 # A record named list or dict could never be written in a type text, so those are reserved too.
 _RESERVED = BUILTIN_NAMES + ("list", "dict")
 _TOKEN = re.compile(r"\s*(?:([^\W\d]\w*)|(\S))")
+#: Levels of list[...] / dict[str, ...] a type may nest: parsing, printing, checking and
+#: comparing types recurse once per level, so hostile text must not reach Python's limit.
+MAX_NESTING = 64
 Problem = tuple[str, "str | None", str]
 Checker = Callable[[Any], None]
 
@@ -163,6 +166,7 @@ class _Parser:
 
     def __init__(self, text: str, records: Mapping[str, RecordType]) -> None:
         self.text, self.records, self.i = text, records, 0
+        self.depth = 0
         self.tokens = [(m[m.lastindex or 0], m.start(m.lastindex or 0), m[1] is not None)
                        for m in _TOKEN.finditer(text)] + [("", len(text), False)]
 
@@ -194,6 +198,9 @@ class _Parser:
             raise TypeSyntaxError(f"expected a type {where}")
         if value in ("list", "dict"):
             self.expect("[")
+            self.depth += 1
+            if self.depth > MAX_NESTING:  # before recursing any deeper
+                raise TypeSyntaxError(f"nested too deeply (more than {MAX_NESTING} levels)")
             type_ = self.type()
             if value == "dict":
                 if type_ != STR:
@@ -203,6 +210,7 @@ class _Parser:
             else:
                 type_ = ListOf(type_)
             self.expect("]")
+            self.depth -= 1
         elif value in BUILTIN_NAMES:
             type_ = Primitive(value)
         elif value in self.records:

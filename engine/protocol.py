@@ -50,6 +50,8 @@ def parse_line(line: bytes) -> Message | str:
             lenient = json.loads(stripped)
         except ValueError:
             return text
+        except RecursionError:
+            raise ProtocolError(f"a JSON line nested more than {MAX_DEPTH} levels deep") from None
         if isinstance(lenient, dict) and "weft" in lenient:
             raise ProtocolError(f"message is not valid JSON: {exc}") from None
         return text

@@ -39,6 +39,10 @@ from typing import Callable, Iterator, Mapping, Sequence, Union
 BUDGET = 20_000
 #: Python frames a match may use: a chain of about a thousand steps under `Loop: "M -> Loop | M"`
 DEPTH = 12_000
+#: Levels of parentheses and repeats (``((M*)+)``) a pattern may nest. Reading, printing and
+#: matching a pattern recurse once per level, so hostile text must not reach Python's limit.
+MAX_NESTING = 64
+NESTED = f"nested too deeply (more than {MAX_NESTING} levels)"
 
 
 class ShapeError(Exception):
@@ -157,10 +161,15 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
 
 
 class _Parser:
+    """Recursive descent; every level of nesting is counted (``levels``: the pattern nodes'
+    nesting below and including themselves, by ``id``), so depth is bounded before recursing."""
+
     def __init__(self, text: str, names: frozenset[str], name: str | None) -> None:
         self.text, self.names, self.name = text, names, name
         self.toks = _tokens(text)
         self.i = 0
+        self.open = 0  # parentheses open at this point of the text
+        self.levels: dict[int, int] = {}
 
     def error(self, message: str, offset: int | None = None) -> ShapeError:
         return ShapeError(message, self.toks[self.i][2] if offset is None else offset, self.name)
@@ -187,7 +196,20 @@ class _Parser:
         while self.peek()[:2] == sep:
             self.take()
             items.append(sub())
-        return items[0] if len(items) == 1 else cls(tuple(items))
+        if len(items) == 1:
+            return items[0]
+        joined = cls(tuple(items))
+        self.levels[id(joined)] = max(self.levels.get(id(i), 0) for i in items)
+        return joined
+
+    def _deeper(self, outer: Pattern, inner: Pattern, offset: int) -> Pattern:
+        """``outer`` (``inner`` in parentheses, or repeated) is one level deeper than ``inner``;
+        refused past the limit."""
+        level = self.levels.get(id(inner), 0) + 1
+        if level > MAX_NESTING:
+            raise ShapeError(NESTED, offset, self.name)
+        self.levels[id(outer)] = level
+        return outer
 
     def alt(self) -> Pattern:
         return self._list(self.par, ("op", "|"), Alt)
@@ -201,7 +223,8 @@ class _Parser:
     def post(self) -> Pattern:
         p = self.prim()
         while self.peek()[0] == "op" and self.peek()[1] in "*+?":
-            p = Repeat(p, self.take()[1])
+            _kind, op, offset = self.take()
+            p = self._deeper(Repeat(p, op), p, offset)
         return p
 
     def prim(self) -> Pattern:
@@ -216,11 +239,15 @@ class _Parser:
             if self.peek()[:2] == ("op", ")"):
                 self.take()
                 return Empty(offset)
+            self.open += 1
+            if self.open > MAX_NESTING:  # before recursing any deeper
+                raise ShapeError(NESTED, offset, self.name)
             p = self.alt()
             if self.peek()[:2] != ("op", ")"):
                 raise self.error(f"expected ')' to close the '(' at column {offset + 1}")
             self.take()
-            return p
+            self.open -= 1
+            return self._deeper(p, p, offset)
         self.i -= 1
         what = "the end of the pattern" if kind == "end" else repr(value)
         raise self.error(f"expected a node name, a quoted glob or '(' but found {what}")

@@ -7,13 +7,17 @@ collected, never raised one by one.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path as FilePath
 from typing import Any, Callable, Iterable, Mapping
 
 import networkx as nx
 
 from engine import expr
 from engine.errors import ExpressionError, Location, ProblemCollector, TypeSyntaxError
-from engine.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
+from engine.model import (
+    EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, TaskFields, Workflow, resolve_node,
+)
 from engine.porttypes import Optional, PortType, TypeRegistry
 from engine.records import Source, did_you_mean
 from engine.shape import compile_shape
@@ -23,6 +27,30 @@ from engine.yamlsrc import Path
 #: What ``node_of`` answers for a node that exists but whose own definition was faulty (and
 #: already reported): edges touching it are not checked, so one mistake gives one error.
 UNCHECKABLE: Any = object()
+#: Settings naming a folder a task uses on the host: its working directory, its image's build context.
+FOLDER_FIELDS = ("workdir", "build")
+
+
+def real_path(path: FilePath | str) -> FilePath:
+    """``path`` absolute, with symlinks followed as far as they lead. Unlike ``Path.resolve``
+    it never raises: a symlink loop, a too-long name or a file used as a folder stay as written
+    (and fail, with a reason, when opened)."""
+    return FilePath(os.path.realpath(path))
+
+
+def outside_folder(text: str, folder: FilePath) -> str | None:
+    """Why the folder ``text`` (relative to the workflow's ``folder``) may not be used, or None.
+
+    A workflow runs its tasks in its own folder; a ``workdir`` or ``build`` leaving it (``..``,
+    an absolute path, a symlink pointing out) would let a file someone hands you run its
+    commands in, or send to Docker, any folder of your machine. The folder itself is allowed.
+    """
+    if os.path.isabs(text):
+        return "is an absolute path; it must be a folder inside the workflow's folder, written relative to it"
+    root = real_path(folder)
+    if not real_path(root / text).is_relative_to(root):
+        return "leaves the workflow's folder (symlinks followed); it must be a folder inside it"
+    return None
 
 
 class GraphChecker:
@@ -36,6 +64,7 @@ class GraphChecker:
         self.problems = problems
         self._operators = workflow.all_operators()
         self._node_of: Callable[[str], Any] = lambda _node: None
+        self._folders_checked: set[str] = set()  # operators whose workdir and build were checked
 
     def error(self, where: Location | Path, message: str) -> None:
         loc = where if isinstance(where, Location) else self.source.at(where)
@@ -53,9 +82,27 @@ class GraphChecker:
     def check_operator(self, op: OperatorSpec, path: Path) -> None:
         self.port_types(op.inputs, path + ("inputs",), "input")
         self.port_types(op.outputs, path + ("outputs",), "output")
+        self._folders_checked.add(op.name)
+        self.folders(op, lambda name: path + (name,))
+
+    def folders(self, spec: TaskFields, where: Callable[[str], Location | Path]) -> bool:
+        """Check that ``spec``'s own workdir and build stay in the workflow's folder; ``where(field)``
+        places a problem. True when they do."""
+        ok = True
+        for name in FOLDER_FIELDS:
+            value = getattr(spec, name)
+            reason = outside_folder(value, self.workflow.folder) if value is not None else None
+            if reason is not None:
+                self.error(where(name), f"{name} '{value}' {reason}")
+                ok = False
+        return ok
 
     def resolve(self, node: NodeSpec, path: Path) -> ResolvedNode | None:
-        """The node merged with its operator, or ``None`` (with a problem) if it cannot be."""
+        """The node merged with its operator, or ``None`` (with a problem) if it cannot be.
+
+        Also the door for nodes a task creates, so a folder leaving the workflow's is refused
+        there too. An operator's own folders are checked once (library operators when first used).
+        """
         operator = None
         if node.operator is not None:
             operator = self._operators.get(node.operator)
@@ -66,7 +113,12 @@ class GraphChecker:
         if node.operator is None:
             self.port_types(node.inputs, path + ("inputs",), "input")
             self.port_types(node.outputs, path + ("outputs",), "output")
-        return resolve_node(node, operator)
+        ok = self.folders(node, lambda name: path + (name,))
+        if operator is not None and operator.name not in self._folders_checked:
+            self._folders_checked.add(operator.name)
+            written: Location | Path = operator.loc or path + ("operator",)  # in its own file
+            ok = self.folders(operator, lambda _name: written) and ok
+        return resolve_node(node, operator) if ok else None
 
     def check_edges(self, edges: Iterable[tuple[EdgeSpec, Path]],
                     node_of: Callable[[str], ResolvedNode | None],

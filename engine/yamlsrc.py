@@ -150,6 +150,9 @@ def parse_yaml(text: str, file: str, problems: ProblemCollector) -> Document | N
     except yaml.YAMLError as exc:
         problems.add(Location(file, 1, 1), f"YAML: {exc}")
         return None
+    except RecursionError:  # the pure-Python composer recurses per level (libyaml stops at 1000)
+        problems.add(Location(file, 1, 1), f"YAML syntax: nested too deeply (more than {MAX_DEPTH} levels)")
+        return None
     source = SourceMap(file, text=text)
     if root is None:
         return Document(None, source)

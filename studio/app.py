@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
                 else QtCore.QSettings(ORGANIZATION, APPLICATION))
     home = Path(args.home).expanduser() if args.home else default_home()
     library = Path(args.library).expanduser() if args.library else home / "operators"
+    # workflows may import from the user's library (the loader confines imports to the workflow's
+    # folder and the library folders); runs in child processes inherit the same list
+    os.environ["WEFT_LIBRARY_PATH"] = os.pathsep.join(
+        filter(None, [str(library.resolve()), os.environ.get("WEFT_LIBRARY_PATH")]))
     window = MainWindow(settings, home, library)
     window.show()
     if args.file:

@@ -81,19 +81,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except WorkflowInvalid as exc:
-        for problem in exc.problems:
-            print(f"{problem.location}: error: {problem.message}", file=sys.stderr)
         count = len(exc.problems)
-        print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
+        _say(*(f"{problem.location}: error: {problem.message}" for problem in exc.problems),
+             f"{count} error{'s' if count != 1 else ''}")
         return exc.exit_code
     except WeftError as exc:
-        print(f"weft: error: {exc}", file=sys.stderr)
+        _say(f"weft: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("weft: interrupted", file=sys.stderr)
+        _say("weft: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `weft logs ... | head`
         return 0
+
+
+def _say(*lines: str) -> None:
+    """Error lines on stderr, control characters escaped (they may quote a workflow or a task);
+    nothing at all if stderr has gone with its terminal."""
+    from engine.cli.render import printable
+
+    try:
+        for line in lines:
+            print(printable(line), file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, TextIO
@@ -15,6 +16,26 @@ if TYPE_CHECKING:
 
 _MARK = {"succeeded": "ok", "failed": "FAILED", "skipped": "skipped", "cancelled": "cancelled",
          "running": "running", "pending": "pending", "waiting": "waiting"}
+#: Control characters (C0 but tab, DEL, C1): a terminal obeys them, so task text must not carry them raw.
+_CONTROL = re.compile(r"\r\n|[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\r\n": "\\r\\n"}
+
+
+def printable(text: object, *, lines: bool = False) -> str:
+    """``text`` safe to write to a terminal: control characters shown escaped (``\\x1b``).
+
+    Log lines, outputs, reasons and even node ids come from tasks and workflow files. Raw, an
+    escape sequence in them could retitle the window, write the clipboard (OSC 52), clear the
+    screen or hide what came before (a lone ``\\r``), so a person would not see what happened.
+    Every human-readable CLI path prints through this; ``--json`` output stays exact. Tabs stay;
+    line breaks are escaped too unless ``lines`` (a multi-line log message, such as a traceback).
+    """
+    def escape(m: re.Match[str]) -> str:
+        if lines and m[0] in ("\n", "\r\n"):
+            return "\n"
+        return _NAMED.get(m[0]) or f"\\x{ord(m[0]):02x}"
+
+    return _CONTROL.sub(escape, str(text))
 
 
 class RunProgress:
@@ -36,10 +57,10 @@ class RunProgress:
             log_line(ev.data(), self.stream, with_node=True)
         elif ev.kind == "node_state" and ev.state == NodeState.FAILED.value:  # type: ignore[attr-defined]
             self._clear()
-            self.stream.write(f"  {ev.node}: failed: {ev.reason}\n")  # type: ignore[attr-defined]
+            self.stream.write(f"  {printable(ev.node)}: failed: {printable(ev.reason)}\n")  # type: ignore[attr-defined]
         elif ev.kind == "promise_broken":
             self._clear()
-            self.stream.write(f"  promise broken: {ev.reason}\n")  # type: ignore[attr-defined]
+            self.stream.write(f"  promise broken: {printable(ev.reason)}\n")  # type: ignore[attr-defined]
         self._dirty = True
 
     async def tick(self) -> None:
@@ -58,8 +79,8 @@ class RunProgress:
         running = [n for n, s in self.run.node_state.items() if s is NodeState.RUNNING]
         names = ", ".join(running[:4]) + (f" +{len(running) - 4}" if len(running) > 4 else "")
         extra = "".join(f" · {counts[s]} {s}" for s in ("failed", "skipped") if counts[s])
-        text = (f"{self.run.workflow.name} [{done}/{total}] {time.monotonic() - self.started:5.1f}s"
-                f"{extra}{' · running: ' + names if running else ''}")
+        text = printable(f"{self.run.workflow.name} [{done}/{total}] {time.monotonic() - self.started:5.1f}s"
+                         f"{extra}{' · running: ' + names if running else ''}")
         self._clear()
         self.stream.write(text[:200])
         self._width = min(len(text), 200)
@@ -82,11 +103,11 @@ def summary(run: "Run", store: "Store", out: TextIO) -> None:
     parts = ", ".join(f"{counts[s]} {s}" for s in ("succeeded", "failed", "skipped", "cancelled") if counts[s])
     out.write(f"run {run.id} {run.state.value} in {took:.2f} s ({parts or 'no nodes'})\n")
     if run.broken is not None:
-        out.write(f"  broken promise: {run.broken.promise}\n  by task: {run.broken.task}\n"
-                  f"  reason: {run.broken.reason}\n")
+        out.write(f"  broken promise: {printable(run.broken.promise)}\n  by task: {printable(run.broken.task)}\n"
+                  f"  reason: {printable(run.broken.reason)}\n")
     failed = [n for n, s in run.node_state.items() if s is NodeState.FAILED]
     for node in failed[:20]:
-        out.write(f"  {node} failed: see `weft logs {run.id} {node}`\n")
+        out.write(f"  {printable(node)} failed: see `weft logs {run.id} {printable(node)}`\n")
 
 
 def runs_table(rows: list[dict[str, Any]], out: TextIO) -> None:
@@ -96,27 +117,28 @@ def runs_table(rows: list[dict[str, Any]], out: TextIO) -> None:
     out.write(f"{'RUN':<26} {'STATE':<10} {'STARTED':<20} WORKFLOW\n")
     for r in rows:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started_at"]))
-        out.write(f"{r['id']:<26} {r['state']:<10} {started:<20} {r['workflow']}\n")
+        out.write(f"{printable(r['id']):<26} {printable(r['state']):<10} {started:<20} {printable(r['workflow'])}\n")
 
 
 def show(data: dict[str, Any], out: TextIO) -> None:
-    out.write(f"run {data['run']} ({data['workflow']}): {data['state']}\n")
+    out.write(printable(f"run {data['run']} ({data['workflow']}): {data['state']}") + "\n")
     if data["broken"]:
         b = data["broken"]
-        out.write(f"  broken: {b['promise']} — task {b['task']}: {b['reason']}\n")
-    width = max([len(n["id"]) for n in data["nodes"]] + [4])
+        out.write(printable(f"  broken: {b['promise']} — task {b['task']}: {b['reason']}") + "\n")
+    ids = {n["id"]: printable(n["id"]) for n in data["nodes"]}
+    width = max([len(i) for i in ids.values()] + [4])
     for n in data["nodes"]:
-        origin = f" (created by {n['created_by']})" if n["created_by"] else ""
-        reason = f" — {n['reason']}" if n["reason"] and n["state"] != "succeeded" else ""
-        out.write(f"  {n['id']:<{width}}  {_MARK.get(n['state'], n['state']):<9}{origin}{reason}\n")
+        origin = f" (created by {printable(n['created_by'])})" if n["created_by"] else ""
+        reason = f" — {printable(n['reason'])}" if n["reason"] and n["state"] != "succeeded" else ""
+        out.write(f"  {ids[n['id']]:<{width}}  {printable(_MARK.get(n['state'], n['state'])):<9}{origin}{reason}\n")
     for node, values in data["outputs"].items():
         for name, value in values.items():
             text = repr(value) if not isinstance(value, str) else value
-            out.write(f"  {node}.{name} = {text[:200]}\n")
+            out.write(printable(f"  {node}.{name} = {text[:200]}") + "\n")
 
 
 def log_line(data: dict[str, Any], out: TextIO, with_node: bool) -> None:
     prefix = f"[{data.get('node') or 'engine'}] " if with_node else ""
     level = data.get("level", "info")
     tag = "" if level == "info" else f"{level}: "
-    out.write(f"{prefix}{tag}{data['message']}\n")
+    out.write(printable(f"{prefix}{tag}{data['message']}", lines=True) + "\n")

@@ -155,3 +155,16 @@ def test_examples_validate(path: Path, dirs: tuple[Path, Path]) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert "valid" in proc.stdout
+
+
+#: Imported files in the corpus hold lines like these; no error may ever show them.
+SECRETS = ("SECRET-do-not-print", "root:x:0:0", "daemon:x:1:1", "operatorz", "api_token")
+
+
+@pytest.mark.parametrize("name", ("54-import-absolute-outside", "58-import-invalid-yaml-secret",
+                                  "59-import-not-a-library"))
+def test_errors_about_an_imported_file_never_quote_it(name: str, dirs: tuple[Path, Path]) -> None:
+    home, cwd = dirs
+    proc = weft("validate", str(CORPUS / f"{name}.weft.yaml"), home=home, cwd=cwd)
+    assert proc.returncode == 2
+    assert not [s for s in SECRETS if s in proc.stderr], proc.stderr
