@@ -107,6 +107,19 @@ class ProtocolError(WeftError):
     """A task wrote a malformed ``weft`` message or an overlong line: the task fails."""
 
 
+class RecordingFailed(WeftError):
+    """The run database refused a write: locked by another process for too long, a full disk,
+    a read-only or broken file. A run that cannot record what it does stops (SPEC §9).
+
+    ``busy`` tells a database that another writer holds (worth waiting for) from one that
+    cannot take the write at all.
+    """
+
+    def __init__(self, message: str, *, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
+
+
 class EngineUnavailable(InvalidInput):
     """An executor's backend (e.g. a Docker engine) cannot be reached."""
 

@@ -215,7 +215,7 @@ class Reader:
         return self.text_list(value, path, "command", min_items=1)
 
     def _resources(self, value: Any, path: Path) -> dict[str, Any] | None:
-        m = self.mapping(value, path, "resources", ("cpus", "memory"))
+        m = self.mapping(value, path, "resources", ("cpus", "memory", "pids"))
         out: dict[str, Any] = {}
         if "cpus" in m:
             out["cpus"] = self.number(m["cpus"], path + ("cpus",), "resources.cpus", exclusive=True)
@@ -227,6 +227,10 @@ class Reader:
                 out["memory"] = mem
             else:
                 self.error(path + ("memory",), f"resources.memory must be bytes or a size like '512m', not {mem!r}")
+        if "pids" in m:  # processes and threads at once (a container's pids limit)
+            pids = self.number(m["pids"], path + ("pids",), "resources.pids", integer=True, minimum=1)
+            if pids is not None:
+                out["pids"] = pids
         return out if value is not None else None
 
     def style(self, value: Any, path: Path) -> dict[str, Any] | None:

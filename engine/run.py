@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from engine import expr
-from engine.errors import ExpressionError, InvalidInput, ProtocolError
+from engine.errors import ExpressionError, InvalidInput, ProtocolError, RecordingFailed
 from engine.events import (
     EdgeAdded, Event, NodeAdded, NodeState, NodeStateChanged, LogLine, PromiseAdded, PromiseBroken,
     Recorded, RunStarted, RunState, RunStateChanged,
@@ -34,6 +34,7 @@ from engine.model import ResolvedNode, Trigger
 from engine.porttypes import Optional as OptionalType
 from engine.promises import PromiseKeeper, Violation
 from engine.protocol import start_message
+from engine.reach import CONFINING, confine
 from engine.session import RunBroken, TaskFailure, TaskSession
 from engine.store import Store
 from engine.writer import edge_data, node_data, promise_data
@@ -41,6 +42,19 @@ from engine.writer import edge_data, node_data, promise_data
 HELPER_DIR = Path(__file__).resolve().parent / "taskhelper"
 MAX_BACKOFF = 300.0
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
+#: How long a run keeps retrying while another process holds the database's write lock before
+#: it stops (``$WEFT_DB_BUSY_TIMEOUT`` seconds, default 60); its events wait in memory meanwhile.
+DEFAULT_BUSY_PATIENCE = 60.0
+#: Retries of a write that failed for another reason (disk full, I/O error), half a second apart.
+STORE_RETRIES_WHEN_BROKEN = 3
+FINAL_PATIENCE = 10.0  # at least this many seconds for the last writes, once every task has ended
+
+
+def busy_patience() -> float:
+    try:
+        return max(0.0, float(os.environ.get("WEFT_DB_BUSY_TIMEOUT", DEFAULT_BUSY_PATIENCE)))
+    except ValueError:
+        return DEFAULT_BUSY_PATIENCE
 
 Listener = Callable[[Recorded], None]
 
@@ -97,6 +111,11 @@ class Run:
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: set when the store refused writes for good: the run stops, and execute() raises it
+        self.recording_failed: RecordingFailed | None = None
+        self._store_failures = 0
+        self._store_trouble_since: float | None = None
+        self._draining = False
         self._base_env = dict(os.environ)  # reading os.environ decodes every item, every time
 
     # -- events -----------------------------------------------------------------------------
@@ -110,15 +129,75 @@ class Run:
         self._batch.append(rec)
         for listener in self._listeners:
             listener(rec)
-        if not self._flush_scheduled and self._loop is not None:
+        if not self._flush_scheduled and self._loop is not None and self.recording_failed is None:
             self._flush_scheduled = True
             self._loop.call_later(FLUSH_DELAY, self.flush)
         return rec
 
     def flush(self) -> None:
+        """Store the events not stored yet, in one transaction. A refused write loses nothing:
+        the events stay queued, in order, and the write is tried again later (the loop never
+        waits for the database); a write that cannot succeed stops the run (see _store_trouble)."""
         self._flush_scheduled = False
+        if not self._batch or self._draining:
+            return
         batch, self._batch = self._batch, []
-        self.store.append(batch)
+        try:
+            self.store.append(batch)
+        except RecordingFailed as exc:
+            self._batch[:0] = batch
+            self._store_trouble(exc)
+            return
+        self._store_failures = 0
+        self._store_trouble_since = None
+
+    def _store_trouble(self, exc: RecordingFailed) -> None:
+        if self._loop is None or self.recording_failed is not None:
+            return
+        now = self._loop.time()
+        if self._store_trouble_since is None:
+            self._store_trouble_since = now
+            self._log(None, f"cannot write to the run database ({exc}); retrying", "warning")
+        self._store_failures += 1
+        patience = busy_patience() if exc.busy else STORE_RETRIES_WHEN_BROKEN * 0.5
+        if now - self._store_trouble_since < patience:
+            self._flush_scheduled = True
+            self._loop.call_later(min(0.05 * 2 ** min(self._store_failures, 5), 1.0), self.flush)
+            return
+        why = (f"the run database {self.store.path} stayed locked by another process for {patience:g} s"
+               if exc.busy else f"cannot write to the run database {self.store.path}: {exc}")
+        self.recording_failed = RecordingFailed(why, busy=exc.busy)
+        self._halt(RunState.FAILED, f"stopped: {why}")
+
+    async def _drain_store(self) -> None:
+        """The last writes, once every task has ended: as patient with a busy database as the
+        run was; if they still fail, the run ends with ``RecordingFailed`` and what was stored
+        stays a gap-free prefix of the run's events."""
+        self._draining = True
+        loop = asyncio.get_running_loop()
+        # once more, and longer: no task is waiting any more, and the record's end matters most
+        patience = max(busy_patience(), FINAL_PATIENCE)
+        deadline = loop.time() + patience
+        tries_left = STORE_RETRIES_WHEN_BROKEN
+        pause = 0.02
+        while self._batch:
+            batch, self._batch = self._batch, []
+            try:
+                self.store.append(batch)
+                continue
+            except RecordingFailed as exc:
+                self._batch[:0] = batch
+                last = exc
+            tries_left -= not last.busy
+            if tries_left <= 0 or loop.time() + pause > deadline:
+                why = self.recording_failed or last
+                raise RecordingFailed(f"{why}; the run was stopped and its record ends at event "
+                                      f"{self.store.last_seq(self.id)} of {self._seq}", busy=last.busy)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        if self.recording_failed is not None:
+            raise RecordingFailed(f"{self.recording_failed}; the run was stopped and recorded as failed",
+                                  busy=self.recording_failed.busy)
 
     def _log(self, node: str | None, message: str, level: str = "info") -> None:
         self.emit(LogLine(node, "engine", message, level))
@@ -152,7 +231,7 @@ class Run:
         finally:
             for executor in self._executors.values():
                 await executor.close()
-            self.flush()
+            await self._drain_store()
 
     def _settings(self) -> dict[str, Any]:
         return {"max_parallel": self.max_parallel, "executor": self.default_executor,
@@ -470,7 +549,8 @@ class Run:
         line = start_message(self.id, node, inputs, resolved.params, task_ws, self.attempts[node])
         return TaskSpec(self.id, resolved, argv, cwd, env, self.workspace, line,
                         image=resolved.image or self.workflow.settings.image,
-                        labels={"weft.run": self.id, "weft.node": node}, folder=self.workflow.folder)
+                        labels={"weft.run": self.id, "weft.node": node}, folder=self.workflow.folder,
+                        home=self.store.home)
 
     # -- mutations --------------------------------------------------------------------------
 
@@ -485,6 +565,7 @@ class Run:
         if implicit is not None:
             self._break(implicit, raw)
         resolved, problems = self.graph.check(m, lambda n: self.node_state[n].value, where)
+        problems += self._confine(creator, m, resolved)
         if problems:
             raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
         violation = self.keeper.check(m)
@@ -499,6 +580,19 @@ class Run:
             if edge.target not in resolved:
                 self._evaluate(edge.target)
         self._schedule()
+
+    def _confine(self, creator: str, m: Mutation, resolved: dict[str, ResolvedNode]) -> list[str]:
+        """Rule 6 (``engine.reach``): narrow or refuse what a confined creator's nodes may reach."""
+        owner = self.graph.resolved[creator]
+        owner_executor = owner.executor or self.default_executor
+        if owner_executor not in CONFINING:  # a local task is not narrowed (see engine.reach)
+            return []
+        problems: list[str] = []
+        for spec in m.nodes:
+            if spec.id in resolved:
+                resolved[spec.id], refused = confine(owner, owner_executor, spec, resolved[spec.id])
+                problems += refused
+        return problems
 
     def _break(self, violation: Violation, raw: dict[str, Any]) -> None:
         self.broken = violation

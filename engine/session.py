@@ -7,12 +7,14 @@ raises ``TaskFailure``; a broken promise raises ``RunBroken``; both stop the rea
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ProblemCollector, ValueTypeError
-from engine.events import LogLine, OutputSet, Progress, StyleChanged
+from engine.events import LogLine, NodeState, OutputSet, Progress, StyleChanged
+from engine.executors.lines import is_status_line
 from engine.protocol import Message, as_mutation, parse_line
 from engine.records import MessageSource, Reader
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from engine.run import Run
 
 MAX_LOG_CHARS = 64 * 1024
+MAX_STATUS_CHARS = 200
+STATUS_INTERVAL = 0.1  # seconds between two status texts shown from carriage-return lines
 
 
 class TaskFailure(Exception):
@@ -40,20 +44,52 @@ class TaskSession:
         self.mutated = False
         self._messages = 0
         self._declared = run.graph.resolved[node].outputs
+        self._pending_status: str | None = None
+        self._status_timer: asyncio.TimerHandle | None = None
+        self._status_shown = -STATUS_INTERVAL
 
     def on_line(self, stream: str, line: bytes) -> None:
         if stream == "stderr":
-            self._log(line.decode("utf-8", errors="replace").rstrip("\r\n"), "stderr", "info")
+            self._text(line.decode("utf-8", errors="replace").rstrip("\r\n"), "stderr", is_status_line(line))
             return
         try:
             parsed = parse_line(line)
         except Exception as exc:  # ProtocolError, with its one-line reason
             raise TaskFailure(f"malformed message: {exc}") from None
         if isinstance(parsed, str):
-            self._log(parsed, "stdout", "info")
+            self._text(parsed, "stdout", is_status_line(line))
             return
         self._messages += 1
         self._handle(parsed)
+
+    def _text(self, text: str, stream: str, status: bool) -> None:
+        """A plain line is a log line; one ended by a lone carriage return (a redrawn progress
+        bar) is also the node's live status, and an empty redraw is nothing at all."""
+        if not status:
+            self._log(text, stream, "info")
+        elif text.strip():
+            self._log(text, stream, "info")
+            self._status(text[:MAX_STATUS_CHARS])
+
+    def _status(self, text: str) -> None:
+        """Show ``text`` as the node's status: at once, or (for a bar redrawn faster than anyone
+        reads) the latest text once ``STATUS_INTERVAL`` has passed since the last one shown."""
+        self._pending_status = text
+        if self._status_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._status_shown + STATUS_INTERVAL - loop.time()
+        if wait <= 0:
+            self._show_status()
+        else:
+            self._status_timer = loop.call_later(wait, self._show_status)
+
+    def _show_status(self) -> None:
+        self._status_timer = None
+        text, self._pending_status = self._pending_status, None
+        if text is not None and self.run.node_state.get(self.node) is NodeState.RUNNING:
+            self._status_shown = asyncio.get_running_loop().time()
+            self.run.emit(Progress(self.node, message=text))
 
     def _log(self, text: str, stream: str, level: str) -> None:
         if len(text) > MAX_LOG_CHARS:

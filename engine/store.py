@@ -14,16 +14,54 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import sqlite_utils
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, RecordingFailed
 from engine.events import NodeState, Recorded, RunState
 
 DB_NAME = "weft.db"
 SCHEMA_VERSION = 1
+#: Seconds one statement waits for another process's write lock before it gives up. Short, so a
+#: run's event loop (signals, timeouts, tasks' output) never stalls behind another writer: the
+#: run retries a busy write later instead (``engine.run``), and one-off writes retry here.
+BUSY_WAIT = 0.02
+#: Seconds a one-off write (creating the database, recording a new run) keeps retrying while
+#: another process holds the write lock.
+SETUP_PATIENCE = 60.0
+
+T = TypeVar("T")
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """A database error in a few words, without what SQLite may quote of the file."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _is_busy(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def patiently(action: Callable[[], T], patience: float = SETUP_PATIENCE) -> T:
+    """Run ``action``, retrying (with a growing pause) while the database is locked by another
+    process, for at most ``patience`` seconds. For one-off writes outside a run's event loop."""
+    deadline = time.monotonic() + patience
+    pause = 0.01
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 def _json(value: Any) -> str:
@@ -44,19 +82,30 @@ def default_home() -> Path:
 class Store:
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
+        self.path = self.home / DB_NAME
         try:
             self.home.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.home / DB_NAME, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=BUSY_WAIT, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
-            raise InvalidInput(f"{self.home}: cannot open the run database: {exc}") from None
+            raise InvalidInput(f"{self.home}: cannot open the run database: {describe_db_error(exc)}") from None
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
-        conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a commit is durable against a crash of Weft, and costs no fsync.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        self._create()
+        try:
+            # Several processes may open a fresh home at the same moment: each step tolerates
+            # the others (a locked database is waited for, tables are created if not there).
+            patiently(self._use_wal)
+            # WAL + NORMAL: a commit is durable against a crash of Weft, and costs no fsync.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            patiently(self._create)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise InvalidInput(f"{self.path}: cannot use the run database: {describe_db_error(exc)}") from None
+
+    def _use_wal(self) -> None:
+        mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":  # another connection held the file: not switched yet
+            raise sqlite3.OperationalError("database is locked")
 
     def close(self) -> None:
         self.conn.close()
@@ -64,21 +113,24 @@ class Store:
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One real transaction: with isolation_level=None, `with self._tx():` opens none, so every
-        statement (and every row of an executemany) would commit on its own."""
-        self.conn.execute("BEGIN")
+        statement (and every row of an executemany) would commit on its own. IMMEDIATE takes the
+        write lock first, so a busy database fails here, before any work."""
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     def workspace(self, run_id: str) -> Path:
         return self.home / "workspaces" / run_id
 
     def _create(self) -> None:
         db = self.db
-        if "runs" in db.table_names():
+        if "runs" in db.table_names() and "outputs" in db.table_names():
             return
         with self._tx():
             db["runs"].create({
@@ -105,55 +157,39 @@ class Store:
 
     def create_run(self, run_id: str, workflow: str, path: str | None, text: str,
                    settings: dict[str, Any], started_at: float) -> None:
-        with self._tx():
-            self.conn.execute(
-                "INSERT INTO runs (id, workflow, path, text, state, started_at, settings, last_seq)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                (run_id, workflow, path, text, RunState.RUNNING.value, started_at, _json(settings)))
+        def insert() -> None:
+            with self._tx():
+                self.conn.execute(
+                    "INSERT INTO runs (id, workflow, path, text, state, started_at, settings, last_seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                    (run_id, workflow, path, text, RunState.RUNNING.value, started_at, _json(settings)))
+
+        try:
+            patiently(insert)
+        except sqlite3.Error as exc:
+            raise RecordingFailed(f"cannot record a new run in {self.path}: {describe_db_error(exc)}",
+                                  busy=_is_busy(exc)) from None
 
     def append(self, batch: list[Recorded]) -> None:
-        """Persist events and their derived rows atomically."""
+        """Persist events and their derived rows atomically: all of them, or none and
+        ``RecordingFailed`` (``busy`` when another process holds the write lock)."""
         if not batch:
             return
+        try:
+            self._append(batch)
+        except (sqlite3.Error, OSError) as exc:
+            raise RecordingFailed(describe_db_error(exc), busy=_is_busy(exc)) from None
+
+    def last_seq(self, run_id: str) -> int:
+        row = self.conn.execute("SELECT last_seq FROM runs WHERE id=?", (run_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _append(self, batch: list[Recorded]) -> None:
         conn = self.conn
-        rows = []
-        node_rows, edge_rows, state_rows = [], [], []
-        outputs: dict[tuple[str, str, str], str] = {}
-        retried: list[tuple[str, str]] = []
-        run_updates: list[tuple[str, tuple[Any, ...]]] = []
-        for rec in batch:
-            ev = rec.event
-            data = ev.data()
-            rows.append((rec.run, rec.seq, rec.ts, ev.kind, data.get("node"), _json(data)))
-            kind = ev.kind
-            if kind == "node_state":
-                state = data["state"]
-                started = rec.ts if state == NodeState.RUNNING.value else None
-                finished = rec.ts if NodeState(state).is_terminal else None
-                state_rows.append((state, data["attempt"], data["reason"], data["exit_code"],
-                                   started, finished, rec.run, data["node"]))
-                if started is not None and data["attempt"] > 1:
-                    # a new attempt: what an earlier one reported is not this node's output
-                    retried.append((rec.run, data["node"]))
-                    for key in [k for k in outputs if k[:2] == (rec.run, data["node"])]:
-                        del outputs[key]
-            elif kind == "node_added":
-                node_rows.append((rec.run, data["node"], data["spec"].get("operator"), data["created_by"],
-                                  _json(data["spec"]), NodeState.PENDING.value, 0, rec.seq))
-            elif kind == "edge_added":
-                edge_rows.append((rec.run, rec.seq, data["source"], data["target"], _json(data["spec"]),
-                                  data["created_by"]))
-            elif kind == "output":
-                outputs[(rec.run, data["node"], data["name"])] = _json(data["value"])
-            elif kind == "run_state":
-                finished = rec.ts if RunState(data["state"]).is_terminal else None
-                run_updates.append(("UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
-                                    (data["state"], finished, rec.run)))
-            elif kind == "promise_broken":
-                run_updates.append(("UPDATE runs SET broken=? WHERE id=?",
-                                    (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run)))
         last = batch[-1]
+        # the write lock first: a busy database fails at once, before any work on the batch
         with self._tx():
+            rows, node_rows, edge_rows, state_rows, retried, outputs, run_updates = _derived_rows(batch)
             conn.executemany("INSERT INTO events (run, seq, ts, kind, node, data) VALUES (?,?,?,?,?,?)", rows)
             if node_rows:
                 conn.executemany("INSERT INTO nodes (run, id, operator, created_by, spec, state, attempt, added_seq)"
@@ -168,8 +204,7 @@ class Store:
                     "UPDATE nodes SET state=?, attempt=?, reason=?, exit_code=?,"
                     " started_at=COALESCE(?, started_at), finished_at=? WHERE run=? AND id=?", state_rows)
             if outputs:
-                conn.executemany("INSERT OR REPLACE INTO outputs (run, node, name, value) VALUES (?,?,?,?)",
-                                 [key + (value,) for key, value in outputs.items()])
+                conn.executemany("INSERT OR REPLACE INTO outputs (run, node, name, value) VALUES (?,?,?,?)", outputs)
             for sql, args in run_updates:
                 conn.execute(sql, args)
             conn.execute("UPDATE runs SET last_seq=? WHERE id=?", (last.seq, last.run))
@@ -254,3 +289,46 @@ class Store:
             if d.get(key):
                 d[key] = json.loads(d[key])
         return d
+
+
+def _derived_rows(batch: list[Recorded]) -> tuple[list[Any], ...]:
+    """The rows a batch of events adds or changes: events, nodes, edges, node states, outputs
+    to drop (a new attempt), outputs, and updates of the run."""
+    rows = []
+    node_rows, edge_rows, state_rows = [], [], []
+    outputs: dict[tuple[str, str, str], str] = {}
+    retried: list[tuple[str, str]] = []
+    run_updates: list[tuple[str, tuple[Any, ...]]] = []
+    for rec in batch:
+        ev = rec.event
+        data = ev.data()
+        rows.append((rec.run, rec.seq, rec.ts, ev.kind, data.get("node"), _json(data)))
+        kind = ev.kind
+        if kind == "node_state":
+            state = data["state"]
+            started = rec.ts if state == NodeState.RUNNING.value else None
+            finished = rec.ts if NodeState(state).is_terminal else None
+            state_rows.append((state, data["attempt"], data["reason"], data["exit_code"],
+                               started, finished, rec.run, data["node"]))
+            if started is not None and data["attempt"] > 1:
+                # a new attempt: what an earlier one reported is not this node's output
+                retried.append((rec.run, data["node"]))
+                for key in [k for k in outputs if k[:2] == (rec.run, data["node"])]:
+                    del outputs[key]
+        elif kind == "node_added":
+            node_rows.append((rec.run, data["node"], data["spec"].get("operator"), data["created_by"],
+                              _json(data["spec"]), NodeState.PENDING.value, 0, rec.seq))
+        elif kind == "edge_added":
+            edge_rows.append((rec.run, rec.seq, data["source"], data["target"], _json(data["spec"]),
+                              data["created_by"]))
+        elif kind == "output":
+            outputs[(rec.run, data["node"], data["name"])] = _json(data["value"])
+        elif kind == "run_state":
+            finished = rec.ts if RunState(data["state"]).is_terminal else None
+            run_updates.append(("UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
+                                (data["state"], finished, rec.run)))
+        elif kind == "promise_broken":
+            run_updates.append(("UPDATE runs SET broken=? WHERE id=?",
+                                (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run)))
+    return (rows, node_rows, edge_rows, state_rows, retried,
+            [key + (value,) for key, value in outputs.items()], run_updates)

@@ -160,7 +160,7 @@ def project_ghosts(run: Any) -> list[Any]:
 
 
 def main() -> int:
-    from engine.errors import InvalidInput, WeftError
+    from engine.errors import InvalidInput, RecordingFailed, WeftError
     from engine.loader import load_text
     from engine.run import Run
     from engine.store import Store
@@ -194,6 +194,8 @@ def main() -> int:
         except ImportError:
             pass
         state = asyncio.run(host.execute()).value
+    except RecordingFailed as exc:  # the run stopped: it could not record what it did
+        error = str(exc)
     except (WeftError, EOFError) as exc:
         error = f"the run could not start: {exc}"
     except Exception:  # noqa: BLE001 - told to the studio, which shows it in the run panel

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli import render
+from engine.cli.streams import ReaderSafe
 from engine.errors import InvalidInput
 from engine.executors.local import use_pidfd_child_watcher
 from engine.events import RunState
@@ -53,15 +54,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args)
     run = Run(loaded, store, text=text, max_parallel=args.max_parallel, executor=args.executor)
     _preflight(run)
-    view = render.RunProgress(run, stream=sys.stderr, show_logs=args.logs)
+    err, out = ReaderSafe(sys.stderr), ReaderSafe(sys.stdout)
+    view = render.RunProgress(run, stream=err, show_logs=args.logs)
     run.subscribe(view.on_event)
     use_pidfd_child_watcher()
     state = asyncio.run(_execute(run, view))
     view.finish()
     if args.json:
-        print(json.dumps({"run": run.id, "state": state.value}))
+        out.write(json.dumps({"run": run.id, "state": state.value}) + "\n")
     else:
-        render.summary(run, store, sys.stdout)
+        render.summary(run, store, out)
+    out.flush()
     return state.exit_code
 
 
@@ -73,7 +76,10 @@ def _preflight(run: Run) -> None:
 
 async def _execute(run: Run, view: "render.RunProgress") -> RunState:
     loop = asyncio.get_running_loop()
-    for sig, why in ((signal.SIGINT, "interrupted (Ctrl+C)"), (signal.SIGTERM, "terminated (SIGTERM)")):
+    # A closed terminal or a dropped ssh session (SIGHUP) stops the run as Ctrl+C does: tasks
+    # stopped, containers removed, the run recorded as cancelled; never left running headless.
+    for sig, why in ((signal.SIGINT, "interrupted (Ctrl+C)"), (signal.SIGTERM, "terminated (SIGTERM)"),
+                     (signal.SIGHUP, "terminal closed (SIGHUP)")):
         try:
             loop.add_signal_handler(sig, run.cancel, why)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on the main thread

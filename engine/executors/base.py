@@ -37,6 +37,9 @@ class TaskSpec:
     #: The workflow file's folder (``cwd`` is it, or ``workdir`` inside it); ``build:`` and a
     #: container's ``/workflow`` mount are relative to it.
     folder: Path | None = None
+    #: The Weft home (run database, every run's workspace): never visible to a task, even
+    #: when it lies inside the workflow's folder.
+    home: Path | None = None
 
 
 class TaskProcess(abc.ABC):

@@ -11,12 +11,20 @@ What a container may touch, and why:
 - ``/workspace`` is the run's workspace, read-write: the only place a task's work may stay.
 - ``/workflow`` is the workflow file's folder, read-only, and the working directory (``workdir``
   is relative to it): ``command: [python3, ops/count.py]`` finds its script as it does locally,
-  and a task cannot change the workflow it is part of.
+  and a task cannot change the workflow it is part of. The Weft home (the run database, every
+  run's workspace) is never visible: inside the folder it is covered by an empty read-only
+  tmpfs; a workflow folder that is the home or in a run's workspace is refused (``hidden_home``).
 - ``/opt/weft`` holds the ``weft_task`` helper, read-only, on ``PYTHONPATH``: images need no
   Weft installed.
 - No network unless ``network: true``; every capability dropped, ``no-new-privileges``, never
-  privileged. On a POSIX host the task runs as the user running Weft (unless that is root, or
-  the engine is rootless, where container root *is* that user), so workspace files stay theirs.
+  privileged. Nothing a task leaves is a way to root on the host (``task_user``, ``user_for``):
+  it runs as the user running Weft, or as nobody when that is root (a file it leaves setuid
+  then grants nothing); as container root on a rootless engine, where that *is* the user
+  running the engine; and as container root for a workflow folder closed to other users
+  (nobody could not read it), with its workspace closed to others and rid of setuid/setgid
+  bits whenever a task ends (``ClearsPrivilegedBits``).
+- Limits on memory and processes even when the node sets none (``effective_limits``): a
+  runaway task or a fork bomb ends in its container, not on the host.
 - Docker's init (tini) is PID 1: it forwards SIGTERM (a task without a handler still stops at
   once) and reports a task killed by signal N as 128+N, which is read back as "killed by N".
 
@@ -34,6 +42,7 @@ import math
 import os
 import posixpath
 import re
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -52,6 +61,17 @@ from engine.model import ResolvedNode
 WORKSPACE = "/workspace"
 WORKFLOW = "/workflow"
 HELPER = "/opt/weft"
+#: Memory a container may use unless its node's ``resources.memory`` says otherwise: fixed, not a
+#: share of this machine, so a workflow gets the same limit wherever it runs; ample for ordinary
+#: tasks, and a leaking one is killed long before it takes the host's memory.
+DEFAULT_MEMORY = 2 * 1024 ** 3
+#: Processes and threads a container may have unless ``resources.pids`` says otherwise: far more
+#: than a parallel build or a thread pool needs, far fewer than it takes to starve the host.
+DEFAULT_PIDS = 1024
+NOBODY_ID = 65534
+NOBODY = f"{NOBODY_ID}:{NOBODY_ID}"
+ROOT = "0:0"
+HIDE = "ro,nosuid,nodev,noexec"  # tmpfs options for what must look empty under /workflow
 HELPER_DIR = Path(engine.__file__).resolve().parent / "taskhelper"
 ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
 THREADS = 32  # SDK calls at once; the HTTP connection pool is as large
@@ -125,7 +145,7 @@ class DockerExecutor(Executor):
         self.client = client if client is not None else connect()
         self.api = self.client.api
         self.images = Images(self.client, self.blocking, default_image)
-        self.user = _task_user(self.client)
+        self.user = task_user(self.client)
         self._pool: ThreadPoolExecutor | None = None
         self._launching: set[asyncio.Future[Any]] = set()
         self._removals: set[asyncio.Future[Any]] = set()
@@ -162,23 +182,27 @@ class DockerExecutor(Executor):
             str(folder): {"bind": WORKFLOW, "mode": "ro"},
             str(HELPER_DIR): {"bind": HELPER, "mode": "ro"},
         }
-        limits: dict[str, Any] = {}
-        if node.resources.get("cpus"):
-            limits["nano_cpus"] = int(round(float(node.resources["cpus"]) * 1e9))
-        if node.resources.get("memory"):
-            limits["mem_limit"] = limits["memswap_limit"] = node.resources["memory"]  # no swap beyond it
+        tmpfs: dict[str, str] = {}
+        home = hidden_home(folder, spec.home, spec.workspace.resolve().parent)
+        if home is not None:
+            tmpfs[home] = HIDE
         extra: dict[str, Any] = {}
         if warm:  # nothing a task writes outside /workspace may outlive it (see docker_warm)
-            extra = {"read_only": True, "tmpfs": {"/tmp": "rw,nosuid,nodev,mode=1777"}}
+            extra["read_only"] = True
+            tmpfs["/tmp"] = "rw,nosuid,nodev,mode=1777"
+        try:
+            limits = host_limits(node.resources)
+        except ValueError as exc:
+            raise LaunchError(f"resources: {exc}") from None
         host_config = self.api.create_host_config(
-            binds=binds, network_mode=None if node.network else "none", privileged=False,
+            binds=binds, tmpfs=tmpfs or None, network_mode=None if node.network else "none", privileged=False,
             cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
             log_config={"Type": "none", "Config": {}},  # every line is in the run's log already
             **limits, **extra)
         return {
             "image": image, "command": command, "stdin_open": True, "tty": False,
             "environment": self.task_env(spec), "working_dir": task_workdir(node.workdir),
-            "user": self.user, "labels": labels if labels is not None else dict(spec.labels),
+            "user": self.user_for(spec), "labels": labels if labels is not None else dict(spec.labels),
             "host_config": host_config,
         }
 
@@ -188,9 +212,40 @@ class DockerExecutor(Executor):
         for key in ("WEFT_WORKSPACE", "WEFT_RUN", "WEFT_NODE"):
             env[key] = spec.env[key]
         env["PYTHONPATH"] = ":".join(filter(None, [HELPER, spec.node.env.get("PYTHONPATH")]))
-        if self.user is not None:
-            env.setdefault("HOME", "/tmp")  # the host user has no home in the image
+        if self.user_for(spec) not in (None, ROOT):
+            env.setdefault("HOME", "/tmp")  # the image knows no such user, or gives nobody no home
         return env
+
+    def user_for(self, spec: TaskSpec) -> str | None:
+        """``self.user``, except where nobody could not even read the workflow's folder.
+
+        Weft running as root has its tasks run as nobody. A folder closed to other users (mode
+        0700, as a private project or a test's temporary folder is) would leave nobody unable
+        to read the task's own scripts; tasks of such a workflow run as container root instead,
+        with no capabilities, and their workspace is made harmless another way: closed to every
+        other user of the host while they run, and rid of setuid/setgid bits when they end
+        (``ClearsPrivilegedBits``), so a file they leave there grants nothing.
+        """
+        if self.user == NOBODY and not _open_to_others((spec.folder or spec.cwd).resolve()):
+            return ROOT
+        return self.user
+
+    def share_workspace(self, workspace: Path, user: str | None) -> None:
+        """Let tasks running as nobody (Weft runs as root) write the run's workspace; close it to
+        every other user while tasks run as container root (see ``user_for``).
+
+        The workspace folder itself is handed to nobody, once; what tasks write in it is
+        nobody's too, which root can still read and remove. Folders a root process (a local
+        task) made inside it stay root's, and closed to containers.
+        """
+        try:
+            if user == NOBODY and workspace.stat().st_uid != NOBODY_ID:
+                os.chown(workspace, NOBODY_ID, NOBODY_ID)
+            elif user == ROOT and hasattr(os, "getuid") and workspace.stat().st_mode & 0o077:
+                os.chmod(workspace, 0o700)
+        except OSError as exc:
+            raise LaunchError(f"cannot prepare the workspace {workspace} for tasks (user {user}): "
+                              f"{exc.strerror or exc}") from None
 
     async def create(self, config: dict[str, Any]) -> tuple[str, Any]:
         """Create, attach and start a container; pull its image first if the engine lacks it.
@@ -267,11 +322,17 @@ class DockerExecutor(Executor):
 
     async def launch(self, spec: TaskSpec) -> TaskProcess:
         image = await self.images.image_for(spec)
+        user = self.user_for(spec)
+        self.share_workspace(spec.workspace, user)
+        task: TaskProcess
         if spec.node.warm:
-            return await self.warm.launch(spec, image)
-        cid, conn = await self.create(self.config(spec, image, list(spec.argv)))
-        task = ContainerTask(self, cid, conn)
-        task.stream.send(spec.start_line, eof=True)
+            task = await self.warm.launch(spec, image)
+        else:
+            cid, conn = await self.create(self.config(spec, image, list(spec.argv)))
+            task = ContainerTask(self, cid, conn)
+            task.stream.send(spec.start_line, eof=True)
+        if user == ROOT and hasattr(os, "getuid"):
+            return ClearsPrivilegedBits(task, spec.workspace, self.blocking)
         return task
 
     async def close(self) -> None:
@@ -304,17 +365,147 @@ def task_workdir(workdir: str | None) -> str:
     return posixpath.normpath(posixpath.join(WORKFLOW, workdir))
 
 
-def _task_user(client: Any) -> str | None:
-    """Run tasks as the host user (files in the workspace stay theirs), where that means something."""
-    if not hasattr(os, "getuid") or os.getuid() == 0:
+def task_user(client: Any) -> str | None:
+    """The ``uid:gid`` tasks run as: never one that is host root.
+
+    Container root on a rootful engine is host root: a file it left setuid in the workspace
+    would be a way to root on the host. So tasks run as the user running Weft, whose files in
+    the workspace then stay theirs; as nobody when that user is root; and as container root
+    on a rootless engine only, where container root *is* the user running the engine (any other
+    uid maps to a subordinate id that could neither write the workspace nor be cleaned up by
+    that user). On a host without POSIX ids (Windows) the image's user: its folders keep no
+    setuid bits.
+    """
+    if not hasattr(os, "getuid"):
         return None
+    if _rootless(client):
+        return ROOT
+    if os.getuid() == 0:
+        return NOBODY
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+def _open_to_others(folder: Path) -> bool:
+    """Can a user who is neither its owner nor in its group read and enter ``folder``?"""
+    try:
+        return folder.stat().st_mode & 0o005 == 0o005
+    except OSError:
+        return False
+
+
+def clear_privileged_bits(workspace: Path) -> list[str]:
+    """Remove setuid and setgid bits from everything in ``workspace`` (symlinks not followed);
+    the paths changed, relative to it."""
+    cleared: list[str] = []
+    for folder, dirs, files in os.walk(workspace):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            try:
+                mode = os.lstat(path).st_mode
+                if stat.S_ISLNK(mode) or not mode & (stat.S_ISUID | stat.S_ISGID):
+                    continue
+                os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID))
+            except OSError:
+                continue
+            cleared.append(os.path.relpath(path, workspace))
+    return cleared
+
+
+class ClearsPrivilegedBits(TaskProcess):
+    """A task running as container root: when it has ended, no file it left in the workspace
+    keeps a setuid or setgid bit (which, owned by root, would be a way to root on the host)."""
+
+    def __init__(self, task: TaskProcess, workspace: Path, blocking: Callable[..., Any]) -> None:
+        self.task = task
+        self.workspace = workspace
+        self.blocking = blocking
+
+    async def pump(self, sink: LineSink) -> None:
+        await self.task.pump(sink)
+
+    async def wait(self) -> int:
+        try:
+            return await self.task.wait()
+        finally:
+            await asyncio.shield(self.blocking(clear_privileged_bits, self.workspace))
+
+    async def stop(self, grace: float = 2.0) -> None:
+        try:
+            await self.task.stop(grace)
+        finally:
+            await asyncio.shield(self.blocking(clear_privileged_bits, self.workspace))
+
+
+def _rootless(client: Any) -> bool:
     try:
         options = client.info().get("SecurityOptions") or []
     except (DockerException, requests.RequestException):
         options = []
-    if any("rootless" in str(option) for option in options):
-        return None  # container root is the host user already; another uid could not write
-    return f"{os.getuid()}:{os.getgid()}"
+    return any("rootless" in str(option) for option in options)
+
+
+def hidden_home(folder: Path, home: Path | None, runs: Path) -> str | None:
+    """Where the Weft home shows under ``/workflow``, to be covered with an empty tmpfs; else None.
+
+    ``folder`` is the workflow's (resolved), ``runs`` the folder of every run's workspace. The
+    home holds the run database and those workspaces: a task must see neither, even when a
+    user keeps the home beside their workflows. When the workflow's folder is the home, or in
+    a run's workspace (a workflow file a run wrote), no cover could leave the task its scripts
+    and hide the rest: that is refused, saying what to do. A folder elsewhere in the home (a
+    home of ``~``, a workflow in ``~/project``) holds neither, and is mounted as usual.
+    """
+    if home is None:
+        return None
+    home = home.resolve()
+    if folder == home or folder == runs or runs in folder.parents:
+        raise LaunchError(f"the workflow's folder {folder} is inside the Weft home {home}, which a container "
+                          "must not see: keep the workflow outside it, or run this node with executor: local")
+    if folder in home.parents:
+        return posixpath.join(WORKFLOW, home.relative_to(folder).as_posix())
+    return None
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgtp])(?:i?b)?|b)?\s*$", re.IGNORECASE)
+_UNIT = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
+
+
+def memory_bytes(value: int | str) -> int:
+    """Bytes in a memory size as Docker reads it: a number of bytes, or '512m', '2g', '1.5GiB'.
+
+    Units are powers of 1024 with or without ``i``/``b`` (Docker's ``RAMInBytes``), so a limit
+    means the same to Weft as to ``docker run -m``.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    found = _SIZE.match(value) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError(f"not a memory size: {value!r}")
+    number, unit = found.groups()
+    return int(float(number) * _UNIT[unit.lower()]) if unit else int(float(number))
+
+
+def effective_limits(resources: dict[str, Any] | None) -> dict[str, Any]:
+    """What a node's container may use: ``{"memory": bytes, "pids": n, "cpus": float or None}``.
+
+    The node's ``resources`` with the defaults applied; the one answer both to "what is this
+    container created with" and to "is a node a task creates within its creator's limits".
+    """
+    resources = resources or {}
+    memory, pids, cpus = resources.get("memory"), resources.get("pids"), resources.get("cpus")
+    return {"memory": memory_bytes(memory) if memory else DEFAULT_MEMORY,
+            "pids": int(pids) if pids else DEFAULT_PIDS,
+            "cpus": float(cpus) if cpus else None}
+
+
+def host_limits(resources: dict[str, Any] | None) -> dict[str, Any]:
+    """``create_host_config`` arguments for a node's limits (no swap beyond its memory)."""
+    limits = effective_limits(resources)
+    out = {"mem_limit": limits["memory"], "memswap_limit": limits["memory"], "pids_limit": limits["pids"]}
+    if limits["cpus"] is not None:
+        out["nano_cpus"] = int(round(limits["cpus"] * 1e9))
+    return out
 
 
 # -- one task, one container ----------------------------------------------------------------

@@ -17,8 +17,9 @@ import struct
 import threading
 from typing import Any, Callable
 
-from engine.errors import ProtocolError
-from engine.protocol import MAX_LINE
+from engine.executors.lines import LineSplitter
+
+__all__ = ["STDOUT", "STDERR", "STREAM_NAMES", "FrameDecoder", "LineSplitter", "AttachedStream", "detach_socket"]
 
 STDOUT, STDERR = 1, 2
 STREAM_NAMES = {STDOUT: "stdout", STDERR: "stderr"}
@@ -50,40 +51,6 @@ class FrameDecoder:
         if pos:
             del buf[:pos]  # once per read, not once per frame
         return chunks
-
-
-class LineSplitter:
-    """Bytes of one stream into lines for ``deliver``; a line longer than MAX_LINE is an error.
-
-    A long line arrives in many chunks: only what is new is searched for a newline, so a
-    16 MiB line costs one pass, not one pass per chunk.
-    """
-
-    def __init__(self, name: str, deliver: Callable[[str, bytes], None]) -> None:
-        self.name = name
-        self.deliver = deliver
-        self._buf = bytearray()
-        self._scanned = 0
-
-    def feed(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        start = 0
-        while (end := buf.find(b"\n", max(start, self._scanned))) >= 0:
-            self.deliver(self.name, bytes(buf[start:end + 1]))
-            start = end + 1
-        if start:
-            del buf[:start]
-        self._scanned = len(buf)
-        if len(buf) > MAX_LINE:
-            raise ProtocolError(f"a line on {self.name} is longer than {MAX_LINE // (1024 * 1024)} MiB")
-
-    def flush(self) -> None:
-        """The stream ended: what is left is its last line (without a newline)."""
-        if self._buf:
-            line, self._buf = bytes(self._buf), bytearray()
-            self._scanned = 0
-            self.deliver(self.name, line)
 
 
 def detach_socket(attached: Any) -> Any:

@@ -11,6 +11,10 @@ or starts a new one, so tasks of one operator that run at the same time each hav
 A task that must be stopped (timeout, cancel, a broken promise, a protocol error) takes its
 container with it: stopping a process inside would leave doubt about what it left behind. The
 executor removes every warm container when the run ends.
+
+A warm container is created as a cold one is (``DockerExecutor.config``): the same user
+(``DockerExecutor.user_for``) for the server and its tasks alike; the same mounts, with the Weft
+home covered; the same limits, which its tasks share one at a time.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.errors import ProtocolError
 from engine.executors.base import Executor, LaunchError, LineSink, TaskProcess, TaskSpec
-from engine.protocol import MAX_LINE
+from engine.executors.lines import LineSplitter
 
 DRAIN = 1.0  # seconds the pipes may stay open after the task's process ended
 
@@ -33,37 +33,30 @@ class _Lines(asyncio.SubprocessProtocol):
         self.loop = loop
         self.sink: LineSink | None = None
         self.early: list[tuple[str, bytes]] = []  # lines that came before pump()
-        self.buffers = {1: bytearray(), 2: bytearray()}
-        self.scanned = {1: 0, 2: 0}  # bytes of each buffer known to hold no newline
+        self.splitters = {fd: LineSplitter(name, self._deliver) for fd, name in _NAMES.items()}
         self.open = {1, 2}
         self.pumped: asyncio.Future[None] = loop.create_future()
+        # a task stopped after its reader gave up may still fail a line: nobody awaits that
+        self.pumped.add_done_callback(_retrieve)
         self.exited: asyncio.Future[None] = loop.create_future()
         self._drain: asyncio.TimerHandle | None = None
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if self.pumped.done():
             return
-        buf = self.buffers[fd]
-        buf += data
-        start = 0
-        # a long line arrives in many chunks: search only what is new, not the whole line again
-        while (end := buf.find(b"\n", max(start, self.scanned[fd]))) >= 0:
-            self._deliver(fd, bytes(buf[start:end + 1]))
-            start = end + 1
-        if start:
-            del buf[:start]
-        self.scanned[fd] = len(buf)
-        if len(buf) > MAX_LINE:
-            self._finish(ProtocolError(f"a line on {_NAMES[fd]} is longer than {MAX_LINE // (1024 * 1024)} MiB"))
+        try:
+            self.splitters[fd].feed(data)
+        except ProtocolError as exc:
+            self._finish(exc)
 
-    def _deliver(self, fd: int, line: bytes) -> None:
+    def _deliver(self, name: str, line: bytes) -> None:
         if self.pumped.done():
             return
         if self.sink is None:
-            self.early.append((_NAMES[fd], line))
+            self.early.append((name, line))
             return
         try:
-            self.sink(_NAMES[fd], line)
+            self.sink(name, line)
         except BaseException as exc:  # noqa: BLE001 - re-raised by pump()
             self._finish(exc)
 
@@ -79,9 +72,8 @@ class _Lines(asyncio.SubprocessProtocol):
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd not in self.open:
             return
-        if self.buffers[fd]:
-            self._deliver(fd, bytes(self.buffers[fd]))
-            self.buffers[fd].clear()
+        if not self.pumped.done():
+            self.splitters[fd].flush()
         self.open.discard(fd)
         if not self.open:
             self._finish()
@@ -141,6 +133,11 @@ class LocalProcess(TaskProcess):
                 await asyncio.sleep(0.05)
             _signal_group(pgid, signal.SIGKILL)
         self.transport.close()  # pipes a runaway (own session) may still hold; never warn at exit
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _group_alive(pgid: int) -> bool:

@@ -14,6 +14,10 @@ few hundred of a fresh container. Each task still runs as if alone:
   executor gives pipes held open by leftovers), and ``/tmp`` and ``/dev/shm`` are emptied,
   before the next task may start.
 
+The server runs as the same user as its tasks (unprivileged as a rule), with no capabilities:
+it may kill them and remove their files because they are its own, not because it is root.
+Folders a task closed (``chmod 000``) are opened again first, which their owner may always do.
+
 Engine to server, on stdin: one JSON line per task, ``{"argv", "env", "cwd", "start"}``.
 Server to engine, on stdout, frames of one kind byte, a big-endian uint32 length and the
 payload: ``S`` started, ``F`` could not start (payload: the reason), ``O`` / ``E`` bytes the task
@@ -139,12 +143,30 @@ def clean_up(pgid):
         for name in names:
             path = os.path.join(folder, name)
             if os.path.isdir(path) and not os.path.islink(path):
+                open_up(path)
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 try:
                     os.unlink(path)
                 except OSError:
                     pass
+
+
+def open_up(top):
+    """Give the owner back every right on the folders under ``top``, so that they can be removed.
+
+    Without root's powers, a folder a task made unreadable or unwritable could not be emptied.
+    A loop, not recursion: a task may nest folders deeper than Python's stack.
+    """
+    todo = [top]
+    while todo:
+        path = todo.pop()
+        try:
+            os.chmod(path, 0o700)
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        todo.extend(entry.path for entry in entries if entry.is_dir(follow_symlinks=False))
 
 
 def kill_strays():

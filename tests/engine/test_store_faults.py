@@ -1,0 +1,236 @@
+"""Nothing lost when the run database misbehaves (SPEC §9: the engine never loses a recorded
+event; if it cannot write to its database it stops the run rather than run on unrecorded).
+
+Real SQLite files, real `weft` processes and a second process that holds the database's write
+lock, as another `weft` or a backup tool would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.errors import RecordingFailed
+from engine.loader import load_file
+from engine.run import Run
+from engine.store import DB_NAME, Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Holds the write lock of the database in argv[1] for argv[2] seconds, says when it has it.
+LOCKER = textwrap.dedent("""
+    import sqlite3, sys, time
+    conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+    conn.execute("COMMIT")
+""")
+
+
+#: A task that records its pid in argv[1], then writes a line of argv[2] characters (none if 0)
+#: every argv[3] seconds, for ever.
+CHATTER = textwrap.dedent("""
+    import os, sys, time
+    pids, width, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    open(os.path.join(pids, str(os.getpid())), "w").close()
+    while True:
+        if width:
+            print("x" * width, flush=True)
+        time.sleep(pause)
+""")
+
+
+def _chatter(tmp_path: Path) -> Path:
+    """Write the chatter task beside the workflows of ``tmp_path``; the folder its pids go to."""
+    (tmp_path / "chatter.py").write_text(CHATTER)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    return pids
+
+
+def _assert_tasks_gone(pids: Path) -> None:
+    for pid in pids.iterdir():
+        assert not Path(f"/proc/{pid.name}").exists() or _zombie(pid.name), f"task {pid.name} still runs"
+
+
+def _weft(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "engine.cli.main", "--home", str(home), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, **(env or {})})
+
+
+def _hold_lock(home: Path, seconds: float) -> subprocess.Popen[str]:
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(home / DB_NAME), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+    return locker
+
+
+def _wait_for_run(home: Path, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (home / DB_NAME).exists():
+            try:
+                with sqlite3.connect(home / DB_NAME, timeout=1) as conn:
+                    row = conn.execute("SELECT id FROM runs WHERE last_seq > 0").fetchone()
+                if row:
+                    return row[0]
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.02)
+    raise AssertionError("the run never started")
+
+
+def check_record(home: Path, run_id: str) -> dict[str, object]:
+    """The record is whole: integrity ok, events 1..last_seq with no gap, and every derived row
+    agrees with the events (no node claims a state its last event does not give it)."""
+    with sqlite3.connect(home / DB_NAME) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        state, last = conn.execute("SELECT state, last_seq FROM runs WHERE id=?", (run_id,)).fetchone()
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM events WHERE run=? ORDER BY seq", (run_id,))]
+        assert seqs == list(range(1, last + 1)), "events are not numbered 1..N without gaps"
+        last_state: dict[str, str] = {}
+        for (data,) in conn.execute("SELECT data FROM events WHERE run=? AND kind='node_state' ORDER BY seq",
+                                    (run_id,)):
+            item = json.loads(data)
+            last_state[item["node"]] = item["state"]
+        for node, node_state in conn.execute("SELECT id, state FROM nodes WHERE run=?", (run_id,)):
+            assert last_state.get(node, "pending") == node_state, node
+    return {"state": state, "last_seq": last, "nodes": last_state}
+
+
+def _workflow(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "wf.weft.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_a_busy_database_never_stalls_the_run_nor_loses_an_event(tmp_path: Path) -> None:
+    """Another process holds the write lock for 4 s while tasks run: timeouts still fire on
+    time (the engine never waits for the database), and every event is stored afterwards."""
+    home = tmp_path / "home"
+    wf = _workflow(tmp_path, """
+        weft: 1
+        name: busy
+        nodes:
+          - {id: slow, command: [sleep, "20"], timeout: 1}
+          - {id: quick, command: [sleep, "0.5"]}
+          - {id: after, command: ["true"]}
+        edges:
+          - {from: quick, to: after}
+    """)
+    proc = _weft(home, "run", str(wf), "--json")
+    run_id = _wait_for_run(home)
+    locker = _hold_lock(home, 4)
+    out, err = proc.communicate(timeout=60)
+    locker.wait(timeout=30)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 1, err
+    assert json.loads(out) == {"run": run_id, "state": "failed"}
+    record = check_record(home, run_id)
+    assert record["state"] == "failed"
+    assert record["nodes"] == {"slow": "failed", "quick": "succeeded", "after": "succeeded"}
+    with sqlite3.connect(home / DB_NAME) as conn:
+        started, finished, reason = conn.execute(
+            "SELECT started_at, finished_at, reason FROM nodes WHERE run=? AND id='slow'", (run_id,)).fetchone()
+    assert reason == "timed out after 1 s"
+    assert finished - started < 2.5, f"the timeout fired {finished - started:.1f} s after the start"
+
+
+def test_a_database_locked_for_too_long_stops_the_run_cleanly(tmp_path: Path) -> None:
+    """Locked past the patience ($WEFT_DB_BUSY_TIMEOUT): tasks are stopped, one line says why,
+    the exit code is not 0, and once the lock is gone the record is whole and says failed."""
+    home = tmp_path / "home"
+    pids = _chatter(tmp_path)
+    wf = _workflow(tmp_path, f"""
+        weft: 1
+        name: locked-out
+        nodes:
+          - {{id: long, command: [python3, chatter.py, "{pids}", "4", "0.05"]}}
+    """)
+    proc = _weft(home, "run", str(wf), env={"WEFT_DB_BUSY_TIMEOUT": "1.5"})
+    run_id = _wait_for_run(home)
+    deadline = time.monotonic() + 30
+    while not list(pids.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    locker = _hold_lock(home, 3)
+    out, err = proc.communicate(timeout=60)
+    locker.wait(timeout=30)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 1
+    lines = [line for line in err.splitlines() if line.startswith("weft: error:")]
+    assert len(lines) == 1 and "stayed locked by another process" in lines[0], err
+    _assert_tasks_gone(pids)
+    record = check_record(home, run_id)
+    assert record["state"] == "failed" and record["nodes"] == {"long": "cancelled"}
+
+
+def _zombie(pid: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_full_database_stops_the_run_and_keeps_a_gap_free_record(tmp_path: Path) -> None:
+    """The file cannot grow (as on a full disk): the run stops with RecordingFailed, its tasks
+    are gone, and what was stored is a whole prefix of the run's events."""
+    home = tmp_path / "home"
+    pids = _chatter(tmp_path)
+    wf = _workflow(tmp_path, f"""
+        weft: 1
+        name: disk-full
+        nodes:
+          - {{id: chatty, command: [python3, chatter.py, "{pids}", "2000", "0.001"]}}
+          - {{id: sleeper, command: [python3, chatter.py, "{pids}", "0", "1"]}}
+    """)
+    store = Store(home)
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    run = Run(load_file(wf), store)
+    store.conn.execute(f"PRAGMA max_page_count={pages + 60}")  # about 240 KiB more, then "full"
+    with pytest.raises(RecordingFailed) as raised:
+        asyncio.run(run.execute())
+    message = str(raised.value)
+    assert "\n" not in message and "database or disk is full" in message, message
+    assert "the run was stopped" in message
+    store.close()
+    _assert_tasks_gone(pids)
+    with sqlite3.connect(home / DB_NAME) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        last = conn.execute("SELECT last_seq FROM runs WHERE id=?", (run.id,)).fetchone()[0]
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM events WHERE run=? ORDER BY seq", (run.id,))]
+    assert seqs == list(range(1, last + 1)) and 0 < last < run._seq
+
+
+def test_many_runs_started_at_once_on_a_fresh_home_all_run(tmp_path: Path) -> None:
+    """Eight `weft run` at the same moment, the database not there yet: every one runs and is
+    recorded (none dies with "database is locked" while the store is being created)."""
+    home = tmp_path / "fresh-home"
+    wf = _workflow(tmp_path, """
+        weft: 1
+        name: crowd
+        nodes:
+          - {id: a, command: ["true"]}
+          - {id: b, command: ["true"]}
+        edges:
+          - {from: a, to: b}
+    """)
+    procs = [_weft(home, "run", str(wf), "--json") for _ in range(8)]
+    results = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, results):
+        assert "Traceback" not in err and proc.returncode == 0, err
+    ids = {json.loads(out)["run"] for out, _err in results}
+    assert len(ids) == 8
+    for run_id in ids:
+        assert check_record(home, run_id)["state"] == "succeeded"
