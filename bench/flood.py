@@ -65,16 +65,18 @@ def main() -> int:
             "lines": f"weft: 1\nname: lines\nnodes:\n  - {{id: f, command: [python3, flood.py, '{args.mib}', lines]}}\n",
             "redraws": f"weft: 1\nname: redraws\nnodes:\n  - {{id: f, command: [python3, flood.py, '{args.mib}', redraws]}}\n",
         }
-        peaks = {}
+        peaks, codes = {}, {}
         for name, text in cases.items():
             wf = write(tmp / f"{name}.weft.yaml", text)
             peak, wall, code = peak_of(cli_cmd(tmp / f"home-{name}", wf), tmp)
-            peaks[name] = peak
+            peaks[name], codes[name] = peak, code
             rows.append((name, f"{peak:.1f}", f"{peak - peaks['trivial']:.1f}", f"{wall:.1f}", code))
     print()
     table(["case", "peak RSS MiB", "growth MiB", "wall s", "exit"], rows)
     worst = max(peaks["lines"], peaks["redraws"]) - peaks["trivial"]
     print(f"\nworst growth over trivial: {worst:.1f} MiB ({verdict(worst, 100)})")
+    failed = [name for name, code in codes.items() if code != 0]
+    print("every run succeeded" if not failed else f"MISSES: {', '.join(failed)} did not succeed")
     return 0
 
 

@@ -116,6 +116,7 @@ class Run:
         self._store_failures = 0
         self._store_trouble_since: float | None = None
         self._draining = False
+        self._give_up_drain = False
         self._base_env = dict(os.environ)  # reading os.environ decodes every item, every time
 
     # -- events -----------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class Run:
                 self._batch[:0] = batch
                 last = exc
             tries_left -= not last.busy
-            if tries_left <= 0 or loop.time() + pause > deadline:
+            if tries_left <= 0 or loop.time() + pause > deadline or self._give_up_drain:
                 why = self.recording_failed or last
                 raise RecordingFailed(f"{why}; the run was stopped and its record ends at event "
                                       f"{self.store.last_seq(self.id)} of {self._seq}", busy=last.busy)
@@ -251,7 +252,12 @@ class Run:
             self.emit(PromiseAdded(promise_data(promise), m.creator))
 
     def cancel(self, reason: str = "cancelled") -> None:
-        """Stop the run: running tasks are stopped, nothing new starts (e.g. on Ctrl+C)."""
+        """Stop the run: running tasks are stopped, nothing new starts (e.g. on Ctrl+C).
+
+        Asked again while the run's last events wait for a busy database, it stops waiting:
+        the person insists, and the record then says where it ends."""
+        if self._draining:
+            self._give_up_drain = True
         self._halt(RunState.CANCELLED, reason)
 
     def pause(self) -> None:

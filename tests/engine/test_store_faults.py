@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -234,3 +235,57 @@ def test_many_runs_started_at_once_on_a_fresh_home_all_run(tmp_path: Path) -> No
     assert len(ids) == 8
     for run_id in ids:
         assert check_record(home, run_id)["state"] == "succeeded"
+
+
+def _chatty_run(tmp_path: Path) -> tuple[Path, subprocess.Popen[str], str]:
+    home = tmp_path / "home"
+    pids = _chatter(tmp_path)
+    wf = _workflow(tmp_path, f"""
+        weft: 1
+        name: interrupted
+        nodes:
+          - {{id: talk, command: [python3, chatter.py, "{pids}", "4", "0.05"]}}
+    """)
+    proc = _weft(home, "run", str(wf))
+    run_id = _wait_for_run(home)
+    while not list(pids.iterdir()):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    return home, proc, run_id
+
+
+def test_ctrl_c_while_the_database_is_locked_records_the_end_once_it_is_free(tmp_path: Path) -> None:
+    """Ctrl+C stops the tasks at once; the run's last events wait for the lock, then are stored."""
+    home, proc, run_id = _chatty_run(tmp_path)
+    locker = _hold_lock(home, 3)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    locker.wait(timeout=30)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 130, err
+    _assert_tasks_gone(tmp_path / "pids")
+    assert check_record(home, run_id)["state"] == "cancelled"
+
+
+def test_ctrl_c_twice_stops_waiting_for_a_locked_database(tmp_path: Path) -> None:
+    """A second Ctrl+C gives up on the lock: one line says where the record ends; what was
+    stored is a gap-free prefix."""
+    home, proc, run_id = _chatty_run(tmp_path)
+    locker = _hold_lock(home, 60)
+    try:
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(1.0)
+        assert proc.poll() is None, "gave up waiting for the database after one Ctrl+C"
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=10)
+    finally:
+        locker.kill()
+        locker.wait()
+    assert "Traceback" not in err, err
+    assert proc.returncode == 1
+    lines = [line for line in err.splitlines() if line.startswith("weft: error:")]
+    assert len(lines) == 1 and "its record ends at event" in lines[0], err
+    _assert_tasks_gone(tmp_path / "pids")
+    check_record(home, run_id)
