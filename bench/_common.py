@@ -15,8 +15,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if importlib.util.find_spec("engine") is None:  # not installed: use this checkout's
@@ -27,8 +28,10 @@ TRUE = "/bin/true"
 
 # -- workflows ------------------------------------------------------------------------------
 
-def workflow_yaml(name: str, nodes: Iterable[str], edges: Iterable[tuple[str, str]] = (),
-                  max_parallel: int = 1, extra_nodes: str = "") -> str:
+
+def workflow_yaml(
+    name: str, nodes: Iterable[str], edges: Iterable[tuple[str, str]] = (), max_parallel: int = 1, extra_nodes: str = ""
+) -> str:
     """A workflow text: every node in ``nodes`` runs /bin/true; ``edges`` are runs-after edges."""
     lines = ["weft: 1", f"name: {name}", "settings:", f"  max_parallel: {max_parallel}", "nodes:"]
     lines += [f"  - {{id: {n}, command: [{TRUE}]}}" for n in nodes]
@@ -47,8 +50,12 @@ def write(path: Path, text: str) -> Path:
 
 # -- running the engine -----------------------------------------------------------------------
 
-def engine_in_process(wf_path: Path, home: Path, prepare: Callable[[Any], None] | None = None,
-                      ) -> tuple[float, Any, Any]:
+
+def engine_in_process(
+    wf_path: Path,
+    home: Path,
+    prepare: Callable[[Any], None] | None = None,
+) -> tuple[float, Any, Any]:
     """Load (untimed), then time a fresh Store + Run + execute. Returns (seconds, run, state);
     ``cpu_seconds()`` covers the same span (this process only, not the tasks).
 
@@ -110,12 +117,21 @@ def db_count(home: Path, sql: str, args: Sequence[Any] = ()) -> int:
 
 
 def start_line(node: str) -> bytes:
-    msg = {"weft": 1, "type": "start", "run": "bench", "node": node, "inputs": {}, "params": {},
-           "workspace": "/tmp", "attempt": 1}
+    msg = {
+        "weft": 1,
+        "type": "start",
+        "run": "bench",
+        "node": node,
+        "inputs": {},
+        "params": {},
+        "workspace": "/tmp",
+        "attempt": 1,
+    }
     return (json.dumps(msg, separators=(",", ":")) + "\n").encode()
 
 
 # -- statistics and output --------------------------------------------------------------------
+
 
 def best(xs: Sequence[float]) -> float:
     return min(xs)

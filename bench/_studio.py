@@ -52,7 +52,7 @@ def run_until_done(win: Any, timeout: float) -> None:
     win.runs.wait(timeout)  # an event loop that sleeps between events (no busy waiting)
 
 
-def watched_run(win: Any, timeout: float = 600) -> tuple[float, "LoopWatch", Any]:
+def watched_run(win: Any, timeout: float = 600) -> tuple[float, LoopWatch, Any]:
     """Run the open workflow with a LoopWatch on; (seconds, the watch, the finished run model)."""
     watch = LoopWatch()
     watch.start()

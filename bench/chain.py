@@ -19,8 +19,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import (TRUE, best, cli_cmd, cpu_of, cpu_seconds, db_count, engine_cli, engine_in_process,
-                     header, median, start_line, table, verdict, workflow_yaml, write)
+from _common import (
+    TRUE,
+    best,
+    cli_cmd,
+    cpu_of,
+    cpu_seconds,
+    db_count,
+    engine_cli,
+    engine_in_process,
+    header,
+    median,
+    start_line,
+    table,
+    verdict,
+    workflow_yaml,
+    write,
+)
 
 
 def chain_ids(n: int) -> list[str]:
@@ -36,8 +51,10 @@ def run_engine(wf: Path, tmp: Path, rep: int, n: int) -> tuple[float, float]:
     total = db_count(home, "SELECT count(*) FROM events WHERE run=?", (run.id,))
     last = db_count(home, "SELECT last_seq FROM runs WHERE id=?", (run.id,))
     ok = states >= 2 * n and total == last == run._seq
-    print(f"  [engine rep {rep}] node_state events {states} (need >= {2 * n}), events {total}, "
-          f"last_seq {last}, emitted {run._seq}: {'ok' if ok else 'MISSING EVENTS'}")
+    print(
+        f"  [engine rep {rep}] node_state events {states} (need >= {2 * n}), events {total}, "
+        f"last_seq {last}, emitted {run._seq}: {'ok' if ok else 'MISSING EVENTS'}"
+    )
     if not ok:
         raise SystemExit("the store does not hold every event")
     return elapsed, cpu_seconds()
@@ -112,37 +129,57 @@ def main() -> int:
         wf = write(tmp / "chain.weft.yaml", workflow_yaml("chain", ids, zip(ids, ids[1:]), max_parallel=1))
         print(f"  CLI: {' '.join(cli_cmd(tmp / 'home-cli-N', wf))}")
         for rep in range(args.reps):
-            for name, fn in (("engine", lambda: run_engine(wf, tmp, rep, n)),
-                             ("engine-cli", lambda: (run_cli(wf, tmp, rep), float("nan"))),
-                             ("bare-asyncio", lambda: cpu_of(lambda: run_bare(ids))),
-                             ("paradag", lambda: cpu_of(lambda: run_paradag(ids)))):
+            for name, fn in (
+                ("engine", lambda rep=rep: run_engine(wf, tmp, rep, n)),
+                ("engine-cli", lambda rep=rep: (run_cli(wf, tmp, rep), float("nan"))),
+                ("bare-asyncio", lambda: cpu_of(lambda: run_bare(ids))),
+                ("paradag", lambda: cpu_of(lambda: run_paradag(ids))),
+            ):
                 wall, used = fn()
                 times[name].append(wall)
                 cpu[name].append(used)
     print()
     rows = []
     for name, xs in times.items():
-        rows.append((name, best(xs), median(xs), 1e6 * best(xs) / n, 1e6 * median(cpu[name]) / n,
-                     " ".join(f"{x:.3f}" for x in xs)))
+        rows.append(
+            (
+                name,
+                best(xs),
+                median(xs),
+                1e6 * best(xs) / n,
+                1e6 * median(cpu[name]) / n,
+                " ".join(f"{x:.3f}" for x in xs),
+            )
+        )
     table(["variant", "best s", "median s", "best µs/node", "CPU µs/node", "all runs s"], rows)
     print("  (CPU: this process's user+sys, median; tasks and the CLI subprocess not included)")
 
     e, b, p = (best(times[k]) for k in ("engine", "bare-asyncio", "paradag"))
     em, bm, pm = (median(times[k]) for k in ("engine", "bare-asyncio", "paradag"))
     print()
-    table(["ratio", "best", "median", "verdict (best)"], [
-        ("engine / bare-asyncio", e / b, em / bm, verdict(e / b, 1.2)),
-        ("engine / paradag", e / p, em / pm, verdict(e / p, 1.5)),
-        ("engine-cli / engine", best(times["engine-cli"]) / e, median(times["engine-cli"]) / em, "reference"),
-        ("bare-asyncio / paradag", b / p, bm / pm, "floor of engine/paradag for any asyncio engine"),
-        ("engine / bare-asyncio, CPU time", "-", median(cpu["engine"]) / median(cpu["bare-asyncio"]),
-         "less sensitive to a busy machine"),
-    ])
+    table(
+        ["ratio", "best", "median", "verdict (best)"],
+        [
+            ("engine / bare-asyncio", e / b, em / bm, verdict(e / b, 1.2)),
+            ("engine / paradag", e / p, em / pm, verdict(e / p, 1.5)),
+            ("engine-cli / engine", best(times["engine-cli"]) / e, median(times["engine-cli"]) / em, "reference"),
+            ("bare-asyncio / paradag", b / p, bm / pm, "floor of engine/paradag for any asyncio engine"),
+            (
+                "engine / bare-asyncio, CPU time",
+                "-",
+                median(cpu["engine"]) / median(cpu["bare-asyncio"]),
+                "less sensitive to a busy machine",
+            ),
+        ],
+    )
     print()
-    table(["per-node overhead of the engine", "best µs", "median µs"], [
-        ("over bare-asyncio", 1e6 * (e - b) / n, 1e6 * (em - bm) / n),
-        ("over paradag", 1e6 * (e - p) / n, 1e6 * (em - pm) / n),
-    ])
+    table(
+        ["per-node overhead of the engine", "best µs", "median µs"],
+        [
+            ("over bare-asyncio", 1e6 * (e - b) / n, 1e6 * (em - bm) / n),
+            ("over paradag", 1e6 * (e - p) / n, 1e6 * (em - pm) / n),
+        ],
+    )
     return 0
 
 

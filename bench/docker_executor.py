@@ -28,7 +28,6 @@ from pathlib import Path
 import yaml
 from _common import best, engine_in_process, header, median, table, verdict, write
 
-
 PY_TASK = ["python3", "-c", "import weft_task as w; w.output('y', w.params['x'] * 2)"]
 
 
@@ -38,9 +37,17 @@ def chain(name: str, n: int, image: str, command: list[str], warm: bool = False,
         operator["outputs"] = {"y": "int"}
     nodes = [{"id": f"n{i}", "operator": "op", **({"params": {"x": i}} if python else {})} for i in range(n)]
     edges = [{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(n - 1)]
-    return yaml.safe_dump({"weft": 1, "name": name, "settings": {"max_parallel": 1, "executor": "docker",
-                                                                   "image": image},
-                           "operators": {"op": operator}, "nodes": nodes, "edges": edges}, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "weft": 1,
+            "name": name,
+            "settings": {"max_parallel": 1, "executor": "docker", "image": image},
+            "operators": {"op": operator},
+            "nodes": nodes,
+            "edges": edges,
+        },
+        sort_keys=False,
+    )
 
 
 def run_engine(wf: Path, home: Path, n: int) -> float:
@@ -65,12 +72,19 @@ def same_options(client, tmp: Path) -> dict:
     from engine.executors.docker import HELPER, HELPER_DIR, WORKFLOW, WORKSPACE
 
     (tmp / "ws").mkdir(exist_ok=True)
-    return {"network_mode": "none", "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "init": True,
-            "log_config": {"type": "none"},
-            "volumes": {str(tmp / "ws"): {"bind": WORKSPACE, "mode": "rw"},
-                        str(tmp): {"bind": WORKFLOW, "mode": "ro"},
-                        str(HELPER_DIR): {"bind": HELPER, "mode": "ro"}},
-            "working_dir": WORKFLOW}
+    return {
+        "network_mode": "none",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "init": True,
+        "log_config": {"type": "none"},
+        "volumes": {
+            str(tmp / "ws"): {"bind": WORKSPACE, "mode": "rw"},
+            str(tmp): {"bind": WORKFLOW, "mode": "ro"},
+            str(HELPER_DIR): {"bind": HELPER, "mode": "ro"},
+        },
+        "working_dir": WORKFLOW,
+    }
 
 
 def main() -> int:
@@ -115,27 +129,56 @@ def main() -> int:
     print()
     per = {k: 1e3 * best(v) / n for k, v in times.items()}
     per_median = {k: 1e3 * median(v) / n for k, v in times.items()}
-    table(["variant", "best s", "median s", "best ms/node", "median ms/node", "all runs s"],
-          [(k, best(v), median(v), per[k], per_median[k], " ".join(f"{x:.2f}" for x in v))
-           for k, v in times.items() if k != "cold-true"])
+    table(
+        ["variant", "best s", "median s", "best ms/node", "median ms/node", "all runs s"],
+        [
+            (k, best(v), median(v), per[k], per_median[k], " ".join(f"{x:.2f}" for x in v))
+            for k, v in times.items()
+            if k != "cold-true"
+        ],
+    )
     print()
-    table(["ratio (per node)", "best", "median", "verdict (best)"], [
-        ("engine / sdk-run", per["engine"] / per["sdk-run"], per_median["engine"] / per_median["sdk-run"],
-         verdict(per["engine"] / per["sdk-run"], 1.15)),
-        ("engine / sdk-run-same", per["engine"] / per["sdk-run-same"],
-         per_median["engine"] / per_median["sdk-run-same"], verdict(per["engine"] / per["sdk-run-same"], 1.15)),
-        ("cold / warm, python task", per["cold-python"] / per["warm-python"],
-         per_median["cold-python"] / per_median["warm-python"],
-         verdict(per["cold-python"] / per["warm-python"], 4, lower_is_better=False)),
-        ("cold / warm, true", per["cold-true"] / per["warm-true"], per_median["cold-true"] / per_median["warm-true"],
-         verdict(per["cold-true"] / per["warm-true"], 4, lower_is_better=False)),
-    ])
+    table(
+        ["ratio (per node)", "best", "median", "verdict (best)"],
+        [
+            (
+                "engine / sdk-run",
+                per["engine"] / per["sdk-run"],
+                per_median["engine"] / per_median["sdk-run"],
+                verdict(per["engine"] / per["sdk-run"], 1.15),
+            ),
+            (
+                "engine / sdk-run-same",
+                per["engine"] / per["sdk-run-same"],
+                per_median["engine"] / per_median["sdk-run-same"],
+                verdict(per["engine"] / per["sdk-run-same"], 1.15),
+            ),
+            (
+                "cold / warm, python task",
+                per["cold-python"] / per["warm-python"],
+                per_median["cold-python"] / per_median["warm-python"],
+                verdict(per["cold-python"] / per["warm-python"], 4, lower_is_better=False),
+            ),
+            (
+                "cold / warm, true",
+                per["cold-true"] / per["warm-true"],
+                per_median["cold-true"] / per_median["warm-true"],
+                verdict(per["cold-true"] / per["warm-true"], 4, lower_is_better=False),
+            ),
+        ],
+    )
     print()
-    table(["per-node overhead of the engine", "best ms", "median ms"], [
-        ("over sdk-run", per["engine"] - per["sdk-run"], per_median["engine"] - per_median["sdk-run"]),
-        ("over sdk-run-same", per["engine"] - per["sdk-run-same"],
-         per_median["engine"] - per_median["sdk-run-same"]),
-    ])
+    table(
+        ["per-node overhead of the engine", "best ms", "median ms"],
+        [
+            ("over sdk-run", per["engine"] - per["sdk-run"], per_median["engine"] - per_median["sdk-run"]),
+            (
+                "over sdk-run-same",
+                per["engine"] - per["sdk-run-same"],
+                per_median["engine"] - per_median["sdk-run-same"],
+            ),
+        ],
+    )
     return 0
 
 

@@ -60,10 +60,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="weft-bench-flood-") as tmp_name:
         tmp = Path(tmp_name)
         write(tmp / "flood.py", FLOOD)
+        flood = "weft: 1\nname: {mode}\nnodes:\n  - {{id: f, command: [python3, flood.py, '{mib}', {mode}]}}\n"
         cases = {
             "trivial": f"weft: 1\nname: trivial\nnodes:\n  - {{id: t, command: [{TRUE}]}}\n",
-            "lines": f"weft: 1\nname: lines\nnodes:\n  - {{id: f, command: [python3, flood.py, '{args.mib}', lines]}}\n",
-            "redraws": f"weft: 1\nname: redraws\nnodes:\n  - {{id: f, command: [python3, flood.py, '{args.mib}', redraws]}}\n",
+            "lines": flood.format(mode="lines", mib=args.mib),
+            "redraws": flood.format(mode="redraws", mib=args.mib),
         }
         peaks, codes = {}, {}
         for name, text in cases.items():

@@ -23,7 +23,8 @@ from typing import Any
 
 from _common import TRUE, db_count, engine_in_process, header, table, verdict, write
 
-TASK = r'''
+TASK = (
+    r"""
 import json, sys
 mode, n = sys.argv[1], int(sys.argv[2])
 node = lambda i: {"id": f"t{i}", "command": ["%s"]}
@@ -34,13 +35,17 @@ else:
     for i in range(n):
         out.write(json.dumps({"weft": 1, "type": "mutate", "nodes": [node(i)], "edges": []}) + "\n")
 out.flush()
-''' % TRUE
+"""
+    % TRUE
+)
 
 
 def workflow(task: Path, mode: str, n: int) -> str:
     command = json.dumps([sys.executable, str(task), mode, str(n)])
-    return ("weft: 1\nname: mutations\nsettings:\n  max_parallel: 2\nnodes:\n"
-            f"  - {{id: creator, dynamic: true, command: {command}}}\n")
+    return (
+        "weft: 1\nname: mutations\nsettings:\n  max_parallel: 2\nnodes:\n"
+        f"  - {{id: creator, dynamic: true, command: {command}}}\n"
+    )
 
 
 class GcClock:
@@ -74,8 +79,9 @@ def timing(calls: list[Call]) -> Any:
             try:
                 inner(creator, raw, where)
             finally:
-                calls.append((time.perf_counter_ns() - t0, size, len(raw.get("nodes", ())), GC.ns - gc_ns,
-                              GC.full - full))
+                calls.append(
+                    (time.perf_counter_ns() - t0, size, len(raw.get("nodes", ())), GC.ns - gc_ns, GC.full - full)
+                )
 
         run.mutate = timed
 
@@ -94,8 +100,14 @@ def measure(tmp: Path, task: Path, mode: str, n: int) -> dict[str, Any]:
     started = db_count(home, sql, (run.id, '%"running"%'))
     ended = db_count(home, sql, (run.id, '%"succeeded"%'))
     ok = db_count(home, "SELECT count(*) FROM nodes WHERE run=? AND state='succeeded'", (run.id,))
-    return {"calls": calls, "total": total, "creator": ended - started, "state": state.value,
-            "succeeded": ok, "nodes": len(run.graph.nodes)}
+    return {
+        "calls": calls,
+        "total": total,
+        "creator": ended - started,
+        "state": state.value,
+        "succeeded": ok,
+        "nodes": len(run.graph.nodes),
+    }
 
 
 def window(calls: list[Call], lo: int, hi: int) -> tuple[float, float, int, int, float, int]:
@@ -118,11 +130,27 @@ def main() -> int:
         many = measure(tmp, task, "many", n)
 
     print()
-    table(["run", "state", "succeeded", "mutate calls", "creator s", "whole run s"], [
-        (f"(a) 1 message x {n} nodes", one["state"], one["succeeded"], len(one["calls"]), one["creator"], one["total"]),
-        (f"(b) {n} messages x 1 node", many["state"], many["succeeded"], len(many["calls"]), many["creator"],
-         many["total"]),
-    ])
+    table(
+        ["run", "state", "succeeded", "mutate calls", "creator s", "whole run s"],
+        [
+            (
+                f"(a) 1 message x {n} nodes",
+                one["state"],
+                one["succeeded"],
+                len(one["calls"]),
+                one["creator"],
+                one["total"],
+            ),
+            (
+                f"(b) {n} messages x 1 node",
+                many["state"],
+                many["succeeded"],
+                len(many["calls"]),
+                many["creator"],
+                many["total"],
+            ),
+        ],
+    )
     single = one["calls"][0][0] / 1000 if one["calls"] else float("nan")
     print()
     print(f"(a) the single mutation: {single / 1000:.3f} ms in all, {single / max(1, n):.1f} µs per node")
@@ -131,25 +159,37 @@ def main() -> int:
     if len(calls) < n:
         print(f"(b) only {len(calls)} mutate calls were made; no per-size figures")
         return 0
-    lo1, hi1 = n // 20, (3 * n) // 20        # 500-1,500 for 10,000
-    lo2, hi2 = (9 * n) // 10, n              # 9,000-10,000
+    lo1, hi1 = n // 20, (3 * n) // 20  # 500-1,500 for 10,000
+    lo2, hi2 = (9 * n) // 10, n  # 9,000-10,000
     small, large = window(calls, lo1, hi1), window(calls, lo2, hi2)
     everything = statistics.fmean(c[0] / 1000 for c in calls)
     print()
-    table(["(b) calls", "graph size", "mean µs/mutation", "median µs", "mean µs without GC", "full GCs"], [
-        (f"{lo1}-{hi1}", f"{small[2]}-{small[3]}", small[0], small[1], small[4], small[5]),
-        (f"{lo2}-{hi2}", f"{large[2]}-{large[3]}", large[0], large[1], large[4], large[5]),
-        (f"all {len(calls)}", f"1-{calls[-1][1]}", everything, statistics.median(c[0] / 1000 for c in calls),
-         statistics.fmean((c[0] - c[3]) / 1000 for c in calls), sum(c[4] for c in calls)),
-    ])
+    table(
+        ["(b) calls", "graph size", "mean µs/mutation", "median µs", "mean µs without GC", "full GCs"],
+        [
+            (f"{lo1}-{hi1}", f"{small[2]}-{small[3]}", small[0], small[1], small[4], small[5]),
+            (f"{lo2}-{hi2}", f"{large[2]}-{large[3]}", large[0], large[1], large[4], large[5]),
+            (
+                f"all {len(calls)}",
+                f"1-{calls[-1][1]}",
+                everything,
+                statistics.median(c[0] / 1000 for c in calls),
+                statistics.fmean((c[0] - c[3]) / 1000 for c in calls),
+                sum(c[4] for c in calls),
+            ),
+        ],
+    )
     ratio, ratio_med, ratio_gc = large[0] / small[0], large[1] / small[1], large[4] / small[4]
     print()
-    print(f"ratio near {n} / near {n // 10} nodes: mean {ratio:.2f} ({verdict(ratio, 1.5)}); "
-          f"median {ratio_med:.2f}; mean without GC pauses {ratio_gc:.2f}")
-    print("  (a full GC, gen 2, costs time in proportion to everything alive, so a window that catches one "
-          "pays a pause that grows with the graph)")
-    print(f"sum of all mutate calls: {sum(c[0] for c in calls) / 1e9:.3f} s of {many['creator']:.3f} s "
-          "the creator ran")
+    print(
+        f"ratio near {n} / near {n // 10} nodes: mean {ratio:.2f} ({verdict(ratio, 1.5)}); "
+        f"median {ratio_med:.2f}; mean without GC pauses {ratio_gc:.2f}"
+    )
+    print(
+        "  (a full GC, gen 2, costs time in proportion to everything alive, so a window that catches one "
+        "pays a pause that grows with the graph)"
+    )
+    print(f"sum of all mutate calls: {sum(c[0] for c in calls) / 1e9:.3f} s of {many['creator']:.3f} s the creator ran")
     return 0
 
 

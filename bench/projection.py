@@ -29,14 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from _common import TRUE, db_count, engine_in_process, header, best, median, table, verdict, write
+from _common import TRUE, best, db_count, engine_in_process, header, median, table, verdict, write
 
 BATCH = 100
 
-TASK = r'''
+TASK = (
+    r"""
 import json, sys
 n, batch = int(sys.argv[1]), int(sys.argv[2])
 out = sys.stdout
@@ -53,17 +55,21 @@ for start in range(0, n, batch):
     join = f"j-{b}"
     out.write(json.dumps({"weft": 1, "type": "mutate", "nodes": nodes, "edges": edges}) + "\n")
 out.flush()
-''' % TRUE
+"""
+    % TRUE
+)
 
 
 def workflow(task: Path, n: int) -> str:
     command = json.dumps([sys.executable, str(task), str(n), str(BATCH)])
-    return ("weft: 1\nname: projection\nsettings:\n"
-            f"  max_parallel: {os.cpu_count() or 1}\nnodes:\n"
-            f"  - {{id: creator, dynamic: true, command: {command}}}\n"
-            "promises:\n"
-            "  - only_nodes: {by: creator, match: [\"w-*\", \"j-*\"]}\n"
-            "  - no_new_edges: {to: creator}\n")
+    return (
+        "weft: 1\nname: projection\nsettings:\n"
+        f"  max_parallel: {os.cpu_count() or 1}\nnodes:\n"
+        f"  - {{id: creator, dynamic: true, command: {command}}}\n"
+        "promises:\n"
+        '  - only_nodes: {by: creator, match: ["w-*", "j-*"]}\n'
+        "  - no_new_edges: {to: creator}\n"
+    )
 
 
 def timed(fn: Callable[[], Any], reps: int) -> tuple[list[float], Any]:
@@ -114,24 +120,38 @@ def main() -> int:
         store.close()
 
         cmd = [sys.executable, "-m", "engine.cli.main", "--home", str(home), "graph", run.id, "--format", "json"]
-        cli_times, out = timed(lambda: subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, check=True),
-                               args.reps)
+        cli_times, out = timed(
+            lambda: subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, check=True), args.reps
+        )
         printed = json.loads(out.stdout)
         version = [sys.executable, "-m", "engine.cli.main", "--version"]
         start_times, _ = timed(lambda: subprocess.run(version, capture_output=True, cwd=tmp, check=True), args.reps)
 
     print()
-    table(["measure", "best s", "median s"], [
-        (f"at_event(last), event {view.at}: {len(view.nodes)} nodes, {len(view.edges)} edges, "
-         f"{len(view.ghosts)} ghosts", best(last_times), median(last_times)),
-        (f"at_event({grown}), creator running: {len(grown_view.ghosts)} ghost(s)", best(grown_times),
-         median(grown_times)),
-        ("to_json + json.dumps", best(json_times), median(json_times)),
-        ("to_dot", best(dot_times), median(dot_times)),
-        (f"weft graph RUN --format json (subprocess, {len(printed['nodes'])} nodes printed)", best(cli_times),
-         median(cli_times)),
-        ("  of which interpreter start-up + imports (weft --version)", best(start_times), median(start_times)),
-    ])
+    table(
+        ["measure", "best s", "median s"],
+        [
+            (
+                f"at_event(last), event {view.at}: {len(view.nodes)} nodes, {len(view.edges)} edges, "
+                f"{len(view.ghosts)} ghosts",
+                best(last_times),
+                median(last_times),
+            ),
+            (
+                f"at_event({grown}), creator running: {len(grown_view.ghosts)} ghost(s)",
+                best(grown_times),
+                median(grown_times),
+            ),
+            ("to_json + json.dumps", best(json_times), median(json_times)),
+            ("to_dot", best(dot_times), median(dot_times)),
+            (
+                f"weft graph RUN --format json (subprocess, {len(printed['nodes'])} nodes printed)",
+                best(cli_times),
+                median(cli_times),
+            ),
+            ("  of which interpreter start-up + imports (weft --version)", best(start_times), median(start_times)),
+        ],
+    )
     print()
     print(f"at_event at the last event, best {best(last_times):.3f} s: {verdict(best(last_times), 0.5)} s")
     if len(printed["nodes"]) != n + 1 or grown_view.ghosts == [] or view.ghosts != []:

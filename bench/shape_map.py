@@ -20,7 +20,7 @@ from typing import Any
 from _common import TRUE, engine_in_process, header, table, verdict, write
 from mutations import Call, timing, window
 
-TASK = r'''
+TASK = r"""
 import json, sys
 n = int(sys.argv[1])
 out = sys.stdout
@@ -28,16 +28,18 @@ for i in range(n):
     out.write(json.dumps({"weft": 1, "type": "mutate", "nodes": [{"id": f"m-{i}", "operator": "M"}],
                           "edges": [{"from": "A", "to": f"m-{i}"}, {"from": f"m-{i}", "to": "B"}]}) + "\n")
 out.flush()
-'''
+"""
 
 
 def workflow(task: Path, n: int, shape: bool) -> str:
     command = json.dumps([sys.executable, str(task), str(n)])
     promise = '\npromises:\n  - shape: "A -> M* -> B"\n' if shape else "\n"
-    return ("weft: 1\nname: shape-map\nsettings:\n  max_parallel: 2\n"
-            f"operators:\n  M: {{command: [{TRUE}]}}\n"
-            f"nodes:\n  - {{id: A, dynamic: true, command: {command}}}\n  - {{id: B, command: [{TRUE}]}}\n"
-            "edges:\n  - {from: A, to: B}" + promise)
+    return (
+        "weft: 1\nname: shape-map\nsettings:\n  max_parallel: 2\n"
+        f"operators:\n  M: {{command: [{TRUE}]}}\n"
+        f"nodes:\n  - {{id: A, dynamic: true, command: {command}}}\n  - {{id: B, command: [{TRUE}]}}\n"
+        "edges:\n  - {from: A, to: B}" + promise
+    )
 
 
 def measure(tmp: Path, task: Path, n: int, shape: bool) -> dict[str, Any]:
@@ -68,8 +70,17 @@ def main() -> int:
             return 1
         small, large = window(calls, lo1, hi1), window(calls, lo2, hi2)
         ratios[label] = large[0] / small[0]
-        rows.append((label, result["state"], result["nodes"], small[0], large[0], large[0] / small[0],
-                     statistics.fmean(c[0] / 1000 for c in calls)))
+        rows.append(
+            (
+                label,
+                result["state"],
+                result["nodes"],
+                small[0],
+                large[0],
+                large[0] / small[0],
+                statistics.fmean(c[0] / 1000 for c in calls),
+            )
+        )
     print()
     table(["run", "state", "nodes", f"µs/mutation near {n // 10}", f"µs near {n}", "growth", "mean µs"], rows)
     ratio = ratios["with the shape promise"]

@@ -23,7 +23,7 @@ from _studio import percentile, watched_run, window  # noqa: E402
 
 TARGET_MS = 100.0
 
-CHATTY = '''\
+CHATTY = """\
 import sys
 n = int(sys.argv[1])
 sys.stdin.readline()
@@ -31,7 +31,7 @@ write = sys.stdout.write
 for i in range(n):
     write(f"line {i} of a task that writes its log as fast as it can\\n")
 sys.stdout.flush()
-'''
+"""
 
 
 def measure(folder: Path, lines: int) -> dict[str, float]:
@@ -41,8 +41,9 @@ def measure(folder: Path, lines: int) -> dict[str, float]:
 
     (folder / "chatty.py").write_text(CHATTY)
     path = folder / "chatty.weft.yaml"
-    path.write_text(f"weft: 1\nname: chatty\nnodes:\n  - id: chatty\n"
-                    f"    command: [{sys.executable}, chatty.py, '{lines}']\n")
+    path.write_text(
+        f"weft: 1\nname: chatty\nnodes:\n  - id: chatty\n    command: [{sys.executable}, chatty.py, '{lines}']\n"
+    )
     home = folder / "home"
     home.mkdir()
     win = window(home)
@@ -54,17 +55,27 @@ def measure(folder: Path, lines: int) -> dict[str, float]:
     assert len(run.log) == min(lines, LOG_LINES)
     shown = win.run_panel.log.line_count()
     assert shown <= LOG_LINES
-    assert win.run_panel.log.toPlainText().rstrip().endswith(f"line {lines - 1} of a task that writes its log "
-                                                            "as fast as it can")
+    assert (
+        win.run_panel.log.toPlainText()
+        .rstrip()
+        .endswith(f"line {lines - 1} of a task that writes its log as fast as it can")
+    )
     stored = db_count(home, "SELECT count(*) FROM events WHERE kind='log' AND node='chatty'")
     gaps = watch.gaps_ms()
     win.undo_stack.setClean()
     win.close()
     win.deleteLater()
     QtWidgets.QApplication.processEvents()
-    return {"lines": lines, "stored": stored, "run s": elapsed, "lines/s": lines / elapsed,
-            "gap max ms": max(gaps), "gap p99 ms": percentile(gaps, 0.99),
-            "gaps > 50 ms": sum(1 for g in gaps if g > 50), "view lines": shown}
+    return {
+        "lines": lines,
+        "stored": stored,
+        "run s": elapsed,
+        "lines/s": lines / elapsed,
+        "gap max ms": max(gaps),
+        "gap p99 ms": percentile(gaps, 0.99),
+        "gaps > 50 ms": sum(1 for g in gaps if g > 50),
+        "view lines": shown,
+    }
 
 
 def main() -> int:
@@ -74,14 +85,16 @@ def main() -> int:
     args = parser.parse_args()
     header(f"studio: a task writing {args.lines} log lines")
     rows = []
-    for rep in range(args.reps):
+    for _rep in range(args.reps):
         with tempfile.TemporaryDirectory() as tmp:
             rows.append(measure(Path(tmp), args.lines))
     names = list(rows[0])
     table(["", *names], [[f"run {i + 1}", *(r[n] for n in names)] for i, r in enumerate(rows)])
     worst = max(r["gap max ms"] for r in rows)
-    print(f"\nlongest stall of the GUI event loop (10 ms timer): {worst:.0f} ms — {verdict(worst, TARGET_MS)} ms"
-          f" (load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"\nlongest stall of the GUI event loop (10 ms timer): {worst:.0f} ms — {verdict(worst, TARGET_MS)} ms"
+        f" (load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     return 0
 
 

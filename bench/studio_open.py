@@ -27,8 +27,16 @@ TARGET = 2.0
 
 def workflow_text(nodes: int, layers: int = 20) -> str:
     per = max(1, nodes // layers)
-    lines = ["weft: 1", "name: big", "operators:", "  step:",
-             "    inputs: {x: int?}", "    outputs: {y: int}", "    command: [python3, step.py]", "nodes:"]
+    lines = [
+        "weft: 1",
+        "name: big",
+        "operators:",
+        "  step:",
+        "    inputs: {x: int?}",
+        "    outputs: {y: int}",
+        "    command: [python3, step.py]",
+        "nodes:",
+    ]
     ids = []
     for i in range(nodes):
         layer, row = divmod(i, per)
@@ -63,8 +71,8 @@ def measure(path: Path, home: Path) -> dict[str, float]:
     t1 = time.perf_counter()
     window.set_document(document)
     t2 = time.perf_counter()
-    app.processEvents()              # the deferred fit and frame updates
-    window.canvas.viewer.viewport().repaint()   # a complete, synchronous paint of what is visible
+    app.processEvents()  # the deferred fit and frame updates
+    window.canvas.viewer.viewport().repaint()  # a complete, synchronous paint of what is visible
     t3 = time.perf_counter()
     cpu = time.process_time() - c0
     app.processEvents()
@@ -79,9 +87,17 @@ def measure(path: Path, home: Path) -> dict[str, float]:
     window.deleteLater()  # each repetition starts from an empty scene
     app.processEvents()
     import gc
+
     gc.collect()
-    return {"read": t1 - t0, "canvas": t2 - t1, "paint": t3 - t2, "total": t3 - t0, "total CPU": cpu,
-            "next turn": t4 - t3, "select": t5 - t4}
+    return {
+        "read": t1 - t0,
+        "canvas": t2 - t1,
+        "paint": t3 - t2,
+        "total": t3 - t0,
+        "total CPU": cpu,
+        "next turn": t4 - t3,
+        "select": t5 - t4,
+    }
 
 
 def main() -> int:
@@ -99,13 +115,18 @@ def main() -> int:
             home.mkdir()
             rows.append(measure(path, home))
     names = list(rows[0])
-    table(["", *names], [[f"run {i + 1}", *(r[n] for n in names)] for i, r in enumerate(rows)]
-          + [["median", *(median([r[n] for r in rows]) for n in names)]])
+    table(
+        ["", *names],
+        [[f"run {i + 1}", *(r[n] for n in names)] for i, r in enumerate(rows)]
+        + [["median", *(median([r[n] for r in rows]) for n in names)]],
+    )
     best = min(r["total"] for r in rows)
-    print(f"\ntime to a drawn, interactive canvas: best {best:.2f} s, median {median([r['total'] for r in rows]):.2f} s"
-          f" — {verdict(median([r['total'] for r in rows]), TARGET)} s"
-          f" (CPU time of the window's process: median {median([r['total CPU'] for r in rows]):.2f} s;"
-          f" load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"\ntime to a drawn, interactive canvas: best {best:.2f} s, median {median([r['total'] for r in rows]):.2f} s"
+        f" — {verdict(median([r['total'] for r in rows]), TARGET)} s"
+        f" (CPU time of the window's process: median {median([r['total CPU'] for r in rows]):.2f} s;"
+        f" load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     return 0
 
 

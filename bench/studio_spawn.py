@@ -22,7 +22,7 @@ from _studio import percentile, watched_run, window  # noqa: E402
 
 TARGET = 1.0  # seconds from spawn event to canvas, for every node
 
-SPAWNER = '''\
+SPAWNER = """\
 import json, sys
 n, k = int(sys.argv[1]), int(sys.argv[2])
 sys.stdin.readline()
@@ -33,7 +33,7 @@ for start in range(0, n, k):
     edges = [{"from": "spawner", "to": i} for i in ids]
     out.write(json.dumps({"weft": 1, "type": "mutate", "nodes": nodes, "edges": edges}) + "\\n")
 out.flush()
-'''
+"""
 
 
 def measure(folder: Path, nodes: int, per_message: int, parallel: int) -> dict[str, float]:
@@ -41,9 +41,11 @@ def measure(folder: Path, nodes: int, per_message: int, parallel: int) -> dict[s
 
     (folder / "spawner.py").write_text(SPAWNER)
     path = folder / "spawn.weft.yaml"
-    path.write_text(f"weft: 1\nname: spawn\nsettings: {{max_parallel: {parallel}}}\nnodes:\n"
-                    f"  - id: spawner\n    dynamic: true\n"
-                    f"    command: [{sys.executable}, spawner.py, '{nodes}', '{per_message}']\n")
+    path.write_text(
+        f"weft: 1\nname: spawn\nsettings: {{max_parallel: {parallel}}}\nnodes:\n"
+        f"  - id: spawner\n    dynamic: true\n"
+        f"    command: [{sys.executable}, spawner.py, '{nodes}', '{per_message}']\n"
+    )
     home = folder / "home"
     home.mkdir()
     win = window(home)
@@ -85,8 +87,14 @@ def measure(folder: Path, nodes: int, per_message: int, parallel: int) -> dict[s
     win.close()
     win.deleteLater()
     QtWidgets.QApplication.processEvents()
-    return {"nodes": on_canvas, "max": max(latencies), "p99": percentile(latencies, 0.99),
-            "median": percentile(latencies, 0.5), "run": elapsed, "loop gap max": max(watch.gaps_ms()) / 1000}
+    return {
+        "nodes": on_canvas,
+        "max": max(latencies),
+        "p99": percentile(latencies, 0.99),
+        "median": percentile(latencies, 0.5),
+        "run": elapsed,
+        "loop gap max": max(watch.gaps_ms()) / 1000,
+    }
 
 
 def main() -> int:
@@ -103,8 +111,10 @@ def main() -> int:
         names = list(result)
     table(["seconds", *names], rows)
     worst = max(r[2] for r in rows)
-    print(f"\nevery created node on the canvas within {worst:.3f} s of its spawn event — {verdict(worst, TARGET)} s"
-          f" (load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"\nevery created node on the canvas within {worst:.3f} s of its spawn event — {verdict(worst, TARGET)} s"
+        f" (load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     return 0
 
 

@@ -31,8 +31,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="weft-bench-wide-") as tmp_name:
         tmp = Path(tmp_name)
         t0 = time.perf_counter()
-        wf = write(tmp / "wide.weft.yaml",
-                   workflow_yaml("wide", (f"n{i}" for i in range(n)), max_parallel=args.parallel))
+        wf = write(
+            tmp / "wide.weft.yaml", workflow_yaml("wide", (f"n{i}" for i in range(n)), max_parallel=args.parallel)
+        )
         gen = time.perf_counter() - t0
         home = tmp / "home"
         cmd = cli_cmd(home, wf, "--json")
@@ -49,22 +50,26 @@ def main() -> int:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         succeeded = db_count(home, "SELECT count(*) FROM nodes WHERE run=? AND state='succeeded'", (result["run"],))
         events = db_count(home, "SELECT count(*) FROM events WHERE run=?", (result["run"],))
-        started, finished = (db_count(home, f"SELECT {c} FROM runs WHERE id=?", (result["run"],))
-                             for c in ("started_at", "finished_at"))
+        started, finished = (
+            db_count(home, f"SELECT {c} FROM runs WHERE id=?", (result["run"],)) for c in ("started_at", "finished_at")
+        )
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print()
-    table(["measure", "value"], [
-        ("run state", result["state"]),
-        ("nodes succeeded (store)", f"{succeeded} / {n}"),
-        ("events stored", events),
-        ("wall time, s", wall),
-        ("  of which the run itself (store timestamps), s", finished - started),
-        ("  so start-up + load + summary, s", wall - (finished - started)),
-        ("per node, µs (wall)", 1e6 * wall / n),
-        ("CPU of weft + tasks (user+sys), s", cpu),
-        ("peak RSS of weft run, MB", peak_mb),
-        ("(generating the YAML, s)", gen),
-    ])
+    table(
+        ["measure", "value"],
+        [
+            ("run state", result["state"]),
+            ("nodes succeeded (store)", f"{succeeded} / {n}"),
+            ("events stored", events),
+            ("wall time, s", wall),
+            ("  of which the run itself (store timestamps), s", finished - started),
+            ("  so start-up + load + summary, s", wall - (finished - started)),
+            ("per node, µs (wall)", 1e6 * wall / n),
+            ("CPU of weft + tasks (user+sys), s", cpu),
+            ("peak RSS of weft run, MB", peak_mb),
+            ("(generating the YAML, s)", gen),
+        ],
+    )
     print()
     print(f"peak RSS {peak_mb:.1f} MB: {verdict(peak_mb, 300)} MB")
     if result["state"] != "succeeded" or succeeded != n:

@@ -23,7 +23,7 @@ class Location:
     column: int = 0
     path: str = ""
 
-    def shifted(self, columns: int) -> "Location":
+    def shifted(self, columns: int) -> Location:
         """The location ``columns`` characters further on the same line (for sub-expressions)."""
         if self.line == 0:
             return self

@@ -153,8 +153,20 @@ class PromiseBroken(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (RunStarted, RunStateChanged, NodeAdded, EdgeAdded, PromiseAdded,
-                              NodeStateChanged, Progress, LogLine, OutputSet, StyleChanged, PromiseBroken)
+    cls.kind: cls
+    for cls in (
+        RunStarted,
+        RunStateChanged,
+        NodeAdded,
+        EdgeAdded,
+        PromiseAdded,
+        NodeStateChanged,
+        Progress,
+        LogLine,
+        OutputSet,
+        StyleChanged,
+        PromiseBroken,
+    )
 }
 
 
@@ -166,7 +178,3 @@ class Recorded:
     seq: int
     ts: float
     event: Event
-
-
-def event_from(kind: str, data: dict[str, Any]) -> Event:
-    return EVENT_TYPES[kind](**data)

@@ -26,7 +26,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from engine.errors import ExpressionError
 
@@ -208,7 +208,7 @@ class _Compare:
     offset: int
 
 
-_Node = Union[_Literal, _List, _Name, _Chain, _Len, _Not, _Logic, _Compare]
+_Node = _Literal | _List | _Name | _Chain | _Len | _Not | _Logic | _Compare
 
 
 def _children(node: _Node) -> Iterator[_Node]:

@@ -8,8 +8,9 @@ or edges. Checks are incremental, so the cost of one mutation does not grow with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -59,8 +60,12 @@ class RunGraph:
         problems = ProblemCollector()
         reader = Reader(MessageSource(where), problems)
         m = Mutation(creator, raw=raw)
-        for key, parse, out in (("nodes", reader.node, m.nodes), ("edges", reader.edge, m.edges),
-                                ("promises", reader.promise, m.promises)):
+        readers: tuple[tuple[str, Callable[..., Any], list[Any]], ...] = (
+            ("nodes", reader.node, m.nodes),
+            ("edges", reader.edge, m.edges),
+            ("promises", reader.promise, m.promises),
+        )
+        for key, parse, out in readers:
             for i, item in enumerate(raw.get(key, [])):
                 record = parse(item, (key, i))
                 if record is not None:
@@ -69,7 +74,9 @@ class RunGraph:
 
     # -- rules 1-3 --------------------------------------------------------------------------
 
-    def check(self, m: Mutation, state_of: Callable[[str], str], where: str) -> tuple[dict[str, ResolvedNode], list[str]]:
+    def check(
+        self, m: Mutation, state_of: Callable[[str], str], where: str
+    ) -> tuple[dict[str, ResolvedNode], list[str]]:
         """Check rules 1-3 and well-formedness; ``state_of(node)`` is its state ("pending": not started)."""
         problems = ProblemCollector()
         checker = GraphChecker(self.workflow, self.registry, MessageSource(where), problems)
@@ -87,17 +94,24 @@ class RunGraph:
             return new.get(node_id) or self.resolved.get(node_id)
 
         fed = dict(self.fed)
-        edges = checker.check_edges(((e, ("edges", i)) for i, e in enumerate(m.edges)), node_of, fed,
-                                    lambda e: (e.source_text, e.target_text) in self.edge_keys,
-                                    lambda ref, src: self._upstream(ref, src, m))
+        edges = checker.check_edges(
+            ((e, ("edges", i)) for i, e in enumerate(m.edges)),
+            node_of,
+            fed,
+            lambda e: (e.source_text, e.target_text) in self.edge_keys,
+            lambda ref, src: self._upstream(ref, src, m),
+        )
         sound = {id(e) for e in edges}  # identity, not equality: one pass however large the message
         for i, edge in enumerate(m.edges):
             if id(edge) not in sound or edge.target in new:
                 continue
             state = state_of(edge.target)
             if state != "pending":
-                checker.error(("edges", i), f"edge into '{edge.target}', which is already {state} "
-                                            "(an edge may only point into a node that has not started)")
+                checker.error(
+                    ("edges", i),
+                    f"edge into '{edge.target}', which is already {state} "
+                    "(an edge may only point into a node that has not started)",
+                )
         if not problems:
             cycle = self._cycle_with(new, m.edges)
             if cycle:

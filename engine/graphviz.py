@@ -36,9 +36,11 @@ def find_dot() -> str | None:
 def require_dot(fmt: str) -> str:
     dot = find_dot()
     if dot is None:
-        raise GraphvizMissing(f"--format {fmt} needs GraphViz's `dot` program, which is not on PATH: "
-                              "install GraphViz (e.g. `apt install graphviz`, `brew install graphviz`) "
-                              "or use --format dot|json")
+        raise GraphvizMissing(
+            f"--format {fmt} needs GraphViz's `dot` program, which is not on PATH: "
+            "install GraphViz (e.g. `apt install graphviz`, `brew install graphviz`) "
+            "or use --format dot|json"
+        )
     return dot
 
 
@@ -48,15 +50,19 @@ def render(dot_text: str, fmt: str, dot: str | None = None, timeout: float = TIM
         raise ValueError(f"not a GraphViz format Weft renders: {fmt}")
     program = dot or require_dot(fmt)
     try:
-        proc = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(
+            [program, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         raise GraphvizFailed(f"GraphViz's `dot` did not finish within {timeout:g} s") from None
     except OSError as exc:  # vanished between which() and exec, or not executable
-        raise GraphvizMissing(f"cannot start GraphViz's `dot` ({program}): {exc.strerror or exc}; "
-                              "use --format dot|json") from None
+        raise GraphvizMissing(
+            f"cannot start GraphViz's `dot` ({program}): {exc.strerror or exc}; use --format dot|json"
+        ) from None
     if proc.returncode != 0 or not proc.stdout:
-        reason = next((line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()),
-                      f"exit code {proc.returncode}")
+        reason = next(
+            (line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()),
+            f"exit code {proc.returncode}",
+        )
         raise GraphvizFailed(f"GraphViz's `dot` failed: {reason}")
     return proc.stdout

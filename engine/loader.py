@@ -19,11 +19,11 @@ from engine.model import OperatorSpec, ResolvedNode, Workflow
 from engine.porttypes import TypeRegistry
 from engine.records import RECORD_NAME, Reader
 from engine.validate import real_path, validate_workflow
-from engine.yamlsrc import Document, Path as SourcePath, SourceMap, parse_yaml
+from engine.yamlsrc import Document, SourceMap, parse_yaml
+from engine.yamlsrc import Path as SourcePath
 
 FORMAT_VERSION = 1
-TOP_KEYS = ("weft", "name", "description", "settings", "types", "imports", "operators", "nodes",
-            "edges", "promises")
+TOP_KEYS = ("weft", "name", "description", "settings", "types", "imports", "operators", "nodes", "edges", "promises")
 LIBRARY_KEYS = ("weft", "description", "types", "imports", "operators")
 MIB = 1024 * 1024
 #: Larger files are refused before they are read: a workflow may be generated (100,000 nodes
@@ -97,8 +97,12 @@ def _too_large(size: int, limit: int) -> str:
 
 
 def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
@@ -126,8 +130,9 @@ def import_target(name: str, base: Path, roots: list[Path]) -> tuple[Path, str |
     target = real_path(base / name)
     if any(target.is_relative_to(root) for root in roots):
         return target, None
-    return target, ("outside the workflow's folder and the library folders "
-                    "(add its folder to $WEFT_LIBRARY_PATH to allow it)")
+    return target, (
+        "outside the workflow's folder and the library folders (add its folder to $WEFT_LIBRARY_PATH to allow it)"
+    )
 
 
 def load_file(path: str | Path) -> Loaded:
@@ -143,8 +148,9 @@ def load_text(text: str, file: str = "<text>", path: Path | None = None) -> Load
     return loaded
 
 
-def read_text_leniently(text: str, file: str = "<text>", path: Path | None = None
-                        ) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
+def read_text_leniently(
+    text: str, file: str = "<text>", path: Path | None = None
+) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     """Everything that could be read of a workflow text, and every problem of it.
 
     ``load_text`` raises on the problems; an editor (the studio) shows them beside whatever
@@ -210,8 +216,9 @@ def load_library(path: str | Path) -> tuple[dict[str, OperatorSpec], dict[str, d
     with script paths as seen from the library's own folder, and every problem found."""
     target = real_path(path)
     problems = ProblemCollector()
-    operators, types = _imports([target.name], target.parent, SourceMap(str(target)), problems, set(),
-                                [target.parent, *library_folders()])
+    operators, types = _imports(
+        [target.name], target.parent, SourceMap(str(target)), problems, set(), [target.parent, *library_folders()]
+    )
     return operators, types, problems.problems
 
 
@@ -245,12 +252,15 @@ def _types(reader: Reader, value: Any) -> dict[str, dict[str, str]]:
 
 
 def _operators(reader: Reader, value: Any) -> dict[str, OperatorSpec]:
-    return {name: reader.operator(name, data, ("operators", name))
-            for name, data in reader.mapping(value, ("operators",), "operators", None).items()}
+    return {
+        name: reader.operator(name, data, ("operators", name))
+        for name, data in reader.mapping(value, ("operators",), "operators", None).items()
+    }
 
 
-def _imports(files: list[str], base: Path, source: SourceMap, problems: ProblemCollector,
-             seen: set[Path], roots: list[Path]) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]]]:
+def _imports(
+    files: list[str], base: Path, source: SourceMap, problems: ProblemCollector, seen: set[Path], roots: list[Path]
+) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]]]:
     """Operators and types of library files (which may import further libraries).
 
     Only files inside ``roots`` are read. Until a file shows it is a Weft library (a mapping
@@ -282,8 +292,14 @@ def _imports(files: list[str], base: Path, source: SourceMap, problems: ProblemC
         reader = Reader(doc.source, lib_problems)
         data = reader.mapping(doc.data, (), "an operator library", LIBRARY_KEYS)
         _check_version(data, doc.source, lib_problems)
-        sub_ops, sub_types = _imports(reader.text_list(data.get("imports"), ("imports",), "imports") or [],
-                                      target.parent, doc.source, lib_problems, seen, roots)
+        sub_ops, sub_types = _imports(
+            reader.text_list(data.get("imports"), ("imports",), "imports") or [],
+            target.parent,
+            doc.source,
+            lib_problems,
+            seen,
+            roots,
+        )
         operators.update(sub_ops)
         types.update(sub_types)
         types.update(_types(reader, data.get("types")))

@@ -9,7 +9,7 @@ and in SQLite, never here.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,25 @@ class Trigger(str, enum.Enum):
 
 #: Fields an operator and a node share (a node may carry an inline operator).
 TASK_FIELDS = (
-    "description", "inputs", "outputs", "command", "shell", "image", "build", "executor",
-    "env", "workdir", "retries", "retry_delay", "timeout", "dynamic", "resources", "network",
-    "warm", "params", "style",
+    "description",
+    "inputs",
+    "outputs",
+    "command",
+    "shell",
+    "image",
+    "build",
+    "executor",
+    "env",
+    "workdir",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "dynamic",
+    "resources",
+    "network",
+    "warm",
+    "params",
+    "style",
 )
 EXECUTORS = ("local", "docker")
 STYLE_KEYS = ("color", "label", "icon", "pos")
@@ -214,7 +230,3 @@ def resolve_node(node: NodeSpec, operator: OperatorSpec | None) -> ResolvedNode:
 def task_fields_of(spec: TaskFields) -> dict[str, Any]:
     """The shared fields that are set, in the canonical order."""
     return {f: getattr(spec, f) for f in TASK_FIELDS if getattr(spec, f) is not None}
-
-
-def field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))

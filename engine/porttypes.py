@@ -97,12 +97,18 @@ _PRIMS: dict[str, tuple[frozenset[type], Callable[[Any], bool]]] = {
     "str": (frozenset({str}), lambda v: isinstance(v, str)),
     "file": (frozenset({str}), lambda v: isinstance(v, str)),
     "int": (frozenset({int}), lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    "float": (frozenset({int, float}),
-              lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "float": (frozenset({int, float}), lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
     "bool": (frozenset({bool}), lambda v: False),
 }
-_JSON_NAMES = ((type(None), "null"), (bool, "bool"), (int, "int"), (float, "float"),
-               (str, "str"), (list, "list"), (dict, "object"))
+_JSON_NAMES = (
+    (type(None), "null"),
+    (bool, "bool"),
+    (int, "int"),
+    (float, "float"),
+    (str, "str"),
+    (list, "list"),
+    (dict, "object"),
+)
 
 
 def _json_name(value: Any) -> str:
@@ -136,10 +142,11 @@ class _Mismatch(Exception):
     path text is ever built for values that are fine."""
 
     def __init__(self, message: str) -> None:
-        self.message, self.path = message, []  # path: innermost segment first
+        self.message = message
+        self.path: list[str] = []  # innermost segment first
 
     @classmethod
-    def expected(cls, what: Any, value: Any, segment: str | None = None) -> "_Mismatch":
+    def expected(cls, what: Any, value: Any, segment: str | None = None) -> _Mismatch:
         m = cls(f"expected {what}, got {_json_name(value)}")
         m.path += [segment] if segment is not None else []
         return m
@@ -152,7 +159,7 @@ def _check_json(value: Any) -> None:
         raise _Mismatch.expected("JSON data", value)
     key: Any = None
     try:
-        for key, item in (enumerate(value) if isinstance(value, list) else value.items()):
+        for key, item in enumerate(value) if isinstance(value, list) else value.items():
             if not isinstance(key, str) and isinstance(value, dict):
                 raise _Mismatch(f"object keys must be str, got {_json_name(key)}")
             _check_json(item)
@@ -167,8 +174,9 @@ class _Parser:
     def __init__(self, text: str, records: Mapping[str, RecordType]) -> None:
         self.text, self.records, self.i = text, records, 0
         self.depth = 0
-        self.tokens = [(m[m.lastindex or 0], m.start(m.lastindex or 0), m[1] is not None)
-                       for m in _TOKEN.finditer(text)] + [("", len(text), False)]
+        self.tokens = [
+            (m[m.lastindex or 0], m.start(m.lastindex or 0), m[1] is not None) for m in _TOKEN.finditer(text)
+        ] + [("", len(text), False)]
 
     def next(self) -> tuple[str, int, bool]:
         token = self.tokens[self.i]
@@ -239,7 +247,7 @@ class TypeRegistry:
     @classmethod
     def from_definitions(
         cls, defs: Mapping[str, Mapping[str, str]]
-    ) -> tuple["TypeRegistry", list[tuple[str, str | None, str]]]:
+    ) -> tuple[TypeRegistry, list[tuple[str, str | None, str]]]:
         """Build the registry from ``{Record: {field: type text}}``, collecting every problem.
 
         A field whose type text is bad stays in its record as ``json`` so later checks do not
@@ -371,7 +379,7 @@ class TypeRegistry:
                     raise _Mismatch.expected(t, v)
                 k: Any = None
                 try:
-                    for k, x in (enumerate(v) if is_list else v.items()):
+                    for k, x in enumerate(v) if isinstance(v, list) else v.items():
                         if not is_list and not isinstance(k, str):
                             raise _Mismatch(f"dict keys must be str, got {_json_name(k)}")
                         item(x)
@@ -409,6 +417,7 @@ class TypeRegistry:
             for field in required:
                 if field not in v:
                     raise _Mismatch(f"missing field '{field}' of {t}")
+
         # Registered before its fields compile, so a (reported, invalid) cycle cannot recurse.
         self._checkers[t] = check
         checkers.update((f, self._checker(ft)) for f, ft in fields)
@@ -450,9 +459,10 @@ class TypeRegistry:
 
 def _cycle_problems(records: Mapping[str, RecordType]) -> list[Problem]:
     """One problem per distinct reference cycle (shortest one found), at its first record."""
-    edges = {name: [(f, b.name) for f, ft in rec.fields
-                    if isinstance(b := _base(ft), RecordRef) and b.name in records]
-             for name, rec in records.items()}
+    edges = {
+        name: [(f, b.name) for f, ft in rec.fields if isinstance(b := _base(ft), RecordRef) and b.name in records]
+        for name, rec in records.items()
+    }
     problems: list[Problem] = []
     seen: set[frozenset[str]] = set()
     for start in records:

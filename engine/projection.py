@@ -15,8 +15,8 @@ node, so it is one the region's ghost names). A workflow without dynamic nodes, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from engine.promises import PromiseKeeper, matches
 from engine.regions import Region

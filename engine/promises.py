@@ -19,9 +19,10 @@ mutation that touches it and completely before its last anchor starts (``before_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Iterable
+from typing import Any
 
 from engine.graph import Mutation, RunGraph
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec
@@ -116,8 +117,9 @@ class PromiseKeeper:
         """Only ``dynamic`` nodes change the graph: checked before anything else of ``m``."""
         creator = m.creator
         if creator is not None and m.changes_structure and not self.graph.resolved[creator].dynamic:
-            return Violation(IMPLICIT, creator,
-                             f"{creator} is not marked dynamic, but it tried to create {_describe(m)}")
+            return Violation(
+                IMPLICIT, creator, f"{creator} is not marked dynamic, but it tried to create {_describe(m)}"
+            )
         return None
 
     def check(self, m: Mutation) -> Violation | None:
@@ -134,9 +136,12 @@ class PromiseKeeper:
             if matches(active.by, creator, operator):
                 finding = region.check(m, self.state_of)
                 if finding is not None:
-                    return Violation(describe(active.spec), creator,
-                                     f"{creator} created {_describe(m, promises=False)}, but {finding.reason}",
-                                     finding.nodes)
+                    return Violation(
+                        describe(active.spec),
+                        creator,
+                        f"{creator} created {_describe(m, promises=False)}, but {finding.reason}",
+                        finding.nodes,
+                    )
         for spec in m.promises:  # rule 5: a new promise must hold for the graph as it now is
             made = Active(spec, creator)
             reason = self._already_false(made, m)
@@ -170,8 +175,9 @@ class PromiseKeeper:
             region.applied(m)
         for spec in m.promises:
             made = Active(spec, m.creator)
-            made.count = sum(1 for creator, _ in self.created_nodes
-                             if matches(made.by, creator, self._operator(creator)))
+            made.count = sum(
+                1 for creator, _ in self.created_nodes if matches(made.by, creator, self._operator(creator))
+            )
             self._add(made)
 
     def _breaks(self, p: Active, creator: str, m: Mutation, growth: bool) -> str | None:
@@ -190,8 +196,10 @@ class PromiseKeeper:
             allowed = p.arg("match") or ()
             for n in m.nodes:
                 if not matches(allowed, n.id, n.operator):
-                    return (f"{creator} created node {n.id}, but `{label}` allows only nodes matching "
-                            f"{' | '.join(allowed) or 'nothing'}")
+                    return (
+                        f"{creator} created node {n.id}, but `{label}` allows only nodes matching "
+                        f"{' | '.join(allowed) or 'nothing'}"
+                    )
         if kind == "only_edges":
             for e in m.edges:
                 if not self._edge_allowed(e, p, m):
@@ -200,8 +208,10 @@ class PromiseKeeper:
             limit = (p.spec.args or {}).get("max", 0)
             before = p.count
             if before + len(m.nodes) > limit:
-                return (f"{creator} created {len(m.nodes)} node{'s' if len(m.nodes) != 1 else ''} "
-                        f"({_nodes(m.nodes)}) after {before}, but `{label}` allows at most {limit}")
+                return (
+                    f"{creator} created {len(m.nodes)} node{'s' if len(m.nodes) != 1 else ''} "
+                    f"({_nodes(m.nodes)}) after {before}, but `{label}` allows at most {limit}"
+                )
         return None
 
     def _already_false(self, p: Active, m: Mutation) -> str | None:
@@ -220,8 +230,10 @@ class PromiseKeeper:
         if p.spec.kind == "max_nodes":
             limit = (p.spec.args or {}).get("max", 0)
             if len(so_far.nodes) > limit:
-                return (f"{m.creator} promised `{describe(p.spec)}`, but {len(so_far.nodes)} nodes were "
-                        "already created: the promise was false when made")
+                return (
+                    f"{m.creator} promised `{describe(p.spec)}`, but {len(so_far.nodes)} nodes were "
+                    "already created: the promise was false when made"
+                )
             return None
         reason = self._breaks(p, m.creator or "", so_far, growth=False)
         if reason:
@@ -233,8 +245,10 @@ class PromiseKeeper:
         known = set(self.graph.nodes) | {n.id for n in m.nodes}
         missing = [a for a in region.shape.anchors if a not in known]
         if missing:
-            return (f"{m.creator} promised `{describe(p.spec)}` about {', '.join(missing)}, which "
-                    f"{'is not a node' if len(missing) == 1 else 'are not nodes'} of this run")
+            return (
+                f"{m.creator} promised `{describe(p.spec)}` about {', '.join(missing)}, which "
+                f"{'is not a node' if len(missing) == 1 else 'are not nodes'} of this run"
+            )
         finding = region.check(m, self.state_of)
         if finding is not None:
             return f"{m.creator} promised `{describe(p.spec)}`, but {finding.reason}: the promise was false when made"
@@ -243,8 +257,12 @@ class PromiseKeeper:
     def region_of(self, node: str) -> tuple[Active, Region] | None:
         """The open shape region whose growth ``node``'s tasks are bound by, if any."""
         for active, region in self.regions:  # a region binds what its nodes create only without `by:`
-            if not region.closed and (node == region.first or node in region.members) and node != region.last \
-                    and active.by is None:
+            if (
+                not region.closed
+                and (node == region.first or node in region.members)
+                and node != region.last
+                and active.by is None
+            ):
                 return active, region
         return None
 
@@ -275,8 +293,10 @@ class PromiseKeeper:
         """
         if not self.may_add_edge_anywhere(creator):
             return False
-        return not any(p.spec.kind == "only_edges" or (p.spec.kind == "no_new_edges" and p.arg("to") is not None)
-                       for p in self.binding(creator))
+        return not any(
+            p.spec.kind == "only_edges" or (p.spec.kind == "no_new_edges" and p.arg("to") is not None)
+            for p in self.binding(creator)
+        )
 
     def may_add_edge_into(self, creator: str, target: str) -> bool:
         """Could a running task of ``creator`` still add an edge into ``target``?"""
@@ -287,7 +307,8 @@ class PromiseKeeper:
             if p.spec.kind == "no_new_edges" and p.arg("from") is None and matches(p.arg("to"), target, operator):
                 return False
             if p.spec.kind == "only_edges" and not any(
-                    matches(_patterns(pair[1]), target, operator) for pair in p.spec.args["pairs"]):
+                matches(_patterns(pair[1]), target, operator) for pair in p.spec.args["pairs"]
+            ):
                 return False
         return True
 
@@ -329,14 +350,18 @@ class PromiseKeeper:
                 return n.operator
         return self._operator(node)
 
-    def _edge_matches(self, e: EdgeSpec, sources: tuple[str, ...] | None, targets: tuple[str, ...] | None,
-                      m: Mutation) -> bool:
-        return (matches(sources, e.source, self._operator_in(e.source, m))
-                and matches(targets, e.target, self._operator_in(e.target, m)))
+    def _edge_matches(
+        self, e: EdgeSpec, sources: tuple[str, ...] | None, targets: tuple[str, ...] | None, m: Mutation
+    ) -> bool:
+        return matches(sources, e.source, self._operator_in(e.source, m)) and matches(
+            targets, e.target, self._operator_in(e.target, m)
+        )
 
     def _edge_allowed(self, e: EdgeSpec, p: Active, m: Mutation) -> bool:
-        return any(self._edge_matches(e, _patterns(pair[0]), _patterns(pair[1]), m)
-                   for pair in (p.spec.args or {}).get("pairs", []))
+        return any(
+            self._edge_matches(e, _patterns(pair[0]), _patterns(pair[1]), m)
+            for pair in (p.spec.args or {}).get("pairs", [])
+        )
 
 
 def _nodes(nodes: list[NodeSpec]) -> str:
@@ -349,8 +374,12 @@ def _describe(m: Mutation, promises: bool = True) -> str:
     if m.nodes:
         parts.append(f"node{'s' if len(m.nodes) > 1 else ''} {_nodes(m.nodes)}")
     if m.edges:
-        parts.append("edge" + ("s " if len(m.edges) > 1 else " ") + ", ".join(str(e) for e in m.edges[:5])
-                     + (" ..." if len(m.edges) > 5 else ""))
+        parts.append(
+            "edge"
+            + ("s " if len(m.edges) > 1 else " ")
+            + ", ".join(str(e) for e in m.edges[:5])
+            + (" ..." if len(m.edges) > 5 else "")
+        )
     if m.promises and promises:
         parts.append(f"{len(m.promises)} promise(s)")
     return " and ".join(parts) or "nothing"

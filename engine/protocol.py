@@ -28,10 +28,19 @@ class Message:
     body: dict[str, Any]
 
 
-def start_message(run: str, node: str, inputs: dict[str, Any], params: dict[str, Any],
-                  workspace: str, attempt: int) -> bytes:
-    msg = {"weft": PROTOCOL_VERSION, "type": "start", "run": run, "node": node, "inputs": inputs,
-           "params": params, "workspace": workspace, "attempt": attempt}
+def start_message(
+    run: str, node: str, inputs: dict[str, Any], params: dict[str, Any], workspace: str, attempt: int
+) -> bytes:
+    msg = {
+        "weft": PROTOCOL_VERSION,
+        "type": "start",
+        "run": run,
+        "node": node,
+        "inputs": inputs,
+        "params": params,
+        "workspace": workspace,
+        "attempt": attempt,
+    }
     return (json.dumps(msg, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
@@ -112,8 +121,9 @@ def _valid_text(value: Any, kind: str, replace: bool) -> Any:
             return value
         if replace:
             return _SURROGATE.sub("\ufffd", value)
-        raise ProtocolError(f"'{kind}' message holds text that is not valid Unicode "
-                            f"(a lone surrogate \\u{ord(found.group()):04x})")
+        raise ProtocolError(
+            f"'{kind}' message holds text that is not valid Unicode (a lone surrogate \\u{ord(found.group()):04x})"
+        )
     if isinstance(value, list):
         return [_valid_text(v, kind, replace) for v in value]
     if isinstance(value, dict):
@@ -139,7 +149,11 @@ def _need(body: dict[str, Any], kind: str, key: str, types: type | tuple[type, .
     if key not in body:
         raise ProtocolError(f"'{kind}' message without '{key}'")
     value = body[key]
-    if not isinstance(value, types) or isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+    if (
+        not isinstance(value, types)
+        or isinstance(value, bool)
+        and bool not in (types if isinstance(types, tuple) else (types,))
+    ):
         raise ProtocolError(f"'{kind}' message: '{key}' must be {what}")
     return value
 
@@ -192,6 +206,7 @@ def _single(kind: str, key: str) -> Any:
             raise ProtocolError(f"'{kind}' message without '{key}'")
         if not isinstance(body[key], dict):
             raise ProtocolError(f"'{kind}' message: '{key}' must be an object")
+
     return check
 
 
@@ -201,16 +216,24 @@ def _style(body: dict[str, Any]) -> None:
         raise ProtocolError("'style' message names exactly one of 'node' or 'edge'")
     if has_node and not isinstance(body["node"], str):
         raise ProtocolError("'style' message: 'node' must be a node id")
-    if has_edge and not (isinstance(body["edge"], dict) and isinstance(body["edge"].get("from"), str)
-                         and isinstance(body["edge"].get("to"), str)):
+    if has_edge and not (
+        isinstance(body["edge"], dict)
+        and isinstance(body["edge"].get("from"), str)
+        and isinstance(body["edge"].get("to"), str)
+    ):
         raise ProtocolError("'style' message: 'edge' must be {\"from\": ..., \"to\": ...}")
     _need(body, "style", "style", dict, "an object")
 
 
 _CHECKS = {
-    "log": _log, "progress": _progress, "output": _output, "mutate": _mutate,
-    "add_node": _single("add_node", "node"), "add_edge": _single("add_edge", "edge"),
-    "promise": _single("promise", "promise"), "style": _style,
+    "log": _log,
+    "progress": _progress,
+    "output": _output,
+    "mutate": _mutate,
+    "add_node": _single("add_node", "node"),
+    "add_edge": _single("add_edge", "edge"),
+    "promise": _single("promise", "promise"),
+    "style": _style,
 }
 
 
@@ -218,8 +241,7 @@ def as_mutation(message: Message) -> dict[str, list[Any]]:
     """Shorthand messages as the one-item ``mutate`` they stand for."""
     body = message.body
     if message.type == "mutate":
-        return {"nodes": body.get("nodes", []), "edges": body.get("edges", []),
-                "promises": body.get("promises", [])}
+        return {"nodes": body.get("nodes", []), "edges": body.get("edges", []), "promises": body.get("promises", [])}
     key = {"add_node": "nodes", "add_edge": "edges", "promise": "promises"}[message.type]
     single = {"add_node": "node", "add_edge": "edge", "promise": "promise"}[message.type]
     return {"nodes": [], "edges": [], "promises": [], key: [body[single]]}

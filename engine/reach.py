@@ -33,8 +33,9 @@ from engine.model import NodeSpec, ResolvedNode
 CONFINING = ("docker",)
 
 
-def confine(creator: ResolvedNode, creator_executor: str, spec: NodeSpec,
-            node: ResolvedNode) -> tuple[ResolvedNode, list[str]]:
+def confine(
+    creator: ResolvedNode, creator_executor: str, spec: NodeSpec, node: ResolvedNode
+) -> tuple[ResolvedNode, list[str]]:
     """``node`` (resolved from ``spec``, created by ``creator``) with what it inherits from a
     confined creator, and the reasons it may not be created (empty: it may)."""
     if creator_executor not in CONFINING:

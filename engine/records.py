@@ -11,14 +11,22 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from engine.shape import ShapeError, compile_shape
 from engine.errors import Location, ProblemCollector
 from engine.model import (
-    EXECUTORS, STYLE_KEYS, TASK_FIELDS, EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec,
-    Settings, Trigger,
+    EXECUTORS,
+    STYLE_KEYS,
+    TASK_FIELDS,
+    EdgeSpec,
+    NodeSpec,
+    OperatorSpec,
+    PromiseSpec,
+    Settings,
+    Trigger,
 )
+from engine.shape import ShapeError, compile_shape
 from engine.yamlsrc import Path, scalar_text
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -83,8 +91,9 @@ class Reader:
         if allowed is not None:
             for key in data:
                 if key not in allowed:
-                    self.problems.add(self.source.key(path + (key,)),
-                                      f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}")
+                    self.problems.add(
+                        self.source.key(path + (key,)), f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}"
+                    )
         return data
 
     def text(self, data: Any, path: Path, what: str) -> str | None:
@@ -99,8 +108,9 @@ class Reader:
         self.error(path, f"{what} must be true or false, not {_kind(data)}")
         return None
 
-    def number(self, data: Any, path: Path, what: str, *, integer: bool = False,
-               minimum: float = 0, exclusive: bool = False) -> Any:
+    def number(
+        self, data: Any, path: Path, what: str, *, integer: bool = False, minimum: float = 0, exclusive: bool = False
+    ) -> Any:
         if data is None:
             return None
         ok = isinstance(data, int) if integer else isinstance(data, (int, float))
@@ -117,13 +127,15 @@ class Reader:
         if data is None:
             return None
         if data not in choices:
-            self.error(path, f"{what} must be one of {', '.join(choices)}, not {data!r}"
-                             f"{did_you_mean(str(data), choices)}")
+            self.error(
+                path, f"{what} must be one of {', '.join(choices)}, not {data!r}{did_you_mean(str(data), choices)}"
+            )
             return None
         return data
 
-    def text_map(self, data: Any, path: Path, what: str, key_pattern: re.Pattern[str] | None = None,
-                 stringify: bool = False) -> dict[str, str] | None:
+    def text_map(
+        self, data: Any, path: Path, what: str, key_pattern: re.Pattern[str] | None = None, stringify: bool = False
+    ) -> dict[str, str] | None:
         if data is None:
             return None
         mapping = self.mapping(data, path, what, None)
@@ -164,8 +176,9 @@ class Reader:
     def settings(self, data: Any, path: Path) -> Settings:
         m = self.mapping(data, path, "settings", ("max_parallel", "executor", "image", "fail_fast"))
         return Settings(
-            max_parallel=self.number(m.get("max_parallel"), path + ("max_parallel",), "max_parallel",
-                                     integer=True, minimum=1),
+            max_parallel=self.number(
+                m.get("max_parallel"), path + ("max_parallel",), "max_parallel", integer=True, minimum=1
+            ),
             executor=self.choice(m.get("executor"), path + ("executor",), "executor", EXECUTORS),
             image=self.text(m.get("image"), path + ("image",), "image"),
             fail_fast=self.flag(m.get("fail_fast"), path + ("fail_fast",), "fail_fast"),
@@ -243,8 +256,11 @@ class Reader:
                 out[key] = m[key]
         if "pos" in m:
             pos = m["pos"]
-            if (isinstance(pos, list) and len(pos) == 2
-                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
+            if (
+                isinstance(pos, list)
+                and len(pos) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)
+            ):
                 out["pos"] = list(pos)
             else:
                 self.error(path + ("pos",), "style.pos must be two numbers [x, y]")
@@ -283,8 +299,10 @@ class Reader:
         if spec.operator is not None:
             for own in ("command", "inputs", "outputs", "shell"):
                 if own in m:
-                    self.problems.add(self.source.key(path + (own,)),
-                                      f"node '{spec.id}' uses operator '{spec.operator}', so its {own} comes from there")
+                    self.problems.add(
+                        self.source.key(path + (own,)),
+                        f"node '{spec.id}' uses operator '{spec.operator}', so its {own} comes from there",
+                    )
         return spec
 
     def edge(self, data: Any, path: Path) -> EdgeSpec | None:
@@ -309,12 +327,18 @@ class Reader:
             ends.append((node, port or None))
         (source, source_port), (target, target_port) = ends
         if (source_port is None) != (target_port is None):
-            self.error(path, "a data edge names a port on both ends ('a.out' -> 'b.in'); "
-                             "a runs-after edge names none")
+            self.error(path, "a data edge names a port on both ends ('a.out' -> 'b.in'); a runs-after edge names none")
             return None
         when = self.text(m.get("when"), path + ("when",), "when")
-        return EdgeSpec(source, target, source_port, target_port, when,
-                        self.style(m.get("style"), path + ("style",)), loc=self.source.at(path))
+        return EdgeSpec(
+            source,
+            target,
+            source_port,
+            target_port,
+            when,
+            self.style(m.get("style"), path + ("style",)),
+            loc=self.source.at(path),
+        )
 
     def promise(self, data: Any, path: Path) -> PromiseSpec | None:
         if not isinstance(data, dict):
@@ -344,8 +368,9 @@ class Reader:
                 at = path + (("where", exc.name) if exc.name else (kind,))
                 text = (where or {}).get(exc.name, "") if exc.name else spec.args
                 within = getattr(self.source, "within", None)  # the column inside the pattern
-                self.problems.add(within(at, text, exc.offset) if within else self.source.at(at),
-                                  f"bad shape pattern: {exc.message}")
+                self.problems.add(
+                    within(at, text, exc.offset) if within else self.source.at(at), f"bad shape pattern: {exc.message}"
+                )
                 return None
             return spec
         required, optional = PROMISE_ARGS[kind]
@@ -362,8 +387,10 @@ class Reader:
             spec.args["match"] = self._selectors(args["match"], kpath + ("match",), "match")
         elif kind == "only_edges":
             pairs = args["pairs"]
-            if not (isinstance(pairs, list) and all(
-                    isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in pairs)):
+            if not (
+                isinstance(pairs, list)
+                and all(isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in pairs)
+            ):
                 self.error(kpath + ("pairs",), "pairs must be a list of [from, to] selector pairs")
                 return None
             spec.args["pairs"] = [list(p) for p in pairs]

@@ -19,8 +19,8 @@ has atoms is accepted in O(size of the mutation): that keeps a map of 10,000 cop
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from engine.graph import Mutation, RunGraph
 from engine.model import PromiseSpec
@@ -162,8 +162,9 @@ class Region:
 
     def touches(self, m: Mutation) -> bool:
         members = self.members
-        return (any(m.creator in members or m.creator == self.first for _ in m.nodes)
-                or any(e.source in members or e.target in members for e in m.edges))
+        return any(m.creator in members or m.creator == self.first for _ in m.nodes) or any(
+            e.source in members or e.target in members for e in m.edges
+        )
 
     def check(self, m: Mutation, state_of: StateOf) -> Finding | None:
         """Why ``m`` leaves the region no way to its form; None if it still has one."""
@@ -182,12 +183,18 @@ class Region:
             members = self.members_in(view)
         if self.closed:
             grown = [n for n in members if n not in self.members]
-            inside = [e for e in m.edges if (e.source in members and e.source != self.last) or
-                      (e.target in members and e.target != self.first)]
+            inside = [
+                e
+                for e in m.edges
+                if (e.source in members and e.source != self.last) or (e.target in members and e.target != self.first)
+            ]
             if grown or inside:
                 what = grown[0] if grown else str(inside[0])
-                return Finding(f"{self.last} has started, so the region from {self.first} to {self.last} is "
-                               f"complete and takes nothing more ({what})", tuple(grown))
+                return Finding(
+                    f"{self.last} has started, so the region from {self.first} to {self.last} is "
+                    f"complete and takes nothing more ({what})",
+                    tuple(grown),
+                )
             return None
         order, index = self._order(view, members, state_of, lenient=True)
         if Matcher(self.shape, order).lenient():
@@ -205,8 +212,10 @@ class Region:
             if n != self.first:
                 for p in view.pred(n):
                     if p not in members:
-                        return Finding(f"edge {p} -> {n} enters the region from outside "
-                                       f"(only {self.first} may lead into it)", (p, n))
+                        return Finding(
+                            f"edge {p} -> {n} enters the region from outside (only {self.first} may lead into it)",
+                            (p, n),
+                        )
             if n != self.last:
                 for s in view.succ(n):
                     if s not in members:
@@ -216,8 +225,10 @@ class Region:
             return None
         counted = [order.ids[i] for i in order.order]
         listed = ", ".join(counted[:8]) + (" ..." if len(counted) > 8 else "")
-        return Finding(f"{self.last} is about to start, but the region ({listed}) does not have the form "
-                       f"`{self.shape}`", tuple(counted))
+        return Finding(
+            f"{self.last} is about to start, but the region ({listed}) does not have the form `{self.shape}`",
+            tuple(counted),
+        )
 
     def _reaches(self, view: _View) -> bool:
         seen, stack = {self.first}, [self.first]
@@ -302,9 +313,11 @@ class Region:
                 if n in (self.first, self.last):
                     chosen.append(n)
                     continue
-                key = (self._atom_mask(n, view.operator(n)),
-                       frozenset(p for p in view.pred(n) if p in members),
-                       frozenset(s for s in view.succ(n) if s in members))
+                key = (
+                    self._atom_mask(n, view.operator(n)),
+                    frozenset(p for p in view.pred(n) if p in members),
+                    frozenset(s for s in view.succ(n) if s in members),
+                )
                 seen[key] += 1
                 if seen[key] <= self.cap:
                     chosen.append(n)
@@ -353,15 +366,18 @@ class Region:
                         ready.append(s)
         return out
 
-    def _explain(self, view: _View, members: set[str], order: Order, index: dict[str, int], m: Mutation,
-                 state_of: StateOf) -> Finding:
+    def _explain(
+        self, view: _View, members: set[str], order: Order, index: dict[str, int], m: Mutation, state_of: StateOf
+    ) -> Finding:
         pattern = f"`{self.shape}`"
         touched = [n.id for n in m.nodes if n.id in members] + [
-            end for e in m.edges for end in (e.source, e.target) if end in members]
+            end for e in m.edges for end in (e.source, e.target) if end in members
+        ]
         for n in dict.fromkeys(touched):
             if n not in (self.first, self.last) and self._atom_mask(n, view.operator(n)) == 0:
-                return Finding(f"{n} is in the region from {self.first} to {self.last}, but matches no part of "
-                               f"{pattern}", (n,))
+                return Finding(
+                    f"{n} is in the region from {self.first} to {self.last}, but matches no part of {pattern}", (n,)
+                )
         others = [order.ids[i] for i in order.order if order.ids[i] not in (self.first, self.last)]
         for n in dict.fromkeys(t for t in touched if t in index):
             if n in (self.first, self.last):
@@ -372,12 +388,15 @@ class Region:
                 if other != n and not self._fits([n, other], order, index):
                     related = order.below[index[n]] >> index[other] & 1 or order.below[index[other]] >> index[n] & 1
                     if related:
-                        return Finding(f"{other} and {n} follow one another, which {pattern} does not allow",
-                                       (other, n))
+                        return Finding(
+                            f"{other} and {n} follow one another, which {pattern} does not allow", (other, n)
+                        )
                     first, second = sorted((other, n))
                     return Finding(f"{pattern} allows only one of {first} and {second}", (first, second))
-        return Finding(f"the region from {self.first} to {self.last} can no longer take the form {pattern}",
-                       tuple(dict.fromkeys(touched)))
+        return Finding(
+            f"the region from {self.first} to {self.last} can no longer take the form {pattern}",
+            tuple(dict.fromkeys(touched)),
+        )
 
     def _fits(self, nodes: list[str], order: Order, index: dict[str, int]) -> bool:
         """Does the sub-order on the anchors and ``nodes`` still fit the pattern leniently?"""
@@ -418,6 +437,12 @@ def _grown(order: Order, names: list[str], shape: Shape) -> bool:
     """Would the order still fit the shape with fresh, unrelated nodes named ``names``?"""
     n = len(order.ids)
     ids = list(order.ids) + [f"\x00ghost{k}" for k in range(len(names))]
-    grown = Order(ids, list(order.operators) + names, list(order.below) + [0] * len(names),
-                  list(order.above) + [0] * len(names), order.anchors, list(order.order) + list(range(n, len(ids))))
+    grown = Order(
+        ids,
+        [*order.operators, *names],
+        list(order.below) + [0] * len(names),
+        list(order.above) + [0] * len(names),
+        order.anchors,
+        list(order.order) + list(range(n, len(ids))),
+    )
     return Matcher(shape, grown).lenient()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from engine.errors import ProblemCollector
 from engine.events import NodeState
@@ -46,8 +47,13 @@ def from_workflow(loaded: Loaded) -> GraphView:
     keeper = PromiseKeeper(graph)
     keeper.register(registration.promises)
     for node in loaded.workflow.nodes:
-        view.nodes[node.id] = {"id": node.id, "spec": node_data(node), "created_by": None, "state": None,
-                               "dynamic": loaded.nodes[node.id].dynamic}
+        view.nodes[node.id] = {
+            "id": node.id,
+            "spec": node_data(node),
+            "created_by": None,
+            "state": None,
+            "dynamic": loaded.nodes[node.id].dynamic,
+        }
     for edge in loaded.workflow.edges:
         view.edges.append({"from": edge.source, "to": edge.target, "spec": edge_data(edge), "created_by": None})
     view.promises = [promise_data(p) for p in loaded.workflow.promises]
@@ -110,10 +116,29 @@ def _fold(structure: list[tuple[str, dict[str, Any]]]) -> PromiseKeeper:
 
 def _skeleton(node_id: str, operator: str | None, dynamic: bool) -> ResolvedNode:
     """What ``resolve_node`` makes of a node that says only its id, operator and ``dynamic``."""
-    return ResolvedNode(id=node_id, operator=operator, inputs={}, outputs={}, command=None, shell=False,
-                        image=None, build=None, executor=None, env={}, workdir=None, retries=0, retry_delay=1.0,
-                        timeout=None, dynamic=dynamic, resources={}, network=False, warm=False, params={},
-                        style={}, trigger=Trigger.ALL)
+    return ResolvedNode(
+        id=node_id,
+        operator=operator,
+        inputs={},
+        outputs={},
+        command=None,
+        shell=False,
+        image=None,
+        build=None,
+        executor=None,
+        env={},
+        workdir=None,
+        retries=0,
+        retry_delay=1.0,
+        timeout=None,
+        dynamic=dynamic,
+        resources={},
+        network=False,
+        warm=False,
+        params={},
+        style={},
+        trigger=Trigger.ALL,
+    )
 
 
 def _edge(spec: dict[str, Any], source: str, target: str) -> EdgeSpec:
@@ -160,12 +185,18 @@ def _at_event(store: Store, run_id: str, upto: int | None) -> GraphView:
             if node is not None:
                 node["state"] = data["state"]
         elif kind == "node_added":
-            nodes[data["node"]] = {"id": data["node"], "spec": data["spec"], "created_by": data["created_by"],
-                                   "state": pending, "dynamic": data.get("dynamic", False)}
+            nodes[data["node"]] = {
+                "id": data["node"],
+                "spec": data["spec"],
+                "created_by": data["created_by"],
+                "state": pending,
+                "dynamic": data.get("dynamic", False),
+            }
             structure.append((kind, data))
         elif kind == "edge_added":
-            view.edges.append({"from": data["source"], "to": data["target"], "spec": data["spec"],
-                               "created_by": data["created_by"]})
+            view.edges.append(
+                {"from": data["source"], "to": data["target"], "spec": data["spec"], "created_by": data["created_by"]}
+            )
             structure.append((kind, data))
         elif kind == "promise_added":
             view.promises.append(data["spec"])
@@ -188,9 +219,17 @@ def to_json(view: GraphView) -> dict[str, Any]:
     for node in view.nodes.values():
         spec = node["spec"]
         label = (spec.get("style") or {}).get("label") or node["id"]
-        nodes.append({"id": node["id"], "ghost": False, "label": label, "operator": spec.get("operator"),
-                      "state": node["state"], "created_by": node["created_by"],
-                      "dynamic": node["dynamic"]})
+        nodes.append(
+            {
+                "id": node["id"],
+                "ghost": False,
+                "label": label,
+                "operator": spec.get("operator"),
+                "state": node["state"],
+                "created_by": node["created_by"],
+                "dynamic": node["dynamic"],
+            }
+        )
     for ghost in view.ghosts:
         item = {"id": ghost.id, "ghost": True, "label": ghost.label, "owner": ghost.owner}
         if ghost.max is not None:
@@ -215,8 +254,13 @@ def to_json(view: GraphView) -> dict[str, Any]:
 
 
 _STATE_COLORS = {
-    "pending": "#d0d0d0", "running": "#6fa8dc", "waiting": "#ffd966", "succeeded": "#93c47d",
-    "failed": "#e06666", "skipped": "#eeeeee", "cancelled": "#b4a7d6",
+    "pending": "#d0d0d0",
+    "running": "#6fa8dc",
+    "waiting": "#ffd966",
+    "succeeded": "#93c47d",
+    "failed": "#e06666",
+    "skipped": "#eeeeee",
+    "cancelled": "#b4a7d6",
 }
 
 
@@ -224,9 +268,12 @@ def to_dot(view: GraphView, name: str = "weft") -> str:
     def q(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = [f"digraph {q(name)} {{", "  rankdir=LR;",
-             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
-             '  edge [fontname="Helvetica", fontsize=10];']
+    lines = [
+        f"digraph {q(name)} {{",
+        "  rankdir=LR;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
     for node in view.nodes.values():
         spec = node["spec"]
         label = (spec.get("style") or {}).get("label") or node["id"]
@@ -247,8 +294,9 @@ def to_dot(view: GraphView, name: str = "weft") -> str:
         suffix = f" [{', '.join(attrs)}]" if attrs else ""
         lines.append(f"  {q(edge['from'])} -> {q(edge['to'])}{suffix};")
     for ghost in view.ghosts:
-        lines.append(f"  {q(ghost.id)} [label={q(ghost.label)}, style=\"rounded,dashed\", color=\"#888888\", "
-                     'fontcolor="#666666"];')
-        lines.append(f"  {q(ghost.owner)} -> {q(ghost.id)} [style=dashed, color=\"#888888\"];")
+        lines.append(
+            f'  {q(ghost.id)} [label={q(ghost.label)}, style="rounded,dashed", color="#888888", fontcolor="#666666"];'
+        )
+        lines.append(f'  {q(ghost.owner)} -> {q(ghost.id)} [style=dashed, color="#888888"];')
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -10,21 +10,32 @@ node does not grow with the graph.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
-import sys
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from engine import expr
 from engine.errors import ExpressionError, InvalidInput, ProtocolError, RecordingFailed
 from engine.events import (
-    EdgeAdded, Event, NodeAdded, NodeState, NodeStateChanged, LogLine, PromiseAdded, PromiseBroken,
-    Recorded, RunStarted, RunState, RunStateChanged,
+    EdgeAdded,
+    Event,
+    LogLine,
+    NodeAdded,
+    NodeState,
+    NodeStateChanged,
+    PromiseAdded,
+    PromiseBroken,
+    Recorded,
+    RunStarted,
+    RunState,
+    RunStateChanged,
 )
 from engine.executors import make_executor
 from engine.executors.base import Executor, LaunchError, TaskSpec
@@ -56,6 +67,7 @@ def busy_patience() -> float:
     except ValueError:
         return DEFAULT_BUSY_PATIENCE
 
+
 Listener = Callable[[Recorded], None]
 
 
@@ -73,9 +85,17 @@ class Outcome:
 
 
 class Run:
-    def __init__(self, loaded: Loaded, store: Store, *, text: str = "", run_id: str | None = None,
-                 max_parallel: int | None = None, executor: str | None = None,
-                 executors: dict[str, Executor] | None = None) -> None:
+    def __init__(
+        self,
+        loaded: Loaded,
+        store: Store,
+        *,
+        text: str = "",
+        run_id: str | None = None,
+        max_parallel: int | None = None,
+        executor: str | None = None,
+        executors: dict[str, Executor] | None = None,
+    ) -> None:
         self.loaded = loaded
         self.workflow = loaded.workflow
         self.store = store
@@ -165,8 +185,11 @@ class Run:
             self._flush_scheduled = True
             self._loop.call_later(min(0.05 * 2 ** min(self._store_failures, 5), 1.0), self.flush)
             return
-        why = (f"the run database {self.store.path} stayed locked by another process for {patience:g} s"
-               if exc.busy else f"cannot write to the run database {self.store.path}: {exc}")
+        why = (
+            f"the run database {self.store.path} stayed locked by another process for {patience:g} s"
+            if exc.busy
+            else f"cannot write to the run database {self.store.path}: {exc}"
+        )
         self.recording_failed = RecordingFailed(why, busy=exc.busy)
         self._halt(RunState.FAILED, f"stopped: {why}")
 
@@ -192,13 +215,17 @@ class Run:
             tries_left -= not last.busy
             if tries_left <= 0 or loop.time() + pause > deadline or self._give_up_drain:
                 why = self.recording_failed or last
-                raise RecordingFailed(f"{why}; the run was stopped and its record ends at event "
-                                      f"{self.store.last_seq(self.id)} of {self._seq}", busy=last.busy)
+                raise RecordingFailed(
+                    f"{why}; the run was stopped and its record ends at event "
+                    f"{self.store.last_seq(self.id)} of {self._seq}",
+                    busy=last.busy,
+                )
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
         if self.recording_failed is not None:
-            raise RecordingFailed(f"{self.recording_failed}; the run was stopped and recorded as failed",
-                                  busy=self.recording_failed.busy)
+            raise RecordingFailed(
+                f"{self.recording_failed}; the run was stopped and recorded as failed", busy=self.recording_failed.busy
+            )
 
     def _log(self, node: str | None, message: str, level: str = "info") -> None:
         self.emit(LogLine(node, "engine", message, level))
@@ -235,8 +262,7 @@ class Run:
             await self._drain_store()
 
     def _settings(self) -> dict[str, Any]:
-        return {"max_parallel": self.max_parallel, "executor": self.default_executor,
-                "workspace": str(self.workspace)}
+        return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}
 
     def _announce(self, m: Mutation) -> None:
         for node in m.nodes:
@@ -407,7 +433,7 @@ class Run:
         self.node_state[node] = NodeState.RUNNING  # the event follows in _run_node
         task = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
         self._running[node] = task
-        task.add_done_callback(lambda t, node=node: self._reap(node, t))
+        task.add_done_callback(functools.partial(self._reap, node))
 
     def _reap(self, node: str, task: asyncio.Task[None]) -> None:
         """A task cancelled before its first step never runs ``_run_node``'s ``finally``
@@ -442,8 +468,9 @@ class Run:
                         self._log(node, "not retried: this task already changed the graph", "warning")
                     else:
                         delay = min(resolved.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF)
-                        self._log(node, f"attempt {attempt} failed ({outcome.reason}); retrying in {delay:g} s",
-                                  "warning")
+                        self._log(
+                            node, f"attempt {attempt} failed ({outcome.reason}); retrying in {delay:g} s", "warning"
+                        )
                         await asyncio.sleep(delay)
                         continue
                 self._set(node, NodeState.FAILED, outcome.reason, outcome.exit_code)
@@ -503,8 +530,11 @@ class Run:
                 self._mutated.add(node)
         if code != 0:
             return Outcome(False, describe_exit(code), code)
-        missing = [name for name, text in resolved.outputs.items()
-                   if name not in session.outputs and not text.rstrip().endswith("?")]
+        missing = [
+            name
+            for name, text in resolved.outputs.items()
+            if name not in session.outputs and not text.rstrip().endswith("?")
+        ]
         if missing:
             return Outcome(False, f"exited 0 without reporting output {', '.join(missing)}", 0, retryable=False)
         self.outputs[node] = session.outputs
@@ -534,8 +564,7 @@ class Run:
                     inputs[port] = None
                     continue
                 return {}, f"input '{port}' has no value (no succeeded data edge delivered one)"
-            inputs[port] = registry.map_files(values[port], port_type,
-                                              lambda rel: str(PurePosixPath(task_ws) / rel))
+            inputs[port] = registry.map_files(values[port], port_type, lambda rel: str(PurePosixPath(task_ws) / rel))
         return inputs, None
 
     def _task_spec(self, node: str, resolved: ResolvedNode, inputs: dict[str, Any], task_ws: str) -> TaskSpec:
@@ -553,10 +582,19 @@ class Run:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HELPER_DIR), env.get("PYTHONPATH")]))
         cwd = self.workflow.folder / resolved.workdir if resolved.workdir else self.workflow.folder
         line = start_message(self.id, node, inputs, resolved.params, task_ws, self.attempts[node])
-        return TaskSpec(self.id, resolved, argv, cwd, env, self.workspace, line,
-                        image=resolved.image or self.workflow.settings.image,
-                        labels={"weft.run": self.id, "weft.node": node}, folder=self.workflow.folder,
-                        home=self.store.home)
+        return TaskSpec(
+            self.id,
+            resolved,
+            argv,
+            cwd,
+            env,
+            self.workspace,
+            line,
+            image=resolved.image or self.workflow.settings.image,
+            labels={"weft.run": self.id, "weft.node": node},
+            folder=self.workflow.folder,
+            home=self.store.home,
+        )
 
     # -- mutations --------------------------------------------------------------------------
 
@@ -628,7 +666,3 @@ def describe_exit(code: int) -> str:
             name = f"signal {-code}"
         return f"killed by {name}"
     return f"exited with code {code}"
-
-
-def python_for_tasks() -> str:  # pragma: no cover - used by examples' docs
-    return sys.executable

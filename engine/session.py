@@ -35,7 +35,7 @@ class RunBroken(Exception):
 
 
 class TaskSession:
-    def __init__(self, run: "Run", node: str, attempt: int, task_workspace: str) -> None:
+    def __init__(self, run: Run, node: str, attempt: int, task_workspace: str) -> None:
         self.run = run
         self.node = node
         self.attempt = attempt
@@ -101,8 +101,9 @@ class TaskSession:
         if msg.type == "log":
             self._log(body["message"], "message", body["level"])
         elif msg.type == "progress":
-            self.run.emit(Progress(self.node, body.get("fraction"), body.get("done"), body.get("total"),
-                                   body.get("message")))
+            self.run.emit(
+                Progress(self.node, body.get("fraction"), body.get("done"), body.get("total"), body.get("message"))
+            )
         elif msg.type == "output":
             self._output(body["name"], body["value"])
         elif msg.type == "style":

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Callable, Iterator, Mapping, Sequence, Union
 
 #: Search steps a lenient question may take before it is answered "still possible"; a
 #: lenient answer only ever delays a refusal to the region's complete check.
@@ -64,6 +64,7 @@ class Undecided(Exception):
 
 
 # -- syntax ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class Atom:
@@ -100,7 +101,7 @@ class Ref:
 
 @dataclass(frozen=True, eq=False)
 class Seq:
-    items: tuple["Pattern", ...]
+    items: tuple[Pattern, ...]
 
     def __str__(self) -> str:
         return " -> ".join(_wrap(i, (Alt, Par)) for i in self.items)
@@ -108,7 +109,7 @@ class Seq:
 
 @dataclass(frozen=True, eq=False)
 class Par:
-    items: tuple["Pattern", ...]
+    items: tuple[Pattern, ...]
 
     def __str__(self) -> str:
         return " & ".join(_wrap(i, (Alt,)) for i in self.items)
@@ -116,7 +117,7 @@ class Par:
 
 @dataclass(frozen=True, eq=False)
 class Alt:
-    items: tuple["Pattern", ...]
+    items: tuple[Pattern, ...]
 
     def __str__(self) -> str:
         return " | ".join(str(i) for i in self.items)
@@ -124,22 +125,24 @@ class Alt:
 
 @dataclass(frozen=True, eq=False)
 class Repeat:
-    item: "Pattern"
+    item: Pattern
     op: str  # '*', '+' or '?'
 
     def __str__(self) -> str:
         return _wrap(self.item, (Alt, Par, Seq)) + self.op
 
 
-Pattern = Union[Atom, Empty, Ref, Seq, Par, Alt, Repeat]
+Pattern = Atom | Empty | Ref | Seq | Par | Alt | Repeat
 
 
 def _wrap(p: Pattern, loose: tuple[type, ...]) -> str:
     return f"({p})" if isinstance(p, loose) else str(p)
 
 
-_TOKEN = re.compile(r"""\s*(?:(?P<arrow>->)|(?P<op>[|&*+?()])|(?P<quoted>'[^']*'|"[^"]*")|"""
-                    r"""(?P<name>[A-Za-z0-9_](?:[A-Za-z0-9_.]|-(?!>))*))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<arrow>->)|(?P<op>[|&*+?()])|(?P<quoted>'[^']*'|"[^"]*")|"""
+    r"""(?P<name>[A-Za-z0-9_](?:[A-Za-z0-9_.]|-(?!>))*))"""
+)
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
@@ -255,6 +258,7 @@ class _Parser:
 
 # -- a compiled shape promise ---------------------------------------------------------------
 
+
 @dataclass
 class Shape:
     """A shape promise's pattern and ``where:`` names, read and checked."""
@@ -266,9 +270,14 @@ class Shape:
     last: str = field(init=False)
 
     def __post_init__(self) -> None:
+        first, last = self.anchor_atoms()
+        self.first, self.last = first.name, last.name
+
+    def anchor_atoms(self) -> tuple[Atom, Atom]:
+        """The first and last atoms of the chain (``compile_shape`` made sure they are atoms)."""
         first, last = self.top.items[0], self.top.items[-1]
         assert isinstance(first, Atom) and isinstance(last, Atom)
-        self.first, self.last = first.name, last.name
+        return first, last
 
     @property
     def anchors(self) -> tuple[str, str]:
@@ -319,15 +328,22 @@ def compile_shape(text: str, where: Mapping[str, str] | None = None) -> Shape:
     defs = {name: _Parser(body, names, name).parse() for name, body in where.items()}
     top = _Parser(text, names, None).parse()
     if isinstance(top, (Alt, Par)):
-        raise ShapeError("a shape pattern is a chain from one anchor to the other ('A -> ... -> B'); "
-                         "put '|' and '&' inside parentheses", 0)
+        raise ShapeError(
+            "a shape pattern is a chain from one anchor to the other ('A -> ... -> B'); "
+            "put '|' and '&' inside parentheses",
+            0,
+        )
     items = top.items if isinstance(top, Seq) else (top,)
     first, last = items[0], items[-1]
     for end, which in ((first, "start"), (last, "end")):
         if not isinstance(end, Atom) or end.glob:
             offset = _offset(end)
-            raise ShapeError(f"a shape pattern must {which} with a node id (its {'first' if which == 'start' else 'last'} "
-                             f"anchor), not {str(end)!r}", offset)
+            raise ShapeError(
+                f"a shape pattern must {which} with a node id (its {'first' if which == 'start' else 'last'} "
+                f"anchor), not {str(end)!r}",
+                offset,
+            )
+    assert isinstance(first, Atom) and isinstance(last, Atom)  # refused just above otherwise
     if len(items) < 2:
         raise ShapeError("a shape pattern needs two anchors: 'first -> ... -> last'", _offset(first))
     if first.name == last.name:
@@ -385,6 +401,7 @@ def _productive(p: Pattern, known: set[str]) -> bool:
 
 # -- matching a partial order ---------------------------------------------------------------
 
+
 @dataclass
 class Order:
     """A partial order on nodes 0..n-1: ``below[i]`` is the bit set of nodes before node i."""
@@ -403,8 +420,13 @@ class Order:
         return (1 << len(self.ids)) - 1
 
 
-def order_from_edges(ids: Sequence[str], operators: Sequence[str | None], edges: Sequence[tuple[int, int]],
-                     anchors: Mapping[int, str], topo: Sequence[int]) -> Order:
+def order_from_edges(
+    ids: Sequence[str],
+    operators: Sequence[str | None],
+    edges: Sequence[tuple[int, int]],
+    anchors: Mapping[int, str],
+    topo: Sequence[int],
+) -> Order:
     """The reachability order of a DAG whose nodes are 0..n-1, given one topological order."""
     n = len(ids)
     preds: list[list[int]] = [[] for _ in range(n)]

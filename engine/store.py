@@ -15,8 +15,9 @@ import os
 import sqlite3
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -133,42 +134,76 @@ class Store:
         if "runs" in db.table_names() and "outputs" in db.table_names():
             return
         with self._tx():
-            db["runs"].create({
-                "id": str, "workflow": str, "path": str, "text": str, "state": str,
-                "started_at": float, "finished_at": float, "settings": str, "broken": str,
-                "last_seq": int,
-            }, pk="id", if_not_exists=True)
-            db["events"].create({"run": str, "seq": int, "ts": float, "kind": str, "node": str,
-                                 "data": str}, pk=("run", "seq"), if_not_exists=True)
-            db["events"].create_index(["run", "kind", "node"], if_not_exists=True)
-            db["nodes"].create({"run": str, "id": str, "operator": str, "created_by": str,
-                                "spec": str, "state": str, "attempt": int, "reason": str,
-                                "exit_code": int, "started_at": float, "finished_at": float,
-                                "added_seq": int},
-                               pk=("run", "id"), if_not_exists=True)
-            db["edges"].create({"run": str, "seq": int, "source": str, "target": str, "spec": str,
-                                "created_by": str}, pk=("run", "seq"), if_not_exists=True)
-            db["outputs"].create({"run": str, "node": str, "name": str, "value": str},
-                                 pk=("run", "node", "name"), if_not_exists=True)
-            db["runs"].create_index(["started_at"], if_not_exists=True)
+            db.table("runs").create(
+                {
+                    "id": str,
+                    "workflow": str,
+                    "path": str,
+                    "text": str,
+                    "state": str,
+                    "started_at": float,
+                    "finished_at": float,
+                    "settings": str,
+                    "broken": str,
+                    "last_seq": int,
+                },
+                pk="id",
+                if_not_exists=True,
+            )
+            db.table("events").create(
+                {"run": str, "seq": int, "ts": float, "kind": str, "node": str, "data": str},
+                pk=("run", "seq"),
+                if_not_exists=True,
+            )
+            db.table("events").create_index(["run", "kind", "node"], if_not_exists=True)
+            db.table("nodes").create(
+                {
+                    "run": str,
+                    "id": str,
+                    "operator": str,
+                    "created_by": str,
+                    "spec": str,
+                    "state": str,
+                    "attempt": int,
+                    "reason": str,
+                    "exit_code": int,
+                    "started_at": float,
+                    "finished_at": float,
+                    "added_seq": int,
+                },
+                pk=("run", "id"),
+                if_not_exists=True,
+            )
+            db.table("edges").create(
+                {"run": str, "seq": int, "source": str, "target": str, "spec": str, "created_by": str},
+                pk=("run", "seq"),
+                if_not_exists=True,
+            )
+            db.table("outputs").create(
+                {"run": str, "node": str, "name": str, "value": str}, pk=("run", "node", "name"), if_not_exists=True
+            )
+            db.table("runs").create_index(["started_at"], if_not_exists=True)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- writing -----------------------------------------------------------------------
 
-    def create_run(self, run_id: str, workflow: str, path: str | None, text: str,
-                   settings: dict[str, Any], started_at: float) -> None:
+    def create_run(
+        self, run_id: str, workflow: str, path: str | None, text: str, settings: dict[str, Any], started_at: float
+    ) -> None:
         def insert() -> None:
             with self._tx():
                 self.conn.execute(
                     "INSERT INTO runs (id, workflow, path, text, state, started_at, settings, last_seq)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                    (run_id, workflow, path, text, RunState.RUNNING.value, started_at, _json(settings)))
+                    (run_id, workflow, path, text, RunState.RUNNING.value, started_at, _json(settings)),
+                )
 
         try:
             patiently(insert)
         except sqlite3.Error as exc:
-            raise RecordingFailed(f"cannot record a new run in {self.path}: {describe_db_error(exc)}",
-                                  busy=_is_busy(exc)) from None
+            raise RecordingFailed(
+                f"cannot record a new run in {self.path}: {describe_db_error(exc)}", busy=_is_busy(exc)
+            ) from None
 
     def append(self, batch: list[Recorded]) -> None:
         """Persist events and their derived rows atomically: all of them, or none and
@@ -192,17 +227,23 @@ class Store:
             rows, node_rows, edge_rows, state_rows, retried, outputs, run_updates = _derived_rows(batch)
             conn.executemany("INSERT INTO events (run, seq, ts, kind, node, data) VALUES (?,?,?,?,?,?)", rows)
             if node_rows:
-                conn.executemany("INSERT INTO nodes (run, id, operator, created_by, spec, state, attempt, added_seq)"
-                                 " VALUES (?,?,?,?,?,?,?,?)", node_rows)
+                conn.executemany(
+                    "INSERT INTO nodes (run, id, operator, created_by, spec, state, attempt, added_seq)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    node_rows,
+                )
             if edge_rows:
-                conn.executemany("INSERT INTO edges (run, seq, source, target, spec, created_by)"
-                                 " VALUES (?,?,?,?,?,?)", edge_rows)
+                conn.executemany(
+                    "INSERT INTO edges (run, seq, source, target, spec, created_by) VALUES (?,?,?,?,?,?)", edge_rows
+                )
             if retried:
                 conn.executemany("DELETE FROM outputs WHERE run=? AND node=?", retried)
             if state_rows:
                 conn.executemany(
                     "UPDATE nodes SET state=?, attempt=?, reason=?, exit_code=?,"
-                    " started_at=COALESCE(?, started_at), finished_at=? WHERE run=? AND id=?", state_rows)
+                    " started_at=COALESCE(?, started_at), finished_at=? WHERE run=? AND id=?",
+                    state_rows,
+                )
             if outputs:
                 conn.executemany("INSERT OR REPLACE INTO outputs (run, node, name, value) VALUES (?,?,?,?)", outputs)
             for sql, args in run_updates:
@@ -218,8 +259,10 @@ class Store:
             if row is None:
                 raise InvalidInput("no runs yet")
             return row[0]
-        rows = self.conn.execute("SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY started_at DESC LIMIT 3",
-                                 (ref, ref.replace("%", "").replace("_", "\\_") + "%")).fetchall()
+        rows = self.conn.execute(
+            "SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY started_at DESC LIMIT 3",
+            (ref, ref.replace("%", "").replace("_", "\\_") + "%"),
+        ).fetchall()
         exact = [r[0] for r in rows if r[0] == ref]
         if exact:
             return exact[0]
@@ -254,8 +297,9 @@ class Store:
         return out
 
     def edges(self, run_id: str) -> list[dict[str, Any]]:
-        cur = self.conn.execute("SELECT source, target, spec, created_by FROM edges WHERE run=? ORDER BY seq",
-                                (run_id,))
+        cur = self.conn.execute(
+            "SELECT source, target, spec, created_by FROM edges WHERE run=? ORDER BY seq", (run_id,)
+        )
         return [{"source": s, "target": t, "spec": json.loads(sp), "created_by": c} for s, t, sp, c in cur]
 
     def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
@@ -264,8 +308,14 @@ class Store:
             out.setdefault(node, {})[name] = json.loads(value)
         return out
 
-    def events(self, run_id: str, upto: int | None = None, kinds: Iterable[str] | None = None,
-               node: str | None = None, after: int = 0) -> Iterator[tuple[int, float, str, dict[str, Any]]]:
+    def events(
+        self,
+        run_id: str,
+        upto: int | None = None,
+        kinds: Iterable[str] | None = None,
+        node: str | None = None,
+        after: int = 0,
+    ) -> Iterator[tuple[int, float, str, dict[str, Any]]]:
         sql = "SELECT seq, ts, kind, data FROM events WHERE run=? AND seq>?"
         args: list[Any] = [run_id, after]
         if upto is not None:
@@ -308,27 +358,54 @@ def _derived_rows(batch: list[Recorded]) -> tuple[list[Any], ...]:
             state = data["state"]
             started = rec.ts if state == NodeState.RUNNING.value else None
             finished = rec.ts if NodeState(state).is_terminal else None
-            state_rows.append((state, data["attempt"], data["reason"], data["exit_code"],
-                               started, finished, rec.run, data["node"]))
+            state_rows.append(
+                (state, data["attempt"], data["reason"], data["exit_code"], started, finished, rec.run, data["node"])
+            )
             if started is not None and data["attempt"] > 1:
                 # a new attempt: what an earlier one reported is not this node's output
                 retried.append((rec.run, data["node"]))
                 for key in [k for k in outputs if k[:2] == (rec.run, data["node"])]:
                     del outputs[key]
         elif kind == "node_added":
-            node_rows.append((rec.run, data["node"], data["spec"].get("operator"), data["created_by"],
-                              _json(data["spec"]), NodeState.PENDING.value, 0, rec.seq))
+            node_rows.append(
+                (
+                    rec.run,
+                    data["node"],
+                    data["spec"].get("operator"),
+                    data["created_by"],
+                    _json(data["spec"]),
+                    NodeState.PENDING.value,
+                    0,
+                    rec.seq,
+                )
+            )
         elif kind == "edge_added":
-            edge_rows.append((rec.run, rec.seq, data["source"], data["target"], _json(data["spec"]),
-                              data["created_by"]))
+            edge_rows.append(
+                (rec.run, rec.seq, data["source"], data["target"], _json(data["spec"]), data["created_by"])
+            )
         elif kind == "output":
             outputs[(rec.run, data["node"], data["name"])] = _json(data["value"])
         elif kind == "run_state":
             finished = rec.ts if RunState(data["state"]).is_terminal else None
-            run_updates.append(("UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
-                                (data["state"], finished, rec.run)))
+            run_updates.append(
+                (
+                    "UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
+                    (data["state"], finished, rec.run),
+                )
+            )
         elif kind == "promise_broken":
-            run_updates.append(("UPDATE runs SET broken=? WHERE id=?",
-                                (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run)))
-    return (rows, node_rows, edge_rows, state_rows, retried,
-            [key + (value,) for key, value in outputs.items()], run_updates)
+            run_updates.append(
+                (
+                    "UPDATE runs SET broken=? WHERE id=?",
+                    (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run),
+                )
+            )
+    return (
+        rows,
+        node_rows,
+        edge_rows,
+        state_rows,
+        retried,
+        [key + (value,) for key, value in outputs.items()],
+        run_updates,
+    )

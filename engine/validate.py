@@ -8,21 +8,28 @@ collected, never raised one by one.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path as FilePath
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 
 from engine import expr
 from engine.errors import ExpressionError, Location, ProblemCollector, TypeSyntaxError
 from engine.model import (
-    EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, TaskFields, Workflow, resolve_node,
+    EdgeSpec,
+    NodeSpec,
+    OperatorSpec,
+    PromiseSpec,
+    ResolvedNode,
+    TaskFields,
+    Workflow,
+    resolve_node,
 )
 from engine.porttypes import Optional, PortType, TypeRegistry
 from engine.records import Source, did_you_mean
 from engine.shape import compile_shape
 from engine.yamlsrc import Path
-
 
 #: What ``node_of`` answers for a node that exists but whose own definition was faulty (and
 #: already reported): edges touching it are not checked, so one mistake gives one error.
@@ -56,8 +63,7 @@ def outside_folder(text: str, folder: FilePath) -> str | None:
 class GraphChecker:
     """Checks nodes and edges of one workflow's graph against its operators and types."""
 
-    def __init__(self, workflow: Workflow, registry: TypeRegistry, source: Source,
-                 problems: ProblemCollector) -> None:
+    def __init__(self, workflow: Workflow, registry: TypeRegistry, source: Source, problems: ProblemCollector) -> None:
         self.workflow = workflow
         self.registry = registry
         self.source = source
@@ -120,11 +126,14 @@ class GraphChecker:
             ok = self.folders(operator, lambda _name: written) and ok
         return resolve_node(node, operator) if ok else None
 
-    def check_edges(self, edges: Iterable[tuple[EdgeSpec, Path]],
-                    node_of: Callable[[str], ResolvedNode | None],
-                    fed: dict[tuple[str, str], EdgeSpec],
-                    known_edges: Callable[[EdgeSpec], bool],
-                    is_upstream: Callable[[str, str], bool] | None) -> list[EdgeSpec]:
+    def check_edges(
+        self,
+        edges: Iterable[tuple[EdgeSpec, Path]],
+        node_of: Callable[[str], ResolvedNode | None],
+        fed: dict[tuple[str, str], EdgeSpec],
+        known_edges: Callable[[EdgeSpec], bool],
+        is_upstream: Callable[[str, str], bool] | None,
+    ) -> list[EdgeSpec]:
         """Check each edge; return the ones that are sound enough to put into a graph.
 
         ``fed`` maps (node, input) to the data edge feeding it and is updated; ``known_edges``
@@ -148,8 +157,10 @@ class GraphChecker:
                 if port is not None and port not in ports:
                     kind = "output" if end == "from" else "input"
                     listed = ", ".join(ports) or "none"
-                    self.error(path + (end,), f"node '{node_id}' has no {kind} '{port}' "
-                                              f"({kind}s: {listed}){did_you_mean(port, list(ports))}")
+                    self.error(
+                        path + (end,),
+                        f"node '{node_id}' has no {kind} '{port}' ({kind}s: {listed}){did_you_mean(port, list(ports))}",
+                    )
                     break
             else:
                 source, target = ends
@@ -158,10 +169,17 @@ class GraphChecker:
                 good.append(edge)
         return good
 
-    def _edge_ok(self, edge: EdgeSpec, path: Path, source: ResolvedNode, target: ResolvedNode,
-                 fed: dict[tuple[str, str], EdgeSpec], seen: set[tuple[str, str]],
-                 known_edges: Callable[[EdgeSpec], bool],
-                 is_upstream: Callable[[str, str], bool] | None) -> bool:
+    def _edge_ok(
+        self,
+        edge: EdgeSpec,
+        path: Path,
+        source: ResolvedNode,
+        target: ResolvedNode,
+        fed: dict[tuple[str, str], EdgeSpec],
+        seen: set[tuple[str, str]],
+        known_edges: Callable[[EdgeSpec], bool],
+        is_upstream: Callable[[str, str], bool] | None,
+    ) -> bool:
         if edge.source == edge.target:
             self.error(path, f"edge from '{edge.source}' to itself")
             return False
@@ -204,16 +222,21 @@ class GraphChecker:
         ok = True
         for ref in parsed.references():
             if is_upstream is not None and not is_upstream(ref.node, edge.source):
-                self.error(at(ref.offset),
-                           f"condition reads '{ref.node}', which does not finish before {edge.source} -> {edge.target}"
-                           f"{self._node_hint(ref.node)}")
+                self.error(
+                    at(ref.offset),
+                    f"condition reads '{ref.node}', which does not finish before {edge.source} -> {edge.target}"
+                    f"{self._node_hint(ref.node)}",
+                )
                 ok = False
                 continue
             node = self._node_of(ref.node) if ref.port is not None else None
             if isinstance(node, ResolvedNode) and ref.port not in node.outputs:
                 outputs = ", ".join(node.outputs) or "none"
-                self.error(at(ref.offset), f"condition reads {ref.node}.{ref.port}, but '{ref.node}' has no output "
-                                           f"'{ref.port}' (outputs: {outputs}){did_you_mean(ref.port or '', list(node.outputs))}")
+                self.error(
+                    at(ref.offset),
+                    f"condition reads {ref.node}.{ref.port}, but '{ref.node}' has no output "
+                    f"'{ref.port}' (outputs: {outputs}){did_you_mean(ref.port or '', list(node.outputs))}",
+                )
                 ok = False
         return ok
 
@@ -231,9 +254,15 @@ def find_cycle(graph: nx.DiGraph) -> list[str] | None:
     return [u for u, _v, *_ in edges] + [edges[0][0]]
 
 
-def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source,
-                      problems: ProblemCollector, *, node_paths: list[Path] | None = None,
-                      edge_paths: list[Path] | None = None) -> dict[str, ResolvedNode]:
+def validate_workflow(
+    workflow: Workflow,
+    registry: TypeRegistry,
+    source: Source,
+    problems: ProblemCollector,
+    *,
+    node_paths: list[Path] | None = None,
+    edge_paths: list[Path] | None = None,
+) -> dict[str, ResolvedNode]:
     """Every cross-record check over a loaded workflow; returns the resolved nodes.
 
     ``node_paths`` / ``edge_paths`` say where each node and edge stands in the text (default:
@@ -268,10 +297,12 @@ def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source
     checker.check_edges(
         ((e, edge_paths[i]) for i, e in enumerate(workflow.edges)),
         lambda n: resolved[n] if n in resolved else (UNCHECKABLE if n in ids else None),
-        fed, lambda e: False, None if cycle else upstream)
+        fed,
+        lambda e: False,
+        None if cycle else upstream,
+    )
     if cycle:
-        first = next((i for i, e in enumerate(workflow.edges)
-                      if (e.source, e.target) == (cycle[0], cycle[1])), 0)
+        first = next((i for i, e in enumerate(workflow.edges) if (e.source, e.target) == (cycle[0], cycle[1])), 0)
         checker.error(edge_paths[first] if workflow.edges else ("edges",), "cycle: " + " -> ".join(cycle))
     for i, promise in enumerate(workflow.promises):
         if promise.kind == "shape":
@@ -287,8 +318,11 @@ def validate_workflow(workflow: Workflow, registry: TypeRegistry, source: Source
                     continue  # reported where the port is declared
                 if (node_id, port) not in fed and (node_id, port) not in aimed and not optional:
                     i = next(i for i, n in enumerate(workflow.nodes) if n.id == node_id)
-                    checker.error(node_paths[i], f"input '{port}' of node '{node_id}' is not fed by any data edge "
-                                                f"(make it optional with '{text}?' or add an edge)")
+                    checker.error(
+                        node_paths[i],
+                        f"input '{port}' of node '{node_id}' is not fed by any data edge "
+                        f"(make it optional with '{text}?' or add an edge)",
+                    )
     return resolved
 
 
@@ -296,8 +330,9 @@ def check_anchors(checker: GraphChecker, promise: PromiseSpec, path: Path, ids: 
     """A shape promise's anchors are nodes of the workflow (its pattern was read already)."""
     shape = compile_shape(promise.args, promise.where)
     within = getattr(checker.source, "within", None)
-    for atom in (shape.top.items[0], shape.top.items[-1]):
+    for atom in shape.anchor_atoms():
         if atom.name not in ids:
             at = within(path + ("shape",), promise.args, atom.offset) if within else path + ("shape",)
-            checker.error(at, f"shape anchor '{atom.name}' is not a node of this workflow"
-                              f"{did_you_mean(atom.name, sorted(ids))}")
+            checker.error(
+                at, f"shape anchor '{atom.name}' is not a node of this workflow{did_you_mean(atom.name, sorted(ids))}"
+            )

@@ -86,8 +86,7 @@ def promise_data(promise: PromiseSpec) -> dict[str, Any]:
 
 
 def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=None,
-                     allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
 
 
 def write_text(workflow: Workflow) -> str:

@@ -19,7 +19,7 @@ from engine.errors import Location, ProblemCollector
 try:  # the C composer is several times faster on large files
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader
 
 Path = tuple[str | int, ...]
 
@@ -171,8 +171,7 @@ class _Guard:
         self.depth = 0
 
 
-def _build(node: yaml.Node, path: Path, source: SourceMap, problems: ProblemCollector,
-           guard: _Guard) -> Any:
+def _build(node: yaml.Node, path: Path, source: SourceMap, problems: ProblemCollector, guard: _Guard) -> Any:
     loc = _loc(source.file, node)
     if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"'):
         loc = loc.shifted(1)  # point at the text, not its opening quote
@@ -199,8 +198,7 @@ def _build(node: yaml.Node, path: Path, source: SourceMap, problems: ProblemColl
         guard.depth -= 1
 
 
-def _build_collection(node: yaml.Node, path: Path, source: SourceMap, problems: ProblemCollector,
-                      guard: _Guard) -> Any:
+def _build_collection(node: yaml.Node, path: Path, source: SourceMap, problems: ProblemCollector, guard: _Guard) -> Any:
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), source, problems, guard) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui
 
@@ -16,22 +17,28 @@ Keys = QtGui.QKeySequence
 
 
 class Actions:
-    def __init__(self, window: "MainWindow") -> None:
+    def __init__(self, window: MainWindow) -> None:
         self.window = w = window
         self.new = self._make("&New", w.new, Keys.New, "Start a new workflow")
         self.open = self._make("&Open…", w.open_dialog, Keys.Open, "Open a workflow file")
         self.save = self._make("&Save", w.save, Keys.Save, "Save the workflow text")
         self.save_as = self._make("Save &As…", w.save_as, Keys.SaveAs, "Save the workflow under another name")
-        self.export_dot = self._make("Export &DOT…", lambda: export.export_dot(w), "Ctrl+E",
-                                     "Export the as-of-now graph (with ghosts) as GraphViz DOT")
-        self.export_png = self._make("Export &PNG…", lambda: export.export_png(w), "Ctrl+Shift+E",
-                                     "Export the canvas as a PNG image")
+        self.export_dot = self._make(
+            "Export &DOT…",
+            lambda: export.export_dot(w),
+            "Ctrl+E",
+            "Export the as-of-now graph (with ghosts) as GraphViz DOT",
+        )
+        self.export_png = self._make(
+            "Export &PNG…", lambda: export.export_png(w), "Ctrl+Shift+E", "Export the canvas as a PNG image"
+        )
         self.quit = self._make("&Quit", w.close, Keys.Quit, "Quit Weft Studio")
         self.undo = w.undo_stack.createUndoAction(w, "&Undo")
         self.undo.setShortcut(Keys.Undo)
         self.redo = w.undo_stack.createRedoAction(w, "&Redo")
-        self.redo.setShortcuts([Keys(Keys.Redo), Keys("Ctrl+Y")] if Keys(Keys.Redo) != Keys("Ctrl+Y")
-                               else [Keys(Keys.Redo)])
+        self.redo.setShortcuts(
+            [Keys(Keys.Redo), Keys("Ctrl+Y")] if Keys(Keys.Redo) != Keys("Ctrl+Y") else [Keys(Keys.Redo)]
+        )
         self.delete = self._make("&Delete", w.delete_selection, Keys.Delete, "Delete the selected nodes and wires")
         self.delete.setShortcutContext(QtCore.Qt.WidgetWithChildrenShortcut)
         w.canvas.viewer.addAction(self.delete)  # Delete in a text field deletes text, not nodes
@@ -52,15 +59,19 @@ class Actions:
         self._toolbar()
         # right-click on the canvas: the same actions (NodeGraphQt shows its menu when it has any)
         w.canvas.viewer.context_menus()["graph"].addActions(
-            [self.undo, self.redo, self.delete, self.select_all, self.fit, self.arrange, self.run, self.stop])
+            [self.undo, self.redo, self.delete, self.select_all, self.fit, self.arrange, self.run, self.stop]
+        )
 
     def _make(self, text: str, slot: Callable[[], object], shortcut: object = None, tip: str = "") -> QtGui.QAction:
         action = QtGui.QAction(text, self.window)
         if shortcut is not None:
             action.setShortcut(Keys(shortcut) if not isinstance(shortcut, Keys) else shortcut)
         action.setStatusTip(tip)
-        action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})"
-                          if shortcut is not None else text.replace("&", ""))
+        action.setToolTip(
+            f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})"
+            if shortcut is not None
+            else text.replace("&", "")
+        )
         action.triggered.connect(lambda _checked=False: slot())
         return action
 
@@ -127,5 +138,5 @@ class Actions:
             action.setEnabled(not running)
 
 
-def build_actions(window: "MainWindow") -> Actions:
+def build_actions(window: MainWindow) -> Actions:
     return Actions(window)

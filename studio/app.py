@@ -22,8 +22,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("file", nargs="?", help="a workflow file (*.weft.yaml) to open")
     parser.add_argument("--run", metavar="RUN", help="open a past run (id, unique prefix, or 'last') and replay it")
     parser.add_argument("--home", metavar="DIR", help="where runs live (default: $WEFT_HOME or the user data folder)")
-    parser.add_argument("--library", metavar="DIR", help="the user's operator library folder "
-                                                         "(default: HOME/operators)")
+    parser.add_argument("--library", metavar="DIR", help="the user's operator library folder (default: HOME/operators)")
     parser.add_argument("--settings", metavar="FILE", help=argparse.SUPPRESS)  # an INI file instead of the user's
     parser.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)  # run FILE, save the window, quit
     parser.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
@@ -41,14 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    settings = (QtCore.QSettings(args.settings, QtCore.QSettings.IniFormat) if args.settings
-                else QtCore.QSettings(ORGANIZATION, APPLICATION))
+    settings = (
+        QtCore.QSettings(args.settings, QtCore.QSettings.IniFormat)
+        if args.settings
+        else QtCore.QSettings(ORGANIZATION, APPLICATION)
+    )
     home = Path(args.home).expanduser() if args.home else default_home()
     library = Path(args.library).expanduser() if args.library else home / "operators"
     # workflows may import from the user's library (the loader confines imports to the workflow's
     # folder and the library folders); runs in child processes inherit the same list
     os.environ["WEFT_LIBRARY_PATH"] = os.pathsep.join(
-        filter(None, [str(library.resolve()), os.environ.get("WEFT_LIBRARY_PATH")]))
+        filter(None, [str(library.resolve()), os.environ.get("WEFT_LIBRARY_PATH")])
+    )
     window = MainWindow(settings, home, library)
     window.show()
     if args.file:
@@ -92,7 +95,9 @@ def _screenshot(app: object, window: object, path: Path, timeout: float) -> int:
             picture = window.grab()
         path.parent.mkdir(parents=True, exist_ok=True)
         picture.save(str(path))
-        outcome["code"] = 0 if state in (None, "succeeded") else {"failed": 1, "broken": 3, "cancelled": 130}.get(state, 1)
+        outcome["code"] = (
+            0 if state in (None, "succeeded") else {"failed": 1, "broken": 3, "cancelled": 130}.get(state, 1)
+        )
         window.undo_stack.setClean()
         window.close()
         QtWidgets.QApplication.quit()

@@ -1,10 +1,10 @@
-"""THE bridge from a run's thread to the GUI thread: the only way engine events reach Qt.
+"""THE bridge from a run to the GUI thread: the only way engine events reach Qt.
 
-The run calls ``push`` on its own thread for every event (a deque append: cheap, and safe
-from any thread). A timer on the GUI thread drains the deque every ``INTERVAL_MS`` and emits
-what it found as one ``batch`` — so ten thousand log lines a second cost the GUI thirty
-signals a second, and every canvas change happens on the GUI thread, where NodeGraphQt
-(which is not thread-safe at all) needs it.
+The run executes in a child process (``runhost``); the runner's reader thread calls ``push``
+for every event it receives (a deque append: cheap, and safe from any thread). A timer on the
+GUI thread drains the deque every ``INTERVAL_MS`` and emits what it found as one ``batch`` — so
+ten thousand log lines a second cost the GUI thirty signals a second, and every canvas change
+happens on the GUI thread, where NodeGraphQt (which is not thread-safe at all) needs it.
 """
 
 from __future__ import annotations

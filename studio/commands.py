@@ -99,9 +99,16 @@ class ReplaceNode(QUndoCommand):
 class MoveNodes(QUndoCommand):
     """Positions are style (``style.pos``): moving nodes is an edit of the workflow text."""
 
-    def __init__(self, doc: Document, positions: dict[str, tuple[float, float] | None],
-                 before: dict[str, tuple[float, float] | None] | None = None, text: str | None = None) -> None:
-        super().__init__(text or (f"Move {next(iter(positions))}" if len(positions) == 1 else f"Move {len(positions)} nodes"))
+    def __init__(
+        self,
+        doc: Document,
+        positions: dict[str, tuple[float, float] | None],
+        before: dict[str, tuple[float, float] | None] | None = None,
+        text: str | None = None,
+    ) -> None:
+        super().__init__(
+            text or (f"Move {next(iter(positions))}" if len(positions) == 1 else f"Move {len(positions)} nodes")
+        )
         self.doc, self.positions = doc, positions
         self.before = before
 

@@ -46,7 +46,7 @@ class EdgeKey:
     target_port: str | None
 
     @classmethod
-    def of(cls, edge: EdgeSpec) -> "EdgeKey":
+    def of(cls, edge: EdgeSpec) -> EdgeKey:
         return cls(edge.source, edge.source_port, edge.target, edge.target_port)
 
     @property
@@ -70,16 +70,27 @@ class RemovedNode:
 
 
 class Document:
-    def __init__(self, workflow: Workflow | None = None, path: Path | None = None,
-                 problems: list[Problem] | None = None) -> None:
+    def __init__(
+        self, workflow: Workflow | None = None, path: Path | None = None, problems: list[Problem] | None = None
+    ) -> None:
         self.workflow = workflow or Workflow(name="untitled")
         self.path = Path(path).resolve() if path else None
         self.workflow.path = self.path
         #: problems the text had when it was opened (the document holds what was readable)
         self.problems: list[Problem] = list(problems or [])
-        self.events = Events("reset", "node_added", "node_removed", "node_changed", "edge_added",
-                             "edge_removed", "node_renamed", "nodes_moved", "promises_changed", "workflow_changed",
-                             "path_changed")
+        self.events = Events(
+            "reset",
+            "node_added",
+            "node_removed",
+            "node_changed",
+            "edge_added",
+            "edge_removed",
+            "node_renamed",
+            "nodes_moved",
+            "promises_changed",
+            "workflow_changed",
+            "path_changed",
+        )
         self.revision = 0
         self._libraries: dict[str, LibraryFile] = {}
         self._registry: TypeRegistry | None = None
@@ -91,16 +102,19 @@ class Document:
     # -- opening and saving -----------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> "Document":
+    def open(cls, path: str | Path) -> Document:
         """Read a workflow file; with problems, the document holds what could be read."""
         path = Path(path)
         text = read_text(path)  # InvalidInput (no such file, not UTF-8) goes to the caller
         workflow, _loaded, problems = read_text_leniently(text, str(path), path.resolve())
-        return cls(workflow, path, problems.problems) if workflow is not None else \
-            cls(Workflow(name=path.name.split(".")[0]), path, problems.problems)
+        return (
+            cls(workflow, path, problems.problems)
+            if workflow is not None
+            else cls(Workflow(name=path.name.split(".")[0]), path, problems.problems)
+        )
 
     @classmethod
-    def from_text(cls, text: str, path: Path | None = None, file: str = "<text>") -> "Document":
+    def from_text(cls, text: str, path: Path | None = None, file: str = "<text>") -> Document:
         workflow, _loaded, problems = read_text_leniently(text, file, path.resolve() if path else None)
         return cls(workflow or Workflow(name="workflow"), path, problems.problems)
 
@@ -243,8 +257,9 @@ class Document:
 
     # -- checks -----------------------------------------------------------------------------
 
-    def connection_problem(self, source: str, source_port: str | None, target: str,
-                           target_port: str | None) -> str | None:
+    def connection_problem(
+        self, source: str, source_port: str | None, target: str, target_port: str | None
+    ) -> str | None:
         """Why a wire from ``source.source_port`` to ``target.target_port`` may not be drawn.
 
         Ports are data port names, or None for the runs-after ports. None means it may be.
@@ -287,8 +302,9 @@ class Document:
         return None
 
     def feeding_edge(self, target: str, target_port: str) -> EdgeSpec | None:
-        return next((e for k, e in self._indexes()[1].items() if k.target == target and k.target_port == target_port),
-                    None)
+        return next(
+            (e for k, e in self._indexes()[1].items() if k.target == target and k.target_port == target_port), None
+        )
 
     # -- editing (called by undo commands) --------------------------------------------------
 
@@ -436,9 +452,12 @@ class Document:
 def _renamed_edge(edge: EdgeSpec, old: str, new: str) -> EdgeSpec:
     if old not in (edge.source, edge.target) and not (edge.when and old in edge.when):
         return edge
-    return dataclasses.replace(edge, source=new if edge.source == old else edge.source,
-                               target=new if edge.target == old else edge.target,
-                               when=rename_in_condition(edge.when, old, new) if edge.when else edge.when)
+    return dataclasses.replace(
+        edge,
+        source=new if edge.source == old else edge.source,
+        target=new if edge.target == old else edge.target,
+        when=rename_in_condition(edge.when, old, new) if edge.when else edge.when,
+    )
 
 
 def rename_in_condition(text: str, old: str, new: str) -> str:
@@ -448,15 +467,22 @@ def rename_in_condition(text: str, old: str, new: str) -> str:
         refs = expr.parse(text).references()
     except ExpressionError:
         return text
-    needs_quotes = not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", new) or new in ("and", "or", "not", "in", "true",
-                                                                             "false", "null", "len")
+    needs_quotes = not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", new) or new in (
+        "and",
+        "or",
+        "not",
+        "in",
+        "true",
+        "false",
+        "null",
+        "len",
+    )
     written = f"`{new}`" if needs_quotes else new
     out = text
     for ref in sorted((r for r in refs if r.node == old), key=lambda r: r.offset, reverse=True):
         at = ref.offset
         for spelled in (f"`{old}`", old):
             if out.startswith(spelled, at):
-                out = out[:at] + written + out[at + len(spelled):]
+                out = out[:at] + written + out[at + len(spelled) :]
                 break
     return out
-

@@ -8,8 +8,8 @@ edit can be undone, and nothing else ever is on that stack.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from PySide6.QtGui import QUndoStack
 
@@ -48,8 +48,9 @@ class Editor:
                 imports = [*doc.workflow.imports, entry]
         elif operator not in doc.operators():
             return f"the workflow has no operator '{operator}'"
-        spec = NodeSpec(id=doc.unique_id(operator), operator=operator,
-                        style={"pos": [round(pos[0], 1), round(pos[1], 1)]})
+        spec = NodeSpec(
+            id=doc.unique_id(operator), operator=operator, style={"pos": [round(pos[0], 1), round(pos[1], 1)]}
+        )
         self.stack.beginMacro(f"Add node {spec.id}")
         if imports is not None:
             self.stack.push(cmd.SetFields(doc, f"Import {Path(library or '').name}", imports=imports))
@@ -67,9 +68,12 @@ class Editor:
         if spec.id != node_id and doc.node(spec.id) is not None:
             return f"node id '{spec.id}' is taken"
         inputs, outputs = doc.ports(spec)
-        dangling = [EdgeKey.of(e) for e in doc.edges
-                    if (e.source == node_id and e.source_port is not None and e.source_port not in outputs)
-                    or (e.target == node_id and e.target_port is not None and e.target_port not in inputs)]
+        dangling = [
+            EdgeKey.of(e)
+            for e in doc.edges
+            if (e.source == node_id and e.source_port is not None and e.source_port not in outputs)
+            or (e.target == node_id and e.target_port is not None and e.target_port not in inputs)
+        ]
         self.stack.beginMacro(f"Edit node {node_id}")
         for key in dangling:
             self.stack.push(cmd.RemoveEdge(doc, key))
@@ -83,16 +87,23 @@ class Editor:
         edges = [k for k in edges if doc.edge(k) is not None and k.source not in node_ids and k.target not in node_ids]
         if not node_ids and not edges:
             return
-        self.stack.beginMacro(f"Delete {len(node_ids)} nodes and {len(edges)} wires" if node_ids and edges else
-                              (f"Delete {', '.join(node_ids)}" if node_ids else f"Delete {len(edges)} wires"))
+        self.stack.beginMacro(
+            f"Delete {len(node_ids)} nodes and {len(edges)} wires"
+            if node_ids and edges
+            else (f"Delete {', '.join(node_ids)}" if node_ids else f"Delete {len(edges)} wires")
+        )
         for key in edges:
             self.stack.push(cmd.RemoveEdge(doc, key))
         for node_id in node_ids:
             self.stack.push(cmd.RemoveNode(doc, node_id))
         self.stack.endMacro()
 
-    def move(self, positions: dict[str, tuple[float, float]], text: str | None = None,
-             before: dict[str, tuple[float, float] | None] | None = None) -> None:
+    def move(
+        self,
+        positions: dict[str, tuple[float, float]],
+        text: str | None = None,
+        before: dict[str, tuple[float, float] | None] | None = None,
+    ) -> None:
         doc = self.document
         changed = {n: p for n, p in positions.items() if doc.node(n) is not None and doc.position(n) != p}
         if changed:
@@ -124,8 +135,9 @@ class Editor:
             adds.append(key)
         if not cut and not adds:
             return refused
-        self.stack.beginMacro(f"Connect {adds[0]}" if adds and not cut else
-                              (f"Disconnect {cut[0]}" if not adds else "Rewire"))
+        self.stack.beginMacro(
+            f"Connect {adds[0]}" if adds and not cut else (f"Disconnect {cut[0]}" if not adds else "Rewire")
+        )
         for key in cut:
             self.stack.push(cmd.RemoveEdge(doc, key))
         for key in adds:

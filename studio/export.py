@@ -33,37 +33,50 @@ def document_view(document: Document) -> GraphView:
     view = GraphView()
     for node in document.nodes:
         resolved = document.resolved(node)
-        view.nodes[node.id] = {"id": node.id, "spec": node_data(node), "created_by": None, "state": None,
-                               "dynamic": bool(resolved and resolved.dynamic)}
-    view.edges = [{"from": e.source, "to": e.target, "spec": edge_data(e), "created_by": None}
-                  for e in document.edges]
+        view.nodes[node.id] = {
+            "id": node.id,
+            "spec": node_data(node),
+            "created_by": None,
+            "state": None,
+            "dynamic": bool(resolved and resolved.dynamic),
+        }
+    view.edges = [{"from": e.source, "to": e.target, "spec": edge_data(e), "created_by": None} for e in document.edges]
     return view
 
 
 def run_view(model: RunModel) -> GraphView:
     view = GraphView(at=model.last_seq, run_state=model.state)
     for run in model.nodes.values():
-        view.nodes[run.id] = {"id": run.id, "spec": run.spec, "created_by": run.created_by, "state": run.state,
-                              "dynamic": run.dynamic}
+        view.nodes[run.id] = {
+            "id": run.id,
+            "spec": run.spec,
+            "created_by": run.created_by,
+            "state": run.state,
+            "dynamic": run.dynamic,
+        }
     view.edges = [dict(edge) for edge in model.edges.values()]
     view.ghosts = list(model.ghosts)
     return view
 
 
-def dot_text(window: "MainWindow") -> str:
+def dot_text(window: MainWindow) -> str:
     model = window.canvas.run_layer.model
     view = run_view(model) if model is not None else document_view(window.document)
     return to_dot(view, window.document.workflow.name)
 
 
-def _target(window: "MainWindow", title: str, suffix: str, name_filter: str) -> Path | None:
+def _target(window: MainWindow, title: str, suffix: str, name_filter: str) -> Path | None:
     doc = window.document
-    base = doc.path.with_name(doc.path.name.split(".")[0] + suffix) if doc.path else Path.cwd() / (doc.workflow.name + suffix)
+    base = (
+        doc.path.with_name(doc.path.name.split(".")[0] + suffix)
+        if doc.path
+        else Path.cwd() / (doc.workflow.name + suffix)
+    )
     path, _ = QtWidgets.QFileDialog.getSaveFileName(window, title, str(base), name_filter)
     return Path(path) if path else None
 
 
-def export_dot(window: "MainWindow", path: Path | None = None) -> Path | None:
+def export_dot(window: MainWindow, path: Path | None = None) -> Path | None:
     path = path or _target(window, "Export DOT", ".dot", "GraphViz DOT (*.dot *.gv)")
     if path is None:
         return None
@@ -72,7 +85,7 @@ def export_dot(window: "MainWindow", path: Path | None = None) -> Path | None:
     return path
 
 
-def export_png(window: "MainWindow", path: Path | None = None) -> Path | None:
+def export_png(window: MainWindow, path: Path | None = None) -> Path | None:
     path = path or _target(window, "Export PNG", ".png", "PNG image (*.png)")
     if path is None:
         return None

@@ -38,8 +38,9 @@ class RunsDialog(QtWidgets.QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         for row, run in enumerate(store.runs(limit=500)):
             self.table.insertRow(row)
-            for col, value in enumerate((run["id"], run["workflow"], run["state"], _when(run["started_at"]),
-                                         _when(run["finished_at"]))):
+            for col, value in enumerate(
+                (run["id"], run["workflow"], run["state"], _when(run["started_at"]), _when(run["finished_at"]))
+            ):
                 self.table.setItem(row, col, QtWidgets.QTableWidgetItem(str(value or "")))
         self.table.resizeColumnsToContents()
         self.table.doubleClicked.connect(self.accept)
@@ -91,7 +92,7 @@ class ReplayBar(QtWidgets.QWidget):
 class History:
     """Shows past runs in the main window (read-only), with the replay slider."""
 
-    def __init__(self, window: "MainWindow") -> None:
+    def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.store: Store | None = None
         self.run_id: str | None = None
@@ -145,6 +146,7 @@ class History:
     def ghosts_at(self, upto: int) -> list[Any]:
         try:
             from engine.replay import at_event
+
             return list(at_event(self._store(), self.run_id, upto).ghosts)
         except Exception:  # noqa: BLE001 - no ghosts is better than no replay
             return []
@@ -158,8 +160,9 @@ class History:
         self.window.canvas.run_layer.flush()
         self.window.run_panel.set_model(model, log_source=self.log_lines)
         kinds = {kind for _s, _t, kind, _d in self._store().events(self.run_id, after=upto - 1, upto=upto)}
-        self.window.replay.label.setText(f"event {upto} of {self.last} ({', '.join(sorted(kinds))})"
-                                         f" — {model.state or 'starting'}")
+        self.window.replay.label.setText(
+            f"event {upto} of {self.last} ({', '.join(sorted(kinds))}) — {model.state or 'starting'}"
+        )
         self.window.show_broken(model)
 
     def log_lines(self, node: str | None) -> list[str]:
@@ -177,4 +180,3 @@ class History:
         if self.store is not None:
             self.store.close()
             self.store = None
-

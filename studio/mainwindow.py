@@ -125,8 +125,11 @@ class MainWindow(QtWidgets.QMainWindow):
         for name in ("node_added", "node_removed", "edge_added", "edge_removed", "node_renamed"):
             getattr(document.events, name).connect(self._structure_edited)
         document.events.path_changed.connect(lambda _p: self._update_title())
-        self.problems.show_problems(document.problems, self._source_text(document),
-                                    "The file has problems; what could be read is shown." if document.problems else "")
+        self.problems.show_problems(
+            document.problems,
+            self._source_text(document),
+            "The file has problems; what could be read is shown." if document.problems else "",
+        )
         if document.problems:
             self.show_page(self.problems)
         self._update_actions()
@@ -150,8 +153,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.undo_stack.isClean() or self.read_only:
             return True
         answer = QtWidgets.QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.document.workflow.name}?",
-            QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel)
+            self,
+            "Unsaved changes",
+            f"Save the changes to {self.document.workflow.name}?",
+            QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel,
+        )
         if answer == QtWidgets.QMessageBox.Save:
             return self.save()
         return answer == QtWidgets.QMessageBox.Discard
@@ -188,8 +194,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.close_run(keep_document=True)
         self.set_document(document)
         self.add_recent(document.path)
-        self.statusBar().showMessage(f"Opened {document.path}" + (f" ({len(document.problems)} problems)"
-                                                                  if document.problems else ""), 8000)
+        self.statusBar().showMessage(
+            f"Opened {document.path}" + (f" ({len(document.problems)} problems)" if document.problems else ""), 8000
+        )
         return True
 
     def save(self) -> bool:
@@ -211,8 +218,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _save_to(self, path: Path) -> bool:
         if not self.document.complete:
             answer = QtWidgets.QMessageBox.question(
-                self, "Save a file that had problems?",
-                "The file had problems when it was opened; saving writes only what could be read. Save anyway?")
+                self,
+                "Save a file that had problems?",
+                "The file had problems when it was opened; saving writes only what could be read. Save anyway?",
+            )
             if answer != QtWidgets.QMessageBox.Yes:
                 return False
         try:
@@ -231,12 +240,17 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def validate(self) -> bool:
         text = self.document.text()
-        _wf, loaded, problems = read_text_leniently(text, str(self.document.path or "<unsaved workflow>"),
-                                                    self.document.path)
+        _wf, loaded, problems = read_text_leniently(
+            text, str(self.document.path or "<unsaved workflow>"), self.document.path
+        )
         if loaded is not None:
-            self.problems.show_problems([], text, f"Valid: {len(loaded.workflow.nodes)} nodes, "
-                                                  f"{len(loaded.workflow.edges)} edges, "
-                                                  f"{len(loaded.workflow.promises)} promises.")
+            self.problems.show_problems(
+                [],
+                text,
+                f"Valid: {len(loaded.workflow.nodes)} nodes, "
+                f"{len(loaded.workflow.edges)} edges, "
+                f"{len(loaded.workflow.promises)} promises.",
+            )
             self.statusBar().showMessage("The workflow is valid.", 5000)
             return True
         self.show_problems(problems.problems, text, "The workflow has problems:")
@@ -277,8 +291,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if self.runs.controller.running:
-            answer = QtWidgets.QMessageBox.question(self, "A run is going on",
-                                                    "Stop the run (every task is stopped) and quit?")
+            answer = QtWidgets.QMessageBox.question(
+                self, "A run is going on", "Stop the run (every task is stopped) and quit?"
+            )
             if answer != QtWidgets.QMessageBox.Yes:
                 event.ignore()
                 return
@@ -344,11 +359,14 @@ class MainWindow(QtWidgets.QMainWindow):
             run = model.nodes[node_id]
             self.properties.show_node(node_id, spec=run.spec, note=f"created by {run.created_by} during the run")
         elif item is not None and item.kind == GHOST:
-            self.properties.show_note("Ghost", f"what may still appear after {node_id.removeprefix('ghost:')}: "
-                                               f"{item.detail}")
+            self.properties.show_note(
+                "Ghost", f"what may still appear after {node_id.removeprefix('ghost:')}: {item.detail}"
+            )
         elif item is not None and item.kind == REFUSED:
-            self.properties.show_note(f"Refused: {node_id.removeprefix('refused:')}",
-                                      "a node of the mutation that broke a promise; it was never added")
+            self.properties.show_note(
+                f"Refused: {node_id.removeprefix('refused:')}",
+                "a node of the mutation that broke a promise; it was never added",
+            )
 
     def _scene_selection_changed(self) -> None:
         if not self.canvas.selected_ids():
@@ -360,8 +378,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.canvas.editable:
             return
         center = self.canvas.viewer.mapToScene(self.canvas.viewer.viewport().rect().center())
-        problem = self.editor.add_operator_node(ref["operator"], ref.get("library") or None,
-                                                (center.x(), center.y()))
+        problem = self.editor.add_operator_node(ref["operator"], ref.get("library") or None, (center.x(), center.y()))
         if problem:
             self.statusBar().showMessage(problem, 8000)
 
@@ -378,8 +395,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_actions(self) -> None:
         if hasattr(self, "actions"):
-            self.actions.update(running=self.runs.running, editable=self.canvas.editable,
-                                past_run=self.past_run is not None)
+            self.actions.update(
+                running=self.runs.running, editable=self.canvas.editable, past_run=self.past_run is not None
+            )
 
     def _update_title(self) -> None:
         doc = self.document

@@ -108,7 +108,7 @@ class Palette(QtWidgets.QWidget):
             for lib in libraries:
                 node = QtWidgets.QTreeWidgetItem(group, [lib.title])
                 node.setToolTip(0, str(lib.path) + "".join(f"\n{p}" for p in lib.problems))
-                for name, op in sorted(lib.operators.items()):
+                for _name, op in sorted(lib.operators.items()):
                     self._leaf(node, op, lib.path, "")
         self.tree.expandAll()
         self._apply_filter(self.filter.text())

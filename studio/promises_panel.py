@@ -18,15 +18,21 @@ from studio.document import Document
 from studio.regions import pattern_problems
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    "static": (), "no_new_nodes": ("by",), "no_new_edges": ("by", "from", "to"),
-    "only_nodes": ("by", "match"), "only_edges": ("by", "pairs"), "max_nodes": ("by", "max"),
+    "static": (),
+    "no_new_nodes": ("by",),
+    "no_new_edges": ("by", "from", "to"),
+    "only_nodes": ("by", "match"),
+    "only_edges": ("by", "pairs"),
+    "max_nodes": ("by", "max"),
     "shape": ("pattern", "where", "by"),
 }
 HINTS = {
     "by": "whose mutations it binds: node ids, operator names or globs, comma separated (empty: every task)",
-    "from": "no edge from these nodes (comma separated)", "to": "no edge into these nodes (comma separated)",
+    "from": "no edge from these nodes (comma separated)",
+    "to": "no edge into these nodes (comma separated)",
     "match": "created nodes must match one of these selectors (comma separated)",
-    "pairs": "one allowed pair per line: from -> to", "max": "at most this many created nodes",
+    "pairs": "one allowed pair per line: from -> to",
+    "max": "at most this many created nodes",
     "pattern": "e.g. A -> M* -> B   (anchors first and last)",
     "where": "one name per line: Name: pattern   (e.g. Loop: M -> Loop | M)",
 }
@@ -189,16 +195,13 @@ class PromisesPanel(QtWidgets.QWidget):
                 where[name.strip()] = pattern.strip()
         return where
 
-    def check_shape(self) -> list[str] | None:
+    def check_shape(self) -> list[str]:
         """Check the pattern as typed; the problems (each naming its column) show under it."""
         if self.kind != "shape":
             return []
         pattern = self.inputs["pattern"].text()
         problems = pattern_problems(pattern, self._where()) if pattern.strip() else []
-        if problems is None:
-            self.check.setStyleSheet("color: #b0b0b0")
-            self.check.setText("(this version of Weft cannot check shape patterns)")
-        elif problems:
+        if problems:
             self.check.setStyleSheet("color: #e06666")
             self.check.setText("\n".join(problems))
         else:
@@ -236,8 +239,12 @@ class PromisesPanel(QtWidgets.QWidget):
             text = self.inputs["max"].text().strip()
             args["max"] = int(text) if text.isdigit() else text
         if kind == "only_edges":
-            args["pairs"] = [[a.strip(), b.strip()] for line in self.inputs["pairs"].toPlainText().splitlines()
-                             if "->" in line for a, b in [line.split("->", 1)]]
+            args["pairs"] = [
+                [a.strip(), b.strip()]
+                for line in self.inputs["pairs"].toPlainText().splitlines()
+                if "->" in line
+                for a, b in [line.split("->", 1)]
+            ]
         data[kind] = args
         return data
 

@@ -8,7 +8,8 @@ undo command (through the ``Editor``). Nodes a run created, and past runs, are s
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 from PySide6 import QtCore, QtWidgets
@@ -27,7 +28,12 @@ def _flow(value: Any) -> str:
     """A value as one line of YAML flow text (what the form shows for lists and mappings)."""
     if value is None:
         return ""
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000, allow_unicode=True).strip().removesuffix("...").strip()
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=10_000, allow_unicode=True)
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def _parse(text: str, what: str) -> tuple[Any, str | None]:
@@ -49,8 +55,8 @@ class Properties(QtWidgets.QWidget):
         self.editor: Any = None
         self.node_id: str | None = None
         self.edge: EdgeKey | None = None
-        self.locked = False      # the window says nothing may be edited (a run, a past run)
-        self.read_only = False   # what is shown now may not be edited
+        self.locked = False  # the window says nothing may be edited (a run, a past run)
+        self.read_only = False  # what is shown now may not be edited
         self._shown: tuple[str, dict[str, Any] | None, str] | None = None  # a run's node: its spec
         self._loading = False
         self.title = QtWidgets.QLabel()
@@ -132,11 +138,15 @@ class Properties(QtWidgets.QWidget):
         page = QtWidgets.QWidget()
         form = QtWidgets.QFormLayout(page)
         c = self._commit_workflow
-        self.w = {"name": self._line(c), "description": self._line(c),
-                  "max_parallel": self._line(c, "tasks at once (default: CPU count)"),
-                  "executor": self._combo(["(local)", *EXECUTORS], c), "image": self._line(c),
-                  "fail_fast": self._combo(["false", "true"], c),
-                  "imports": QtWidgets.QLabel()}
+        self.w = {
+            "name": self._line(c),
+            "description": self._line(c),
+            "max_parallel": self._line(c, "tasks at once (default: CPU count)"),
+            "executor": self._combo(["(local)", *EXECUTORS], c),
+            "image": self._line(c),
+            "fail_fast": self._combo(["false", "true"], c),
+            "imports": QtWidgets.QLabel(),
+        }
         self.w["imports"].setWordWrap(True)
         for name, widget in self.w.items():
             form.addRow(name.replace("_", " "), widget)
@@ -146,12 +156,17 @@ class Properties(QtWidgets.QWidget):
 
     def set_document(self, document: Document, editor: Any) -> None:
         if self.document is not None:
-            for name in ("node_changed", "node_renamed", "node_removed", "workflow_changed", "edge_removed",
-                         "edge_added"):
+            for name in (
+                "node_changed",
+                "node_renamed",
+                "node_removed",
+                "workflow_changed",
+                "edge_removed",
+                "edge_added",
+            ):
                 getattr(self.document.events, name).disconnect(self.refresh)
         self.document, self.editor = document, editor
-        for name in ("node_changed", "node_renamed", "node_removed", "workflow_changed", "edge_removed",
-                     "edge_added"):
+        for name in ("node_changed", "node_renamed", "node_removed", "workflow_changed", "edge_removed", "edge_added"):
             getattr(document.events, name).connect(self.refresh)
         self.show_workflow()
 
@@ -160,16 +175,18 @@ class Properties(QtWidgets.QWidget):
         if len(args) == 2 and args[0] == self.node_id and isinstance(args[1], str):  # renamed
             self.node_id = args[1]
         if self.node_id is not None:
-            spec, note = (self._shown[1], self._shown[2]) if self._shown and self._shown[0] == self.node_id \
-                else (None, "")
+            spec, note = (
+                (self._shown[1], self._shown[2]) if self._shown and self._shown[0] == self.node_id else (None, "")
+            )
             self.show_node(self.node_id, spec=spec, note=note)
         elif self.edge is not None:
             self.show_edge(self.edge)
         else:
             self.show_workflow()
 
-    def show_node(self, node_id: str, read_only: bool = False, spec: dict[str, Any] | None = None,
-                  note: str = "") -> None:
+    def show_node(
+        self, node_id: str, read_only: bool = False, spec: dict[str, Any] | None = None, note: str = ""
+    ) -> None:
         """A workflow node (editable), or with ``spec`` a node a run created (read-only)."""
         doc = self.document
         node = doc.node(node_id) if doc is not None and spec is None else None
@@ -197,11 +214,17 @@ class Properties(QtWidgets.QWidget):
                 widget.setText(_flow(value))
             else:
                 widget.setText("" if value is None else str(value))
-            widget.setEnabled(not self.read_only and not (data.get("operator") and name in
-                                                          ("command", "inputs", "outputs")))
+            widget.setEnabled(
+                not self.read_only and not (data.get("operator") and name in ("command", "inputs", "outputs"))
+            )
         inputs, outputs = doc.ports(NodeSpec(**{k: v for k, v in _spec_fields(data).items()})) if doc else ({}, {})
-        self.ports.setText("<br/>".join([f"in <b>{n}</b>: {t}" for n, t in inputs.items()] +
-                                        [f"out <b>{n}</b>: {t}" for n, t in outputs.items()]) or "(no data ports)")
+        self.ports.setText(
+            "<br/>".join(
+                [f"in <b>{n}</b>: {t}" for n, t in inputs.items()]
+                + [f"out <b>{n}</b>: {t}" for n, t in outputs.items()]
+            )
+            or "(no data ports)"
+        )
         self._loading = False
         self.problems.clear()
         self.stack.setCurrentIndex(0)
@@ -317,6 +340,7 @@ class Properties(QtWidgets.QWidget):
         if when is not None:
             from engine import expr
             from engine.errors import ExpressionError
+
             try:
                 expr.parse(when)
             except ExpressionError as exc:
@@ -333,11 +357,14 @@ class Properties(QtWidgets.QWidget):
         if error or (max_parallel is not None and (not isinstance(max_parallel, int) or max_parallel < 1)):
             self.problems.setText(error or "max parallel must be a whole number, at least 1")
             return
-        settings = Settings(max_parallel=max_parallel,
-                            executor=None if self.w["executor"].currentIndex() == 0 else self.w["executor"].currentText(),
-                            image=self.w["image"].text().strip() or None,
-                            fail_fast=True if self.w["fail_fast"].currentText() == "true" else
-                            (False if wf.settings.fail_fast is False else None))
+        settings = Settings(
+            max_parallel=max_parallel,
+            executor=None if self.w["executor"].currentIndex() == 0 else self.w["executor"].currentText(),
+            image=self.w["image"].text().strip() or None,
+            fail_fast=True
+            if self.w["fail_fast"].currentText() == "true"
+            else (False if wf.settings.fail_fast is False else None),
+        )
         values: dict[str, Any] = {}
         name = self.w["name"].text().strip() or wf.name
         description = self.w["description"].text().strip() or None
@@ -356,4 +383,3 @@ def _spec_fields(data: dict[str, Any]) -> dict[str, Any]:
     """The NodeSpec fields of a node written as data (for resolving its ports)."""
     names = {f.name for f in dataclasses.fields(NodeSpec)} - {"loc", "trigger"}
     return {k: v for k, v in data.items() if k in names}
-

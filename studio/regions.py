@@ -8,14 +8,15 @@ frame follows its nodes through saving, loading and any re-layout.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import networkx as nx
 
+from engine.shape import ShapeError, compile_shape
+from engine.shape import pattern_problems as check_pattern
+
 # Atoms of a pattern: node ids may contain '-', but '->' is the series operator.
-_ATOM = re.compile(r"[A-Za-z0-9_]+(?:-(?!>)[A-Za-z0-9_]+)*")
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,8 @@ class Region:
 
 
 def shape_anchors(pattern: str, where: Mapping[str, str] | None = None) -> tuple[str, str] | None:
-    """The first and last atoms of a shape pattern, or None when it has no two anchors.
-
-    The engine's shape reader decides when it is available; a plain scan of the text (first
-    and last bare atom) stands in for it otherwise.
-    """
-    try:
-        from engine.shape import ShapeError, compile_shape
-    except ImportError:  # the engine of this version reads no shape patterns yet
-        atoms = _ATOM.findall(pattern or "")
-        return (atoms[0], atoms[-1]) if len(atoms) >= 2 and atoms[0] != atoms[-1] else None
+    """The first and last atoms of a shape pattern (the engine's reader decides), or None when
+    it has no two anchors."""
     try:
         return compile_shape(pattern, where).anchors
     except ShapeError:
@@ -46,21 +39,17 @@ def shape_anchors(pattern: str, where: Mapping[str, str] | None = None) -> tuple
         return None
 
 
-def pattern_problems(pattern: str, where: Mapping[str, str] | None = None) -> list[str] | None:
-    """Problems of a shape pattern as a person types it, each naming its column; None when this
-    engine cannot check patterns (an empty list means the pattern is fine)."""
+def pattern_problems(pattern: str, where: Mapping[str, str] | None = None) -> list[str]:
+    """Problems of a shape pattern as a person types it, each naming its column (none: fine)."""
     try:
-        from engine.shape import pattern_problems as check
-    except ImportError:
-        return None
-    try:
-        return list(check(pattern, where))
+        return list(check_pattern(pattern, where))
     except Exception as exc:  # noqa: BLE001 - a checker that fails is reported, never raised
         return [f"could not check the pattern: {exc}"]
 
 
-def region_members(dag: nx.DiGraph, anchors: tuple[str, str] | None,
-                   created_by: Mapping[str, str | None] | None = None) -> tuple[frozenset[str], str | None]:
+def region_members(
+    dag: nx.DiGraph, anchors: tuple[str, str] | None, created_by: Mapping[str, str | None] | None = None
+) -> tuple[frozenset[str], str | None]:
     """The nodes of the region between ``anchors`` in ``dag``, and a problem text if any.
 
     ``created_by`` (node -> creator) adds nodes created by a task inside the region or by the

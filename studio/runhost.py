@@ -28,8 +28,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-FLUSH = 0.015           # seconds an event may wait before it is sent to the studio
-GHOST_INTERVAL = 0.05   # the projection is recomputed at most this often (when something changed)
+FLUSH = 0.015  # seconds an event may wait before it is sent to the studio
+GHOST_INTERVAL = 0.05  # the projection is recomputed at most this often (when something changed)
 _STRUCTURE = {"node_added", "edge_added", "promise_added", "node_state", "run_state"}
 
 
@@ -154,13 +154,14 @@ def project_ghosts(run: Any) -> list[Any]:
         return []
     try:
         from engine.projection import ghosts
+
         return list(ghosts(run.keeper, {n: s.value for n, s in run.node_state.items()}))
     except Exception:  # noqa: BLE001 - a projection problem must not stop the run
         return []
 
 
 def main() -> int:
-    from engine.errors import InvalidInput, RecordingFailed, WeftError
+    from engine.errors import RecordingFailed, WeftError
     from engine.loader import load_text
     from engine.run import Run
     from engine.store import Store
@@ -174,22 +175,18 @@ def main() -> int:
     try:
         header = host.read_header()
         path = Path(header["path"]) if header.get("path") else None
-        loaded = load_text(header["text"], str(path or "<unsaved workflow>"),
-                           path if path else Path.cwd() / "untitled.weft.yaml")
+        loaded = load_text(
+            header["text"], str(path or "<unsaved workflow>"), path if path else Path.cwd() / "untitled.weft.yaml"
+        )
         store = Store(Path(header["home"]))
-        run = Run(loaded, store, text=header["text"], run_id=header["run_id"],
-                  max_parallel=header.get("max_parallel"))
+        run = Run(loaded, store, text=header["text"], run_id=header["run_id"], max_parallel=header.get("max_parallel"))
         for resolved in run.loaded.nodes.values():
             run.executor_for(resolved)  # EngineUnavailable when docker cannot be reached
-        unsupported = getattr(run.keeper, "unsupported", None)
-        refused = unsupported(run.workflow.promises) if unsupported is not None else []
-        if refused:
-            raise InvalidInput(f"promise '{refused[0].kind}' is not enforced by this version of Weft, "
-                               "so the run would not be guaranteed; remove it to run")
         host.run = run
         run.subscribe(host.on_event)
         try:  # as `weft run` does: cheaper waiting for tasks on Python 3.11
             from engine.executors.local import use_pidfd_child_watcher
+
             use_pidfd_child_watcher()
         except ImportError:
             pass

@@ -1,6 +1,6 @@
 """What the studio knows about one run, folded from its events (no Qt here).
 
-The same fold serves a live run (events arrive from the run's thread through the bridge, in
+The same fold serves a live run (events arrive from the run's process through the bridge, in
 batches) and a past run (events read from the store, up to any number, for the replay
 slider). ``apply`` returns what changed, so the views update once per batch and only where
 something happened. Log lines are kept in bounded ring buffers: a task that writes millions
@@ -10,22 +10,33 @@ of lines costs the studio a fixed amount of memory (the store keeps them all).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from engine.events import LogLine, Recorded
 from studio.document import EdgeKey
 
-LOG_LINES = 5000           # per node
+LOG_LINES = 5000  # per node
 TERMINAL = ("succeeded", "failed", "skipped", "cancelled")
 ENGINE_LOG_LINES = LOG_LINES  # the run's log: every node's lines, and the engine's
-STRUCTURE = ("run_started", "run_state", "node_added", "edge_added", "promise_added", "node_state",
-             "progress", "output", "promise_broken", "style")
+STRUCTURE = (
+    "run_started",
+    "run_state",
+    "node_added",
+    "edge_added",
+    "promise_added",
+    "node_state",
+    "progress",
+    "output",
+    "promise_broken",
+    "style",
+)
 
 
 @dataclass
 class GhostUpdate:
-    """The projection's ghosts as of now (computed on the run's thread, where the graph is)."""
+    """The projection's ghosts as of now (computed in the run's process, where the graph is)."""
 
     ghosts: list[Any]
 
@@ -112,9 +123,10 @@ class RunModel:
                     logs[event.node] = logs.get(event.node, 0) + 1
                     continue
                 self._fold(item.seq, item.ts, event.kind, event.data(), changes)
-            elif isinstance(item, GhostUpdate):  # computed on the run's thread a moment ago
-                self.ghosts = [g for g in item.ghosts
-                               if g.owner not in self.nodes or self.nodes[g.owner].state not in TERMINAL]
+            elif isinstance(item, GhostUpdate):  # computed in the run's process a moment ago
+                self.ghosts = [
+                    g for g in item.ghosts if g.owner not in self.nodes or self.nodes[g.owner].state not in TERMINAL
+                ]
                 changes.ghosts = True
             elif isinstance(item, RunEnded):
                 self.ended = changes.ended = item
@@ -159,14 +171,19 @@ class RunModel:
         elif kind == "node_added":
             node = data["node"]
             if node not in self.nodes:
-                self.nodes[node] = NodeRun(node, data.get("spec") or {}, data.get("created_by"),
-                                           bool(data.get("dynamic")))
+                self.nodes[node] = NodeRun(
+                    node, data.get("spec") or {}, data.get("created_by"), bool(data.get("dynamic"))
+                )
                 changes.new_nodes.append(node)
         elif kind == "edge_added":
             key = edge_key(data.get("spec") or {"from": data["source"], "to": data["target"]})
             if key not in self.edges:
-                self.edges[key] = {"from": data["source"], "to": data["target"], "spec": data.get("spec") or {},
-                                   "created_by": data.get("created_by")}
+                self.edges[key] = {
+                    "from": data["source"],
+                    "to": data["target"],
+                    "spec": data.get("spec") or {},
+                    "created_by": data.get("created_by"),
+                }
                 changes.new_edges.append(key)
         elif kind == "output":
             run = self.nodes.get(data["node"])
@@ -211,5 +228,8 @@ class RunModel:
     def summary(self) -> str:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(self.counts().items()))
         state = self.state or "starting"
-        return f"{self.run_id or 'run'}: {state} ({len(self.nodes)} nodes: {counts})" if self.nodes else \
-            f"{self.run_id or 'run'}: {state}"
+        return (
+            f"{self.run_id or 'run'}: {state} ({len(self.nodes)} nodes: {counts})"
+            if self.nodes
+            else f"{self.run_id or 'run'}: {state}"
+        )

@@ -73,13 +73,23 @@ class RunController(QtCore.QObject):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         env.pop("QT_QPA_PLATFORM", None)
         try:
-            process = subprocess.Popen([sys.executable, "-m", "studio.runhost"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                       cwd=str(path.resolve().parent if path else Path.cwd()))
+            process = subprocess.Popen(
+                [sys.executable, "-m", "studio.runhost"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=str(path.resolve().parent if path else Path.cwd()),
+            )
         except OSError as exc:
             raise InvalidInput(f"cannot start the run: {exc}") from None
-        header = {"text": text, "path": str(path.resolve()) if path else None, "home": str(self.home),
-                  "run_id": run_id, "max_parallel": max_parallel}
+        header = {
+            "text": text,
+            "path": str(path.resolve()) if path else None,
+            "home": str(self.home),
+            "run_id": run_id,
+            "max_parallel": max_parallel,
+        }
         assert process.stdin is not None
         process.stdin.write(json.dumps(header).encode("utf-8") + b"\n")
         process.stdin.flush()
@@ -87,8 +97,7 @@ class RunController(QtCore.QObject):
         self._ended = False
         self._stderr.clear()
         self.bridge.start()
-        self._reader = threading.Thread(target=self._read, args=(process,), name=f"weft-run {run_id}",
-                                        daemon=True)
+        self._reader = threading.Thread(target=self._read, args=(process,), name=f"weft-run {run_id}", daemon=True)
         self._reader.start()
         threading.Thread(target=self._read_stderr, args=(process,), daemon=True).start()
         self.started.emit(run_id)
@@ -136,8 +145,13 @@ class RunController(QtCore.QObject):
             if not ended:  # the host died: say so, with what it wrote on its way out
                 tail = b"".join(self._stderr).decode("utf-8", errors="replace").strip()
                 self._ended = True
-                self.bridge.push(RunEnded("failed", f"the run's process ended unexpectedly (exit code {code})"
-                                                    + (f":\n{tail[-4000:]}" if tail else "")))
+                self.bridge.push(
+                    RunEnded(
+                        "failed",
+                        f"the run's process ended unexpectedly (exit code {code})"
+                        + (f":\n{tail[-4000:]}" if tail else ""),
+                    )
+                )
             with self._lock:
                 try:
                     assert process.stdin is not None

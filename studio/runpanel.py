@@ -9,7 +9,7 @@ read from the store on demand.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -23,7 +23,7 @@ class LogView(QtWidgets.QListView):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        # a C++ model: drawing rows calls no Python, which matters while a run's thread is busy
+        # a C++ model: drawing rows calls no Python, which matters while a run's events pour in
         self.model_ = QtCore.QStringListModel()
         self.lines: list[str] = []
         self.setModel(self.model_)

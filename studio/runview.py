@@ -46,7 +46,8 @@ class Banner(QtWidgets.QFrame):
         self.label.setText(
             f"<b>Promise broken: {broken.get('promise')}</b><br/>"
             f"by task <b>{broken.get('task') or '(the workflow)'}</b>: {broken.get('reason')}"
-            + (f"<br/>refused mutation (not applied, drawn in red): {what}" if what else ""))
+            + (f"<br/>refused mutation (not applied, drawn in red): {what}" if what else "")
+        )
         self.show()
 
 
@@ -63,9 +64,9 @@ def settle_heap() -> None:
 
 
 class RunView(QtCore.QObject):
-    finished = QtCore.Signal(str)   # the run's final state
+    finished = QtCore.Signal(str)  # the run's final state
 
-    def __init__(self, window: "MainWindow") -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.bridge = EventBridge(self)

@@ -40,8 +40,15 @@ def weft(home: Path):
 
     def call(*args: str, timeout: float = 120, cwd: Path | None = None, **kwargs: Any) -> CliResult:
         env = dict(os.environ, WEFT_HOME=str(home))
-        proc = subprocess.run([sys.executable, "-m", "engine.cli.main", *map(str, args)], capture_output=True,
-                              text=True, timeout=timeout, cwd=cwd or home, env=env, **kwargs)
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.cli.main", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd or home,
+            env=env,
+            **kwargs,
+        )
         assert "Traceback" not in proc.stderr, proc.stderr
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
@@ -87,8 +94,10 @@ def docker_test_image(docker_client) -> str:
         try:
             docker_client.images.pull(image)
         except DockerException as exc:
-            _docker_missing(f"test image {image} is not on this machine and cannot be pulled ({exc}); "
-                            "set WEFT_TEST_IMAGE to a local image with python3")
+            _docker_missing(
+                f"test image {image} is not on this machine and cannot be pulled ({exc}); "
+                "set WEFT_TEST_IMAGE to a local image with python3"
+            )
     return image
 
 

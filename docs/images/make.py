@@ -72,8 +72,9 @@ def run_events(home: Path, run_id: str) -> dict[str, int]:
         dynamic: set[str] = set()
         early = grown = None
         last = store.run(run_id)["last_seq"]
-        for seq, _ts, kind, data in store.events(run_id, kinds=("node_added", "edge_added", "promise_added",
-                                                                 "node_state")):
+        for seq, _ts, kind, data in store.events(
+            run_id, kinds=("node_added", "edge_added", "promise_added", "node_state")
+        ):
             if kind == "node_added" and data.get("dynamic"):
                 dynamic.add(data["node"])
             if kind == "node_state" and data["node"] in dynamic and data["state"] == "running" and early is None:
@@ -98,7 +99,7 @@ def make(examples: Path, out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="weft-docs-images-") as tmp:
         home = Path(tmp)
         for path in sorted(examples.glob(f"*{SUFFIX}")):
-            name = path.name[:-len(SUFFIX)]
+            name = path.name[: -len(SUFFIX)]
             print(name)
             written.append(svg(home, str(path), out / f"{name}.svg"))
             loaded = load_file(path)

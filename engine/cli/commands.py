@@ -7,15 +7,15 @@ import asyncio
 import json
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.cli import render
 from engine.cli.streams import ReaderSafe
 from engine.errors import InvalidInput
-from engine.executors.local import use_pidfd_child_watcher
 from engine.events import RunState
+from engine.executors.local import use_pidfd_child_watcher
 from engine.loader import load_file, read_text
 from engine.replay import at_event, from_workflow, to_dot, to_json
 from engine.run import Run
@@ -29,7 +29,7 @@ def open_store(args: argparse.Namespace) -> Store:
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _emit_json(value: Any) -> None:
@@ -42,8 +42,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"file": args.file, "valid": True, "nodes": len(wf.nodes), "edges": len(wf.edges)})
     else:
-        print(f"{args.file}: valid ({len(wf.nodes)} nodes, {len(wf.edges)} edges, "
-              f"{len(wf.promises)} promises)")
+        print(f"{args.file}: valid ({len(wf.nodes)} nodes, {len(wf.edges)} edges, {len(wf.promises)} promises)")
     return 0
 
 
@@ -74,12 +73,15 @@ def _preflight(run: Run) -> None:
         run.executor_for(resolved).check(resolved, run.workflow.folder)
 
 
-async def _execute(run: Run, view: "render.RunProgress") -> RunState:
+async def _execute(run: Run, view: render.RunProgress) -> RunState:
     loop = asyncio.get_running_loop()
     # A closed terminal or a dropped ssh session (SIGHUP) stops the run as Ctrl+C does: tasks
     # stopped, containers removed, the run recorded as cancelled; never left running headless.
-    for sig, why in ((signal.SIGINT, "interrupted (Ctrl+C)"), (signal.SIGTERM, "terminated (SIGTERM)"),
-                     (signal.SIGHUP, "terminal closed (SIGHUP)")):
+    for sig, why in (
+        (signal.SIGINT, "interrupted (Ctrl+C)"),
+        (signal.SIGTERM, "terminated (SIGTERM)"),
+        (signal.SIGHUP, "terminal closed (SIGHUP)"),
+    ):
         try:
             loop.add_signal_handler(sig, run.cancel, why)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on the main thread
@@ -95,8 +97,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = open_store(args)
     rows = store.runs(limit=args.limit)
     if args.json:
-        _emit_json([{"run": r["id"], "workflow": r["workflow"], "state": r["state"],
-                     "started_at": iso(r["started_at"]), "finished_at": iso(r["finished_at"])} for r in rows])
+        _emit_json(
+            [
+                {
+                    "run": r["id"],
+                    "workflow": r["workflow"],
+                    "state": r["state"],
+                    "started_at": iso(r["started_at"]),
+                    "finished_at": iso(r["finished_at"]),
+                }
+                for r in rows
+            ]
+        )
     else:
         render.runs_table(rows, sys.stdout)
     return 0
@@ -112,9 +124,20 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
         "state": run["state"],
         "started_at": iso(run["started_at"]),
         "finished_at": iso(run["finished_at"]),
-        "nodes": [{"id": n["id"], "state": n["state"], "operator": n["operator"], "created_by": n["created_by"],
-                   "started_at": iso(n["started_at"]), "finished_at": iso(n["finished_at"]),
-                   "attempt": n["attempt"], "reason": n["reason"], "exit_code": n["exit_code"]} for n in nodes],
+        "nodes": [
+            {
+                "id": n["id"],
+                "state": n["state"],
+                "operator": n["operator"],
+                "created_by": n["created_by"],
+                "started_at": iso(n["started_at"]),
+                "finished_at": iso(n["finished_at"]),
+                "attempt": n["attempt"],
+                "reason": n["reason"],
+                "exit_code": n["exit_code"],
+            }
+            for n in nodes
+        ],
         "edges": [{"from": e["source"], "to": e["target"]} for e in store.edges(run_id)],
         "promises": promises,
         "broken": run["broken"] or None,

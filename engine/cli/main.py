@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from engine import __version__
 from engine.errors import WeftError, WorkflowInvalid
+from engine.model import EXECUTORS
 
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every bad input
         self.exit(EXIT_INVALID, f"weft: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="weft", description="Run and inspect Weft workflows.")
     parser.add_argument("--version", action="version", version=f"weft {__version__}")
-    parser.add_argument("--home", help="folder of the run database and workspaces (default: $WEFT_HOME "
-                                       "or the user data folder)")
+    parser.add_argument(
+        "--home", help="folder of the run database and workspaces (default: $WEFT_HOME or the user data folder)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -37,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a workflow file")
     p.add_argument("file")
     p.add_argument("--max-parallel", type=_positive, metavar="N", help="tasks at once (default: settings or CPUs)")
-    p.add_argument("--executor", choices=("local", "docker"), help="default executor for this run")
+    p.add_argument("--executor", choices=EXECUTORS, help="default executor for this run")
     p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} at the end')
     p.add_argument("--logs", action="store_true", help="stream task log lines to stderr")
 
@@ -57,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("graph", help="a workflow's or a run's graph as DOT, JSON, SVG or PNG")
     p.add_argument("target", metavar="FILE|RUN")
     p.add_argument("--at", type=int, metavar="N", help="as of event N of a run")
-    p.add_argument("--format", choices=("dot", "json", "svg", "png"), default="dot",
-                   help="svg and png are drawn by GraphViz's `dot`, which must be installed (default: dot)")
+    p.add_argument(
+        "--format",
+        choices=("dot", "json", "svg", "png"),
+        default="dot",
+        help="svg and png are drawn by GraphViz's `dot`, which must be installed (default: dot)",
+    )
     p.add_argument("-o", "--output", help="write to this file instead of stdout (png needs it on a terminal)")
     return parser
 
@@ -74,16 +81,18 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.cli import commands
+    args = build_parser().parse_args(argv)  # --version, --help and bad arguments end here, cheaply
+    from engine.cli import commands  # the engine proper: loaded only for a command that needs it
 
-    args = build_parser().parse_args(argv)
     handler = getattr(commands, f"cmd_{args.command}")
     try:
         return handler(args)
     except WorkflowInvalid as exc:
         count = len(exc.problems)
-        _say(*(f"{problem.location}: error: {problem.message}" for problem in exc.problems),
-             f"{count} error{'s' if count != 1 else ''}")
+        _say(
+            *(f"{problem.location}: error: {problem.message}" for problem in exc.problems),
+            f"{count} error{'s' if count != 1 else ''}",
+        )
         return exc.exit_code
     except WeftError as exc:
         _say(f"weft: error: {exc}")

@@ -6,16 +6,24 @@ import asyncio
 import re
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
+from engine.cli.streams import TextOut
 from engine.events import NodeState, Recorded
 
 if TYPE_CHECKING:
     from engine.run import Run
     from engine.store import Store
 
-_MARK = {"succeeded": "ok", "failed": "FAILED", "skipped": "skipped", "cancelled": "cancelled",
-         "running": "running", "pending": "pending", "waiting": "waiting"}
+_MARK = {
+    "succeeded": "ok",
+    "failed": "FAILED",
+    "skipped": "skipped",
+    "cancelled": "cancelled",
+    "running": "running",
+    "pending": "pending",
+    "waiting": "waiting",
+}
 #: Control characters (C0 but tab, DEL, C1): a terminal obeys them, so task text must not carry them raw.
 _CONTROL = re.compile(r"\r\n|[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\r\n": "\\r\\n"}
@@ -30,6 +38,7 @@ def printable(text: object, *, lines: bool = False) -> str:
     Every human-readable CLI path prints through this; ``--json`` output stays exact. Tabs stay;
     line breaks are escaped too unless ``lines`` (a multi-line log message, such as a traceback).
     """
+
     def escape(m: re.Match[str]) -> str:
         if lines and m[0] in ("\n", "\r\n"):
             return "\n"
@@ -41,7 +50,7 @@ def printable(text: object, *, lines: bool = False) -> str:
 class RunProgress:
     """A live status line on a terminal; plain lines for failures otherwise."""
 
-    def __init__(self, run: "Run", stream: TextIO, show_logs: bool = False) -> None:
+    def __init__(self, run: Run, stream: TextOut, show_logs: bool = False) -> None:
         self.run = run
         self.stream = stream
         self.tty = stream.isatty()
@@ -79,8 +88,10 @@ class RunProgress:
         running = [n for n, s in self.run.node_state.items() if s is NodeState.RUNNING]
         names = ", ".join(running[:4]) + (f" +{len(running) - 4}" if len(running) > 4 else "")
         extra = "".join(f" · {counts[s]} {s}" for s in ("failed", "skipped") if counts[s])
-        text = printable(f"{self.run.workflow.name} [{done}/{total}] {time.monotonic() - self.started:5.1f}s"
-                         f"{extra}{' · running: ' + names if running else ''}")
+        text = printable(
+            f"{self.run.workflow.name} [{done}/{total}] {time.monotonic() - self.started:5.1f}s"
+            f"{extra}{' · running: ' + names if running else ''}"
+        )
         self._clear()
         self.stream.write(text[:200])
         self._width = min(len(text), 200)
@@ -96,21 +107,23 @@ class RunProgress:
         self.stream.flush()
 
 
-def summary(run: "Run", store: "Store", out: TextIO) -> None:
+def summary(run: Run, store: Store, out: TextOut) -> None:
     counts = Counter(s.value for s in run.node_state.values())
     row = store.run(run.id)
     took = (row["finished_at"] or time.time()) - row["started_at"]
     parts = ", ".join(f"{counts[s]} {s}" for s in ("succeeded", "failed", "skipped", "cancelled") if counts[s])
     out.write(f"run {run.id} {run.state.value} in {took:.2f} s ({parts or 'no nodes'})\n")
     if run.broken is not None:
-        out.write(f"  broken promise: {printable(run.broken.promise)}\n  by task: {printable(run.broken.task)}\n"
-                  f"  reason: {printable(run.broken.reason)}\n")
+        out.write(
+            f"  broken promise: {printable(run.broken.promise)}\n  by task: {printable(run.broken.task)}\n"
+            f"  reason: {printable(run.broken.reason)}\n"
+        )
     failed = [n for n, s in run.node_state.items() if s is NodeState.FAILED]
     for node in failed[:20]:
         out.write(f"  {printable(node)} failed: see `weft logs {run.id} {printable(node)}`\n")
 
 
-def runs_table(rows: list[dict[str, Any]], out: TextIO) -> None:
+def runs_table(rows: list[dict[str, Any]], out: TextOut) -> None:
     if not rows:
         out.write("no runs yet\n")
         return
@@ -120,7 +133,7 @@ def runs_table(rows: list[dict[str, Any]], out: TextIO) -> None:
         out.write(f"{printable(r['id']):<26} {printable(r['state']):<10} {started:<20} {printable(r['workflow'])}\n")
 
 
-def show(data: dict[str, Any], out: TextIO) -> None:
+def show(data: dict[str, Any], out: TextOut) -> None:
     out.write(printable(f"run {data['run']} ({data['workflow']}): {data['state']}") + "\n")
     if data["broken"]:
         b = data["broken"]
@@ -137,7 +150,7 @@ def show(data: dict[str, Any], out: TextIO) -> None:
             out.write(printable(f"  {node}.{name} = {text[:200]}") + "\n")
 
 
-def log_line(data: dict[str, Any], out: TextIO, with_node: bool) -> None:
+def log_line(data: dict[str, Any], out: TextOut, with_node: bool) -> None:
     prefix = f"[{data.get('node') or 'engine'}] " if with_node else ""
     level = data.get("level", "info")
     tag = "" if level == "info" else f"{level}: "

@@ -8,7 +8,17 @@ lost terminal never turns into a traceback or an unrecorded run.
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Protocol, TextIO
+
+
+class TextOut(Protocol):
+    """What the CLI writes human output to: a text stream, or a ``ReaderSafe`` one."""
+
+    def write(self, text: str) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def isatty(self) -> bool: ...
 
 
 class ReaderSafe:

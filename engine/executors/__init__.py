@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from engine.errors import InvalidInput
 from engine.executors.base import Executor
-
-EXECUTOR_NAMES = ("local", "docker")
+from engine.model import EXECUTORS
 
 
 def make_executor(name: str) -> Executor:
@@ -17,4 +16,4 @@ def make_executor(name: str) -> Executor:
         from engine.executors.docker import DockerExecutor
 
         return DockerExecutor()  # EngineUnavailable, saying what to do, when no engine answers
-    raise InvalidInput(f"unknown executor '{name}' (one of {', '.join(EXECUTOR_NAMES)})")
+    raise InvalidInput(f"unknown executor '{name}' (one of {', '.join(EXECUTORS)})")

@@ -9,9 +9,9 @@ the workspace somewhere else than the host does.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from engine.model import ResolvedNode
 
@@ -67,7 +67,7 @@ class Executor(abc.ABC):
     def task_workspace(self, host_workspace: Path) -> str:
         """The workspace path as the task sees it."""
 
-    def check(self, node: ResolvedNode, folder: Path) -> None:
+    def check(self, node: ResolvedNode, folder: Path) -> None:  # noqa: B027 - an optional hook
         """Raise ``engine.errors.InvalidInput`` if ``node`` can never run here (before a run starts)."""
 
     @abc.abstractmethod
@@ -78,5 +78,5 @@ class Executor(abc.ABC):
         later (a container whose command does not exist).
         """
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - an optional hook
         """Release whatever the executor holds (warm containers, clients)."""

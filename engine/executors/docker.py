@@ -43,9 +43,10 @@ import os
 import posixpath
 import re
 import stat
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import docker
 import requests
@@ -64,7 +65,7 @@ HELPER = "/opt/weft"
 #: Memory a container may use unless its node's ``resources.memory`` says otherwise: fixed, not a
 #: share of this machine, so a workflow gets the same limit wherever it runs; ample for ordinary
 #: tasks, and a leaking one is killed long before it takes the host's memory.
-DEFAULT_MEMORY = 2 * 1024 ** 3
+DEFAULT_MEMORY = 2 * 1024**3
 #: Processes and threads a container may have unless ``resources.pids`` says otherwise: far more
 #: than a parallel build or a thread pool needs, far fewer than it takes to starve the host.
 DEFAULT_PIDS = 1024
@@ -82,6 +83,7 @@ _EXEC_FAILED = re.compile(rb"^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*?)\r?\
 
 # -- the engine -----------------------------------------------------------------------------
 
+
 def connect(timeout: float = 10) -> Any:
     """A client of a Docker engine that answers, or ``EngineUnavailable`` (exit 2) saying what to do."""
     where = engine_address()
@@ -89,8 +91,10 @@ def connect(timeout: float = 10) -> Any:
         client = docker.from_env(timeout=timeout, max_pool_size=THREADS)
         client.ping()
     except (DockerException, requests.RequestException, OSError) as exc:
-        raise EngineUnavailable(f"cannot reach a Docker engine at {where} ({unreachable_reason(exc)}): "
-                           "start Docker or run with --executor local") from None
+        raise EngineUnavailable(
+            f"cannot reach a Docker engine at {where} ({unreachable_reason(exc)}): "
+            "start Docker or run with --executor local"
+        ) from None
     client.api.timeout = API_TIMEOUT
     return client
 
@@ -138,6 +142,7 @@ def exit_code(status: int) -> int:
 
 # -- the executor ---------------------------------------------------------------------------
 
+
 class DockerExecutor(Executor):
     name = "docker"
 
@@ -172,8 +177,15 @@ class DockerExecutor(Executor):
 
     # -- containers -------------------------------------------------------------------------
 
-    def config(self, spec: TaskSpec, image: str, command: list[str], *, warm: bool = False,
-               labels: dict[str, str] | None = None) -> dict[str, Any]:
+    def config(
+        self,
+        spec: TaskSpec,
+        image: str,
+        command: list[str],
+        *,
+        warm: bool = False,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """``create_container`` arguments for ``spec``: mounts, limits, isolation, env, labels."""
         node = spec.node
         folder = (spec.folder or spec.cwd).resolve()
@@ -195,14 +207,26 @@ class DockerExecutor(Executor):
         except ValueError as exc:
             raise LaunchError(f"resources: {exc}") from None
         host_config = self.api.create_host_config(
-            binds=binds, tmpfs=tmpfs or None, network_mode=None if node.network else "none", privileged=False,
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
+            binds=binds,
+            tmpfs=tmpfs or None,
+            network_mode=None if node.network else "none",
+            privileged=False,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            init=True,
             log_config={"Type": "none", "Config": {}},  # every line is in the run's log already
-            **limits, **extra)
+            **limits,
+            **extra,
+        )
         return {
-            "image": image, "command": command, "stdin_open": True, "tty": False,
-            "environment": self.task_env(spec), "working_dir": task_workdir(node.workdir),
-            "user": self.user_for(spec), "labels": labels if labels is not None else dict(spec.labels),
+            "image": image,
+            "command": command,
+            "stdin_open": True,
+            "tty": False,
+            "environment": self.task_env(spec),
+            "working_dir": task_workdir(node.workdir),
+            "user": self.user_for(spec),
+            "labels": labels if labels is not None else dict(spec.labels),
             "host_config": host_config,
         }
 
@@ -244,8 +268,9 @@ class DockerExecutor(Executor):
             elif user == ROOT and hasattr(os, "getuid") and workspace.stat().st_mode & 0o077:
                 os.chmod(workspace, 0o700)
         except OSError as exc:
-            raise LaunchError(f"cannot prepare the workspace {workspace} for tasks (user {user}): "
-                              f"{exc.strerror or exc}") from None
+            raise LaunchError(
+                f"cannot prepare the workspace {workspace} for tasks (user {user}): {exc.strerror or exc}"
+            ) from None
 
     async def create(self, config: dict[str, Any]) -> tuple[str, Any]:
         """Create, attach and start a container; pull its image first if the engine lacks it.
@@ -458,8 +483,10 @@ def hidden_home(folder: Path, home: Path | None, runs: Path) -> str | None:
         return None
     home = home.resolve()
     if folder == home or folder == runs or runs in folder.parents:
-        raise LaunchError(f"the workflow's folder {folder} is inside the Weft home {home}, which a container "
-                          "must not see: keep the workflow outside it, or run this node with executor: local")
+        raise LaunchError(
+            f"the workflow's folder {folder} is inside the Weft home {home}, which a container "
+            "must not see: keep the workflow outside it, or run this node with executor: local"
+        )
     if folder in home.parents:
         return posixpath.join(WORKFLOW, home.relative_to(folder).as_posix())
     return None
@@ -468,7 +495,7 @@ def hidden_home(folder: Path, home: Path | None, runs: Path) -> str | None:
 # -- limits ---------------------------------------------------------------------------------
 
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgtp])(?:i?b)?|b)?\s*$", re.IGNORECASE)
-_UNIT = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
+_UNIT = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
 
 
 def memory_bytes(value: int | str) -> int:
@@ -494,9 +521,11 @@ def effective_limits(resources: dict[str, Any] | None) -> dict[str, Any]:
     """
     resources = resources or {}
     memory, pids, cpus = resources.get("memory"), resources.get("pids"), resources.get("cpus")
-    return {"memory": memory_bytes(memory) if memory else DEFAULT_MEMORY,
-            "pids": int(pids) if pids else DEFAULT_PIDS,
-            "cpus": float(cpus) if cpus else None}
+    return {
+        "memory": memory_bytes(memory) if memory else DEFAULT_MEMORY,
+        "pids": int(pids) if pids else DEFAULT_PIDS,
+        "cpus": float(cpus) if cpus else None,
+    }
 
 
 def host_limits(resources: dict[str, Any] | None) -> dict[str, Any]:
@@ -509,6 +538,7 @@ def host_limits(resources: dict[str, Any] | None) -> dict[str, Any]:
 
 
 # -- one task, one container ----------------------------------------------------------------
+
 
 class ContainerTask(TaskProcess):
     """A task in a fresh container: lines from its attached stdout/stderr until it ends."""

@@ -24,8 +24,9 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from docker.errors import APIError, DockerException, ImageNotFound
 
@@ -140,8 +141,15 @@ class Images:
     def _build(self, directory: Path, tag: str, args: dict[str, str]) -> None:
         last = ""
         try:
-            for chunk in self.client.api.build(path=str(directory), tag=tag, buildargs=args, rm=True,
-                                               forcerm=True, decode=True, labels={"weft.build": str(directory)}):
+            for chunk in self.client.api.build(
+                path=str(directory),
+                tag=tag,
+                buildargs=args,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                labels={"weft.build": str(directory)},
+            ):
                 if "error" in chunk:
                     detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                     raise LaunchError(f"cannot build an image from {directory}: {' '.join(str(detail).split())}")
@@ -163,9 +171,11 @@ class Images:
         try:
             self.client.images.pull(image)
         except (APIError, DockerException) as exc:
-            raise LaunchError(f"image '{image}' is not on this machine and cannot be pulled ({one_line(exc)}); "
-                              f"pull or build it, or name another one (image:, settings.image, "
-                              f"${IMAGE_ENV})") from None
+            raise LaunchError(
+                f"image '{image}' is not on this machine and cannot be pulled ({one_line(exc)}); "
+                f"pull or build it, or name another one (image:, settings.image, "
+                f"${IMAGE_ENV})"
+            ) from None
 
 
 def _shared(work: Awaitable[Any]) -> asyncio.Future[Any]:

@@ -15,7 +15,8 @@ import asyncio
 import socket
 import struct
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.executors.lines import LineSplitter
 
@@ -35,7 +36,7 @@ class FrameDecoder:
         self._buf = bytearray()
         self._header = header
 
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+    def feed(self, data: bytes) -> list[tuple[Any, bytes]]:  # the kind is what ``header`` unpacks
         buf = self._buf
         buf += data
         chunks: list[tuple[int, bytes]] = []
@@ -46,7 +47,7 @@ class FrameDecoder:
             end = pos + header.size + length
             if end > size:
                 break
-            chunks.append((kind, bytes(buf[pos + header.size:end])))
+            chunks.append((kind, bytes(buf[pos + header.size : end])))
             pos = end
         if pos:
             del buf[:pos]  # once per read, not once per frame
@@ -78,8 +79,9 @@ class AttachedStream:
     raised by ``on_frame`` end the stream and are handed to ``on_end``.
     """
 
-    def __init__(self, conn: Any, on_frame: Callable[[int, bytes], None],
-                 on_end: Callable[[BaseException | None], None]) -> None:
+    def __init__(
+        self, conn: Any, on_frame: Callable[[int, bytes], None], on_end: Callable[[BaseException | None], None]
+    ) -> None:
         self.conn = conn
         self.on_frame = on_frame
         self.on_end = on_end

@@ -40,7 +40,7 @@ _MAX_SERVER_ERRORS = 64 * 1024
 
 
 class WarmPool:
-    def __init__(self, executor: "DockerExecutor") -> None:
+    def __init__(self, executor: DockerExecutor) -> None:
         self.executor = executor
         self._idle: dict[tuple[Any, ...], list[WarmContainer]] = {}
         self._all: set[WarmContainer] = set()
@@ -48,10 +48,17 @@ class WarmPool:
     @staticmethod
     def key(spec: TaskSpec, image: str) -> tuple[Any, ...]:
         node = spec.node
-        return (spec.run, node.operator or node.id, image, node.network, tuple(sorted(node.resources.items())),
-                str((spec.folder or spec.cwd).resolve()), str(spec.workspace))
+        return (
+            spec.run,
+            node.operator or node.id,
+            image,
+            node.network,
+            tuple(sorted(node.resources.items())),
+            str((spec.folder or spec.cwd).resolve()),
+            str(spec.workspace),
+        )
 
-    async def launch(self, spec: TaskSpec, image: str) -> "WarmTask":
+    async def launch(self, spec: TaskSpec, image: str) -> WarmTask:
         key = self.key(spec, image)
         idle = self._idle.get(key)
         container = idle.pop() if idle else await self._start(spec, image, key)
@@ -62,8 +69,12 @@ class WarmPool:
             env.pop("HOME", None)  # the server gives each task a fresh one
         from engine.executors.docker import task_workdir
 
-        request = {"argv": list(spec.argv), "env": env, "cwd": task_workdir(spec.node.workdir),
-                   "start": spec.start_line.decode("utf-8")}
+        request = {
+            "argv": list(spec.argv),
+            "env": env,
+            "cwd": task_workdir(spec.node.workdir),
+            "start": spec.start_line.decode("utf-8"),
+        }
         container.stream.send((json.dumps(request, ensure_ascii=False) + "\n").encode("utf-8"))
         try:
             await asyncio.shield(task.started)
@@ -72,7 +83,7 @@ class WarmPool:
             raise
         return task
 
-    async def _start(self, spec: TaskSpec, image: str, key: tuple[Any, ...]) -> "WarmContainer":
+    async def _start(self, spec: TaskSpec, image: str, key: tuple[Any, ...]) -> WarmContainer:
         group = spec.node.operator or spec.node.id
         labels = {**spec.labels, "weft.warm": group}
         config = self.executor.config(spec, image, SERVER, warm=True, labels=labels)
@@ -82,12 +93,12 @@ class WarmPool:
         self._all.add(container)
         return container
 
-    def release(self, container: "WarmContainer") -> None:
+    def release(self, container: WarmContainer) -> None:
         """The container finished a task cleanly: the next task of its kind may have it."""
         if container.alive:
             self._idle.setdefault(container.key, []).append(container)
 
-    def forget(self, container: "WarmContainer") -> None:
+    def forget(self, container: WarmContainer) -> None:
         idle = self._idle.get(container.key)
         if idle and container in idle:
             idle.remove(container)
@@ -116,7 +127,7 @@ class WarmContainer:
 
     def _frame(self, stream: int, payload: bytes) -> None:
         if stream == STDERR:  # the server's own complaints (or init's): keep them for the reason
-            self.server_errors += payload[:_MAX_SERVER_ERRORS - len(self.server_errors)]
+            self.server_errors += payload[: _MAX_SERVER_ERRORS - len(self.server_errors)]
             return
         for kind, body in self._messages.feed(payload):
             self._message(kind, body)

@@ -13,7 +13,7 @@ an ordinary one. A line longer than ``MAX_LINE`` without a terminator is a proto
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from engine.errors import ProtocolError
 from engine.protocol import MAX_LINE
@@ -54,7 +54,7 @@ class LineSplitter:
                     break
                 if buf[end + 1] == _LF:
                     end += 1
-            self.deliver(self.name, bytes(buf[start:end + 1]))
+            self.deliver(self.name, bytes(buf[start : end + 1]))
             start = pos = end + 1
         else:
             pos = size

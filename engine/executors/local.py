@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import cast
 
 from engine.errors import ProtocolError
 from engine.executors.base import Executor, LaunchError, LineSink, TaskProcess, TaskSpec
@@ -90,10 +91,10 @@ class LocalProcess(TaskProcess):
         self.transport = transport
         self.protocol = protocol
         self.pid = transport.get_pid()
-        stdin = transport.get_pipe_transport(0)
+        stdin = cast("asyncio.WriteTransport | None", transport.get_pipe_transport(0))
         if stdin is not None:
             stdin.write(start_line)  # kept by the transport if the pipe is full; EPIPE is ignored
-            stdin.close()            # ... and closed once written
+            stdin.close()  # ... and closed once written
 
     async def pump(self, sink: LineSink) -> None:
         p = self.protocol
@@ -118,7 +119,7 @@ class LocalProcess(TaskProcess):
             _signal_group(self.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(asyncio.shield(self.protocol.exited), grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 _signal_group(self.pid, signal.SIGKILL)
                 await asyncio.shield(self.protocol.exited)
         await self._end_group(grace)
@@ -201,9 +202,15 @@ class LocalExecutor(Executor):
         loop = asyncio.get_running_loop()
         try:
             transport, protocol = await loop.subprocess_exec(
-                lambda: _Lines(loop), *spec.argv, cwd=spec.cwd, env=spec.env,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, start_new_session=True)
+                lambda: _Lines(loop),
+                *spec.argv,
+                cwd=spec.cwd,
+                env=spec.env,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
         except FileNotFoundError:
             cwd_note = "" if spec.cwd.is_dir() else f" (working folder {spec.cwd} does not exist)"
             raise LaunchError(f"command not found: {spec.argv[0]}{cwd_note}") from None

@@ -9,13 +9,14 @@ commands on the document, whose events come back here. The run's state is drawn 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from PySide6 import QtCore, QtGui
 from NodeGraphQt.base.commands import PortConnectedCmd, PortDisconnectedCmd
 from NodeGraphQt.constants import PipeEnum, PortTypeEnum
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.qgraphics.port import PortItem
+from PySide6 import QtCore, QtGui
 
 from engine.model import NodeSpec
 from studio.canvas.frames import Frames
@@ -29,9 +30,9 @@ WHEN_COLOR = (200, 190, 90, 255)
 
 
 class Canvas(QtCore.QObject):
-    selection_changed = QtCore.Signal(list)   # Weft ids of the selected nodes
-    message = QtCore.Signal(str)              # for the status bar
-    activated = QtCore.Signal(str)            # a node was double-clicked
+    selection_changed = QtCore.Signal(list)  # Weft ids of the selected nodes
+    message = QtCore.Signal(str)  # for the status bar
+    activated = QtCore.Signal(str)  # a node was double-clicked
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +56,7 @@ class Canvas(QtCore.QObject):
         self._last_selection: list[str] = []
         self.frames = Frames(self)
         from studio.canvas.runlayer import RunLayer  # the run layer draws on this canvas
+
         self.run_layer = RunLayer(self)
 
     # -- the document -----------------------------------------------------------------------
@@ -69,11 +71,17 @@ class Canvas(QtCore.QObject):
         self.rebuild()
 
     def _handlers(self) -> dict[str, Callable[..., None]]:
-        return {"node_added": self._node_added, "node_removed": self._node_removed,
-                "node_changed": self._node_changed, "node_renamed": self._node_renamed,
-                "edge_added": self._edge_added, "edge_removed": self._edge_removed,
-                "nodes_moved": self._nodes_moved, "promises_changed": self.frames.schedule,
-                "workflow_changed": self._workflow_changed}
+        return {
+            "node_added": self._node_added,
+            "node_removed": self._node_removed,
+            "node_changed": self._node_changed,
+            "node_renamed": self._node_renamed,
+            "edge_added": self._edge_added,
+            "edge_removed": self._edge_removed,
+            "nodes_moved": self._nodes_moved,
+            "promises_changed": self.frames.schedule,
+            "workflow_changed": self._workflow_changed,
+        }
 
     def rebuild(self) -> None:
         """Draw the whole document again (after opening a file)."""
@@ -89,8 +97,13 @@ class Canvas(QtCore.QObject):
         drawn = {spec.id: self.design_node(spec) for spec in doc.nodes}
         placed = {n: p for n in drawn if (p := doc.position(n)) is not None}
         heights = {n: estimated_height(len(d[1]), len(d[2])) for n, d in drawn.items()}
-        laid = layered(list(drawn), [(e.source, e.target) for e in doc.edges], placed, heights,
-                       growing=[n for n, d in drawn.items() if d[4]])
+        laid = layered(
+            list(drawn),
+            [(e.source, e.target) for e in doc.edges],
+            placed,
+            heights,
+            growing=[n for n, d in drawn.items() if d[4]],
+        )
         self.auto_positions.update(laid)
         for spec in doc.nodes:
             self.nodes[spec.id] = self._create(spec, laid.get(spec.id), drawn[spec.id])
@@ -121,9 +134,18 @@ class Canvas(QtCore.QObject):
         accent = QtGui.QColor(color) if color and QtGui.QColor.isValidColorName(color) else None
         return self.make_node(spec.id, label, inputs, outputs, DESIGN, detail, dynamic, pos, accent)
 
-    def make_node(self, node_id: str, label: str, inputs: dict[str, str], outputs: dict[str, str], kind: str,
-                  detail: str = "", dynamic: bool = False, pos: tuple[float, float] | None = None,
-                  accent: QtGui.QColor | None = None) -> WeftNode:
+    def make_node(
+        self,
+        node_id: str,
+        label: str,
+        inputs: dict[str, str],
+        outputs: dict[str, str],
+        kind: str,
+        detail: str = "",
+        dynamic: bool = False,
+        pos: tuple[float, float] | None = None,
+        accent: QtGui.QColor | None = None,
+    ) -> WeftNode:
         """A node item with Weft's ports: 'after' and 'then' for runs-after wires, then the data ports."""
         node = WeftNode()
         node.NODE_NAME = label
@@ -159,8 +181,15 @@ class Canvas(QtCore.QObject):
         node = self._create(spec, None)
         self.nodes[node_id] = node
         if pos is None:
-            pos = beside([tuple(self.nodes[e.source].view.xy_pos) for e in doc.edges
-                          if e.target == node_id and e.source in self.nodes], node.view.height, self.grid())
+            pos = beside(
+                [
+                    tuple(self.nodes[e.source].view.xy_pos)
+                    for e in doc.edges
+                    if e.target == node_id and e.source in self.nodes
+                ],
+                node.view.height,
+                self.grid(),
+            )
             self.auto_positions[node_id] = pos
         node.view.setPos(*pos)
         self.frames.schedule()
@@ -302,8 +331,11 @@ class Canvas(QtCore.QObject):
                     if pipe.input_port is None or pipe.output_port is None:
                         continue
                     key = port_key(pipe.output_port, pipe.input_port)
-                    if key not in wanted and pipe.input_port.node.kind == DESIGN \
-                            and pipe.output_port.node.kind == DESIGN:
+                    if (
+                        key not in wanted
+                        and pipe.input_port.node.kind == DESIGN
+                        and pipe.output_port.node.kind == DESIGN
+                    ):
                         ports = self._ports(key)
                         if ports is not None:
                             PortDisconnectedCmd(ports[0], ports[1], False).redo()
@@ -318,8 +350,9 @@ class Canvas(QtCore.QObject):
     # -- other gestures ---------------------------------------------------------------------
 
     def _on_nodes_moved(self, moved: dict[Any, Any]) -> None:
-        positions = {item.weft_id: tuple(item.xy_pos) for item in moved
-                     if isinstance(item, WeftNodeItem) and item.kind == DESIGN}
+        positions = {
+            item.weft_id: tuple(item.xy_pos) for item in moved if isinstance(item, WeftNodeItem) and item.kind == DESIGN
+        }
         if positions and self.editor is not None and self.editable:
             self.editor.move(positions)
 
@@ -333,8 +366,9 @@ class Canvas(QtCore.QObject):
             ref = json.loads(bytes(mime.data(OPERATOR_MIME)).decode("utf-8"))
         except ValueError:
             return
-        problem = self.editor.add_operator_node(ref.get("operator", ""), ref.get("library") or None,
-                                                (float(pos.x()), float(pos.y())))
+        problem = self.editor.add_operator_node(
+            ref.get("operator", ""), ref.get("library") or None, (float(pos.x()), float(pos.y()))
+        )
         if problem:
             self.message.emit(problem)
 
@@ -362,8 +396,11 @@ class Canvas(QtCore.QObject):
         return [i.weft_id for i in self.viewer.selected_nodes() if isinstance(i, NodeLook)]
 
     def selected_edges(self) -> list[EdgeKey]:
-        return [port_key(p.output_port, p.input_port) for p in self.viewer.selected_pipes()
-                if p.input_port is not None and p.output_port is not None]
+        return [
+            port_key(p.output_port, p.input_port)
+            for p in self.viewer.selected_pipes()
+            if p.input_port is not None and p.output_port is not None
+        ]
 
     def select(self, node_ids: Iterable[str]) -> None:
         ids = set(node_ids)
@@ -409,8 +446,13 @@ class Canvas(QtCore.QObject):
         if doc is None:
             return {}
         heights = {n: node.view.height for n, node in self.nodes.items()}
-        return layered(list(self.nodes), [(e.source, e.target) for e in doc.edges], {}, heights,
-                       growing=[n for n, node in self.nodes.items() if node.view.dynamic])
+        return layered(
+            list(self.nodes),
+            [(e.source, e.target) for e in doc.edges],
+            {},
+            heights,
+            growing=[n for n, node in self.nodes.items() if node.view.dynamic],
+        )
 
     def render(self, path: str, scale: float = 1.0) -> bool:
         """The drawn graph (the as-of-now graph when a run is shown) as an image file."""
@@ -438,8 +480,12 @@ def _out_in(a: PortItem, b: PortItem) -> tuple[PortItem, PortItem]:
 
 def port_key(out: PortItem, inp: PortItem) -> EdgeKey:
     """The edge a pipe from ``out`` to ``inp`` stands for."""
-    return EdgeKey(out.node.weft_id, None if out.name == THEN else out.name,
-                   inp.node.weft_id, None if inp.name == AFTER else inp.name)
+    return EdgeKey(
+        out.node.weft_id,
+        None if out.name == THEN else out.name,
+        inp.node.weft_id,
+        None if inp.name == AFTER else inp.name,
+    )
 
 
 def pipe_between(out: PortItem, inp: PortItem) -> PipeItem | None:

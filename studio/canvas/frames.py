@@ -43,7 +43,7 @@ class FrameItem(QtWidgets.QGraphicsPathItem):
 class Frames:
     """Keeps one frame per region; redraws them (coalesced) when anything they depend on moves."""
 
-    def __init__(self, canvas: "Canvas") -> None:
+    def __init__(self, canvas: Canvas) -> None:
         self.canvas = canvas
         self.items: list[FrameItem] = []
         self._pending = False
@@ -63,6 +63,7 @@ class Frames:
         if not self.created_by or not regions:
             return regions
         from studio.regions import region_members
+
         dag = self.canvas.run_layer.dag()
         out = []
         for region in regions:

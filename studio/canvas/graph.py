@@ -9,13 +9,14 @@ viewer's accept hook), so an incompatible wire never lands.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from PySide6 import QtCore, QtWidgets
 from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.port import PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
+from PySide6 import QtCore, QtWidgets
 
 from studio.canvas.items import WeftNodeItem
 
@@ -69,12 +70,24 @@ class _Item(WeftNodeItem):
         for port in self.inputs + self.outputs:
             port.setFlag(QtWidgets.QGraphicsItem.ItemSendsScenePositionChanges, True)
 
-    def add_input(self, name: str = "input", multi_port: bool = False, display_name: bool = True,
-                  locked: bool = False, painter_func: Any = None) -> PortItem:
+    def add_input(
+        self,
+        name: str = "input",
+        multi_port: bool = False,
+        display_name: bool = True,
+        locked: bool = False,
+        painter_func: Any = None,
+    ) -> PortItem:
         return _add_port(self, name, PortTypeEnum.IN.value, multi_port, display_name, locked)
 
-    def add_output(self, name: str = "output", multi_port: bool = False, display_name: bool = True,
-                   locked: bool = False, painter_func: Any = None) -> PortItem:
+    def add_output(
+        self,
+        name: str = "output",
+        multi_port: bool = False,
+        display_name: bool = True,
+        locked: bool = False,
+        painter_func: Any = None,
+    ) -> PortItem:
         return _add_port(self, name, PortTypeEnum.OUT.value, multi_port, display_name, locked)
 
 
@@ -129,7 +142,7 @@ class WeftGraph(NodeGraph):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent, viewer=WeftViewer())
-        self.set_acyclic(False)          # cycles are refused by Weft's check, with a reason
+        self.set_acyclic(False)  # cycles are refused by Weft's check, with a reason
         self.set_pipe_collision(False)
         self.register_node(WeftNode)
 
@@ -148,8 +161,10 @@ class WeftGraph(NodeGraph):
             self.node_selected.emit(node)
 
     def _on_node_selection_changed(self, sel_ids: list[str], desel_ids: list[str]) -> None:
-        self.node_selection_changed.emit([n for n in map(self.get_node_by_id, sel_ids) if n is not None],
-                                         [n for n in map(self.get_node_by_id, desel_ids) if n is not None])
+        self.node_selection_changed.emit(
+            [n for n in map(self.get_node_by_id, sel_ids) if n is not None],
+            [n for n in map(self.get_node_by_id, desel_ids) if n is not None],
+        )
 
     def _on_node_double_clicked(self, node_id: str) -> None:
         node = self.get_node_by_id(node_id)

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6 import QtCore, QtGui, QtWidgets
 from NodeGraphQt.constants import ITEM_CACHE_MODE, NodeEnum, PortTypeEnum
 from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.node_base import NodeItem
+from PySide6 import QtCore, QtGui, QtWidgets
 
 DESIGN, SPAWNED, GHOST, REFUSED = "design", "spawned", "ghost", "refused"
 
 #: Fill and border per node state (border drawn thick, fill tinted).
 STATE_COLORS: dict[str, tuple[int, int, int]] = {
-    "pending": (150, 150, 150), "running": (70, 150, 230), "waiting": (235, 200, 70),
-    "succeeded": (90, 185, 100), "failed": (225, 75, 75), "skipped": (120, 120, 120),
+    "pending": (150, 150, 150),
+    "running": (70, 150, 230),
+    "waiting": (235, 200, 70),
+    "succeeded": (90, 185, 100),
+    "failed": (225, 75, 75),
+    "skipped": (120, 120, 120),
     "cancelled": (160, 130, 210),
 }
 BODY = QtGui.QColor(40, 44, 52)
@@ -34,8 +38,14 @@ BADGE = QtGui.QColor(230, 140, 40)
 
 #: Port colours by the base of their type, so compatible ports look alike.
 TYPE_COLORS: dict[str, tuple[int, int, int]] = {
-    "str": (80, 170, 110), "file": (170, 120, 70), "int": (80, 140, 220), "float": (110, 170, 230),
-    "bool": (230, 160, 60), "json": (150, 150, 150), "record": (170, 110, 210), "control": (110, 110, 120),
+    "str": (80, 170, 110),
+    "file": (170, 120, 70),
+    "int": (80, 140, 220),
+    "float": (110, 170, 230),
+    "bool": (230, 160, 60),
+    "json": (150, 150, 150),
+    "record": (170, 110, 210),
+    "control": (110, 110, 120),
 }
 
 _FONT: QtGui.QFont | None = None
@@ -119,12 +129,12 @@ class NodeLook:
         self.kind = kind
         self.run_state = None
         self.progress = None
-        self.detail = ""            # a second line: operator, or the ghost's meaning
+        self.detail = ""  # a second line: operator, or the ghost's meaning
         self.dynamic = False
-        self.culprit = False        # the task whose mutation broke a promise
+        self.culprit = False  # the task whose mutation broke a promise
         self.problem = None
-        self.note = ""              # why it failed, was skipped or cancelled
-        self.accent = None          # style.color
+        self.note = ""  # why it failed, was skipped or cancelled
+        self.accent = None  # style.color
 
     def tooltip(self) -> str:
         lines = [f"<b>{self.weft_id}</b>"]
@@ -154,8 +164,9 @@ class NodeLook:
         self.setToolTip(self.tooltip())  # type: ignore[attr-defined]
         super().hoverEnterEvent(event)  # type: ignore[misc]
 
-    def paint_look(self, painter: QtGui.QPainter, rect: QtCore.QRectF, header: float, selected: bool,
-                   border_rgba: Any, proxy: bool) -> None:
+    def paint_look(
+        self, painter: QtGui.QPainter, rect: QtCore.QRectF, header: float, selected: bool, border_rgba: Any, proxy: bool
+    ) -> None:
         radius = 5.0
         state_rgb = STATE_COLORS.get(self.run_state or "")
         if self.kind in (GHOST, REFUSED):
@@ -167,8 +178,11 @@ class NodeLook:
             fill = QtGui.QColor(BODY)
             if state_rgb is not None:
                 tint = QtGui.QColor(*state_rgb)
-                fill = QtGui.QColor((fill.red() * 3 + tint.red()) // 4, (fill.green() * 3 + tint.green()) // 4,
-                                    (fill.blue() * 3 + tint.blue()) // 4)
+                fill = QtGui.QColor(
+                    (fill.red() * 3 + tint.red()) // 4,
+                    (fill.green() * 3 + tint.green()) // 4,
+                    (fill.blue() * 3 + tint.blue()) // 4,
+                )
             painter.setPen(QtCore.Qt.NoPen)
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, radius, radius)
@@ -210,16 +224,20 @@ class NodeLook:
             text = self.detail
         painter.setPen(QtGui.QColor(200, 200, 200) if self.kind != REFUSED else REFUSED_PEN)
         metrics = QtGui.QFontMetrics(_small_font())
-        painter.drawText(line, QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter,
-                         metrics.elidedText(text, QtCore.Qt.ElideRight, int(line.width())))
+        painter.drawText(
+            line,
+            QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter,
+            metrics.elidedText(text, QtCore.Qt.ElideRight, int(line.width())),
+        )
         if self.progress is not None and self.kind not in (GHOST, REFUSED):
             bar = QtCore.QRectF(rect.left() + 4, rect.bottom() - 4, rect.width() - 8, 3)
             painter.setPen(QtCore.Qt.NoPen)
             painter.setBrush(QtGui.QColor(0, 0, 0, 120))
             painter.drawRect(bar)
             painter.setBrush(QtGui.QColor(*(state_rgb or STATE_COLORS["running"])))
-            painter.drawRect(QtCore.QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(1.0, self.progress)),
-                                           bar.height()))
+            painter.drawRect(
+                QtCore.QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(1.0, self.progress)), bar.height())
+            )
 
     def _paint_badge(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
         badge = QtCore.QRectF(rect.right() - 54, rect.bottom() - 16, 48, 12)
@@ -312,8 +330,14 @@ class WeftNodeItem(NodeLook, NodeItem):
     def paint(self, painter: QtGui.QPainter, option: Any, widget: Any) -> None:
         self.auto_switch_mode()  # far out, titles and port names are not drawn
         painter.save()
-        self.paint_look(painter, self.boundingRect().adjusted(1.0, 1.0, -1.0, -1.0),
-                        self._text_item.boundingRect().height(), self.selected, self.border_color, self._proxy_mode)
+        self.paint_look(
+            painter,
+            self.boundingRect().adjusted(1.0, 1.0, -1.0, -1.0),
+            self._text_item.boundingRect().height(),
+            self.selected,
+            self.border_color,
+            self._proxy_mode,
+        )
         painter.restore()
 
 
@@ -356,8 +380,9 @@ class RunNodeItem(NodeLook, AbstractNodeItem):
             painter.setPen(QtGui.QColor(235, 235, 235) if self.kind not in (GHOST,) else GHOST_PEN)
             title = QtCore.QRectF(rect.left() + 8, rect.top(), rect.width() - 16, self.HEADER)
             metrics = QtGui.QFontMetrics(painter.font())
-            painter.drawText(title, QtCore.Qt.AlignCenter,
-                             metrics.elidedText(self.name, QtCore.Qt.ElideMiddle, int(title.width())))
+            painter.drawText(
+                title, QtCore.Qt.AlignCenter, metrics.elidedText(self.name, QtCore.Qt.ElideMiddle, int(title.width()))
+            )
         painter.restore()
 
 

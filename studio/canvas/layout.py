@@ -9,13 +9,13 @@ row. What a person placed is only ever marked as taken, never moved.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
 COLUMN = 300.0  # px between columns
-ROW = 20.0      # px per grid row; a node takes as many rows as its height needs
-GAP_ROWS = 1    # free rows kept between two nodes of a column
+ROW = 20.0  # px per grid row; a node takes as many rows as its height needs
+GAP_ROWS = 1  # free rows kept between two nodes of a column
 
 
 class Grid:
@@ -54,7 +54,7 @@ class Grid:
         start = self._cursor.get((col, near_row), 0)
         distance = start
         while True:
-            for row in ((near_row + distance,) if distance == 0 else (near_row + distance, near_row - distance)):
+            for row in (near_row + distance,) if distance == 0 else (near_row + distance, near_row - distance):
                 if self._free(col, row, rows):
                     self._cursor[(col, near_row)] = max(0, distance - rows)
                     self._taken.setdefault(col, set()).update(range(row, row + rows))
@@ -62,9 +62,14 @@ class Grid:
             distance += 1
 
 
-def layered(nodes: Iterable[str], edges: Iterable[tuple[str, str]], placed: Mapping[str, tuple[float, float]],
-            heights: Mapping[str, float], grid: Grid | None = None,
-            growing: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
+def layered(
+    nodes: Iterable[str],
+    edges: Iterable[tuple[str, str]],
+    placed: Mapping[str, tuple[float, float]],
+    heights: Mapping[str, float],
+    grid: Grid | None = None,
+    growing: Iterable[str] = (),
+) -> dict[str, tuple[float, float]]:
     """Positions for every node of ``nodes`` not in ``placed``, in layers left to right.
 
     Layers come from ``networkx.topological_generations``; what follows a ``growing`` node (a
@@ -84,8 +89,7 @@ def layered(nodes: Iterable[str], edges: Iterable[tuple[str, str]], placed: Mapp
         layer: dict[str, int] = {}
         for generation in nx.topological_generations(graph):
             for node in generation:
-                layer[node] = max((layer[p] + (2 if p in growing else 1) for p in graph.predecessors(node)),
-                                  default=0)
+                layer[node] = max((layer[p] + (2 if p in growing else 1) for p in graph.predecessors(node)), default=0)
         generations = [[n for n in nodes if layer[n] == i] for i in range(max(layer.values(), default=-1) + 1)]
     except nx.NetworkXUnfeasible:
         generations = [[n] for n in nodes]
@@ -95,8 +99,11 @@ def layered(nodes: Iterable[str], edges: Iterable[tuple[str, str]], placed: Mapp
         for node in sorted(generation, key=order.__getitem__):
             if node in placed:
                 continue
-            rows = [grid.row_of(where[1]) for p in graph.predecessors(node)
-                    if (where := out.get(p) or placed.get(p)) is not None]
+            rows = [
+                grid.row_of(where[1])
+                for p in graph.predecessors(node)
+                if (where := out.get(p) or placed.get(p)) is not None
+            ]
             near = round(sum(rows) / len(rows)) if rows else 0
             out[node] = grid.place(layer, near, heights.get(node, 60.0))
     return out

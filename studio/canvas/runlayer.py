@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from PySide6 import QtCore, QtWidgets
@@ -32,11 +33,11 @@ REFUSED_EDGE = (235, 70, 70, 255)
 
 
 class RunLayer:
-    def __init__(self, canvas: "Canvas") -> None:
+    def __init__(self, canvas: Canvas) -> None:
         self.canvas = canvas
         self.model: RunModel | None = None
-        self.items: dict[str, RunNodeItem] = {}        # created, ghost and refused nodes
-        self.edges: dict[EdgeKey, RunEdgeItem] = {}     # wires the run drew (not the workflow's)
+        self.items: dict[str, RunNodeItem] = {}  # created, ghost and refused nodes
+        self.edges: dict[EdgeKey, RunEdgeItem] = {}  # wires the run drew (not the workflow's)
         self._edges_of: dict[str, set[EdgeKey]] = {}
         self.positions: dict[str, tuple[float, float]] = {}
         self.grid = Grid()
@@ -122,15 +123,15 @@ class RunLayer:
         self.model = model
         for node_id in [n for n, item in self.items.items() if item.kind == SPAWNED and n not in model.nodes]:
             self._remove(node_id)
-        for key in [k for k in self.edges if k not in model.edges and not k.target.startswith(("ghost:",
-                                                                                                "refused:"))]:
+        for key in [k for k in self.edges if k not in model.edges and not k.target.startswith(("ghost:", "refused:"))]:
             self._remove_edge(key)
         self._preds = {}
         for key in model.edges:
             self._preds.setdefault(key.target, []).append(key.source)
         self._queue = deque(n for n in model.nodes if n not in self.canvas.nodes and n not in self.items)
-        self._edge_queue = [(k, SPAWNED_EDGE, False) for k in model.edges
-                            if k not in self.edges and not self._drawn_by_workflow(k)]
+        self._edge_queue = [
+            (k, SPAWNED_EDGE, False) for k in model.edges if k not in self.edges and not self._drawn_by_workflow(k)
+        ]
         for node_id in list(self.canvas.nodes) + [n for n, i in self.items.items() if i.kind == SPAWNED]:
             self._paint(node_id)
         self.canvas.frames.created_by = {n: r.created_by for n, r in model.nodes.items() if r.created_by}
@@ -149,8 +150,12 @@ class RunLayer:
         created = False
         while self._queue and (deadline is None or time.perf_counter() < deadline):
             node_id = self._queue.popleft()
-            if self.model is not None and node_id in self.model.nodes and node_id not in self.items \
-                    and node_id not in self.canvas.nodes:
+            if (
+                self.model is not None
+                and node_id in self.model.nodes
+                and node_id not in self.items
+                and node_id not in self.canvas.nodes
+            ):
                 self._create_spawned(node_id)
                 created = True
         if self._edge_queue:
@@ -207,8 +212,9 @@ class RunLayer:
         ports = [f"in {n}: {t}" for n, t in dict(inputs).items()] + [f"out {n}: {t}" for n, t in dict(outputs).items()]
         return detail, "<br/>".join(ports)
 
-    def _new_item(self, node_id: str, label: str, kind: str, detail: str, dynamic: bool = False,
-                  ports: str = "") -> RunNodeItem:
+    def _new_item(
+        self, node_id: str, label: str, kind: str, detail: str, dynamic: bool = False, ports: str = ""
+    ) -> RunNodeItem:
         item = RunNodeItem(node_id, label, kind, detail, dynamic)
         item.ports_note = ports
         item.note = ports
@@ -224,8 +230,9 @@ class RunLayer:
         label = (run.spec.get("style") or {}).get("label") or node_id
         pos = self.positions.get(node_id)
         if pos is None:
-            anchors = [p for p in self._preds.get(node_id, []) if self._has(p)] or \
-                      ([run.created_by] if run.created_by and self._has(run.created_by) else [])
+            anchors = [p for p in self._preds.get(node_id, []) if self._has(p)] or (
+                [run.created_by] if run.created_by and self._has(run.created_by) else []
+            )
             pos = beside([self._pos(a) for a in anchors], RunNodeItem.HEIGHT, self.grid)
             self.positions[node_id] = pos
         else:
@@ -269,8 +276,12 @@ class RunLayer:
 
     def _drawn_by_workflow(self, key: EdgeKey) -> bool:
         doc = self.canvas.document
-        return doc is not None and doc.edge(key) is not None and key.source in self.canvas.nodes \
+        return (
+            doc is not None
+            and doc.edge(key) is not None
+            and key.source in self.canvas.nodes
             and key.target in self.canvas.nodes
+        )
 
     def _end(self, node_id: str, port: str | None, output: bool) -> QtCore.QPointF | None:
         item = self.items.get(node_id)
@@ -364,8 +375,12 @@ class RunLayer:
             if not isinstance(spec, dict):
                 continue
             key = edge_key(spec)
-            key = EdgeKey(refused_ids.get(key.source, key.source), key.source_port,
-                          refused_ids.get(key.target, key.target), key.target_port)
+            key = EdgeKey(
+                refused_ids.get(key.source, key.source),
+                key.source_port,
+                refused_ids.get(key.target, key.target),
+                key.target_port,
+            )
             if self._has(key.source) and self._has(key.target):
                 self._draw_edge(key, REFUSED_EDGE, True)
         if culprit and refused_ids and not mutation.get("edges"):

@@ -73,8 +73,9 @@ def expectations(path: Path) -> list[Expected]:
 def weft(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, WEFT_HOME=str(home))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "engine.cli.main", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
+    )
 
 
 @pytest.fixture
@@ -106,8 +107,9 @@ def reported_errors(proc: subprocess.CompletedProcess[str], path: Path) -> list[
 
 
 def assert_matches(errors: list[Reported], expected: list[Expected]) -> None:
-    missing = [e for e in expected
-               if not any((r.line, r.column) == (e.line, e.column) and e.text in r.reason for r in errors)]
+    missing = [
+        e for e in expected if not any((r.line, r.column) == (e.line, e.column) and e.text in r.reason for r in errors)
+    ]
     got = "\n".join(f"  {r}" for r in errors)
     assert not missing, "expected but not reported:\n" + "\n".join(f"  {e}" for e in missing) + f"\nreported:\n{got}"
     assert len(errors) == len(expected), f"{len(errors)} errors reported, {len(expected)} expected:\n{got}"
@@ -161,8 +163,9 @@ def test_examples_validate(path: Path, dirs: tuple[Path, Path]) -> None:
 SECRETS = ("SECRET-do-not-print", "root:x:0:0", "daemon:x:1:1", "operatorz", "api_token")
 
 
-@pytest.mark.parametrize("name", ("54-import-absolute-outside", "58-import-invalid-yaml-secret",
-                                  "59-import-not-a-library"))
+@pytest.mark.parametrize(
+    "name", ("54-import-absolute-outside", "58-import-invalid-yaml-secret", "59-import-not-a-library")
+)
 def test_errors_about_an_imported_file_never_quote_it(name: str, dirs: tuple[Path, Path]) -> None:
     home, cwd = dirs
     proc = weft("validate", str(CORPUS / f"{name}.weft.yaml"), home=home, cwd=cwd)

@@ -99,8 +99,10 @@ def test_no_docker_engine_exits_2_says_what_to_do_and_records_nothing(weft, home
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     result = weft("run", WORD_COUNT, "--executor", "docker")
     assert result.code == 2 and result.err.count("\n") == 1
-    assert result.err == ("weft: error: cannot reach a Docker engine at unix:///nonexistent.sock (no such socket): "
-                          "start Docker or run with --executor local\n")
+    assert result.err == (
+        "weft: error: cannot reach a Docker engine at unix:///nonexistent.sock (no such socket): "
+        "start Docker or run with --executor local\n"
+    )
     assert weft("runs", "--json").json() == []
     assert not list(home.glob("workspaces/*"))
 
@@ -149,8 +151,13 @@ edges:
   - {{from: sleeper, to: after}}
 """)
     env = dict(os.environ, WEFT_HOME=str(home))
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "run", str(wf), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "run", str(wf), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 30
     while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -166,8 +173,9 @@ edges:
     except ProcessLookupError:
         alive = False
     assert not alive, "the task outlived the cancelled run"
-    show = subprocess.run([sys.executable, "-m", "engine.cli.main", "show", "last", "--json"],
-                          capture_output=True, text=True, env=env)
+    show = subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "show", "last", "--json"], capture_output=True, text=True, env=env
+    )
     data = json.loads(show.stdout)
     assert data["state"] == "cancelled"
     assert {n["id"]: n["state"] for n in data["nodes"]} == {"sleeper": "cancelled", "after": "cancelled"}

@@ -58,6 +58,7 @@ PROBE = """
     })
 """
 
+
 def workflow(folder: Path, data: dict[str, Any], **scripts: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, body in scripts.items():
@@ -78,9 +79,21 @@ def run(weft, path: Path, *extra: str) -> dict[str, Any]:
 @pytest.mark.docker
 def test_a_task_sees_only_its_workspace_and_no_privileges(weft, tmp_path, docker_image, docker_client, monkeypatch):
     monkeypatch.setenv("WEFT_TEST_SECRET", "do-not-leak")
-    path = workflow(tmp_path / "wf", {"nodes": [{
-        "id": "probe", "command": ["python3", "probe.py"], "workdir": "sub", "env": {"GREETING": "hi"},
-        "outputs": {"report": "json"}}]}, **{"sub/probe.py": PROBE})
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "nodes": [
+                {
+                    "id": "probe",
+                    "command": ["python3", "probe.py"],
+                    "workdir": "sub",
+                    "env": {"GREETING": "hi"},
+                    "outputs": {"report": "json"},
+                }
+            ]
+        },
+        **{"sub/probe.py": PROBE},
+    )
     show = run(weft, path)
     assert show["state"] == "succeeded", show["nodes"]
     report = show["outputs"]["probe"]["report"]
@@ -99,9 +112,21 @@ def test_a_task_sees_only_its_workspace_and_no_privileges(weft, tmp_path, docker
 
 @pytest.mark.docker
 def test_network_and_resources_when_asked_for(weft, tmp_path, docker_image, docker_client):
-    path = workflow(tmp_path / "wf", {"nodes": [{
-        "id": "probe", "command": ["python3", "probe.py"], "network": True, "outputs": {"report": "json"},
-        "resources": {"cpus": 0.5, "memory": "64m"}}]}, **{"probe.py": PROBE})
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "nodes": [
+                {
+                    "id": "probe",
+                    "command": ["python3", "probe.py"],
+                    "network": True,
+                    "outputs": {"report": "json"},
+                    "resources": {"cpus": 0.5, "memory": "64m"},
+                }
+            ]
+        },
+        **{"probe.py": PROBE},
+    )
     show = run(weft, path)
     assert show["state"] == "succeeded", show["nodes"]
     report = show["outputs"]["probe"]["report"]
@@ -114,13 +139,25 @@ def test_network_and_resources_when_asked_for(weft, tmp_path, docker_image, dock
 @pytest.mark.docker
 def test_containers_are_labelled_isolated_and_stopped_on_ctrl_c(home, tmp_path, docker_image, docker_client):
     node = f"labelled-{uuid.uuid4().hex[:8]}"
-    started = ("import os, time; open(os.path.join(os.environ['WEFT_WORKSPACE'], 'started'), 'w').close(); "
-               "time.sleep(60)")
-    path = workflow(tmp_path / "wf", {"nodes": [{
-        "id": node, "command": ["python3", "-c", started], "resources": {"cpus": 1.5, "memory": 100_000_000}}]})
+    started = (
+        "import os, time; open(os.path.join(os.environ['WEFT_WORKSPACE'], 'started'), 'w').close(); time.sleep(60)"
+    )
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "nodes": [
+                {"id": node, "command": ["python3", "-c", started], "resources": {"cpus": 1.5, "memory": 100_000_000}}
+            ]
+        },
+    )
     env = dict(os.environ, WEFT_HOME=str(home))
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", "docker",
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", "docker", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while not list(home.glob("workspaces/*/started")) and time.monotonic() < deadline:
@@ -128,8 +165,12 @@ def test_containers_are_labelled_isolated_and_stopped_on_ctrl_c(home, tmp_path, 
         [marker] = home.glob("workspaces/*/started")
         run_id = marker.parent.name
         found = docker_client.containers.list(all=True, filters={"label": f"weft.node={node}"})
-        assert len(found) == 1, (found, [(c.name, c.status, c.labels) for c in docker_client.containers.list(all=True)],
-                                 proc.poll(), list(home.glob("workspaces/*/*")))
+        assert len(found) == 1, (
+            found,
+            [(c.name, c.status, c.labels) for c in docker_client.containers.list(all=True)],
+            proc.poll(),
+            list(home.glob("workspaces/*/*")),
+        )
         [container] = found
         assert container.labels["weft.run"] == run_id
         host = container.attrs["HostConfig"]
@@ -138,9 +179,11 @@ def test_containers_are_labelled_isolated_and_stopped_on_ctrl_c(home, tmp_path, 
         assert host["NanoCpus"] == 1_500_000_000 and host["Memory"] == 100_000_000
         assert host["Init"] is True and host["LogConfig"]["Type"] == "none"
         mounts = {m["Destination"]: (m["Source"], m["RW"]) for m in container.attrs["Mounts"]}
-        assert mounts == {"/workspace": (str(marker.parent.resolve()), True),
-                          "/workflow": (str(path.parent.resolve()), False),
-                          "/opt/weft": (mounts["/opt/weft"][0], False)}
+        assert mounts == {
+            "/workspace": (str(marker.parent.resolve()), True),
+            "/workflow": (str(path.parent.resolve()), False),
+            "/opt/weft": (mounts["/opt/weft"][0], False),
+        }
         assert Path(mounts["/opt/weft"][0], "weft_task.py").is_file()
     finally:
         proc.send_signal(signal.SIGINT)
@@ -163,14 +206,24 @@ def test_file_values_cross_between_host_and_container_paths(weft, home, tmp_path
         import weft_task as w
         w.output("seen", {"path": w.inputs["f"], "text": open(w.inputs["f"]).read()})
     """
-    path = workflow(tmp_path / "wf", {
-        "nodes": [{"id": "make", "command": ["python3", "make.py"], "outputs": {"f": "file"}},
-                  {"id": "use", "command": ["python3", "use.py"], "inputs": {"f": "file"},
-                   "outputs": {"seen": "json"}},
-                  {"id": "host", "command": ["python3", "use.py"], "inputs": {"f": "file"},
-                   "outputs": {"seen": "json"}, "executor": "local"}],
-        "edges": [{"from": "make.f", "to": "use.f"}, {"from": "make.f", "to": "host.f"}]},
-        **{"make.py": make, "use.py": use})
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "nodes": [
+                {"id": "make", "command": ["python3", "make.py"], "outputs": {"f": "file"}},
+                {"id": "use", "command": ["python3", "use.py"], "inputs": {"f": "file"}, "outputs": {"seen": "json"}},
+                {
+                    "id": "host",
+                    "command": ["python3", "use.py"],
+                    "inputs": {"f": "file"},
+                    "outputs": {"seen": "json"},
+                    "executor": "local",
+                },
+            ],
+            "edges": [{"from": "make.f", "to": "use.f"}, {"from": "make.f", "to": "host.f"}],
+        },
+        **{"make.py": make, "use.py": use},
+    )
     show = run(weft, path)
     assert show["state"] == "succeeded", show["nodes"]
     assert show["outputs"]["make"]["f"] == "out/data.txt"
@@ -181,23 +234,41 @@ def test_file_values_cross_between_host_and_container_paths(weft, home, tmp_path
 
 # -- images built from a directory ------------------------------------------------------------
 
+
 def _tags(client: Any, repository: str, since: float, until: float) -> list[str]:
     """Images of ``repository`` tagged (which a build ends with) between ``since`` and ``until``."""
-    events = client.events(since=int(since), until=int(until) + 1, filters={"type": "image", "event": "tag"},
-                           decode=True)
-    return [e["Actor"]["Attributes"].get("name", "") for e in events
-            if since <= e["timeNano"] / 1e9 <= until and e["Actor"]["Attributes"].get("name", "").startswith(repository)]
+    events = client.events(
+        since=int(since), until=int(until) + 1, filters={"type": "image", "event": "tag"}, decode=True
+    )
+    return [
+        e["Actor"]["Attributes"].get("name", "")
+        for e in events
+        if since <= e["timeNano"] / 1e9 <= until and e["Actor"]["Attributes"].get("name", "").startswith(repository)
+    ]
 
 
 @pytest.mark.docker
 def test_build_is_cached_by_the_content_of_its_directory(weft, tmp_path, docker_image, docker_client):
     operator = f"greeter_{uuid.uuid4().hex[:8]}"
     dockerfile = "ARG WEFT_BASE_IMAGE\nFROM ${WEFT_BASE_IMAGE}\nCOPY hello.txt /opt/hello.txt\n"
-    path = workflow(tmp_path / "wf", {
-        "operators": {operator: {"build": "img", "outputs": {"hello": "str"}, "command": [
-            "python3", "-c", "import weft_task as w; w.output('hello', open('/opt/hello.txt').read())"]}},
-        "nodes": [{"id": "greet", "operator": operator}]},
-        **{"img/Dockerfile": dockerfile, "img/hello.txt": "v1"})
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "operators": {
+                operator: {
+                    "build": "img",
+                    "outputs": {"hello": "str"},
+                    "command": [
+                        "python3",
+                        "-c",
+                        "import weft_task as w; w.output('hello', open('/opt/hello.txt').read())",
+                    ],
+                }
+            },
+            "nodes": [{"id": "greet", "operator": operator}],
+        },
+        **{"img/Dockerfile": dockerfile, "img/hello.txt": "v1"},
+    )
     repository = f"weft-build/{operator}"
     try:
         t0 = time.time()
@@ -220,9 +291,13 @@ def test_build_is_cached_by_the_content_of_its_directory(weft, tmp_path, docker_
 
 @pytest.mark.docker
 def test_a_failing_build_fails_its_node_and_a_missing_directory_fails_before_the_run(
-        weft, tmp_path, docker_image, docker_client):
-    path = workflow(tmp_path / "bad", {"nodes": [{"id": "x", "build": "img", "command": ["true"]}]},
-                    **{"img/Dockerfile": "FROM weft-no-such-base-image-4711\n"})
+    weft, tmp_path, docker_image, docker_client
+):
+    path = workflow(
+        tmp_path / "bad",
+        {"nodes": [{"id": "x", "build": "img", "command": ["true"]}]},
+        **{"img/Dockerfile": "FROM weft-no-such-base-image-4711\n"},
+    )
     show = run(weft, path)
     [node] = show["nodes"]
     assert node["state"] == "failed" and node["reason"].startswith("cannot build an image from ")
@@ -234,12 +309,14 @@ def test_a_failing_build_fails_its_node_and_a_missing_directory_fails_before_the
 
 @pytest.mark.docker
 def test_a_missing_image_fails_the_node_with_what_to_do(weft, tmp_path, docker_image):
-    path = workflow(tmp_path / "wf", {"nodes": [{"id": "x", "image": "weft-no-such-image-4711:latest",
-                                                 "command": ["true"]}]})
+    path = workflow(
+        tmp_path / "wf", {"nodes": [{"id": "x", "image": "weft-no-such-image-4711:latest", "command": ["true"]}]}
+    )
     [node] = run(weft, path)["nodes"]
     assert node["state"] == "failed"
-    assert node["reason"].startswith("image 'weft-no-such-image-4711:latest' is not on this machine and cannot "
-                                     "be pulled (")
+    assert node["reason"].startswith(
+        "image 'weft-no-such-image-4711:latest' is not on this machine and cannot be pulled ("
+    )
 
 
 # -- warm containers --------------------------------------------------------------------------
@@ -282,12 +359,19 @@ WARM_PROBE = """
 
 @pytest.mark.docker
 def test_warm_containers_serve_many_tasks_each_from_a_clean_slate(weft, tmp_path, docker_image, docker_client):
-    path = workflow(tmp_path / "wf", {
-        "settings": {"max_parallel": 1},
-        "operators": {"probe": {"command": ["python3", "probe.py"], "warm": True, "outputs": {"seen": "json"}}},
-        "nodes": [{"id": "p1", "operator": "probe"}, {"id": "p2", "operator": "probe", "params": {"exit": 3}},
-                  {"id": "p3", "operator": "probe"}]},
-        **{"probe.py": WARM_PROBE})
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "settings": {"max_parallel": 1},
+            "operators": {"probe": {"command": ["python3", "probe.py"], "warm": True, "outputs": {"seen": "json"}}},
+            "nodes": [
+                {"id": "p1", "operator": "probe"},
+                {"id": "p2", "operator": "probe", "params": {"exit": 3}},
+                {"id": "p3", "operator": "probe"},
+            ],
+        },
+        **{"probe.py": WARM_PROBE},
+    )
     show = run(weft, path)
     nodes = {n["id"]: (n["state"], n["reason"]) for n in show["nodes"]}
     assert nodes == {"p1": ("succeeded", None), "p2": ("failed", "exited with code 3"), "p3": ("succeeded", None)}
@@ -303,6 +387,7 @@ def test_warm_containers_serve_many_tasks_each_from_a_clean_slate(weft, tmp_path
 
 # -- no engine --------------------------------------------------------------------------------
 
+
 def test_a_node_created_for_docker_without_an_engine_fails_alone(weft, tmp_path, monkeypatch):
     """A local run whose dynamic node creates a docker node: only that node fails, saying why."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
@@ -310,8 +395,11 @@ def test_a_node_created_for_docker_without_an_engine_fails_alone(weft, tmp_path,
         import weft_task as w
         w.add_node({"id": "boxed", "command": ["true"], "executor": "docker"})
     """
-    path = workflow(tmp_path / "wf", {"nodes": [{"id": "plan", "command": ["python3", "plan.py"],
-                                                 "dynamic": True}]}, **{"plan.py": plan})
+    path = workflow(
+        tmp_path / "wf",
+        {"nodes": [{"id": "plan", "command": ["python3", "plan.py"], "dynamic": True}]},
+        **{"plan.py": plan},
+    )
     result = weft("run", path, "--json")
     assert result.code == 1
     nodes = {n["id"]: (n["state"], n["reason"]) for n in weft("show", "last", "--json").json()["nodes"]}

@@ -25,13 +25,12 @@ import pytest
 
 from engine.errors import WorkflowInvalid
 from engine.executors.base import LaunchError
-from engine.executors.docker import (DEFAULT_MEMORY, DEFAULT_PIDS, effective_limits, hidden_home,
-                                     memory_bytes)
+from engine.executors.docker import DEFAULT_MEMORY, DEFAULT_PIDS, effective_limits, hidden_home, memory_bytes
 from engine.loader import load_text
 from tests.conftest import containers_of
 from tests.engine.test_docker import workflow
 
-GiB = 1024 ** 3
+GiB = 1024**3
 
 
 def run(weft, path: Path, *options: str) -> dict[str, Any]:
@@ -76,10 +75,14 @@ def planted_files(workspace: Path) -> list[Path]:
 
 @pytest.mark.docker
 def test_a_task_cannot_plant_a_setuid_root_file_on_the_host(weft, home, tmp_path, docker_image, docker_client):
-    path = workflow(tmp_path / "wf", {
-        "operators": {"plant": {"command": ["python3", "plant.py"], "outputs": {"inside": "json"}}},
-        "nodes": [{"id": "cold", "operator": "plant"}, {"id": "warm", "operator": "plant", "warm": True}]},
-        **{"plant.py": PLANT})
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "operators": {"plant": {"command": ["python3", "plant.py"], "outputs": {"inside": "json"}}},
+            "nodes": [{"id": "cold", "operator": "plant"}, {"id": "warm", "operator": "plant", "warm": True}],
+        },
+        **{"plant.py": PLANT},
+    )
     show = run(weft, path)
     assert show["state"] == "succeeded", show["nodes"]
     for node in ("cold", "warm"):
@@ -94,16 +97,21 @@ def test_a_task_cannot_plant_a_setuid_root_file_on_the_host(weft, home, tmp_path
 
 
 @pytest.mark.docker
-def test_a_workflow_folder_closed_to_others_still_runs_and_plants_nothing(weft, home, tmp_path, docker_image,
-                                                                        docker_client):
+def test_a_workflow_folder_closed_to_others_still_runs_and_plants_nothing(
+    weft, home, tmp_path, docker_image, docker_client
+):
     """A folder of mode 0700 (a private project, pytest's own tmp_path): nobody could not read
     the task's scripts, so when Weft is root its tasks run as container root; their workspace is
     closed to every other user and, once a task ends, holds no setuid or setgid bit."""
     folder = tmp_path / "private"
-    path = workflow(folder, {
-        "operators": {"plant": {"command": ["python3", "plant.py"], "outputs": {"inside": "json"}}},
-        "nodes": [{"id": "cold", "operator": "plant"}, {"id": "warm", "operator": "plant", "warm": True}]},
-        **{"plant.py": PLANT})
+    path = workflow(
+        folder,
+        {
+            "operators": {"plant": {"command": ["python3", "plant.py"], "outputs": {"inside": "json"}}},
+            "nodes": [{"id": "cold", "operator": "plant"}, {"id": "warm", "operator": "plant", "warm": True}],
+        },
+        **{"plant.py": PLANT},
+    )
     folder.chmod(0o700)
     show = run(weft, path)
     assert show["state"] == "succeeded", show["nodes"]
@@ -152,16 +160,36 @@ PEEK = """
 def test_a_task_never_sees_the_home_inside_the_workflow_folder(weft, tmp_path, docker_image, docker_client):
     folder = tmp_path / "wf"
     inner = folder / ".weft"
-    first = workflow(tmp_path / "first", {"nodes": [{"id": "keep", "executor": "local", "command": [
-        "python3", "-c", "import os; open(os.environ['WEFT_WORKSPACE'] + '/secret.txt', 'w').write('other run')"]}]})
+    first = workflow(
+        tmp_path / "first",
+        {
+            "nodes": [
+                {
+                    "id": "keep",
+                    "executor": "local",
+                    "command": [
+                        "python3",
+                        "-c",
+                        "import os; open(os.environ['WEFT_WORKSPACE'] + '/secret.txt', 'w').write('other run')",
+                    ],
+                }
+            ]
+        },
+    )
     earlier = run(weft, first, "--home", str(inner))
     assert earlier["state"] == "succeeded", earlier["nodes"]
     assert (inner / "workspaces" / earlier["run"] / "secret.txt").is_file()
-    path = workflow(folder, {
-        "operators": {"peek": {"command": ["python3", "peek.py"], "outputs": {"seen": "json"}}},
-        "nodes": [{"id": "cold", "operator": "peek", "params": {"other": earlier["run"]}},
-                  {"id": "warm", "operator": "peek", "warm": True, "params": {"other": earlier["run"]}}]},
-        **{"peek.py": PEEK, "data.txt": "the workflow's own"})
+    path = workflow(
+        folder,
+        {
+            "operators": {"peek": {"command": ["python3", "peek.py"], "outputs": {"seen": "json"}}},
+            "nodes": [
+                {"id": "cold", "operator": "peek", "params": {"other": earlier["run"]}},
+                {"id": "warm", "operator": "peek", "warm": True, "params": {"other": earlier["run"]}},
+            ],
+        },
+        **{"peek.py": PEEK, "data.txt": "the workflow's own"},
+    )
     show = run(weft, path, "--home", str(inner))
     assert show["state"] == "succeeded", show["nodes"]
     for node in ("cold", "warm"):
@@ -175,17 +203,20 @@ def test_a_task_never_sees_the_home_inside_the_workflow_folder(weft, tmp_path, d
 
 @pytest.mark.docker
 @pytest.mark.parametrize("where", ["home", "run"])
-def test_a_workflow_folder_that_is_the_home_or_in_a_run_is_refused(weft, home, tmp_path, docker_image,
-                                                                   docker_client, where):
+def test_a_workflow_folder_that_is_the_home_or_in_a_run_is_refused(
+    weft, home, tmp_path, docker_image, docker_client, where
+):
     """``run``: a workflow file kept in (here: made to look like) an earlier run's workspace."""
     folder = home if where == "home" else home / "workspaces" / "r-earlier" / "flows"
     path = workflow(folder, {"nodes": [{"id": "x", "command": ["python3", "-c", "print('ran')"]}]})
     show = run(weft, path)
     [node] = show["nodes"]
     assert node["state"] == "failed"
-    assert node["reason"] == (f"the workflow's folder {folder.resolve()} is inside the Weft home {home.resolve()}, "
-                              "which a container must not see: keep the workflow outside it, or run this node "
-                              "with executor: local")
+    assert node["reason"] == (
+        f"the workflow's folder {folder.resolve()} is inside the Weft home {home.resolve()}, "
+        "which a container must not see: keep the workflow outside it, or run this node "
+        "with executor: local"
+    )
     assert containers_of(docker_client, show["run"]) == []
 
 
@@ -193,8 +224,22 @@ def test_a_workflow_folder_that_is_the_home_or_in_a_run_is_refused(weft, home, t
 def test_a_workflow_folder_elsewhere_in_the_home_runs(weft, tmp_path, docker_image, docker_client):
     """A home of ``~`` and a workflow in ``~/project``: the folder holds nothing of Weft's."""
     outer = tmp_path / "user-home"
-    path = workflow(outer / "project", {"nodes": [{"id": "x", "outputs": {"seen": "json"}, "command": [
-        "python3", "-c", "import os, weft_task as w; w.output('seen', sorted(os.listdir('/workflow')))"]}]})
+    path = workflow(
+        outer / "project",
+        {
+            "nodes": [
+                {
+                    "id": "x",
+                    "outputs": {"seen": "json"},
+                    "command": [
+                        "python3",
+                        "-c",
+                        "import os, weft_task as w; w.output('seen', sorted(os.listdir('/workflow')))",
+                    ],
+                }
+            ]
+        },
+    )
     show = run(weft, path, "--home", str(outer))
     assert show["state"] == "succeeded", show["nodes"]
     assert show["outputs"]["x"]["seen"] == ["wf.weft.yaml"]
@@ -220,22 +265,33 @@ def test_where_the_home_is_hidden(tmp_path):
 
 # -- 3. limits ------------------------------------------------------------------------------
 
-WAIT_FOR_GO = ("import os, time; ws = os.environ['WEFT_WORKSPACE']; node = os.environ['WEFT_NODE']\n"
-               "open(os.path.join(ws, 'started-' + node), 'w').close()\n"
-               "deadline = time.time() + 60\n"
-               "while not os.path.exists(os.path.join(ws, 'go')) and time.time() < deadline: time.sleep(0.05)\n")
+WAIT_FOR_GO = (
+    "import os, time; ws = os.environ['WEFT_WORKSPACE']; node = os.environ['WEFT_NODE']\n"
+    "open(os.path.join(ws, 'started-' + node), 'w').close()\n"
+    "deadline = time.time() + 60\n"
+    "while not os.path.exists(os.path.join(ws, 'go')) and time.time() < deadline: time.sleep(0.05)\n"
+)
 
 
 @pytest.mark.docker
 def test_containers_get_default_limits_unless_the_node_sets_them(home, tmp_path, docker_image, docker_client):
-    nodes = [{"id": "plain", "command": ["python3", "-c", WAIT_FOR_GO]},
-             {"id": "warm", "command": ["python3", "-c", WAIT_FOR_GO], "warm": True},
-             {"id": "capped", "command": ["python3", "-c", WAIT_FOR_GO],
-              "resources": {"memory": "256m", "pids": 100, "cpus": 0.5}}]
+    nodes = [
+        {"id": "plain", "command": ["python3", "-c", WAIT_FOR_GO]},
+        {"id": "warm", "command": ["python3", "-c", WAIT_FOR_GO], "warm": True},
+        {
+            "id": "capped",
+            "command": ["python3", "-c", WAIT_FOR_GO],
+            "resources": {"memory": "256m", "pids": 100, "cpus": 0.5},
+        },
+    ]
     path = workflow(tmp_path / "wf", {"settings": {"max_parallel": 3}, "nodes": nodes})
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", "docker",
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, WEFT_HOME=str(home)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", "docker", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, WEFT_HOME=str(home)),
+    )
     try:
         deadline = time.monotonic() + 60
         while len(list(home.glob("workspaces/*/started-*"))) < 3 and time.monotonic() < deadline:
@@ -250,7 +306,7 @@ def test_containers_get_default_limits_unless_the_node_sets_them(home, tmp_path,
             assert host[node]["Memory"] == DEFAULT_MEMORY == 2 * GiB, node
             assert host[node]["PidsLimit"] == DEFAULT_PIDS == 1024, node
             assert not host[node]["NanoCpus"], node
-        assert host["capped"]["Memory"] == 256 * 1024 ** 2
+        assert host["capped"]["Memory"] == 256 * 1024**2
         assert host["capped"]["PidsLimit"] == 100 and host["capped"]["NanoCpus"] == 500_000_000
         (workspace / "go").touch()
         out, err = proc.communicate(timeout=60)
@@ -287,12 +343,27 @@ FORK_UNTIL_REFUSED = """
 
 @pytest.mark.docker
 def test_a_fork_bomb_ends_within_the_pids_limit(weft, tmp_path, docker_image, docker_client):
-    path = workflow(tmp_path / "wf", {"nodes": [
-        {"id": "counted", "command": ["python3", "bomb.py"], "outputs": {"bomb": "json"},
-         "resources": {"pids": 64}},
-        {"id": "classic", "shell": True, "command": "b() { b | b & }; b; sleep 30", "timeout": 3,
-         "resources": {"pids": 64, "cpus": 0.5}}]},
-        **{"bomb.py": FORK_UNTIL_REFUSED})
+    path = workflow(
+        tmp_path / "wf",
+        {
+            "nodes": [
+                {
+                    "id": "counted",
+                    "command": ["python3", "bomb.py"],
+                    "outputs": {"bomb": "json"},
+                    "resources": {"pids": 64},
+                },
+                {
+                    "id": "classic",
+                    "shell": True,
+                    "command": "b() { b | b & }; b; sleep 30",
+                    "timeout": 3,
+                    "resources": {"pids": 64, "cpus": 0.5},
+                },
+            ]
+        },
+        **{"bomb.py": FORK_UNTIL_REFUSED},
+    )
     started = time.monotonic()
     show = run(weft, path)
     assert time.monotonic() - started < 60
@@ -307,11 +378,11 @@ def test_a_fork_bomb_ends_within_the_pids_limit(weft, tmp_path, docker_image, do
 
 def test_memory_sizes_read_as_docker_reads_them():
     assert memory_bytes(1_000_000) == 1_000_000
-    assert memory_bytes("512m") == memory_bytes("512M") == memory_bytes("512mb") == 512 * 1024 ** 2
+    assert memory_bytes("512m") == memory_bytes("512M") == memory_bytes("512mb") == 512 * 1024**2
     assert memory_bytes("2g") == memory_bytes("2GiB") == memory_bytes("2 GB") == 2 * GiB
     assert memory_bytes("1.5g") == int(1.5 * GiB)
     assert memory_bytes("100") == memory_bytes("100b") == 100
-    assert memory_bytes("1k") == 1024 and memory_bytes("1t") == 1024 ** 4
+    assert memory_bytes("1k") == 1024 and memory_bytes("1t") == 1024**4
     wrong: list[Any] = ["lots", "", "1x", "-1m", "1ib", True, 1.5, None]
     for bad in wrong:
         with pytest.raises(ValueError):
@@ -319,19 +390,25 @@ def test_memory_sizes_read_as_docker_reads_them():
 
 
 def test_effective_limits_apply_the_defaults():
-    assert effective_limits({}) == effective_limits(None) == {"memory": DEFAULT_MEMORY, "pids": DEFAULT_PIDS,
-                                                              "cpus": None}
-    assert effective_limits({"memory": "256m", "pids": 10, "cpus": 1}) == {"memory": 256 * 1024 ** 2, "pids": 10,
-                                                                          "cpus": 1.0}
+    assert (
+        effective_limits({}) == effective_limits(None) == {"memory": DEFAULT_MEMORY, "pids": DEFAULT_PIDS, "cpus": None}
+    )
+    assert effective_limits({"memory": "256m", "pids": 10, "cpus": 1}) == {
+        "memory": 256 * 1024**2,
+        "pids": 10,
+        "cpus": 1.0,
+    }
     assert effective_limits({"cpus": 0.5}) == {"memory": DEFAULT_MEMORY, "pids": DEFAULT_PIDS, "cpus": 0.5}
 
 
 def test_pids_is_a_positive_whole_number():
     node = load_text("weft: 1\nnodes: [{id: a, command: [x], resources: {pids: 64}}]\n").workflow.nodes[0]
     assert node.resources == {"pids": 64}
-    for bad, why in (("0", "resources.pids must be at least 1, not 0"),
-                     ("1.5", "resources.pids must be a whole number"),
-                     ("many", "resources.pids must be a whole number")):
+    for bad, why in (
+        ("0", "resources.pids must be at least 1, not 0"),
+        ("1.5", "resources.pids must be a whole number"),
+        ("many", "resources.pids must be a whole number"),
+    ):
         with pytest.raises(WorkflowInvalid, match=why):
             load_text(f"weft: 1\nnodes: [{{id: a, command: [x], resources: {{pids: {bad}}}}}]\n")
 

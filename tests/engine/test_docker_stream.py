@@ -29,7 +29,7 @@ def test_frames_cut_anywhere_come_back_whole(cut):
     data = frames(*CHUNKS)
     decoder, got = FrameDecoder(), []
     for i in range(0, len(data), cut):
-        got += decoder.feed(data[i:i + cut])
+        got += decoder.feed(data[i : i + cut])
     assert got == CHUNKS
 
 
@@ -56,6 +56,7 @@ def test_the_stream_writes_then_half_closes_and_reads_every_frame(threaded):
         ours, theirs = socket.socketpair()
         loop = asyncio.get_running_loop()
         if threaded:  # as on a loop without add_reader (Windows' proactor), or a TLS connection
+
             def no_readers(*args):
                 raise NotImplementedError
 

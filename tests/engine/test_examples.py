@@ -66,8 +66,7 @@ def test_random_map_has_the_map_form_with_varying_counts(run_file, store):
         counts[len(ms)] += 1
     assert len(counts) >= 3 and 0 in counts, counts
     labels = ghost_labels(store, run)
-    running_a = [lab for n, lab in labels
-                 if at_event(store, run.id, n).nodes.get("A", {}).get("state") == "running"]
+    running_a = [lab for n, lab in labels if at_event(store, run.id, n).nodes.get("A", {}).get("state") == "running"]
     assert running_a and all(lab == ["0+ more M"] for lab in running_a)
     assert labels[-1][1] == []
 
@@ -102,8 +101,9 @@ def test_every_breaker_ends_broken_and_nothing_it_made_runs(path: Path, run_file
     data = next(d for _s, _t, kind, d in events if kind == "promise_broken")
     refused = {n["id"] for n in data["mutation"].get("nodes", [])}
     assert refused.isdisjoint(run.graph.nodes)  # the refused mutation was not applied
-    started_after = [d["node"] for seq, _t, kind, d in events
-                     if kind == "node_state" and d["state"] == "running" and seq > broken_at]
+    started_after = [
+        d["node"] for seq, _t, kind, d in events if kind == "node_state" and d["state"] == "running" and seq > broken_at
+    ]
     assert started_after == []  # nothing starts once a promise is broken
     assert data["reason"] and data["promise"]
 

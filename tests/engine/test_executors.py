@@ -108,8 +108,9 @@ def fingerprint(show: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_same_as_local(weft, folder_of_local: Path, name: str, executor: str, show: dict[str, Any],
-                        docker_client: Any | None, *extra: str) -> None:
+def check_same_as_local(
+    weft, folder_of_local: Path, name: str, executor: str, show: dict[str, Any], docker_client: Any | None, *extra: str
+) -> None:
     if executor == "local":
         return
     assert containers_of(docker_client, show["run"]) == []
@@ -123,6 +124,7 @@ def client(executor: str, request: pytest.FixtureRequest) -> Any | None:
 
 
 # -- the examples ---------------------------------------------------------------------------
+
 
 def test_four_nodes(weft, tmp_path, executor, client):
     folder = copy_examples(tmp_path, executor)
@@ -159,8 +161,9 @@ def test_fan_out_creates_its_nodes_at_run_time(weft, tmp_path, executor, client)
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.weft.yaml")))
-@pytest.mark.parametrize("variant", [pytest.param("docker", marks=pytest.mark.docker),
-                                     pytest.param("docker-warm", marks=pytest.mark.docker)])
+@pytest.mark.parametrize(
+    "variant", [pytest.param("docker", marks=pytest.mark.docker), pytest.param("docker-warm", marks=pytest.mark.docker)]
+)
 def test_every_example_ends_alike_on_docker(weft, tmp_path, example, variant, docker_image, docker_client):
     local_folder, docker_folder = copy_examples(tmp_path, "local"), copy_examples(tmp_path, variant)
     _, local = run(weft, seeded(local_folder / example), "local")
@@ -171,6 +174,7 @@ def test_every_example_ends_alike_on_docker(weft, tmp_path, example, variant, do
 
 
 # -- runs that end badly ----------------------------------------------------------------------
+
 
 def write_case(folder: Path, data: dict[str, Any], executor: str, name: str = "case.weft.yaml") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -185,12 +189,16 @@ def write_case(folder: Path, data: dict[str, Any], executor: str, name: str = "c
 SLEEP = ["python3", "-c", "import time; time.sleep(60)"]
 
 BREAKER = {
-    "weft": 1, "name": "breaker",
+    "weft": 1,
+    "name": "breaker",
     "operators": {"planner": {"command": ["python3", "grow.py"], "dynamic": True}},
     "nodes": [
         {"id": "slow", "command": SLEEP},  # listed first: it is running when the promise breaks
-        {"id": "plan", "operator": "planner", "params": {"messages": [
-            {"sleep": 1}, {"type": "mutate", "nodes": [{"id": "n1", "command": ["true"]}]}]}},
+        {
+            "id": "plan",
+            "operator": "planner",
+            "params": {"messages": [{"sleep": 1}, {"type": "mutate", "nodes": [{"id": "n1", "command": ["true"]}]}]},
+        },
         {"id": "B", "command": ["true"]},
     ],
     "edges": [{"from": "plan", "to": "B"}],
@@ -198,18 +206,27 @@ BREAKER = {
 }
 
 TIMEOUT = {
-    "weft": 1, "name": "timeout",
+    "weft": 1,
+    "name": "timeout",
     "nodes": [
         {"id": "sleepy", "command": SLEEP, "timeout": 1},
-        {"id": "stubborn", "timeout": 1, "command": [
-            "python3", "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"]},
+        {
+            "id": "stubborn",
+            "timeout": 1,
+            "command": [
+                "python3",
+                "-c",
+                "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+            ],
+        },
         {"id": "after", "command": ["true"]},
     ],
     "edges": [{"from": "sleepy", "to": "after"}],
 }
 
 FAIL_FAST = {
-    "weft": 1, "name": "fail-fast",
+    "weft": 1,
+    "name": "fail-fast",
     "settings": {"fail_fast": True, "max_parallel": 2},
     "nodes": [
         {"id": "slow", "command": SLEEP},
@@ -220,21 +237,29 @@ FAIL_FAST = {
 }
 
 MISBEHAVING = {
-    "weft": 1, "name": "misbehaving",
+    "weft": 1,
+    "name": "misbehaving",
     "settings": {"max_parallel": 2},
     "nodes": [
         {"id": "huge", "command": ["python3", "-c", "import sys; sys.stdout.write('x' * (20 << 20) + '\\n')"]},
         {"id": "missing", "command": ["weft-no-such-program-4711", "--help"]},
         {"id": "killed", "command": ["python3", "-c", "import os; os.kill(os.getpid(), 9)"]},
         {"id": "exit3", "command": ["python3", "-c", "import sys; print('bye'); sys.exit(3)"]},
-        {"id": "big", "command": ["python3", "-c", "import weft_task as w; w.output('text', 'y' * (4 << 20))"],
-         "outputs": {"text": "str"}},
+        {
+            "id": "big",
+            "command": ["python3", "-c", "import weft_task as w; w.output('text', 'y' * (4 << 20))"],
+            "outputs": {"text": "str"},
+        },
         {"id": "deaf", "command": ["python3", "-c", "print('I never read stdin')"], "inputs": {"text": "str"}},
-        {"id": "malformed", "command": ["python3", "-c", "print('{\"weft\": 1, \"type\": \"explode\"}')"]},
+        {"id": "malformed", "command": ["python3", "-c", 'print(\'{"weft": 1, "type": "explode"}\')']},
         {"id": "after", "command": ["true"], "trigger": "always"},
     ],
-    "edges": [{"from": "big.text", "to": "deaf.text"}, {"from": "huge", "to": "after"},
-              {"from": "missing", "to": "after"}, {"from": "killed", "to": "after"}],
+    "edges": [
+        {"from": "big.text", "to": "deaf.text"},
+        {"from": "huge", "to": "after"},
+        {"from": "missing", "to": "after"},
+        {"from": "killed", "to": "after"},
+    ],
 }
 
 
@@ -246,8 +271,9 @@ def test_a_broken_promise_stops_every_task(weft, tmp_path, executor, client):
     assert show["broken"]["task"] == "plan" and "n1" not in nodes
     assert nodes["plan"]["state"] == "failed" and nodes["plan"]["reason"].startswith("broke a promise")
     assert nodes["slow"]["state"] == "cancelled" and nodes["B"]["state"] == "cancelled"
-    check_same_as_local(weft, write_case(tmp_path / "local", BREAKER, "local").parent, "case.weft.yaml",
-                        executor, show, client)
+    check_same_as_local(
+        weft, write_case(tmp_path / "local", BREAKER, "local").parent, "case.weft.yaml", executor, show, client
+    )
 
 
 def test_timeouts_stop_the_task_even_if_it_ignores_sigterm(weft, tmp_path, executor, client):
@@ -260,8 +286,9 @@ def test_timeouts_stop_the_task_even_if_it_ignores_sigterm(weft, tmp_path, execu
     assert nodes["sleepy"] == ("failed", "timed out after 1 s")
     assert nodes["stubborn"] == ("failed", "timed out after 1 s")
     assert nodes["after"][0] == "skipped"
-    check_same_as_local(weft, write_case(tmp_path / "local", TIMEOUT, "local").parent, "case.weft.yaml",
-                        executor, show, client)
+    check_same_as_local(
+        weft, write_case(tmp_path / "local", TIMEOUT, "local").parent, "case.weft.yaml", executor, show, client
+    )
 
 
 def test_fail_fast_cancels_what_still_runs(weft, tmp_path, executor, client):
@@ -271,8 +298,9 @@ def test_fail_fast_cancels_what_still_runs(weft, tmp_path, executor, client):
     nodes = {n["id"]: (n["state"], n["reason"]) for n in show["nodes"]}
     assert nodes["bad"] == ("failed", "exited with code 3")
     assert nodes["slow"] == ("cancelled", "fail_fast: bad failed")
-    check_same_as_local(weft, write_case(tmp_path / "local", FAIL_FAST, "local").parent, "case.weft.yaml",
-                        executor, show, client)
+    check_same_as_local(
+        weft, write_case(tmp_path / "local", FAIL_FAST, "local").parent, "case.weft.yaml", executor, show, client
+    )
 
 
 def test_misbehaving_tasks_fail_alike(weft, tmp_path, executor, client):
@@ -288,27 +316,39 @@ def test_misbehaving_tasks_fail_alike(weft, tmp_path, executor, client):
     assert nodes["malformed"][0] == "failed" and "unknown message type 'explode'" in nodes["malformed"][1]
     assert nodes["after"] == ("succeeded", None)
     assert "bye" in weft("logs", show["run"], "exit3").out
-    check_same_as_local(weft, write_case(tmp_path / "local", MISBEHAVING, "local").parent, "case.weft.yaml",
-                        executor, show, client)
+    check_same_as_local(
+        weft, write_case(tmp_path / "local", MISBEHAVING, "local").parent, "case.weft.yaml", executor, show, client
+    )
 
 
 def test_ctrl_c_cancels_the_run_and_leaves_nothing_running(home, tmp_path, executor, client):
     marker = "started"
     data = {
-        "weft": 1, "name": "cancel",
+        "weft": 1,
+        "name": "cancel",
         "nodes": [
-            {"id": "sleeper", "command": ["python3", "-c",
-                                          f"import os, time; open(os.path.join(os.environ['WEFT_WORKSPACE'], "
-                                          f"'{marker}'), 'w').close(); time.sleep(60)"]},
+            {
+                "id": "sleeper",
+                "command": [
+                    "python3",
+                    "-c",
+                    f"import os, time; open(os.path.join(os.environ['WEFT_WORKSPACE'], "
+                    f"'{marker}'), 'w').close(); time.sleep(60)",
+                ],
+            },
             {"id": "after", "command": ["true"]},
         ],
         "edges": [{"from": "sleeper", "to": "after"}],
     }
     path = write_case(tmp_path / executor, data, executor)
     name = "local" if executor == "local" else "docker"
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", name, "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, WEFT_HOME=str(home)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", name, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, WEFT_HOME=str(home)),
+    )
     deadline = time.monotonic() + 60
     while not list(home.glob(f"workspaces/*/{marker}")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -319,8 +359,13 @@ def test_ctrl_c_cancels_the_run_and_leaves_nothing_running(home, tmp_path, execu
     assert "Traceback" not in err
     run_id = json.loads(out)["run"]
     assert json.loads(out)["state"] == "cancelled"
-    show = subprocess.run([sys.executable, "-m", "engine.cli.main", "show", run_id, "--json"], capture_output=True,
-                          text=True, env=dict(os.environ, WEFT_HOME=str(home)), check=True)
+    show = subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "show", run_id, "--json"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, WEFT_HOME=str(home)),
+        check=True,
+    )
     nodes = {n["id"]: n["state"] for n in json.loads(show.stdout)["nodes"]}
     assert nodes == {"sleeper": "cancelled", "after": "cancelled"}
     if client is not None:
@@ -330,17 +375,25 @@ def test_ctrl_c_cancels_the_run_and_leaves_nothing_running(home, tmp_path, execu
 def test_lines_and_progress_arrive_while_the_task_runs(weft, home, tmp_path, executor, client):
     from engine.store import Store
 
-    talk = ("import sys, time, weft_task as w; print('first', flush=True); w.progress(0.5); "
-            "sys.stderr.write('on stderr\\n'); sys.stderr.flush(); time.sleep(1.5); print('second')")
+    talk = (
+        "import sys, time, weft_task as w; print('first', flush=True); w.progress(0.5); "
+        "sys.stderr.write('on stderr\\n'); sys.stderr.flush(); time.sleep(1.5); print('second')"
+    )
     data = {"weft": 1, "name": "live", "nodes": [{"id": "talker", "command": ["python3", "-c", talk]}]}
     result, show = run(weft, write_case(tmp_path / executor, data, executor), executor)
     assert result.code == 0
     store = Store(home)
     try:
-        events = {(kind, data.get("message")): ts for _, ts, kind, data in store.events(show["run"])
-                  if kind in ("log", "progress")}
-        finished = [ts for _, ts, kind, data in store.events(show["run"], kinds=("node_state",))
-                    if data.get("state") == "succeeded"][0]
+        events = {
+            (kind, data.get("message")): ts
+            for _, ts, kind, data in store.events(show["run"])
+            if kind in ("log", "progress")
+        }
+        finished = [
+            ts
+            for _, ts, kind, data in store.events(show["run"], kinds=("node_state",))
+            if data.get("state") == "succeeded"
+        ][0]
     finally:
         store.close()
     assert finished - events[("log", "first")] > 1.0

@@ -78,8 +78,11 @@ def test_png_to_a_file_and_to_a_pipe(weft, graphviz, tmp_path):
     data = out.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) > 1000
     # stdout that is not a terminal gets the bytes unchanged
-    proc = subprocess.run([sys.executable, "-m", "engine.cli.main", "graph", str(EXAMPLES / "four-nodes.weft.yaml"),
-                           "--format", "png"], capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "graph", str(EXAMPLES / "four-nodes.weft.yaml"), "--format", "png"],
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and proc.stdout == data
 
 
@@ -88,8 +91,13 @@ def test_png_refuses_a_terminal_as_stdout(graphviz):
 
     main, sub = pty.openpty()
     try:
-        proc = subprocess.run([sys.executable, "-m", "engine.cli.main", "graph", str(FAN_OUT), "--format", "png"],
-                              stdout=sub, stderr=subprocess.PIPE, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.cli.main", "graph", str(FAN_OUT), "--format", "png"],
+            stdout=sub,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
     finally:
         os.close(sub)
         os.close(main)
@@ -121,19 +129,30 @@ def test_an_unwritable_output_is_one_line_exit_2(weft, graphviz, tmp_path):
 @pytest.mark.parametrize("fmt", ["svg", "png"])
 def test_without_graphviz_svg_and_png_exit_2_in_one_line(home, tmp_path, fmt):
     """PATH stripped of every folder holding a `dot`: nothing else `weft graph` needs is lost."""
-    path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
-                           if d and not os.access(os.path.join(d, "dot"), os.X_OK))
+    path = os.pathsep.join(
+        d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not os.access(os.path.join(d, "dot"), os.X_OK)
+    )
     env = dict(os.environ, WEFT_HOME=str(home), PATH=path or str(tmp_path))
     out = tmp_path / f"picture.{fmt}"
-    proc = subprocess.run([sys.executable, "-m", "engine.cli.main", "graph", str(FAN_OUT), "--format", fmt,
-                           "-o", str(out)], capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "graph", str(FAN_OUT), "--format", fmt, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "install GraphViz" in proc.stderr and "--format dot|json" in proc.stderr
     assert not out.exists()
     # the formats Weft writes itself still work
-    proc = subprocess.run([sys.executable, "-m", "engine.cli.main", "graph", str(FAN_OUT), "--format", "dot"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "graph", str(FAN_OUT), "--format", "dot"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0 and proc.stdout.startswith('digraph "fan-out"')
 
 
@@ -147,13 +166,18 @@ SUFFIX = ".weft.yaml"
 
 def test_the_docs_pictures_script_draws_every_example(graphviz, tmp_path):
     out = tmp_path / "pictures"
-    proc = subprocess.run([sys.executable, str(PICTURES / "make.py"), "--out", str(out)], capture_output=True,
-                          text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(PICTURES / "make.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     examples = sorted(EXAMPLES.glob(f"*{SUFFIX}"))
     assert examples
     for path in examples:
-        name = path.name[:-len(SUFFIX)]
+        name = path.name[: -len(SUFFIX)]
         loaded = load_file(path)
         nodes = svg_nodes((out / f"{name}.svg").read_text(encoding="utf-8"))
         assert set(loaded.nodes) <= set(nodes), name
@@ -170,8 +194,11 @@ def test_the_docs_pictures_script_draws_every_example(graphviz, tmp_path):
 
 
 def test_every_example_and_every_picture_the_docs_show_is_in_docs_images():
-    missing = [p.name[:-len(SUFFIX)] + ".svg" for p in EXAMPLES.glob(f"*{SUFFIX}")
-               if not (PICTURES / (p.name[:-len(SUFFIX)] + ".svg")).exists()]
+    missing = [
+        p.name[: -len(SUFFIX)] + ".svg"
+        for p in EXAMPLES.glob(f"*{SUFFIX}")
+        if not (PICTURES / (p.name[: -len(SUFFIX)] + ".svg")).exists()
+    ]
     for page in DOCS.glob("*.md"):
         for ref in re.findall(r"\]\((images/[^)\s]+\.svg)\)", page.read_text(encoding="utf-8")):
             if not (DOCS / ref).exists():

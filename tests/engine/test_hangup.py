@@ -42,8 +42,16 @@ def _in_terminal(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen
     def take_terminal() -> None:  # after setsid: the pty becomes this session's terminal
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-                            preexec_fn=take_terminal, cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=take_terminal,
+        cwd=ROOT,
+        env=env,
+    )
     os.close(slave)
     return proc, master
 
@@ -73,12 +81,29 @@ def _hang_up(tmp_path: Path, executor: str, extra_env: dict[str, str]) -> tuple[
     pids.mkdir(mode=0o777)
     os.chmod(pids, 0o777)  # a container task may run as another user
     (tmp_path / "task.py").write_text(TASK)
-    nodes = [{"id": f"t{i}", "command": ["python3", "task.py", str(pids) if executor == "local" else "/workspace"]}
-             for i in range(3)]
-    (tmp_path / "wf.weft.yaml").write_text(json.dumps({"weft": 1, "name": "hangup", "settings": {"max_parallel": 3}, "nodes": nodes}))
+    nodes = [
+        {"id": f"t{i}", "command": ["python3", "task.py", str(pids) if executor == "local" else "/workspace"]}
+        for i in range(3)
+    ]
+    (tmp_path / "wf.weft.yaml").write_text(
+        json.dumps({"weft": 1, "name": "hangup", "settings": {"max_parallel": 3}, "nodes": nodes})
+    )
     env = {**os.environ, **extra_env}
-    proc, master = _in_terminal([sys.executable, "-m", "engine.cli.main", "--home", str(home), "run",
-                                 str(tmp_path / "wf.weft.yaml"), "--logs", "--executor", executor], env)
+    proc, master = _in_terminal(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli.main",
+            "--home",
+            str(home),
+            "run",
+            str(tmp_path / "wf.weft.yaml"),
+            "--logs",
+            "--executor",
+            executor,
+        ],
+        env,
+    )
     try:
         _read_until(master, b"still here")
         deadline = time.monotonic() + 60

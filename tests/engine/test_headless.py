@@ -32,8 +32,11 @@ def test_every_engine_module_imports_without_qt():
 
 
 def test_weft_cli_runs_without_qt(tmp_path):
-    code = BLOCKER.replace('print("imported"', 'from engine.cli.main import main; sys.exit(main(["validate", '
-                           f'r"{ROOT / "resources/examples/word-count.weft.yaml"}"])) or print("imported"')
+    code = BLOCKER.replace(
+        'print("imported"',
+        'from engine.cli.main import main; sys.exit(main(["validate", '
+        f'r"{ROOT / "resources/examples/word-count.weft.yaml"}"])) or print("imported"',
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "valid" in proc.stdout
@@ -41,7 +44,8 @@ def test_weft_cli_runs_without_qt(tmp_path):
 
 def test_import_linter_contract_holds():
     lint = Path(sys.executable).with_name("lint-imports")
-    proc = subprocess.run([str(lint), "--config", str(ROOT / "pyproject.toml")],
-                          capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [str(lint), "--config", str(ROOT / "pyproject.toml")], capture_output=True, text=True, cwd=ROOT
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 kept, 0 broken" in proc.stdout

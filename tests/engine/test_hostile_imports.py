@@ -36,8 +36,9 @@ def weft(*args: str, home: Path, cwd: Path, **extra: str) -> subprocess.Complete
     """The real command line, with ``extra`` environment (a stuck read fails the test after 60 s)."""
     env = dict(os.environ, WEFT_HOME=str(home), **extra)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "engine.cli.main", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
+    )
 
 
 def write(path: Path, text: str) -> Path:
@@ -62,42 +63,55 @@ def one_line_refusal(path: Path | str, home: Path, cwd: Path) -> str:
 
 # -- imports ----------------------------------------------------------------------------------
 
+
 def test_a_named_pipe_as_import_is_refused_without_waiting_for_a_writer(folder: Path, home: Path) -> None:
     os.mkfifo(folder / "pipe.weft.yaml")
-    wf = write(folder / "wf.weft.yaml", """
+    wf = write(
+        folder / "wf.weft.yaml",
+        """
         # expect: 3:11: import: pipe.weft.yaml: is not a regular file (it is a named pipe)
         weft: 1
         imports: [pipe.weft.yaml]
         nodes: [{id: a, command: [ls]}]
-    """)
+    """,
+    )
     refused_as_expected(wf, home)
 
 
 def test_an_import_over_the_size_limit_is_refused_before_it_is_read(folder: Path, home: Path) -> None:
     with open(folder / "big.weft.yaml", "wb") as f:
         f.truncate(MAX_LIBRARY_BYTES + 1)  # sparse: costs no disk, reads as zero bytes
-    wf = write(folder / "wf.weft.yaml", """
+    wf = write(
+        folder / "wf.weft.yaml",
+        """
         # expect: 3:11: import: big.weft.yaml: is too large (4,194,305 bytes; a Weft file may be at most 4 MiB)
         weft: 1
         imports: [big.weft.yaml]
         nodes: [{id: a, command: [ls]}]
-    """)
+    """,
+    )
     refused_as_expected(wf, home)
 
 
 def test_a_symlink_in_the_folder_pointing_out_is_followed_and_refused(folder: Path, home: Path, tmp_path: Path) -> None:
-    secret = write(tmp_path / "elsewhere.weft.yaml", """
+    secret = write(
+        tmp_path / "elsewhere.weft.yaml",
+        """
         weft: 1
         operators: {leak: {command: [echo, SECRET-do-not-print]}}
-    """)
+    """,
+    )
     (folder / "lib.weft.yaml").symlink_to(secret)
-    wf = write(folder / "wf.weft.yaml", """
+    wf = write(
+        folder / "wf.weft.yaml",
+        """
         # expect: 4:11: import: lib.weft.yaml: outside the workflow's folder and the library folders
         # expect: 5:27: unknown operator 'leak'
         weft: 1
         imports: [lib.weft.yaml]
         nodes: [{id: a, operator: leak}]
-    """)
+    """,
+    )
     stderr = refused_as_expected(wf, home)
     assert "SECRET" not in stderr
 
@@ -105,27 +119,37 @@ def test_a_symlink_in_the_folder_pointing_out_is_followed_and_refused(folder: Pa
 def test_a_library_may_not_import_from_outside_either(folder: Path, home: Path, tmp_path: Path) -> None:
     write(tmp_path / "outside.weft.yaml", "weft: 1\noperators: {far: {command: [ls]}}\n")
     (folder / "libs").mkdir()
-    lib = write(folder / "libs" / "tools.weft.yaml", """
+    lib = write(
+        folder / "libs" / "tools.weft.yaml",
+        """
         weft: 1
         imports: [../../outside.weft.yaml]
         operators: {near: {command: [ls]}}
-    """)
-    wf = write(folder / "wf.weft.yaml", """
+    """,
+    )
+    wf = write(
+        folder / "wf.weft.yaml",
+        """
         weft: 1
         imports: [libs/tools.weft.yaml]
         nodes: [{id: a, operator: near}]
-    """)
+    """,
+    )
     proc = weft("validate", str(wf), home=home, cwd=folder)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.splitlines() == [
         f"{lib}:2:11: error: import: ../../outside.weft.yaml: outside the workflow's folder and the library "
-        "folders (add its folder to $WEFT_LIBRARY_PATH to allow it)", "1 error"]
+        "folders (add its folder to $WEFT_LIBRARY_PATH to allow it)",
+        "1 error",
+    ]
 
 
 def test_paths_that_cannot_be_resolved_are_errors_not_tracebacks(folder: Path, home: Path) -> None:
     (folder / "a").symlink_to(folder / "b")
     (folder / "b").symlink_to(folder / "a")
-    wf = write(folder / "wf.weft.yaml", """
+    wf = write(
+        folder / "wf.weft.yaml",
+        """
         # expect: 5:11: import: a: cannot read: Too many levels of symbolic links
         # expect: 5:14: import: wf.weft.yaml/lib: cannot read: Not a directory
         # expect: 5:32: cannot read: File name too long
@@ -134,7 +158,8 @@ def test_paths_that_cannot_be_resolved_are_errors_not_tracebacks(folder: Path, h
         nodes:
           - {id: n, command: [ls], workdir: a}
           - {id: m, command: [ls], workdir: wf.weft.yaml/sub}
-    """.replace("LONG", "x" * 5000))
+    """.replace("LONG", "x" * 5000),
+    )
     stderr = refused_as_expected(wf, home)
     assert "Traceback" not in stderr
 
@@ -143,11 +168,14 @@ def test_weft_library_path_adds_a_library_folder(folder: Path, home: Path, tmp_p
     shared = tmp_path / "shared"
     shared.mkdir()
     write(shared / "ops.weft.yaml", "weft: 1\noperators: {far: {command: [ls]}}\n")
-    wf = write(folder / "wf.weft.yaml", """
+    wf = write(
+        folder / "wf.weft.yaml",
+        """
         weft: 1
         imports: [../shared/ops.weft.yaml]
         nodes: [{id: a, operator: far}]
-    """)
+    """,
+    )
     assert weft("validate", str(wf), home=home, cwd=folder).returncode == 2
     proc = weft("validate", str(wf), home=home, cwd=folder, WEFT_LIBRARY_PATH=str(shared))
     assert proc.returncode == 0, proc.stderr
@@ -157,11 +185,14 @@ def test_the_shipped_library_and_the_users_library_may_be_imported_from_anywhere
     mine = home / "operators"
     mine.mkdir()
     write(mine / "tools.weft.yaml", "weft: 1\noperators: {shout: {command: [echo, HI]}}\n")
-    wf = write(folder / "wf.weft.yaml", f"""
+    wf = write(
+        folder / "wf.weft.yaml",
+        f"""
         weft: 1
         imports: [{os.path.relpath(SHIPPED_LIBRARY / "basic.weft.yaml", folder)}, {mine / "tools.weft.yaml"}]
         nodes: [{{id: a, operator: log}}, {{id: b, operator: shout}}]
-    """)
+    """,
+    )
     proc = weft("validate", str(wf), home=home, cwd=folder)
     assert proc.returncode == 0, proc.stderr
 
@@ -180,10 +211,12 @@ def test_pyyamls_own_messages_about_an_import_are_not_passed_on(monkeypatch) -> 
         load_file(Path(__file__).parent / "broken" / "58-import-invalid-yaml-secret.weft.yaml")
     assert [p.message for p in info.value.problems] == [
         "import: libs/secret-invalid.yaml: not a valid Weft library file (YAML syntax error at line 4, "
-        "column 11; the text is not shown)"]
+        "column 11; the text is not shown)"
+    ]
 
 
 # -- the workflow file itself ------------------------------------------------------------------
+
 
 def test_a_named_pipe_as_workflow_file_is_refused_without_waiting(folder: Path, home: Path) -> None:
     os.mkfifo(folder / "pipe.weft.yaml")
@@ -209,10 +242,12 @@ def test_a_folder_as_workflow_file_is_refused(folder: Path, home: Path) -> None:
 
 # -- YAML nesting without libyaml ---------------------------------------------------------------
 
+
 def test_deep_yaml_through_the_pure_python_parser_is_a_problem_not_a_recursion_error(monkeypatch) -> None:
     """libyaml stops at 1,000 levels itself; PyYAML's own composer recurses once per level."""
     monkeypatch.setattr(yamlsrc, "_Loader", yaml.SafeLoader)
     problems = ProblemCollector()
     assert yamlsrc.parse_yaml("x: " + "[" * 10_000 + "]" * 10_000, "deep.yaml", problems) is None
     assert [str(p) for p in problems.problems] == [
-        f"deep.yaml:1:1: YAML syntax: nested too deeply (more than {yamlsrc.MAX_DEPTH} levels)"]
+        f"deep.yaml:1:1: YAML syntax: nested too deeply (more than {yamlsrc.MAX_DEPTH} levels)"
+    ]

@@ -9,8 +9,9 @@ check (``GraphChecker.resolve``). The corpus in tests/engine/broken/ has the pla
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -41,28 +42,34 @@ def test_a_workdir_through_a_symlink_pointing_out_is_refused(tmp_path: Path) -> 
     (folder / "sub" / "up").symlink_to(tmp_path)
     (folder / "inside").symlink_to(folder / "sub")
     wf = folder / "wf.weft.yaml"
-    wf.write_text("weft: 1\nnodes:\n"
-                  "  - {id: a, command: [ls], workdir: sub/up}\n"
-                  "  - {id: b, command: [ls], workdir: inside}\n"      # a link that stays inside: fine
-                  "  - {id: c, command: [ls], workdir: sub/../sub}\n")  # '..' that stays inside: fine
+    wf.write_text(
+        "weft: 1\nnodes:\n"
+        "  - {id: a, command: [ls], workdir: sub/up}\n"
+        "  - {id: b, command: [ls], workdir: inside}\n"  # a link that stays inside: fine
+        "  - {id: c, command: [ls], workdir: sub/../sub}\n"
+    )  # '..' that stays inside: fine
     assert problems_of(wf) == [
-        "3:37: workdir 'sub/up' leaves the workflow's folder (symlinks followed); it must be a folder inside it"]
+        "3:37: workdir 'sub/up' leaves the workflow's folder (symlinks followed); it must be a folder inside it"
+    ]
 
 
 def test_a_library_operators_workdir_is_checked_where_the_library_says_it(tmp_path: Path) -> None:
     lib = tmp_path / "lib.weft.yaml"
     lib.write_text("weft: 1\noperators:\n  roam:\n    command: [ls]\n    workdir: ../..\n")
     wf = tmp_path / "wf.weft.yaml"
-    wf.write_text("weft: 1\nimports: [lib.weft.yaml]\nnodes:\n  - {id: a, operator: roam}\n"
-                  "  - {id: b, operator: roam}\n")
+    wf.write_text(
+        "weft: 1\nimports: [lib.weft.yaml]\nnodes:\n  - {id: a, operator: roam}\n  - {id: b, operator: roam}\n"
+    )
     with pytest.raises(WorkflowInvalid) as info:
         load_file(wf)
     assert [str(p) for p in info.value.problems] == [
-        f"{lib}:3:3: workdir '../..' leaves the workflow's folder (symlinks followed); it must be a folder inside it"]
+        f"{lib}:3:3: workdir '../..' leaves the workflow's folder (symlinks followed); it must be a folder inside it"
+    ]
 
 
-def test_the_workflows_own_folder_and_folders_inside_are_fine(write: Callable[..., Path],
-                                                               run_file: Callable[..., Run]) -> None:
+def test_the_workflows_own_folder_and_folders_inside_are_fine(
+    write: Callable[..., Path], run_file: Callable[..., Run]
+) -> None:
     wf = write(f"""
         weft: 1
         nodes:
@@ -75,15 +82,19 @@ def test_the_workflows_own_folder_and_folders_inside_are_fine(write: Callable[..
 
 @pytest.mark.parametrize("workdir", ["../../../..", "/", "/tmp"])
 def test_a_node_created_by_a_task_with_a_workdir_outside_is_refused(
-        workdir: str, write: Callable[..., Path], run_file: Callable[..., Run], store: Store) -> None:
+    workdir: str, write: Callable[..., Path], run_file: Callable[..., Run], store: Store
+) -> None:
     node: dict[str, Any] = {"id": "escape", "command": WHERE, "workdir": workdir}
-    wf = write("""
+    wf = write(
+        """
         weft: 1
         nodes:
           - {id: plan, command: [python3, plan.py], dynamic: true}
-    """, plan=PLAN.replace("NODE", repr(node)))
+    """,
+        plan=PLAN.replace("NODE", repr(node)),
+    )
     run = run_file(wf)
-    assert "escape" not in run.node_state                       # never created, so never run
+    assert "escape" not in run.node_state  # never created, so never run
     assert not list(Path(run.workspace).rglob("ran-in"))
     plan = next(n for n in store.nodes(run.id) if n["id"] == "plan")
     assert plan["state"] == "failed"
@@ -91,16 +102,19 @@ def test_a_node_created_by_a_task_with_a_workdir_outside_is_refused(
     assert "internal error" not in plan["reason"]
 
 
-def test_a_node_created_by_a_task_with_a_build_outside_is_refused(write: Callable[..., Path],
-                                                                  run_file: Callable[..., Run], store: Store) -> None:
+def test_a_node_created_by_a_task_with_a_build_outside_is_refused(
+    write: Callable[..., Path], run_file: Callable[..., Run], store: Store
+) -> None:
     node = {"id": "image", "command": ["ls"], "executor": "docker", "build": "../../.."}
-    wf = write("""
+    wf = write(
+        """
         weft: 1
         nodes:
           - {id: plan, command: [python3, plan.py], dynamic: true}
-    """, plan=PLAN.replace("NODE", repr(node)))
+    """,
+        plan=PLAN.replace("NODE", repr(node)),
+    )
     run = run_file(wf)
     assert "image" not in run.node_state
     reason = next(n for n in store.nodes(run.id) if n["id"] == "plan")["reason"]
     assert "refused mutation" in reason and "build '../../..' leaves the workflow's folder" in reason
-

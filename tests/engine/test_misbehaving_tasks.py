@@ -57,6 +57,7 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
 
 # -- the header directives -----------------------------------------------------------------
 
+
 @dataclass
 class Expect:
     exit: int | None = None
@@ -131,10 +132,17 @@ def parse_expectations(path: Path) -> Expect:
 
 # -- running the CLI -----------------------------------------------------------------------
 
+
 def weft(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.cli.main", "--home", str(home), *args],
-                          cwd=REPO, capture_output=True, text=True, encoding="utf-8",
-                          errors="replace", timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "--home", str(home), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+    )
 
 
 @dataclass
@@ -158,9 +166,12 @@ def _peak_rss_kib(pid: int) -> int | None:
 def run_workflow(home: Path, path: Path) -> RunResult:
     """`weft run PATH --json` as a real subprocess, watching the engine's peak memory."""
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "--home", str(home), "run",
-                             str(path), "--json"], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "--home", str(home), "run", str(path), "--json"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     peak = [0]
 
     def watch() -> None:  # VmHWM only grows; the last reading before exit is close to final
@@ -177,14 +188,22 @@ def run_workflow(home: Path, path: Path) -> RunResult:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        pytest.fail(f"weft run {path.name} did not finish within {RUN_TIMEOUT} s (the engine hangs)\n"
-                    f"stderr:\n{err.decode('utf-8', 'replace')[-3000:]}")
+        pytest.fail(
+            f"weft run {path.name} did not finish within {RUN_TIMEOUT} s (the engine hangs)\n"
+            f"stderr:\n{err.decode('utf-8', 'replace')[-3000:]}"
+        )
     watcher.join()
-    return RunResult(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                     time.monotonic() - started, peak[0])
+    return RunResult(
+        proc.returncode,
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
+        time.monotonic() - started,
+        peak[0],
+    )
 
 
 # -- checks --------------------------------------------------------------------------------
+
 
 def _is_gone(pid: int) -> bool:
     try:
@@ -231,11 +250,11 @@ def check_database(home: Path, run_id: str, state: str, absent: list[str] = ()) 
         assert run["state"] in TERMINAL_RUN and run["state"] == state, dict(run)
         assert run["finished_at"] is not None and run["finished_at"] >= run["started_at"], dict(run)
 
-        events = conn.execute("SELECT seq, kind, node, data FROM events WHERE run=? ORDER BY seq",
-                              (run_id,)).fetchall()
+        events = conn.execute("SELECT seq, kind, node, data FROM events WHERE run=? ORDER BY seq", (run_id,)).fetchall()
         seqs = [e["seq"] for e in events]
-        assert seqs == list(range(1, len(seqs) + 1)), \
+        assert seqs == list(range(1, len(seqs) + 1)), (
             f"event numbers have gaps or do not start at 1: missing {sorted(set(range(1, max(seqs) + 1)) - set(seqs))}"
+        )
         assert run["last_seq"] == len(seqs), (run["last_seq"], len(seqs))
         decoded = [(e["kind"], e["node"], json.loads(e["data"])) for e in events]
         assert decoded[0][0] == "run_started"
@@ -244,7 +263,7 @@ def check_database(home: Path, run_id: str, state: str, absent: list[str] = ()) 
 
         last_state: dict[str, str] = {}
         added = []
-        for kind, node, data in decoded:
+        for kind, _node, data in decoded:
             if kind == "node_added":
                 added.append(data["node"])
             elif kind == "node_state":
@@ -253,8 +272,9 @@ def check_database(home: Path, run_id: str, state: str, absent: list[str] = ()) 
         assert sorted(rows) == sorted(added), "node rows differ from node_added events"
         for node_id, row in rows.items():
             assert row["state"] in TERMINAL_NODE, f"node {node_id} left in state {row['state']}"
-            assert row["state"] == last_state.get(node_id), \
+            assert row["state"] == last_state.get(node_id), (
                 f"node {node_id}: row says {row['state']}, last event says {last_state.get(node_id)}"
+            )
             if row["started_at"] is not None:
                 assert row["finished_at"] is not None and row["finished_at"] >= row["started_at"]
         for (value,) in conn.execute("SELECT value FROM outputs WHERE run=?", (run_id,)):
@@ -262,8 +282,9 @@ def check_database(home: Path, run_id: str, state: str, absent: list[str] = ()) 
         for node_id in absent:  # a refused mutation leaves no trace but the refusal itself
             assert node_id not in rows, f"node {node_id} has a row"
             assert not any(n == node_id for _k, n, _d in decoded), f"events name node {node_id}"
-            assert not conn.execute("SELECT 1 FROM edges WHERE run=? AND (source=? OR target=?)",
-                                    (run_id, node_id, node_id)).fetchone(), f"edges name node {node_id}"
+            assert not conn.execute(
+                "SELECT 1 FROM edges WHERE run=? AND (source=? OR target=?)", (run_id, node_id, node_id)
+            ).fetchone(), f"edges name node {node_id}"
         return dict(run)
     finally:
         conn.close()
@@ -271,13 +292,15 @@ def check_database(home: Path, run_id: str, state: str, absent: list[str] = ()) 
 
 # -- the test ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def baseline_rss_kib(tmp_path_factory: pytest.TempPathFactory) -> int:
     """The engine's peak memory for a trivial one-node run, to compare heavy cases against."""
     folder = tmp_path_factory.mktemp("baseline")
     workflow = folder / "trivial.weft.yaml"
-    workflow.write_text("weft: 1\nname: trivial\nnodes:\n  - id: a\n    command: [python3, -c, 'pass']\n",
-                        encoding="utf-8")
+    workflow.write_text(
+        "weft: 1\nname: trivial\nnodes:\n  - id: a\n    command: [python3, -c, 'pass']\n", encoding="utf-8"
+    )
     result = run_workflow(folder / "home", workflow)
     assert result.returncode == 0 and result.peak_rss_kib, result.stderr
     return result.peak_rss_kib
@@ -326,14 +349,16 @@ def check_case(case: Path, expect: Expect, home: Path, request: pytest.FixtureRe
         assert result.seconds <= expect.max_seconds, f"run took {result.seconds:.1f} s"
     if expect.max_rss_mib is not None:
         assert result.peak_rss_kib, "could not read the engine's memory use"
-        assert result.peak_rss_kib / 1024 <= expect.max_rss_mib, \
+        assert result.peak_rss_kib / 1024 <= expect.max_rss_mib, (
             f"engine peaked at {result.peak_rss_kib / 1024:.0f} MiB (limit {expect.max_rss_mib:g})"
+        )
     if expect.max_rss_growth_mib is not None:
         baseline = request.getfixturevalue("baseline_rss_kib")
         assert result.peak_rss_kib, "could not read the engine's memory use"
         growth = (result.peak_rss_kib - baseline) / 1024
-        assert growth <= expect.max_rss_growth_mib, \
+        assert growth <= expect.max_rss_growth_mib, (
             f"engine peaked {growth:.0f} MiB above a trivial run (limit {expect.max_rss_growth_mib:g})"
+        )
 
     shown = weft(home, "show", run_id, "--json")
     assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
@@ -366,16 +391,18 @@ def check_case(case: Path, expect: Expect, home: Path, request: pytest.FixtureRe
         assert promise in show["broken"]["promise"], show["broken"]
         assert show["broken"]["reason"], show["broken"]
 
-    log_nodes = {n for n, _ in expect.logs} | {n for n, _, _ in expect.log_counts} \
-        | {n for n, _, _ in expect.log_sequences}
+    log_nodes = (
+        {n for n, _ in expect.logs} | {n for n, _, _ in expect.log_counts} | {n for n, _, _ in expect.log_sequences}
+    )
     logs: dict[str, list[dict[str, Any]]] = {}
     for node_id in sorted(log_nodes):
         got = weft(home, "logs", run_id, node_id, "--json")
         assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
         logs[node_id] = [json.loads(line) for line in got.stdout.splitlines()]
     for node_id, text in expect.logs:
-        assert any(text in entry["message"] for entry in logs[node_id]), \
+        assert any(text in entry["message"] for entry in logs[node_id]), (
             f"no log line of {node_id} holds {text!r}: {[e['message'] for e in logs[node_id]][:20]}"
+        )
     for node_id, stream, count in expect.log_counts:
         got_count = sum(1 for entry in logs[node_id] if entry["stream"] == stream)
         assert got_count == count, f"{node_id} has {got_count} {stream} lines, expected {count}"

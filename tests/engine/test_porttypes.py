@@ -10,14 +10,32 @@ from hypothesis import strategies as st
 
 from engine.errors import TypeSyntaxError, ValueTypeError
 from engine.porttypes import (
-    BOOL, BUILTIN_NAMES, FILE, FLOAT, INT, JSON, STR, DictOf, ListOf, Optional, PortType,
-    Primitive, RecordRef, RecordType, TypeRegistry,
+    BOOL,
+    BUILTIN_NAMES,
+    FILE,
+    FLOAT,
+    INT,
+    JSON,
+    STR,
+    DictOf,
+    ListOf,
+    Optional,
+    PortType,
+    Primitive,
+    RecordRef,
+    RecordType,
+    TypeRegistry,
 )
 
 DEFS = {
     "Sample": {"name": "str", "score": "float", "note": "str?"},
-    "Batch": {"samples": "list[Sample]", "report": "file", "extra": "file?",
-              "by_name": "dict[str, Sample]", "blob": "json"},
+    "Batch": {
+        "samples": "list[Sample]",
+        "report": "file",
+        "extra": "file?",
+        "by_name": "dict[str, Sample]",
+        "blob": "json",
+    },
     "Other": {"name": "str", "score": "float", "note": "str?"},
 }
 
@@ -31,53 +49,65 @@ def reg() -> TypeRegistry:
 
 # -- parsing ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("str", STR), ("int", INT), ("float", FLOAT), ("bool", BOOL), ("json", JSON), ("file", FILE),
-    ("list[int]", ListOf(INT)),
-    ("dict[str, int]", DictOf(INT)),
-    ("dict[ str , int ]", DictOf(INT)),
-    ("  list [ int ] ", ListOf(INT)),
-    ("int?", Optional(INT)),
-    ("int ?", Optional(INT)),
-    ("list[int]?", Optional(ListOf(INT))),
-    ("list[int?]", ListOf(Optional(INT))),
-    ("list[int?]?", Optional(ListOf(Optional(INT)))),
-    ("Sample", RecordRef("Sample")),
-    ("list[Sample]", ListOf(RecordRef("Sample"))),
-    ("dict[str, list[Sample?]]?", Optional(DictOf(ListOf(Optional(RecordRef("Sample")))))),
-    ("dict[str,dict[str,file]]", DictOf(DictOf(FILE))),
-    ("json?", Optional(JSON)),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("str", STR),
+        ("int", INT),
+        ("float", FLOAT),
+        ("bool", BOOL),
+        ("json", JSON),
+        ("file", FILE),
+        ("list[int]", ListOf(INT)),
+        ("dict[str, int]", DictOf(INT)),
+        ("dict[ str , int ]", DictOf(INT)),
+        ("  list [ int ] ", ListOf(INT)),
+        ("int?", Optional(INT)),
+        ("int ?", Optional(INT)),
+        ("list[int]?", Optional(ListOf(INT))),
+        ("list[int?]", ListOf(Optional(INT))),
+        ("list[int?]?", Optional(ListOf(Optional(INT)))),
+        ("Sample", RecordRef("Sample")),
+        ("list[Sample]", ListOf(RecordRef("Sample"))),
+        ("dict[str, list[Sample?]]?", Optional(DictOf(ListOf(Optional(RecordRef("Sample")))))),
+        ("dict[str,dict[str,file]]", DictOf(DictOf(FILE))),
+        ("json?", Optional(JSON)),
+    ],
+)
 def test_parse_good(reg: TypeRegistry, text: str, expected: PortType) -> None:
     assert reg.parse(text) == expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("flaot", "unknown type 'flaot' (did you mean 'float'?)"),
-    ("Int", "unknown type 'Int' (did you mean 'int'?)"),
-    ("Sampel", "unknown type 'Sampel' (did you mean 'Sample'?)"),
-    ("sample", "unknown type 'sample' (did you mean 'Sample'?)"),
-    ("Zebra", "unknown type 'Zebra'"),
-    ("list[Zebra]", "unknown type 'Zebra'"),
-    ("tuple[int]", "unknown type 'tuple'"),
-    ("list[int", "expected ']' after 'list[int'"),
-    ("dict[ str , int", "expected ']' after 'dict[ str , int'"),
-    ("list", "expected '[' after 'list'"),
-    ("list<int>", "expected '[' after 'list'"),
-    ("list[]", "expected a type after 'list['"),
-    ("dict[int, str]", "dict keys must be str"),
-    ("dict[str?, int]", "dict keys must be str"),
-    ("dict[str]", "expected ',' after 'dict[str'"),
-    ("dict[str, int, int]", "expected ']' after 'dict[str, int'"),
-    ("int??", "a type cannot be optional twice: 'int??'"),
-    ("list[int]??", "a type cannot be optional twice: 'list[int]??'"),
-    ("int]", "unexpected ']' after 'int'"),
-    ("int str", "unexpected 'str' after 'int'"),
-    ("int[str]", "unexpected '[' after 'int'"),
-    ("?", "expected a type at the start of '?'"),
-    ("", "empty type text"),
-    ("   ", "empty type text"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("flaot", "unknown type 'flaot' (did you mean 'float'?)"),
+        ("Int", "unknown type 'Int' (did you mean 'int'?)"),
+        ("Sampel", "unknown type 'Sampel' (did you mean 'Sample'?)"),
+        ("sample", "unknown type 'sample' (did you mean 'Sample'?)"),
+        ("Zebra", "unknown type 'Zebra'"),
+        ("list[Zebra]", "unknown type 'Zebra'"),
+        ("tuple[int]", "unknown type 'tuple'"),
+        ("list[int", "expected ']' after 'list[int'"),
+        ("dict[ str , int", "expected ']' after 'dict[ str , int'"),
+        ("list", "expected '[' after 'list'"),
+        ("list<int>", "expected '[' after 'list'"),
+        ("list[]", "expected a type after 'list['"),
+        ("dict[int, str]", "dict keys must be str"),
+        ("dict[str?, int]", "dict keys must be str"),
+        ("dict[str]", "expected ',' after 'dict[str'"),
+        ("dict[str, int, int]", "expected ']' after 'dict[str, int'"),
+        ("int??", "a type cannot be optional twice: 'int??'"),
+        ("list[int]??", "a type cannot be optional twice: 'list[int]??'"),
+        ("int]", "unexpected ']' after 'int'"),
+        ("int str", "unexpected 'str' after 'int'"),
+        ("int[str]", "unexpected '[' after 'int'"),
+        ("?", "expected a type at the start of '?'"),
+        ("", "empty type text"),
+        ("   ", "empty type text"),
+    ],
+)
 def test_parse_bad(reg: TypeRegistry, text: str, message: str) -> None:
     with pytest.raises(TypeSyntaxError) as info:
         reg.parse(text)
@@ -99,14 +129,17 @@ def test_records_are_per_registry() -> None:
         TypeRegistry().parse("Sample")
 
 
-@pytest.mark.parametrize("text, canonical", [
-    ("dict[ str , int ]", "dict[str, int]"),
-    ("dict[str,int]", "dict[str, int]"),
-    ("Sample ?", "Sample?"),
-    ("list[ int ? ]", "list[int?]"),
-    ("list[int]?", "list[int]?"),
-    ("dict[str, list[Sample?]]?", "dict[str, list[Sample?]]?"),
-])
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ("dict[ str , int ]", "dict[str, int]"),
+        ("dict[str,int]", "dict[str, int]"),
+        ("Sample ?", "Sample?"),
+        ("list[ int ? ]", "list[int?]"),
+        ("list[int]?", "list[int]?"),
+        ("dict[str, list[Sample?]]?", "dict[str, list[Sample?]]?"),
+    ],
+)
 def test_canonical_text_round_trips(reg: TypeRegistry, text: str, canonical: str) -> None:
     parsed = reg.parse(text)
     assert str(parsed) == canonical
@@ -126,53 +159,57 @@ def test_types_are_frozen_and_hashable() -> None:
 
 # -- assignability ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source, target, ok", [
-    ("int", "int", True),
-    ("Sample", "Sample", True),
-    ("int", "float", True),
-    ("float", "int", False),
-    ("bool", "int", False),
-    ("int", "str", False),
-    ("str", "json", True),
-    ("list[Sample]?", "json", True),
-    ("int?", "json", True),
-    ("json", "int", False),
-    ("json", "list[json]", False),
-    ("int", "int?", True),
-    ("int", "float?", True),
-    ("int?", "int?", True),
-    ("int?", "float?", True),
-    ("str?", "int?", False),
-    ("int?", "int", False),
-    ("int?", "float", False),
-    ("int", "json?", True),
-    ("json?", "json", True),
-    ("list[int]", "list[int]", True),
-    ("list[int]", "list[float]", True),
-    ("list[str]", "list[int]", False),
-    ("list[int]", "list[int?]", True),
-    ("list[int?]", "list[int]", False),
-    ("list[int]", "list[int]?", True),
-    ("list[int]?", "list[int]", False),
-    ("list[int]", "list[json]", True),
-    ("list[list[int]]", "list[list[float]]", True),
-    ("dict[str, int]", "dict[str, float]", True),
-    ("dict[str, str]", "dict[str, int]", False),
-    ("dict[str, Sample]", "dict[str, Sample?]", True),
-    ("list[int]", "dict[str, int]", False),
-    ("dict[str, int]", "list[int]", False),
-    ("Sample", "Other", False),
-    ("Sample", "Sample?", True),
-    ("Sample?", "Sample", False),
-    ("Sample", "json", True),
-    ("Sample", "dict[str, json]", False),
-    ("dict[str, json]", "Sample", False),
-    ("file", "str", False),
-    ("str", "file", False),
-    ("file", "file?", True),
-    ("list[file]", "list[str]", False),
-    ("file", "json", True),
-])
+
+@pytest.mark.parametrize(
+    "source, target, ok",
+    [
+        ("int", "int", True),
+        ("Sample", "Sample", True),
+        ("int", "float", True),
+        ("float", "int", False),
+        ("bool", "int", False),
+        ("int", "str", False),
+        ("str", "json", True),
+        ("list[Sample]?", "json", True),
+        ("int?", "json", True),
+        ("json", "int", False),
+        ("json", "list[json]", False),
+        ("int", "int?", True),
+        ("int", "float?", True),
+        ("int?", "int?", True),
+        ("int?", "float?", True),
+        ("str?", "int?", False),
+        ("int?", "int", False),
+        ("int?", "float", False),
+        ("int", "json?", True),
+        ("json?", "json", True),
+        ("list[int]", "list[int]", True),
+        ("list[int]", "list[float]", True),
+        ("list[str]", "list[int]", False),
+        ("list[int]", "list[int?]", True),
+        ("list[int?]", "list[int]", False),
+        ("list[int]", "list[int]?", True),
+        ("list[int]?", "list[int]", False),
+        ("list[int]", "list[json]", True),
+        ("list[list[int]]", "list[list[float]]", True),
+        ("dict[str, int]", "dict[str, float]", True),
+        ("dict[str, str]", "dict[str, int]", False),
+        ("dict[str, Sample]", "dict[str, Sample?]", True),
+        ("list[int]", "dict[str, int]", False),
+        ("dict[str, int]", "list[int]", False),
+        ("Sample", "Other", False),
+        ("Sample", "Sample?", True),
+        ("Sample?", "Sample", False),
+        ("Sample", "json", True),
+        ("Sample", "dict[str, json]", False),
+        ("dict[str, json]", "Sample", False),
+        ("file", "str", False),
+        ("str", "file", False),
+        ("file", "file?", True),
+        ("list[file]", "list[str]", False),
+        ("file", "json", True),
+    ],
+)
 def test_assignable(reg: TypeRegistry, source: str, target: str, ok: bool) -> None:
     s, t = reg.parse(source), reg.parse(target)
     assert reg.assignable(s, t) is ok
@@ -182,20 +219,28 @@ def test_assignable(reg: TypeRegistry, source: str, target: str, ok: bool) -> No
         assert reason is not None and reason.startswith(f"{s} is not assignable to {t}")
 
 
-@pytest.mark.parametrize("source, target, reason", [
-    ("list[str]", "list[int]",
-     "list[str] is not assignable to list[int] (str is not assignable to int)"),
-    ("int?", "int", "int? is not assignable to int (it may be null)"),
-    ("list[int?]", "list[int]",
-     "list[int?] is not assignable to list[int] (int? is not assignable to int: it may be null)"),
-    ("str?", "int", "str? is not assignable to int (str is not assignable to int)"),
-    ("file", "str", "file is not assignable to str (file and str are kept distinct)"),
-    ("dict[str, list[file]]", "dict[str, list[str]]",
-     "dict[str, list[file]] is not assignable to dict[str, list[str]] "
-     "(file is not assignable to str: file and str are kept distinct)"),
-    ("Sample", "Other", "Sample is not assignable to Other"),
-    ("float", "int", "float is not assignable to int"),
-])
+@pytest.mark.parametrize(
+    "source, target, reason",
+    [
+        ("list[str]", "list[int]", "list[str] is not assignable to list[int] (str is not assignable to int)"),
+        ("int?", "int", "int? is not assignable to int (it may be null)"),
+        (
+            "list[int?]",
+            "list[int]",
+            "list[int?] is not assignable to list[int] (int? is not assignable to int: it may be null)",
+        ),
+        ("str?", "int", "str? is not assignable to int (str is not assignable to int)"),
+        ("file", "str", "file is not assignable to str (file and str are kept distinct)"),
+        (
+            "dict[str, list[file]]",
+            "dict[str, list[str]]",
+            "dict[str, list[file]] is not assignable to dict[str, list[str]] "
+            "(file is not assignable to str: file and str are kept distinct)",
+        ),
+        ("Sample", "Other", "Sample is not assignable to Other"),
+        ("float", "int", "float is not assignable to int"),
+    ],
+)
 def test_why_not_assignable(reg: TypeRegistry, source: str, target: str, reason: str) -> None:
     assert reg.why_not_assignable(reg.parse(source), reg.parse(target)) == reason
 
@@ -205,15 +250,33 @@ def test_why_not_assignable(reg: TypeRegistry, source: str, target: str, reason:
 SAMPLE = {"name": "a", "score": 1.5}
 
 GOOD_VALUES: list[tuple[str, Any]] = [
-    ("str", "x"), ("int", 3), ("int", -0), ("float", 1.5), ("float", 2), ("bool", True),
-    ("bool", False), ("file", "out/a.txt"),
-    ("json", None), ("json", {"a": [1, 2.5, "x", None, True, {"b": {}}]}), ("json", []),
-    ("list[int]", []), ("list[int]", [1, 2, 3]), ("list[float]", [1, 2.5]),
-    ("list[list[str]]", [["a"], []]), ("list[int?]", [1, None]),
-    ("dict[str, int]", {}), ("dict[str, int]", {"the": 3}), ("dict[str, json]", {"a": None}),
-    ("int?", None), ("int?", 4), ("list[int]?", None),
-    ("Sample", SAMPLE), ("Sample", {**SAMPLE, "note": "n"}), ("Sample", {**SAMPLE, "note": None}),
-    ("list[Sample]", [SAMPLE, SAMPLE]), ("Sample?", None),
+    ("str", "x"),
+    ("int", 3),
+    ("int", -0),
+    ("float", 1.5),
+    ("float", 2),
+    ("bool", True),
+    ("bool", False),
+    ("file", "out/a.txt"),
+    ("json", None),
+    ("json", {"a": [1, 2.5, "x", None, True, {"b": {}}]}),
+    ("json", []),
+    ("list[int]", []),
+    ("list[int]", [1, 2, 3]),
+    ("list[float]", [1, 2.5]),
+    ("list[list[str]]", [["a"], []]),
+    ("list[int?]", [1, None]),
+    ("dict[str, int]", {}),
+    ("dict[str, int]", {"the": 3}),
+    ("dict[str, json]", {"a": None}),
+    ("int?", None),
+    ("int?", 4),
+    ("list[int]?", None),
+    ("Sample", SAMPLE),
+    ("Sample", {**SAMPLE, "note": "n"}),
+    ("Sample", {**SAMPLE, "note": None}),
+    ("list[Sample]", [SAMPLE, SAMPLE]),
+    ("Sample?", None),
 ]
 
 
@@ -222,47 +285,50 @@ def test_check_value_good(reg: TypeRegistry, type_text: str, value: Any) -> None
     reg.check_value(value, reg.parse(type_text))
 
 
-@pytest.mark.parametrize("type_text, value, message", [
-    ("str", 3, "expected str, got int"),
-    ("str", None, "expected str, got null"),
-    ("int", True, "expected int, got bool"),
-    ("int", 1.0, "expected int, got float"),
-    ("int", "3", "expected int, got str"),
-    ("float", False, "expected float, got bool"),
-    ("float", "1.5", "expected float, got str"),
-    ("bool", 1, "expected bool, got int"),
-    ("bool", None, "expected bool, got null"),
-    ("file", 3, "expected file, got int"),
-    ("file", ["a"], "expected file, got list"),
-    ("json", {1: "x"}, "[1]: object keys must be str, got int"),
-    ("json", [1, {"a": (1, 2)}], "[1]['a']: expected JSON data, got tuple"),
-    ("json", {1, 2}, "expected JSON data, got set"),
-    ("list[int]", {"a": 1}, "expected list[int], got object"),
-    ("list[int]", (1, 2), "expected list[int], got tuple"),
-    ("list[int]", [1, 2, True], "[2]: expected int, got bool"),
-    ("list[float]", [1, None], "[1]: expected float, got null"),
-    ("list[list[int]]", [[1], [2, "x"]], "[1][1]: expected int, got str"),
-    ("list[int?]", [None, "x"], "[1]: expected int, got str"),
-    ("dict[str, int]", [], "expected dict[str, int], got list"),
-    ("dict[str, int]", {"the": "x"}, "['the']: expected int, got str"),
-    ("dict[str, int]", {3: 1}, "[3]: dict keys must be str, got int"),
-    ("dict[str, list[int]]", {"a": [1, 1.5]}, "['a'][1]: expected int, got float"),
-    ("int?", "x", "expected int, got str"),
-    ("Sample", [], "expected Sample (an object), got list"),
-    ("Sample", {"name": "a"}, "missing field 'score' of Sample"),
-    ("Sample", {**SAMPLE, "scroe": 1},
-     "unexpected field 'scroe' in Sample (did you mean 'score'?)"),
-    ("Sample", {**SAMPLE, "zzz": 1}, "unexpected field 'zzz' in Sample"),
-    ("Sample", {**SAMPLE, 7: 1}, "unexpected field 7 in Sample"),
-    ("Sample", {"name": "a", "score": None}, "score: expected float, got null"),
-    ("Sample", {"name": "a", "score": 1, "note": 2}, "note: expected str, got int"),
-    ("list[Sample]", [SAMPLE] * 3 + [{"name": "b", "score": None}],
-     "[3].score: expected float, got null"),
-    ("Batch",
-     {"samples": [SAMPLE], "report": "r", "by_name": {"x": {**SAMPLE, "name": 1}}, "blob": 1},
-     "by_name['x'].name: expected str, got int"),
-    ("Batch", {"samples": [], "report": "r", "by_name": {}}, "missing field 'blob' of Batch"),
-])
+@pytest.mark.parametrize(
+    "type_text, value, message",
+    [
+        ("str", 3, "expected str, got int"),
+        ("str", None, "expected str, got null"),
+        ("int", True, "expected int, got bool"),
+        ("int", 1.0, "expected int, got float"),
+        ("int", "3", "expected int, got str"),
+        ("float", False, "expected float, got bool"),
+        ("float", "1.5", "expected float, got str"),
+        ("bool", 1, "expected bool, got int"),
+        ("bool", None, "expected bool, got null"),
+        ("file", 3, "expected file, got int"),
+        ("file", ["a"], "expected file, got list"),
+        ("json", {1: "x"}, "[1]: object keys must be str, got int"),
+        ("json", [1, {"a": (1, 2)}], "[1]['a']: expected JSON data, got tuple"),
+        ("json", {1, 2}, "expected JSON data, got set"),
+        ("list[int]", {"a": 1}, "expected list[int], got object"),
+        ("list[int]", (1, 2), "expected list[int], got tuple"),
+        ("list[int]", [1, 2, True], "[2]: expected int, got bool"),
+        ("list[float]", [1, None], "[1]: expected float, got null"),
+        ("list[list[int]]", [[1], [2, "x"]], "[1][1]: expected int, got str"),
+        ("list[int?]", [None, "x"], "[1]: expected int, got str"),
+        ("dict[str, int]", [], "expected dict[str, int], got list"),
+        ("dict[str, int]", {"the": "x"}, "['the']: expected int, got str"),
+        ("dict[str, int]", {3: 1}, "[3]: dict keys must be str, got int"),
+        ("dict[str, list[int]]", {"a": [1, 1.5]}, "['a'][1]: expected int, got float"),
+        ("int?", "x", "expected int, got str"),
+        ("Sample", [], "expected Sample (an object), got list"),
+        ("Sample", {"name": "a"}, "missing field 'score' of Sample"),
+        ("Sample", {**SAMPLE, "scroe": 1}, "unexpected field 'scroe' in Sample (did you mean 'score'?)"),
+        ("Sample", {**SAMPLE, "zzz": 1}, "unexpected field 'zzz' in Sample"),
+        ("Sample", {**SAMPLE, 7: 1}, "unexpected field 7 in Sample"),
+        ("Sample", {"name": "a", "score": None}, "score: expected float, got null"),
+        ("Sample", {"name": "a", "score": 1, "note": 2}, "note: expected str, got int"),
+        ("list[Sample]", [SAMPLE] * 3 + [{"name": "b", "score": None}], "[3].score: expected float, got null"),
+        (
+            "Batch",
+            {"samples": [SAMPLE], "report": "r", "by_name": {"x": {**SAMPLE, "name": 1}}, "blob": 1},
+            "by_name['x'].name: expected str, got int",
+        ),
+        ("Batch", {"samples": [], "report": "r", "by_name": {}}, "missing field 'blob' of Batch"),
+    ],
+)
 def test_check_value_bad(reg: TypeRegistry, type_text: str, value: Any, message: str) -> None:
     with pytest.raises(ValueTypeError) as info:
         reg.check_value(value, reg.parse(type_text))
@@ -290,30 +356,36 @@ def test_check_value_large_list(reg: TypeRegistry) -> None:
 
 # -- map_files ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("type_text, value, expected", [
-    ("file", "a", "A"),
-    ("file?", None, None),
-    ("file?", "a", "A"),
-    ("str", "a", "a"),
-    ("json", {"f": "a"}, {"f": "a"}),
-    ("list[file]", ["a", "b"], ["A", "B"]),
-    ("list[file?]", ["a", None], ["A", None]),
-    ("dict[str, file]", {"k": "a"}, {"k": "A"}),
-    ("dict[str, list[file]]?", {"k": ["a"], "j": []}, {"k": ["A"], "j": []}),
-    ("list[str]", ["a"], ["a"]),
-])
+
+@pytest.mark.parametrize(
+    "type_text, value, expected",
+    [
+        ("file", "a", "A"),
+        ("file?", None, None),
+        ("file?", "a", "A"),
+        ("str", "a", "a"),
+        ("json", {"f": "a"}, {"f": "a"}),
+        ("list[file]", ["a", "b"], ["A", "B"]),
+        ("list[file?]", ["a", None], ["A", None]),
+        ("dict[str, file]", {"k": "a"}, {"k": "A"}),
+        ("dict[str, list[file]]?", {"k": ["a"], "j": []}, {"k": ["A"], "j": []}),
+        ("list[str]", ["a"], ["a"]),
+    ],
+)
 def test_map_files(reg: TypeRegistry, type_text: str, value: Any, expected: Any) -> None:
     assert reg.map_files(value, reg.parse(type_text), str.upper) == expected
 
 
 def test_map_files_records(reg: TypeRegistry) -> None:
     batch = {
-        "samples": [SAMPLE], "report": "r.txt", "extra": None,
-        "by_name": {"x": SAMPLE}, "blob": {"report": "keep.txt"},
+        "samples": [SAMPLE],
+        "report": "r.txt",
+        "extra": None,
+        "by_name": {"x": SAMPLE},
+        "blob": {"report": "keep.txt"},
     }
     original = {**batch, "by_name": dict(batch["by_name"])}
-    mapped = reg.map_files([batch, {**batch, "extra": "e.txt"}], reg.parse("list[Batch]"),
-                           lambda p: "/root/" + p)
+    mapped = reg.map_files([batch, {**batch, "extra": "e.txt"}], reg.parse("list[Batch]"), lambda p: "/root/" + p)
     assert mapped[0]["report"] == "/root/r.txt"
     assert mapped[0]["extra"] is None
     assert mapped[1]["extra"] == "/root/e.txt"
@@ -328,15 +400,20 @@ def test_map_files_without_files_returns_value(reg: TypeRegistry) -> None:
 
 # -- record definitions ------------------------------------------------------------------------
 
+
 def test_forward_references_and_names() -> None:
-    registry, problems = TypeRegistry.from_definitions({
-        "Run": {"items": "list[Item]", "owner": "Person?"}, "Item": {"id": "int"},
-        "Person": {"name": "str"},
-    })
+    registry, problems = TypeRegistry.from_definitions(
+        {
+            "Run": {"items": "list[Item]", "owner": "Person?"},
+            "Item": {"id": "int"},
+            "Person": {"name": "str"},
+        }
+    )
     assert problems == []
     assert registry.names() == ["Item", "Person", "Run"]
     assert registry.record("Run") == RecordType(
-        "Run", (("items", ListOf(RecordRef("Item"))), ("owner", Optional(RecordRef("Person")))))
+        "Run", (("items", ListOf(RecordRef("Item"))), ("owner", Optional(RecordRef("Person"))))
+    )
     registry.check_value({"items": [{"id": 1}]}, registry.parse("Run"))
 
 
@@ -346,28 +423,31 @@ def test_registry_from_record_types() -> None:
     registry.check_value({"x": 1}, registry.parse("P"))
 
 
-@pytest.mark.parametrize("defs, expected", [
-    ({"Tree": {"child": "Tree"}},
-     [("Tree", "child", "record type Tree refers to itself: Tree -> Tree")]),
-    ({"Tree": {"kids": "list[Tree?]"}},
-     [("Tree", "kids", "record type Tree refers to itself: Tree -> Tree")]),
-    ({"Tree": {"label": "str", "node": "Node"}, "Node": {"trees": "dict[str, Tree]"}},
-     [("Tree", "node", "record type Tree refers to itself: Tree -> Node -> Tree")]),
-    ({"A": {"b": "B"}, "B": {"c": "C"}, "C": {"a": "A?"}, "D": {"a": "A"}},
-     [("A", "b", "record type A refers to itself: A -> B -> C -> A")]),
-    ({"Sample": {"score": "flaot"}},
-     [("Sample", "score", "unknown type 'flaot' (did you mean 'float'?)")]),
-    ({"Sample": {"other": "Sampel"}},
-     [("Sample", "other", "unknown type 'Sampel' (did you mean 'Sample'?)")]),
-    ({"Sample": {"other": "Zebra"}}, [("Sample", "other", "unknown type 'Zebra'")]),
-    ({"Sample": {"xs": "list[int"}}, [("Sample", "xs", "expected ']' after 'list[int'")]),
-    ({"Sample": {"d": "dict[int, str]"}}, [("Sample", "d", "dict keys must be str")]),
-    ({"int": {"x": "str"}}, [("int", None, "record type name 'int' is a builtin type name")]),
-    ({"list": {}}, [("list", None, "record type name 'list' is a builtin type name")]),
-    ({"my-record": {}}, [("my-record", None, "record type name 'my-record' is not an identifier")]),
-    ({"P": "str"}, [("P", None, "record type P must map field names to types")]),
-    ({"P": {"x": 3}}, [("P", "x", "a type must be a string, got int")]),
-])
+@pytest.mark.parametrize(
+    "defs, expected",
+    [
+        ({"Tree": {"child": "Tree"}}, [("Tree", "child", "record type Tree refers to itself: Tree -> Tree")]),
+        ({"Tree": {"kids": "list[Tree?]"}}, [("Tree", "kids", "record type Tree refers to itself: Tree -> Tree")]),
+        (
+            {"Tree": {"label": "str", "node": "Node"}, "Node": {"trees": "dict[str, Tree]"}},
+            [("Tree", "node", "record type Tree refers to itself: Tree -> Node -> Tree")],
+        ),
+        (
+            {"A": {"b": "B"}, "B": {"c": "C"}, "C": {"a": "A?"}, "D": {"a": "A"}},
+            [("A", "b", "record type A refers to itself: A -> B -> C -> A")],
+        ),
+        ({"Sample": {"score": "flaot"}}, [("Sample", "score", "unknown type 'flaot' (did you mean 'float'?)")]),
+        ({"Sample": {"other": "Sampel"}}, [("Sample", "other", "unknown type 'Sampel' (did you mean 'Sample'?)")]),
+        ({"Sample": {"other": "Zebra"}}, [("Sample", "other", "unknown type 'Zebra'")]),
+        ({"Sample": {"xs": "list[int"}}, [("Sample", "xs", "expected ']' after 'list[int'")]),
+        ({"Sample": {"d": "dict[int, str]"}}, [("Sample", "d", "dict keys must be str")]),
+        ({"int": {"x": "str"}}, [("int", None, "record type name 'int' is a builtin type name")]),
+        ({"list": {}}, [("list", None, "record type name 'list' is a builtin type name")]),
+        ({"my-record": {}}, [("my-record", None, "record type name 'my-record' is not an identifier")]),
+        ({"P": "str"}, [("P", None, "record type P must map field names to types")]),
+        ({"P": {"x": 3}}, [("P", "x", "a type must be a string, got int")]),
+    ],
+)
 def test_definition_problems(defs: dict[str, Any], expected: list[tuple[str, Any, str]]) -> None:
     _, problems = TypeRegistry.from_definitions(defs)
     assert problems == expected
@@ -389,8 +469,7 @@ def test_cyclic_records_do_not_hang_checks() -> None:
     registry.check_value(tree, registry.parse("T"))
     with pytest.raises(ValueTypeError, match=r"^kids\[0\]\.kids: expected list\[T\], got null$"):
         registry.check_value({"f": "a", "kids": [{"f": "b", "kids": None}]}, registry.parse("T"))
-    assert registry.map_files(tree, registry.parse("T"), str.upper) == {
-        "f": "A", "kids": [{"f": "B", "kids": []}]}
+    assert registry.map_files(tree, registry.parse("T"), str.upper) == {"f": "A", "kids": [{"f": "B", "kids": []}]}
 
 
 # -- property ------------------------------------------------------------------------------

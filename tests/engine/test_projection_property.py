@@ -34,10 +34,11 @@ import shutil
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -84,12 +85,22 @@ def _args(**maybe: Any) -> dict[str, Any]:
 PROMISE_STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "static": st.just({"static": {}}),
     "no_new_nodes": st.builds(lambda by: {"no_new_nodes": _args(by=by)}, BY),
-    "no_new_edges": st.builds(lambda by, src, dst: {"no_new_edges": _args(by=by, **{"from": src, "to": dst})},
-                              BY, st.none() | SELECTOR, st.none() | SELECTOR),
-    "only_nodes": st.builds(lambda by, match: {"only_nodes": _args(by=by, match=match)},
-                            BY, st.lists(SELECTOR, min_size=1, max_size=3, unique=True)),
-    "only_edges": st.builds(lambda by, pairs: {"only_edges": _args(by=by, pairs=pairs)},
-                            BY, st.lists(st.lists(SELECTOR, min_size=2, max_size=2), max_size=3)),
+    "no_new_edges": st.builds(
+        lambda by, src, dst: {"no_new_edges": _args(by=by, **{"from": src, "to": dst})},
+        BY,
+        st.none() | SELECTOR,
+        st.none() | SELECTOR,
+    ),
+    "only_nodes": st.builds(
+        lambda by, match: {"only_nodes": _args(by=by, match=match)},
+        BY,
+        st.lists(SELECTOR, min_size=1, max_size=3, unique=True),
+    ),
+    "only_edges": st.builds(
+        lambda by, pairs: {"only_edges": _args(by=by, pairs=pairs)},
+        BY,
+        st.lists(st.lists(SELECTOR, min_size=2, max_size=2), max_size=3),
+    ),
     "max_nodes": st.builds(lambda by, most: {"max_nodes": _args(by=by, max=most)}, BY, st.integers(0, 6)),
 }
 PROMISE = st.one_of(list(PROMISE_STRATEGIES.values()))
@@ -138,8 +149,14 @@ def _messages(draw: Callable, creator: str, depth: int, count: list[int]) -> lis
             if depth == 0 and draw(st.booleans()):
                 edges.add((node["id"], "B"))
         promises = draw(st.lists(PROMISE, max_size=1))
-        messages.append({"type": "mutate", "nodes": new, "edges": [{"from": s, "to": t} for s, t in sorted(edges)],
-                         "promises": promises})
+        messages.append(
+            {
+                "type": "mutate",
+                "nodes": new,
+                "edges": [{"from": s, "to": t} for s, t in sorted(edges)],
+                "promises": promises,
+            }
+        )
         own += [n["id"] for n in new]
     return messages
 
@@ -156,11 +173,20 @@ def write_workflow(folder: Path, scenario: Scenario) -> Path:
     shutil.copy(GROW, folder / "grow.py")
     grow = [sys.executable, "grow.py"]
     data = {
-        "weft": 1, "name": "property", "settings": {"max_parallel": scenario.max_parallel},
-        "operators": {"planner": {"command": grow, "dynamic": True}, "worker": {"command": grow},
-                      "M": {"command": ["true"]}, "X": {"command": ["true"]}},
-        "nodes": [{"id": "plan", "operator": scenario.root, "params": {"messages": scenario.messages}},
-                  {"id": "A", "command": ["true"]}, {"id": "B", "command": ["true"]}],
+        "weft": 1,
+        "name": "property",
+        "settings": {"max_parallel": scenario.max_parallel},
+        "operators": {
+            "planner": {"command": grow, "dynamic": True},
+            "worker": {"command": grow},
+            "M": {"command": ["true"]},
+            "X": {"command": ["true"]},
+        },
+        "nodes": [
+            {"id": "plan", "operator": scenario.root, "params": {"messages": scenario.messages}},
+            {"id": "A", "command": ["true"]},
+            {"id": "B", "command": ["true"]},
+        ],
         "edges": [{"from": "A", "to": "plan"}, {"from": "plan", "to": "B"}],
     }
     if scenario.promises:
@@ -171,6 +197,7 @@ def write_workflow(folder: Path, scenario: Scenario) -> Path:
 
 
 # -- the oracle: promises as docs/promises.md states them ------------------------------------------
+
 
 def selects(selectors: Any, node: str, operator: str | None) -> bool:
     """Selectors name node ids or operator names, or globs of either; none: everything."""
@@ -186,7 +213,7 @@ class Promise:
     args: dict[str, Any]
 
     @staticmethod
-    def of(written: dict[str, Any]) -> "Promise":
+    def of(written: dict[str, Any]) -> Promise:
         kind = next(k for k in written if k != "id")
         return Promise(kind, dict(written[kind] or {}))
 
@@ -224,23 +251,31 @@ class Oracle:
         return growth and bool(c.nodes)
 
     def _no_new_edges(self, p: Promise, c: Change, growth: bool) -> bool:
-        return growth and any(selects(p.args.get("from"), s, self.op(s, c))
-                              and selects(p.args.get("to"), t, self.op(t, c)) for s, t in c.edges)
+        return growth and any(
+            selects(p.args.get("from"), s, self.op(s, c)) and selects(p.args.get("to"), t, self.op(t, c))
+            for s, t in c.edges
+        )
 
     def _only_nodes(self, p: Promise, c: Change, growth: bool) -> bool:
         return any(not selects(p.args["match"], n["id"], n["operator"]) for n in c.nodes)
 
     def _only_edges(self, p: Promise, c: Change, growth: bool) -> bool:
-        return any(not any(selects(a, s, self.op(s, c)) and selects(b, t, self.op(t, c)) for a, b in p.args["pairs"])
-                   for s, t in c.edges)
+        return any(
+            not any(selects(a, s, self.op(s, c)) and selects(b, t, self.op(t, c)) for a, b in p.args["pairs"])
+            for s, t in c.edges
+        )
 
     def _max_nodes(self, p: Promise, c: Change, growth: bool) -> bool:
         before = sum(1 for n, by in self.creator.items() if by is not None and self.binds(p, by))
         return before + len(c.nodes) > p.args["max"]
 
-    CHECKS: ClassVar[dict[str, Callable[["Oracle", Promise, Change, bool], bool]]] = {
-        "static": _static, "no_new_nodes": _no_new_nodes, "no_new_edges": _no_new_edges,
-        "only_nodes": _only_nodes, "only_edges": _only_edges, "max_nodes": _max_nodes,
+    CHECKS: ClassVar[dict[str, Callable[[Oracle, Promise, Change, bool], bool]]] = {
+        "static": _static,
+        "no_new_nodes": _no_new_nodes,
+        "no_new_edges": _no_new_edges,
+        "only_nodes": _only_nodes,
+        "only_edges": _only_edges,
+        "max_nodes": _max_nodes,
     }
 
     def binds(self, p: Promise, task: str) -> bool:
@@ -256,8 +291,11 @@ class Oracle:
         for q in c.promises:  # a state promise must hold for all that its tasks created, this change included
             if q.kind not in STATE_KINDS:
                 continue
-            nodes = [{"id": n, "operator": self.operator[n]} for n, by in self.creator.items()
-                     if by is not None and self.binds(q, by)]
+            nodes = [
+                {"id": n, "operator": self.operator[n]}
+                for n, by in self.creator.items()
+                if by is not None and self.binds(q, by)
+            ]
             edges = [(s, t) for by, s, t in self.edges if self.binds(q, by)]
             if self.binds(q, c.creator):
                 nodes, edges = nodes + c.nodes, edges + c.edges
@@ -276,11 +314,16 @@ class Oracle:
 
 
 def change_of(creator: str, message: dict[str, Any]) -> Change:
-    return Change(creator, message["nodes"], [(e["from"], e["to"]) for e in message["edges"]],
-                  [Promise.of(p) for p in message["promises"]])
+    return Change(
+        creator,
+        message["nodes"],
+        [(e["from"], e["to"]) for e in message["edges"]],
+        [Promise.of(p) for p in message["promises"]],
+    )
 
 
 # -- soundness ---------------------------------------------------------------------------------
+
 
 def chain(node: str, created_by: dict[str, str | None]) -> list[str]:
     """``node``'s creators, nearest first."""
@@ -355,6 +398,7 @@ def reference_ghosts(store: Store, run_id: str, upto: int) -> list[Ghost]:
 
 # -- the property ------------------------------------------------------------------------------
 
+
 def execute(folder: Path, scenario: Scenario) -> tuple[Run, Store]:
     path = write_workflow(folder, scenario)
     store = Store(folder / "home")
@@ -367,8 +411,9 @@ def execute(folder: Path, scenario: Scenario) -> tuple[Run, Store]:
     return run, store
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(scenarios())
 def test_promises_are_kept_exactly_and_every_projection_is_sound(scenario: Scenario) -> None:
     with tempfile.TemporaryDirectory(prefix="weft-prop-") as tmp:
@@ -379,18 +424,19 @@ def test_promises_are_kept_exactly_and_every_projection_is_sound(scenario: Scena
         finally:
             store.close()
         event(f"run {run.state.value}" + (f": {run.broken.promise.split(' ')[0]}" if run.broken else ""))
-        event(f"created nodes: {len(run.graph.nodes) - 3}, created planners: "
-              f"{sum(1 for n in run.graph.nodes.values() if n.operator == 'planner') - (scenario.root == 'planner')}")
-
-
+        event(
+            f"created nodes: {len(run.graph.nodes) - 3}, created planners: "
+            f"{sum(1 for n in run.graph.nodes.values() if n.operator == 'planner') - (scenario.root == 'planner')}"
+        )
 
 
 def changes(message: dict[str, Any]) -> bool:
     return bool(message["nodes"] or message["edges"] or message["promises"])
 
 
-def applied_order(events: list[tuple[int, float, str, dict[str, Any]]],
-                  behaviours: dict[str, list[dict[str, Any]]]) -> tuple[list[tuple[str, int]], tuple[str, int] | None]:
+def applied_order(
+    events: list[tuple[int, float, str, dict[str, Any]]], behaviours: dict[str, list[dict[str, Any]]]
+) -> tuple[list[tuple[str, int]], tuple[str, int] | None]:
     """The messages the engine applied, in its order, and the one it refused (if any).
 
     Each applied mutation is announced as its nodes, edges and promises, one event each, in one
@@ -408,11 +454,15 @@ def applied_order(events: list[tuple[int, float, str, dict[str, Any]]],
             task = data["created_by"]
             index = queue[task].pop(0)
             message = behaviours[task][index]
-            expected = ([("node_added", n["id"]) for n in message["nodes"]]
-                        + [("edge_added", (e["from"], e["to"])) for e in message["edges"]]
-                        + [("promise_added", None)] * len(message["promises"]))
-            burst = [(k, d["node"] if k == "node_added" else (d["source"], d["target"]) if k == "edge_added" else None)
-                     for _s, _t, k, d in events[i:i + len(expected)]]
+            expected = (
+                [("node_added", n["id"]) for n in message["nodes"]]
+                + [("edge_added", (e["from"], e["to"])) for e in message["edges"]]
+                + [("promise_added", None)] * len(message["promises"])
+            )
+            burst = [
+                (k, d["node"] if k == "node_added" else (d["source"], d["target"]) if k == "edge_added" else None)
+                for _s, _t, k, d in events[i : i + len(expected)]
+            ]
             assert burst == expected, f"{task}'s message {index} was applied as {burst}"
             order.append((task, index))
             i += len(expected)
@@ -433,9 +483,11 @@ def check(folder: Path, scenario: Scenario, run: Run, store: Store) -> None:
     broken = next((d for _s, _t, k, d in events_to_end if k == "promise_broken"), None)
 
     # -- promises: the oracle replays the messages in the order the engine received them ----------
-    oracle = Oracle({"plan": scenario.root, "A": None, "B": None},
-                    {"plan": scenario.root == "planner", "A": False, "B": False},
-                    promises=[Promise.of(p) for p in scenario.promises])
+    oracle = Oracle(
+        {"plan": scenario.root, "A": None, "B": None},
+        {"plan": scenario.root == "planner", "A": False, "B": False},
+        promises=[Promise.of(p) for p in scenario.promises],
+    )
     applied, refused = applied_order(events_to_end, behaviours)
     for task, index in applied:
         change = change_of(task, behaviours[task][index])
@@ -447,8 +499,11 @@ def check(folder: Path, scenario: Scenario, run: Run, store: Store) -> None:
         assert broken is None and run.state.value == "succeeded", (run.state, broken)
         assert all(state[n] == "succeeded" for n in existed)
         assert all(t in started for t in behaviours if t in existed), "every task ran"
-        unsent = {t: [i for i, m in enumerate(behaviours[t]) if (t, i) not in applied and changes(m)]
-                  for t in behaviours if t in existed}
+        unsent = {
+            t: [i for i, m in enumerate(behaviours[t]) if (t, i) not in applied and changes(m)]
+            for t in behaviours
+            if t in existed
+        }
         assert not any(unsent.values()), f"messages never applied: {unsent}"
     else:
         task, index = refused
@@ -479,6 +534,7 @@ def check(folder: Path, scenario: Scenario, run: Run, store: Store) -> None:
 
 # -- what the property found, pinned down ----------------------------------------------------------
 
+
 def _one_write_task(folder: Path, messages: list[dict[str, Any]]) -> list[str]:
     """A task that writes all ``messages`` in one write, so the engine reads them in one go."""
     script = folder / "burst.py"
@@ -494,13 +550,24 @@ def test_a_run_broken_right_after_a_node_was_started_ends(tmp_path: Path) -> Non
     had created in the same step, before its first step, so ``_run_node``'s ``finally`` never
     ran and the run waited for that node for ever (now ``Run._reap`` settles it).
     """
-    command = _one_write_task(tmp_path, [
-        {"type": "mutate", "nodes": [{"id": "free", "command": ["true"]}], "promises": [{"static": {}}]},
-        {"type": "mutate", "nodes": [{"id": "late", "command": ["true"]}]},
-    ])
+    command = _one_write_task(
+        tmp_path,
+        [
+            {"type": "mutate", "nodes": [{"id": "free", "command": ["true"]}], "promises": [{"static": {}}]},
+            {"type": "mutate", "nodes": [{"id": "late", "command": ["true"]}]},
+        ],
+    )
     path = tmp_path / "wf.weft.yaml"
-    path.write_text(yaml.safe_dump({"weft": 1, "name": "halt", "settings": {"max_parallel": 2},
-                                    "nodes": [{"id": "plan", "command": command, "dynamic": True}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "weft": 1,
+                "name": "halt",
+                "settings": {"max_parallel": 2},
+                "nodes": [{"id": "plan", "command": command, "dynamic": True}],
+            }
+        )
+    )
     store = Store(tmp_path / "home")
     run = Run(load_file(path), store)
     try:
@@ -512,8 +579,11 @@ def test_a_run_broken_right_after_a_node_was_started_ends(tmp_path: Path) -> Non
     assert state.value == "broken" and run.node_state["free"].value == "cancelled"
 
 
-@pytest.mark.parametrize("promise", [{"only_nodes": {"by": "plan", "match": ["planner"]}},
-                                     {"max_nodes": {"by": "plan", "max": 1}}], ids=["only_nodes", "max_nodes"])
+@pytest.mark.parametrize(
+    "promise",
+    [{"only_nodes": {"by": "plan", "match": ["planner"]}}, {"max_nodes": {"by": "plan", "max": 1}}],
+    ids=["only_nodes", "max_nodes"],
+)
 def test_a_ghost_narrowed_for_its_owner_only_also_stands_for_its_descendants(tmp_path: Path, promise) -> None:
     """plan may create only planners (or one node); the planner it creates makes two M nodes.
 
@@ -521,8 +591,14 @@ def test_a_ghost_narrowed_for_its_owner_only_also_stands_for_its_descendants(tmp
     more nodes") though the promise binds only `plan`, not the planner it creates. A ghost is
     now narrowed only by promises that bind every task.
     """
-    grandchildren = [{"type": "mutate", "nodes": [{"id": "m2", "operator": "M"}, {"id": "m3", "operator": "M"}],
-                      "edges": [], "promises": []}]
+    grandchildren = [
+        {
+            "type": "mutate",
+            "nodes": [{"id": "m2", "operator": "M"}, {"id": "m3", "operator": "M"}],
+            "edges": [],
+            "promises": [],
+        }
+    ]
     child = {"id": "p1", "operator": "planner", "params": {"messages": grandchildren}}
     scenario = Scenario("planner", [promise], [{"type": "mutate", "nodes": [child], "edges": [], "promises": []}])
     run, store = execute(tmp_path, scenario)
@@ -542,13 +618,16 @@ def test_a_task_being_stopped_after_the_run_ended_changes_nothing(tmp_path: Path
     ended, so such a mutation was applied after the run ended (its nodes left `pending`), or
     broke the run a second time and replaced ``Run.broken``.
     """
-    (tmp_path / "breaks.py").write_text(textwrap.dedent("""
+    (tmp_path / "breaks.py").write_text(
+        textwrap.dedent("""
         import json, time
         time.sleep(0.5)
         print(json.dumps({"weft": 1, "type": "mutate", "nodes": [{"id": "x", "command": ["true"]}]}), flush=True)
         time.sleep(30)
-    """))
-    (tmp_path / "last_words.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (tmp_path / "last_words.py").write_text(
+        textwrap.dedent("""
         import json, signal, sys, time
         def last_words(*_):
             print(json.dumps({"weft": 1, "type": "mutate", "nodes": [{"id": "late", "command": ["true"]}]}),
@@ -556,13 +635,23 @@ def test_a_task_being_stopped_after_the_run_ended_changes_nothing(tmp_path: Path
             sys.exit(0)
         signal.signal(signal.SIGTERM, last_words)
         time.sleep(30)
-    """))
+    """)
+    )
     path = tmp_path / "wf.weft.yaml"
-    path.write_text(yaml.safe_dump({
-        "weft": 1, "name": "late", "settings": {"max_parallel": 2},
-        "nodes": [{"id": "a", "command": [sys.executable, "breaks.py"], "dynamic": True},
-                  {"id": "b", "command": [sys.executable, "last_words.py"], "dynamic": True}],
-        "promises": [{"no_new_nodes": {"by": "a"}}, {"no_new_edges": {}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "weft": 1,
+                "name": "late",
+                "settings": {"max_parallel": 2},
+                "nodes": [
+                    {"id": "a", "command": [sys.executable, "breaks.py"], "dynamic": True},
+                    {"id": "b", "command": [sys.executable, "last_words.py"], "dynamic": True},
+                ],
+                "promises": [{"no_new_nodes": {"by": "a"}}, {"no_new_edges": {}}],
+            }
+        )
+    )
     store = Store(tmp_path / "home")
     run = Run(load_file(path), store)
     try:

@@ -24,16 +24,30 @@ def mutate(nodes=(), edges=(), promises=()) -> dict[str, Any]:
     return {"type": "mutate", "nodes": list(nodes), "edges": list(edges), "promises": list(promises)}
 
 
-def workflow(tmp_path: Path, messages: list[dict[str, Any]], promises: list[Any] = (), extra_nodes=(),
-             extra_edges=(), by_operator: bool = False) -> Path:
+def workflow(
+    tmp_path: Path,
+    messages: list[dict[str, Any]],
+    promises: list[Any] = (),
+    extra_nodes=(),
+    extra_edges=(),
+    by_operator: bool = False,
+) -> Path:
     """A dynamic node `plan` (operator `planner`) that sends ``messages``; `A` and `B` beside it."""
     shutil.copy(GROW, tmp_path / "grow.py")
     data = {
-        "weft": 1, "name": "promise-test",
-        "operators": {"planner": {"command": ["python3", "grow.py"], "dynamic": True},
-                      "M": {"command": ["true"]}, "X": {"command": ["true"]}},
-        "nodes": [{"id": "plan", "operator": "planner", "params": {"messages": messages}},
-                  {"id": "A", "command": ["true"]}, {"id": "B", "command": ["true"]}, *extra_nodes],
+        "weft": 1,
+        "name": "promise-test",
+        "operators": {
+            "planner": {"command": ["python3", "grow.py"], "dynamic": True},
+            "M": {"command": ["true"]},
+            "X": {"command": ["true"]},
+        },
+        "nodes": [
+            {"id": "plan", "operator": "planner", "params": {"messages": messages}},
+            {"id": "A", "command": ["true"]},
+            {"id": "B", "command": ["true"]},
+            *extra_nodes,
+        ],
         "edges": [{"from": "A", "to": "plan"}, {"from": "plan", "to": "B"}, *extra_edges],
         "promises": list(promises),
     }
@@ -48,51 +62,65 @@ def broken(run) -> dict[str, Any] | None:
 
 # (promise, a mutation that keeps it, a mutation that breaks it)
 CASES = {
-    "no new nodes": (
-        {"no_new_nodes": {}},
-        mutate(edges=[{"from": "A", "to": "B"}]),
-        mutate(nodes=[node("n1")])),
+    "no new nodes": ({"no_new_nodes": {}}, mutate(edges=[{"from": "A", "to": "B"}]), mutate(nodes=[node("n1")])),
     "no new edges": (
         {"no_new_edges": {}},
         mutate(nodes=[node("n1")]),
-        mutate(nodes=[node("n1")], edges=[{"from": "n1", "to": "B"}])),
-    "static": (
-        {"static": {}},
-        mutate(),
-        mutate(nodes=[node("n1")])),
+        mutate(nodes=[node("n1")], edges=[{"from": "n1", "to": "B"}]),
+    ),
+    "static": ({"static": {}}, mutate(), mutate(nodes=[node("n1")])),
     "only specific edges": (
         {"only_edges": {"pairs": [["plan", "m-*"], ["m-*", "B"]]}},
         mutate(nodes=[node("m-1", "M")], edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "B"}]),
-        mutate(nodes=[node("m-1", "M"), node("A2")], edges=[{"from": "m-1", "to": "A2"}])),
+        mutate(nodes=[node("m-1", "M"), node("A2")], edges=[{"from": "m-1", "to": "A2"}]),
+    ),
     "only specific nodes": (
         {"only_nodes": {"match": ["M"]}},
         mutate(nodes=[node("m-1", "M"), node("m-2", "M")]),
-        mutate(nodes=[node("m-1", "M"), node("x-1", "X")])),
+        mutate(nodes=[node("m-1", "M"), node("x-1", "X")]),
+    ),
     "no edges starting at A": (
         {"no_new_edges": {"from": "A"}},
         mutate(nodes=[node("n1")], edges=[{"from": "plan", "to": "n1"}]),
-        mutate(nodes=[node("n1")], edges=[{"from": "A", "to": "n1"}])),
+        mutate(nodes=[node("n1")], edges=[{"from": "A", "to": "n1"}]),
+    ),
     "no edges ending at B": (
         {"no_new_edges": {"to": "B"}},
         mutate(nodes=[node("n1")], edges=[{"from": "plan", "to": "n1"}]),
-        mutate(nodes=[node("n1")], edges=[{"from": "n1", "to": "B"}])),
+        mutate(nodes=[node("n1")], edges=[{"from": "n1", "to": "B"}]),
+    ),
     "a subgraph of either of two forms": (
         {"shape": "plan -> X -> B", "where": {"X": "(N -> M) | (J -> K)"}},
-        mutate(nodes=[node("N"), node("M")],
-               edges=[{"from": "plan", "to": "N"}, {"from": "N", "to": "M"}, {"from": "M", "to": "B"}]),
-        mutate(nodes=[node("N"), node("K")],
-               edges=[{"from": "plan", "to": "N"}, {"from": "N", "to": "K"}, {"from": "K", "to": "B"}])),
+        mutate(
+            nodes=[node("N"), node("M")],
+            edges=[{"from": "plan", "to": "N"}, {"from": "N", "to": "M"}, {"from": "M", "to": "B"}],
+        ),
+        mutate(
+            nodes=[node("N"), node("K")],
+            edges=[{"from": "plan", "to": "N"}, {"from": "N", "to": "K"}, {"from": "K", "to": "B"}],
+        ),
+    ),
     "a map (shape)": (
         {"shape": "plan -> M* -> B"},
-        mutate(nodes=[node("m-1", "M"), node("m-2", "M")],
-               edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "B"},
-                      {"from": "plan", "to": "m-2"}, {"from": "m-2", "to": "B"}]),
-        mutate(nodes=[node("m-1", "M"), node("m-2", "M")],
-               edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "m-2"}, {"from": "m-2", "to": "B"}])),
+        mutate(
+            nodes=[node("m-1", "M"), node("m-2", "M")],
+            edges=[
+                {"from": "plan", "to": "m-1"},
+                {"from": "m-1", "to": "B"},
+                {"from": "plan", "to": "m-2"},
+                {"from": "m-2", "to": "B"},
+            ],
+        ),
+        mutate(
+            nodes=[node("m-1", "M"), node("m-2", "M")],
+            edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "m-2"}, {"from": "m-2", "to": "B"}],
+        ),
+    ),
     "at most two nodes": (
         {"max_nodes": {"max": 2}},
         mutate(nodes=[node("n1"), node("n2")]),
-        mutate(nodes=[node("n1"), node("n2"), node("n3")])),
+        mutate(nodes=[node("n1"), node("n2"), node("n3")]),
+    ),
 }
 
 
@@ -134,8 +162,14 @@ def test_runtime_promise_binds_later_mutations(name, tmp_path, run_file):
 
 
 def test_a_promise_binds_only_the_tasks_its_by_selects(tmp_path, run_file):
-    extra = [{"id": "other", "command": ["python3", "grow.py"], "dynamic": True,
-              "params": {"messages": [mutate(nodes=[node("o1")])]}}]
+    extra = [
+        {
+            "id": "other",
+            "command": ["python3", "grow.py"],
+            "dynamic": True,
+            "params": {"messages": [mutate(nodes=[node("o1")])]},
+        }
+    ]
     by_other = {"no_new_nodes": {"by": "oth*"}}
     run = run_file(workflow(tmp_path, [mutate(nodes=[node("p1")])], [by_other], extra_nodes=extra))
     assert run.state.value == "broken" and run.broken.task == "other"
@@ -197,8 +231,9 @@ def test_no_edges_into_a_node_lets_just_that_node_go_early(tmp_path, run_file, s
     messages = [{"sleep": 0.6}]
     extra = [{"id": "free", "command": ["python3", "-c", "pass"]}, {"id": "held", "command": ["python3", "-c", "pass"]}]
     after_a = [{"from": "A", "to": "free"}, {"from": "A", "to": "held"}]
-    run = run_file(workflow(tmp_path, messages, [{"no_new_edges": {"to": "free"}}], extra_nodes=extra,
-                            extra_edges=after_a))
+    run = run_file(
+        workflow(tmp_path, messages, [{"no_new_edges": {"to": "free"}}], extra_nodes=extra, extra_edges=after_a)
+    )
     spans = {n["id"]: (n["started_at"], n["finished_at"]) for n in store.nodes(run.id)}
     assert spans["free"][1] < spans["plan"][1]
     assert spans["held"][0] >= spans["plan"][1]

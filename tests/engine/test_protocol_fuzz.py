@@ -48,6 +48,7 @@ TASK = textwrap.dedent("""
     sys.exit(int(params.get("exit", 0)))
 """)
 
+
 def text(max_size: int) -> st.SearchStrategy[str]:
     """Any text of the Basic Multilingual Plane, control characters included (the workflow is
     YAML, whose escapes cannot spell characters beyond it the way JSON does)."""
@@ -56,26 +57,37 @@ def text(max_size: int) -> st.SearchStrategy[str]:
 
 IDS = st.sampled_from(["root", "sink", "a", "b", "c", "m-1", "m-2", "bad id", "", "root.x"])
 PORTS = st.sampled_from(["x", "y", "n", "missing"])
-TYPES = st.sampled_from(["json", "int", "str", "float", "bool", "list[int]", "dict[str, int]", "file", "int?",
-                         "list[", "nope"])
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
-                         st.floats(allow_nan=False, allow_infinity=False), text(max_size=20))
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                                 st.dictionaries(text(max_size=5), inner,
-                                                                                 max_size=4)),
-                           max_leaves=12)
+TYPES = st.sampled_from(
+    ["json", "int", "str", "float", "bool", "list[int]", "dict[str, int]", "file", "int?", "list[", "nope"]
+)
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    text(max_size=20),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text(max_size=5), inner, max_size=4)),
+    max_leaves=12,
+)
 SELECTORS = st.one_of(IDS, st.just("m-*"), st.just("*"))
 PROMISES = st.one_of(
     st.just({"static": {}}),
     st.builds(lambda by: {"no_new_nodes": {"by": by} if by else {}}, st.one_of(st.none(), SELECTORS)),
-    st.builds(lambda f, t: {"no_new_edges": {k: v for k, v in (("from", f), ("to", t)) if v}},
-              st.one_of(st.none(), IDS), st.one_of(st.none(), IDS)),
+    st.builds(
+        lambda f, t: {"no_new_edges": {k: v for k, v in (("from", f), ("to", t)) if v}},
+        st.one_of(st.none(), IDS),
+        st.one_of(st.none(), IDS),
+    ),
     st.builds(lambda m: {"only_nodes": {"match": m}}, st.lists(SELECTORS, max_size=3)),
-    st.builds(lambda p: {"only_edges": {"pairs": p}}, st.lists(st.tuples(SELECTORS, SELECTORS).map(list),
-                                                                max_size=2)),
+    st.builds(lambda p: {"only_edges": {"pairs": p}}, st.lists(st.tuples(SELECTORS, SELECTORS).map(list), max_size=2)),
     st.builds(lambda n: {"max_nodes": {"max": n}}, st.integers(min_value=-1, max_value=5)),
-    st.builds(lambda p: {"shape": p}, st.sampled_from(["root -> M* -> sink", "root -> (a | b) -> sink",
-                                                        "root -> sink", "root -> ((", "a -> b"])),
+    st.builds(
+        lambda p: {"shape": p},
+        st.sampled_from(["root -> M* -> sink", "root -> (a | b) -> sink", "root -> sink", "root -> ((", "a -> b"]),
+    ),
     JSON_VALUES,
 )
 
@@ -83,8 +95,11 @@ PROMISES = st.one_of(
 def _quiet_line() -> st.SearchStrategy[str]:
     """Lines a created node writes: anything but mutations (which keeps the runs small)."""
     return st.one_of(
-        st.builds(lambda m, lv: _msg("log", level=lv, message=m), text(max_size=30),
-                  st.sampled_from(["info", "debug", "warning", "error", "loud"])),
+        st.builds(
+            lambda m, lv: _msg("log", level=lv, message=m),
+            text(max_size=30),
+            st.sampled_from(["info", "debug", "warning", "error", "loud"]),
+        ),
         st.builds(lambda f: _msg("progress", fraction=f), st.one_of(st.floats(-1, 2), text(max_size=3))),
         st.builds(lambda n, v: _msg("output", name=n, value=v), PORTS, JSON_VALUES),
         text(max_size=40).map(lambda t: t + "\n"),
@@ -93,21 +108,37 @@ def _quiet_line() -> st.SearchStrategy[str]:
 
 
 def _child(node_id: str, lines: list[str], extra: dict[str, Any]) -> dict[str, Any]:
-    return {"id": node_id, "command": [sys.executable, "task.py"], "outputs": {"x": "json?"},
-            "params": {"out": "".join(lines)}, **extra}
+    return {
+        "id": node_id,
+        "command": [sys.executable, "task.py"],
+        "outputs": {"x": "json?"},
+        "params": {"out": "".join(lines)},
+        **extra,
+    }
 
 
-NODE_EXTRAS = st.fixed_dictionaries({}, optional={
-    "dynamic": st.booleans(), "outputs": st.dictionaries(PORTS, TYPES, max_size=2),
-    "inputs": st.dictionaries(PORTS, TYPES, max_size=2), "timeout": st.sampled_from([0.5, 5, -1, "x"]),
-    "retries": st.integers(0, 2), "trigger": st.sampled_from(["all", "any", "always", "some"]),
-    "executor": st.sampled_from(["local", "nowhere"]), "workdir": st.sampled_from([".", "..", "/"]),
-    "unknown_key": st.just(1),
-})
+NODE_EXTRAS = st.fixed_dictionaries(
+    {},
+    optional={
+        "dynamic": st.booleans(),
+        "outputs": st.dictionaries(PORTS, TYPES, max_size=2),
+        "inputs": st.dictionaries(PORTS, TYPES, max_size=2),
+        "timeout": st.sampled_from([0.5, 5, -1, "x"]),
+        "retries": st.integers(0, 2),
+        "trigger": st.sampled_from(["all", "any", "always", "some"]),
+        "executor": st.sampled_from(["local", "nowhere"]),
+        "workdir": st.sampled_from([".", "..", "/"]),
+        "unknown_key": st.just(1),
+    },
+)
 NODES = st.builds(_child, IDS, st.lists(_quiet_line(), max_size=4), NODE_EXTRAS)
 EDGE_ENDS = st.one_of(IDS, st.builds(lambda n, p: f"{n}.{p}", IDS, PORTS))
-EDGES = st.builds(lambda f, t, w: {"from": f, "to": t, **({"when": w} if w is not None else {})},
-                  EDGE_ENDS, EDGE_ENDS, st.one_of(st.none(), st.sampled_from(["a.x > 1", "root.x", "((", "len(1)"])))
+EDGES = st.builds(
+    lambda f, t, w: {"from": f, "to": t, **({"when": w} if w is not None else {})},
+    EDGE_ENDS,
+    EDGE_ENDS,
+    st.one_of(st.none(), st.sampled_from(["a.x > 1", "root.x", "((", "len(1)"])),
+)
 
 
 def _msg(kind: str, **body: Any) -> str:
@@ -134,23 +165,41 @@ def valid_mutations(draw: st.DrawFn, creator: str, depth: int) -> str:
 
 VALID_LINES = st.one_of(_quiet_line(), valid_mutations("root", 2), valid_mutations("root", 1))
 HOSTILE_LINES = st.one_of(
-    st.builds(lambda n, e, p: _msg("mutate", nodes=n, edges=e, promises=p),
-              st.lists(NODES, max_size=3), st.lists(EDGES, max_size=3), st.lists(PROMISES, max_size=2)),
+    st.builds(
+        lambda n, e, p: _msg("mutate", nodes=n, edges=e, promises=p),
+        st.lists(NODES, max_size=3),
+        st.lists(EDGES, max_size=3),
+        st.lists(PROMISES, max_size=2),
+    ),
     st.builds(lambda n: _msg("add_node", node=n), NODES),
     st.builds(lambda e: _msg("add_edge", edge=e), EDGES),
     st.builds(lambda p: _msg("promise", promise=p), PROMISES),
-    st.builds(lambda n, s: _msg("style", node=n, style=s), IDS,
-              st.dictionaries(st.sampled_from(["color", "label", "icon", "pos", "size"]), JSON_VALUES, max_size=2)),
-    st.builds(lambda p, f: _msg("ask", prompt=p, fields=f), text(max_size=10),
-              st.dictionaries(PORTS, TYPES, max_size=2)),
-    st.builds(lambda d: json.dumps({"weft": 1, **d}) + "\n",
-              st.dictionaries(st.sampled_from(["type", "nodes", "name", "value", "fraction", "weft"]),
-                              JSON_VALUES, max_size=3)),
-    st.sampled_from(['{"weft": 1, "type": "log"\n', '{"weft": NaN}\n', '{"weft": 1, "type": "output", '
-                     '"name": "x", "value": 1e999}\n', '\x1b]0;title\x07\n', '\x00\x01\x02\n',
-                     '{"weft": 2, "type": "log", "level": "info", "message": "v2"}\n',
-                     '{"weft": 1, "type": "log", "level": "info", "message": "' + "[" * 300 + '"}\n',
-                     '{"weft": 1, "type": "log", "x": ' + "[" * 500 + "]" * 500 + "}\n"]),
+    st.builds(
+        lambda n, s: _msg("style", node=n, style=s),
+        IDS,
+        st.dictionaries(st.sampled_from(["color", "label", "icon", "pos", "size"]), JSON_VALUES, max_size=2),
+    ),
+    st.builds(
+        lambda p, f: _msg("ask", prompt=p, fields=f), text(max_size=10), st.dictionaries(PORTS, TYPES, max_size=2)
+    ),
+    st.builds(
+        lambda d: json.dumps({"weft": 1, **d}) + "\n",
+        st.dictionaries(
+            st.sampled_from(["type", "nodes", "name", "value", "fraction", "weft"]), JSON_VALUES, max_size=3
+        ),
+    ),
+    st.sampled_from(
+        [
+            '{"weft": 1, "type": "log"\n',
+            '{"weft": NaN}\n',
+            '{"weft": 1, "type": "output", "name": "x", "value": 1e999}\n',
+            "\x1b]0;title\x07\n",
+            "\x00\x01\x02\n",
+            '{"weft": 2, "type": "log", "level": "info", "message": "v2"}\n',
+            '{"weft": 1, "type": "log", "level": "info", "message": "' + "[" * 300 + '"}\n',
+            '{"weft": 1, "type": "log", "x": ' + "[" * 500 + "]" * 500 + "}\n",
+        ]
+    ),
 )
 #: Two lines in three are meant to be taken, so runs get far enough to grow and to finish well.
 LINES = st.one_of(VALID_LINES, VALID_LINES, HOSTILE_LINES)
@@ -165,20 +214,37 @@ def fuzz_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Store]:
     store.close()
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("WEFT_FUZZ_RANDOM") != "1",
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
-@given(lines=st.lists(LINES, max_size=8), stderr=text(max_size=50), code=st.sampled_from([0, 0, 0, 1, -9 % 256]),
-       promises=st.lists(PROMISES.filter(lambda p: isinstance(p, dict) and "shape" not in p), max_size=1))
-def test_whatever_a_task_says_the_run_ends_and_its_record_is_whole(fuzz_home, caplog, lines, stderr, code,
-                                                                  promises) -> None:
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=os.environ.get("WEFT_FUZZ_RANDOM") != "1",
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+@given(
+    lines=st.lists(LINES, max_size=8),
+    stderr=text(max_size=50),
+    code=st.sampled_from([0, 0, 0, 1, -9 % 256]),
+    promises=st.lists(PROMISES.filter(lambda p: isinstance(p, dict) and "shape" not in p), max_size=1),
+)
+def test_whatever_a_task_says_the_run_ends_and_its_record_is_whole(
+    fuzz_home, caplog, lines, stderr, code, promises
+) -> None:
     folder, store = fuzz_home
     workflow = {
-        "weft": 1, "name": "fuzz", "settings": {"max_parallel": 2},
-        "nodes": [{"id": "root", "command": [sys.executable, "task.py"], "dynamic": True,
-                   "outputs": {"x": "json?", "n": "int?"}, "timeout": 20,
-                   "params": {"out": "".join(lines), "err": stderr, "exit": code}},
-                  {"id": "sink", "command": [sys.executable, "task.py"], "trigger": "always"}],
+        "weft": 1,
+        "name": "fuzz",
+        "settings": {"max_parallel": 2},
+        "nodes": [
+            {
+                "id": "root",
+                "command": [sys.executable, "task.py"],
+                "dynamic": True,
+                "outputs": {"x": "json?", "n": "int?"},
+                "timeout": 20,
+                "params": {"out": "".join(lines), "err": stderr, "exit": code},
+            },
+            {"id": "sink", "command": [sys.executable, "task.py"], "trigger": "always"},
+        ],
         "edges": [{"from": "root", "to": "sink"}],
     }
     workflow["promises"] = promises

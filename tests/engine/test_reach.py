@@ -37,10 +37,19 @@ REPORT = """
 """
 
 
-def _run(weft, tmp_path: Path, child: dict[str, Any], creator: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+def _run(
+    weft, tmp_path: Path, child: dict[str, Any], creator: dict[str, Any] | None = None
+) -> tuple[int, dict[str, Any]]:
     node = {"id": "child", "command": ["python3", "report.py"], "outputs": {"report": "json"}, **child}
-    plan = {"id": "plan", "command": ["python3", "create.py"], "dynamic": True, "executor": "docker",
-            "outputs": {"created": "bool"}, "env": {"CHILD": json.dumps(node)}, **(creator or {})}
+    plan = {
+        "id": "plan",
+        "command": ["python3", "create.py"],
+        "dynamic": True,
+        "executor": "docker",
+        "outputs": {"created": "bool"},
+        "env": {"CHILD": json.dumps(node)},
+        **(creator or {}),
+    }
     path = workflow(tmp_path / "wf", {"nodes": [plan]}, **{"create.py": CREATE, "report.py": REPORT})
     # the run's default executor stays local: only the creator is in a container
     result = weft("run", path, "--json")
@@ -54,16 +63,21 @@ def _node(shown: dict[str, Any], node_id: str) -> dict[str, Any] | None:
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("child, reason", [
-    ({"executor": "local"}, "would run with executor 'local', outside any container"),
-    ({"executor": "docker", "network": True}, "asks for the network"),
-    ({"executor": "docker", "resources": {"memory": "4g"}}, "asks for memory 4g"),
-    ({"resources": {"pids": 100000}}, "asks for pids 100000"),
-    ({"resources": {"cpus": 64}}, "asks for cpus 64"),
-    ({"build": "img"}, "would build an image"),
-], ids=["local", "network", "memory", "pids", "cpus", "build"])
-def test_a_contained_task_cannot_create_a_node_that_reaches_further(weft, tmp_path, docker_image, docker_client,
-                                                                    monkeypatch, child, reason):
+@pytest.mark.parametrize(
+    "child, reason",
+    [
+        ({"executor": "local"}, "would run with executor 'local', outside any container"),
+        ({"executor": "docker", "network": True}, "asks for the network"),
+        ({"executor": "docker", "resources": {"memory": "4g"}}, "asks for memory 4g"),
+        ({"resources": {"pids": 100000}}, "asks for pids 100000"),
+        ({"resources": {"cpus": 64}}, "asks for cpus 64"),
+        ({"build": "img"}, "would build an image"),
+    ],
+    ids=["local", "network", "memory", "pids", "cpus", "build"],
+)
+def test_a_contained_task_cannot_create_a_node_that_reaches_further(
+    weft, tmp_path, docker_image, docker_client, monkeypatch, child, reason
+):
     monkeypatch.setenv("WEFT_TEST_SECRET", "engine-secret")
     (tmp_path / "wf" / "img").mkdir(parents=True)
     (tmp_path / "wf" / "img" / "Dockerfile").write_text(f"FROM {docker_image}\n")
@@ -80,8 +94,9 @@ def test_a_contained_task_cannot_create_a_node_that_reaches_further(weft, tmp_pa
 
 
 @pytest.mark.docker
-def test_a_created_node_with_no_executor_runs_in_a_container_like_its_creator(weft, tmp_path, docker_image,
-                                                                              docker_client, monkeypatch):
+def test_a_created_node_with_no_executor_runs_in_a_container_like_its_creator(
+    weft, tmp_path, docker_image, docker_client, monkeypatch
+):
     """The attack as found: the run's default executor is local, the creator is in a
     container, and the created node names no executor. It must not land on the host."""
     monkeypatch.setenv("WEFT_TEST_SECRET", "engine-secret")
@@ -114,9 +129,15 @@ def test_inherited_limits_are_the_containers_limits(tmp_path, docker_image, dock
 
     sleeper = "import time, weft_task as w\ntime.sleep(30)\n"
     node = {"id": "child", "command": ["python3", "sleep.py"]}
-    plan = {"id": "plan", "command": ["python3", "create.py"], "dynamic": True, "executor": "docker",
-            "outputs": {"created": "bool"}, "env": {"CHILD": json.dumps(node)},
-            "resources": {"memory": "300m", "pids": 123}}
+    plan = {
+        "id": "plan",
+        "command": ["python3", "create.py"],
+        "dynamic": True,
+        "executor": "docker",
+        "outputs": {"created": "bool"},
+        "env": {"CHILD": json.dumps(node)},
+        "resources": {"memory": "300m", "pids": 123},
+    }
     path = workflow(tmp_path / "wf", {"nodes": [plan]}, **{"create.py": CREATE, "sleep.py": sleeper})
     run = Run(load_file(path), store)
     seen: dict[str, Any] = {}

@@ -19,8 +19,9 @@ def _intervals(store: Store, run_id: str) -> dict[str, tuple[float, float]]:
 
 
 def _max_overlap(intervals: dict[str, tuple[float, float]]) -> int:
-    points = sorted(itertools.chain.from_iterable(((s, 1), (f, -1)) for s, f in intervals.values()),
-                    key=lambda p: (p[0], p[1]))  # a finish sorts before a start at the same instant
+    points = sorted(
+        itertools.chain.from_iterable(((s, 1), (f, -1)) for s, f in intervals.values()), key=lambda p: (p[0], p[1])
+    )  # a finish sorts before a start at the same instant
     level = peak = 0
     for _, delta in points:
         level += delta
@@ -69,7 +70,8 @@ def test_max_parallel_from_settings_is_respected(write, run_file, store):
 
 
 def test_when_conditions_choose_a_branch_and_skip_propagates(write, run_file, store):
-    path = write("""
+    path = write(
+        """
         weft: 1
         name: branch
         nodes:
@@ -87,10 +89,18 @@ def test_when_conditions_choose_a_branch_and_skip_propagates(write, run_file, st
           - {from: after-small, to: join}
           - {from: join, to: cleanup}
           - {from: small, to: cleanup}
-    """, pick="import weft_task as w; w.output('n', 42)")
+    """,
+        pick="import weft_task as w; w.output('n', 42)",
+    )
     run = run_file(path)
-    assert states(run) == {"pick": "succeeded", "big": "succeeded", "small": "skipped",
-                           "after-small": "skipped", "join": "succeeded", "cleanup": "succeeded"}
+    assert states(run) == {
+        "pick": "succeeded",
+        "big": "succeeded",
+        "small": "skipped",
+        "after-small": "skipped",
+        "join": "succeeded",
+        "cleanup": "succeeded",
+    }
     assert run.state.value == "succeeded"
 
 
@@ -120,8 +130,7 @@ def test_data_flows_along_typed_edges_with_files_in_the_workspace(weft):
     assert result.code == 0, result.err
     show = weft("show", result.json()["run"], "--json").json()
     node_states = {n["id"]: n["state"] for n in show["nodes"]}
-    assert node_states == {"read": "succeeded", "count": "succeeded", "report": "succeeded",
-                           "too-short": "skipped"}
+    assert node_states == {"read": "succeeded", "count": "succeeded", "report": "succeeded", "too-short": "skipped"}
     assert show["outputs"]["count"]["total"] == 20
     assert show["outputs"]["report"]["summary"]["top"][0] == "the"
     assert show["outputs"]["read"]["copy"] == "input.txt"  # stored relative to the workspace
@@ -168,21 +177,25 @@ def test_without_a_dynamic_node_independent_nodes_start_together(write, run_file
 
 
 def test_nodes_created_by_a_task_wait_for_their_edges_and_receive_data(write, run_file):
-    path = write("""
+    path = write(
+        """
         weft: 1
         name: grow
         nodes:
           - {id: seed, command: [python3, seed.py], dynamic: true, outputs: {n: int}}
-    """, seed="""
+    """,
+        seed="""
         import weft_task as w
         w.output("n", 7)
         w.add_node({"id": "double", "command": ["python3", "double.py"], "inputs": {"x": "int"},
                     "outputs": {"y": "int"}})
         w.add_edge({"from": "seed.n", "to": "double.x"})
-    """, double="""
+    """,
+        double="""
         import weft_task as w
         w.output("y", 2 * w.inputs["x"])
-    """)
+    """,
+    )
     run = run_file(path)
     assert states(run) == {"seed": "succeeded", "double": "succeeded"}
     assert run.outputs["double"] == {"y": 14}

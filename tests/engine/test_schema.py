@@ -23,14 +23,38 @@ EXAMPLES = sorted(EXAMPLES_DIR.glob("**/*.weft.yaml"))
 
 #: The keys an operator has; a node has the same plus these (the format's contract).
 OPERATOR_KEYS = {
-    "description", "inputs", "outputs", "command", "shell", "image", "build", "executor",
-    "env", "workdir", "retries", "retry_delay", "timeout", "dynamic", "resources", "network",
-    "warm", "params", "style",
+    "description",
+    "inputs",
+    "outputs",
+    "command",
+    "shell",
+    "image",
+    "build",
+    "executor",
+    "env",
+    "workdir",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "dynamic",
+    "resources",
+    "network",
+    "warm",
+    "params",
+    "style",
 }
 NODE_ONLY_KEYS = {"id", "operator", "trigger"}
 TOP_KEYS = {
-    "weft", "name", "description", "settings", "types", "imports", "operators", "nodes",
-    "edges", "promises",
+    "weft",
+    "name",
+    "description",
+    "settings",
+    "types",
+    "imports",
+    "operators",
+    "nodes",
+    "edges",
+    "promises",
 }
 
 
@@ -50,8 +74,7 @@ def load(text: str) -> Any:
 
 def errors_of(validator: Draft202012Validator, text: str) -> list[str]:
     return [
-        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-        for e in validator.iter_errors(load(text))
+        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(load(text))
     ]
 
 
@@ -106,9 +129,7 @@ def test_every_property_has_a_description_for_editor_help(schema: dict[str, Any]
     missing = [
         where
         for where, sub in _property_schemas(schema)
-        if "/if/" not in where
-        and "/then/" not in where
-        and not _resolve(schema, sub).get("description")
+        if "/if/" not in where and "/then/" not in where and not _resolve(schema, sub).get("description")
     ]
     assert not missing, missing
 
@@ -416,7 +437,6 @@ def test_shipped_examples_match_the_schema(validator: Draft202012Validator, path
     assert path is not None and EXAMPLES, f"no examples found (no *.weft.yaml under {EXAMPLES_DIR})"
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     problems = [
-        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-        for e in validator.iter_errors(document)
+        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(document)
     ]
     assert not problems, "\n".join(problems)

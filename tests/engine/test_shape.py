@@ -18,8 +18,7 @@ def order(nodes: list[str], edges: list[tuple[str, str]], anchors=("A", "B")):
     pairs = [(index[a], index[b]) for a, b in edges]
     g = nx.DiGraph(pairs)
     g.add_nodes_from(range(len(ids)))
-    return order_from_edges(ids, ops, pairs, {index[a]: a for a in anchors if a in index},
-                            list(nx.topological_sort(g)))
+    return order_from_edges(ids, ops, pairs, {index[a]: a for a in anchors if a in index}, list(nx.topological_sort(g)))
 
 
 def fan(middle: list[str]) -> list[tuple[str, str]]:
@@ -41,7 +40,7 @@ MATCHES = [
     ("A -> M* -> B", None, ["A", "m1:M", "x:X", "B"], fan(["m1", "x"]), False, False),
     ("A -> M+ -> B", None, ["A", "B"], [("A", "B")], False, True),
     ("A -> M? -> B", None, ["A", "m1:M", "m2:M", "B"], fan(["m1", "m2"]), False, False),
-    ("A -> M -> B", None, ["A", "m1:M", "B"], [("A", "m1")], False, True),   # not joined to B yet
+    ("A -> M -> B", None, ["A", "m1:M", "B"], [("A", "m1")], False, True),  # not joined to B yet
     ("A -> (L | R) -> B", None, ["A", "L", "B"], fan(["L"]), True, True),
     ("A -> (L | R) -> B", None, ["A", "L", "R", "B"], fan(["L", "R"]), False, False),
     ("A -> (L & R) -> B", None, ["A", "L", "R", "B"], fan(["L", "R"]), True, True),
@@ -53,12 +52,24 @@ MATCHES = [
     ("A -> X -> B", {"X": "(N -> M) | (J -> K)"}, ["A", "J", "K", "B"], chain(["A", "J", "K", "B"]), True, True),
     ("A -> X -> B", {"X": "(N -> M) | (J -> K)"}, ["A", "N", "K", "B"], chain(["A", "N", "K", "B"]), False, False),
     ("A -> X -> B", {"X": "(N -> M) | (J -> K)"}, ["A", "N", "B"], [("A", "N")], False, True),
-    ("A -> Loop -> B", {"Loop": "M -> Loop | M"}, ["A", "m1:M", "m2:M", "m3:M", "B"],
-     chain(["A", "m1", "m2", "m3", "B"]) + [("A", "B")], True, True),
+    (
+        "A -> Loop -> B",
+        {"Loop": "M -> Loop | M"},
+        ["A", "m1:M", "m2:M", "m3:M", "B"],
+        chain(["A", "m1", "m2", "m3", "B"]) + [("A", "B")],
+        True,
+        True,
+    ),
     ("A -> Loop -> B", {"Loop": "M -> Loop | M"}, ["A", "m1:M", "m2:M", "B"], fan(["m1", "m2"]), False, True),
     ("A -> Loop -> B", {"Loop": "M -> Loop | M"}, ["A", "B"], [("A", "B")], False, True),
-    ("A -> (P -> Q*)* -> B", None, ["A", "p1:P", "q1:Q", "q2:Q", "p2:P", "B"],
-     [("A", "p1"), ("p1", "q1"), ("p1", "q2"), ("q1", "B"), ("q2", "B"), ("A", "p2"), ("p2", "B")], True, True),
+    (
+        "A -> (P -> Q*)* -> B",
+        None,
+        ["A", "p1:P", "q1:Q", "q2:Q", "p2:P", "B"],
+        [("A", "p1"), ("p1", "q1"), ("p1", "q2"), ("q1", "B"), ("q2", "B"), ("A", "p2"), ("p2", "B")],
+        True,
+        True,
+    ),
 ]
 
 
@@ -71,7 +82,7 @@ def test_matcher(pattern, where, nodes, edges, exact, lenient):
 
 
 def test_a_form_always_may_still_be_reached():
-    for pattern, where, nodes, edges, exact, lenient in MATCHES:
+    for pattern, _where, _nodes, _edges, exact, lenient in MATCHES:
         assert not exact or lenient, pattern
 
 
@@ -103,9 +114,13 @@ def test_valid_patterns_have_no_problems():
 
 
 def _file(tmp_path, promise):
-    data = {"weft": 1, "name": "shape",
-            "nodes": [{"id": "A", "command": ["true"], "dynamic": True}, {"id": "B", "command": ["true"]}],
-            "edges": [{"from": "A", "to": "B"}], "promises": [promise]}
+    data = {
+        "weft": 1,
+        "name": "shape",
+        "nodes": [{"id": "A", "command": ["true"], "dynamic": True}, {"id": "B", "command": ["true"]}],
+        "edges": [{"from": "A", "to": "B"}],
+        "promises": [promise],
+    }
     path = tmp_path / "shape.weft.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, width=200))
     return path
@@ -117,8 +132,9 @@ def test_a_bad_pattern_in_a_file_is_exit_2_at_its_column(weft, tmp_path):
     assert result.code == 2
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "shape:" in text)
     column = path.read_text().splitlines()[line - 1].index("A -> (M") + 11  # the '->' after '|'
-    assert result.err.splitlines()[0] == (f"{path}:{line}:{column}: error: bad shape pattern: expected a node name, "
-                                  "a quoted glob or '(' but found '->'")
+    assert result.err.splitlines()[0] == (
+        f"{path}:{line}:{column}: error: bad shape pattern: expected a node name, a quoted glob or '(' but found '->'"
+    )
     result = weft("run", path)
     assert result.code == 2 and "bad shape pattern" in result.err and "Traceback" not in result.err
 
@@ -155,8 +171,10 @@ def test_the_region_is_checked_completely_before_its_last_anchor_starts(tmp_path
 
 def test_an_edge_into_the_region_from_outside_breaks_it_before_the_exit_starts(tmp_path, run_file):
     outside = [{"id": "Z", "command": ["true"]}]
-    m = mutate(nodes=[node("m-1", "M")], edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "B"},
-                                               {"from": "Z", "to": "m-1"}])
+    m = mutate(
+        nodes=[node("m-1", "M")],
+        edges=[{"from": "plan", "to": "m-1"}, {"from": "m-1", "to": "B"}, {"from": "Z", "to": "m-1"}],
+    )
     run = run_file(workflow(tmp_path, [m], [{"shape": "plan -> M* -> B"}], extra_nodes=outside))
     assert run.state.value == "broken"
     assert "edge Z -> m-1 enters the region from outside" in run.broken.reason
@@ -170,8 +188,15 @@ def test_a_node_created_in_the_region_counts_even_before_it_is_wired(tmp_path, r
 
 
 def test_two_alternatives_in_one_message_are_refused_with_both_named(tmp_path, run_file, store):
-    both = mutate(nodes=[node("L"), node("R")], edges=[{"from": "plan", "to": "L"}, {"from": "L", "to": "B"},
-                                                      {"from": "plan", "to": "R"}, {"from": "R", "to": "B"}])
+    both = mutate(
+        nodes=[node("L"), node("R")],
+        edges=[
+            {"from": "plan", "to": "L"},
+            {"from": "L", "to": "B"},
+            {"from": "plan", "to": "R"},
+            {"from": "R", "to": "B"},
+        ],
+    )
     run = run_file(workflow(tmp_path, [both], [{"shape": "plan -> (L | R) -> B"}]))
     assert run.state.value == "broken"
     assert run.broken.reason.endswith("but `plan -> (L | R) -> B` allows only one of L and R")
@@ -181,7 +206,8 @@ def test_two_alternatives_in_one_message_are_refused_with_both_named(tmp_path, r
 
 def test_when_branches_count_once_skipped(write, run_file):
     # a choice made by `when` on static edges: the skipped branch is not counted
-    path = write("""
+    path = write(
+        """
         weft: 1
         name: when-branch
         nodes:
@@ -196,7 +222,9 @@ def test_when_branches_count_once_skipped(write, run_file):
           - {from: right, to: end}
         promises:
           - shape: "start -> (left | right) -> end"
-        """, out="import weft_task as weft\nweft.output('go', 'left')\n")
+        """,
+        out="import weft_task as weft\nweft.output('go', 'left')\n",
+    )
     run = run_file(path)
     assert run.state.value == "succeeded", run.broken
     assert run.node_state["right"].value == "skipped" and run.node_state["end"].value == "succeeded"

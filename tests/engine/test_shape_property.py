@@ -19,7 +19,9 @@ def patterns(depth: int = 3) -> st.SearchStrategy[str]:
         return atom
     sub = patterns(depth - 1)
     return st.one_of(
-        atom, atom, st.just("()"),
+        atom,
+        atom,
+        st.just("()"),
         st.tuples(sub, sub).map(lambda t: f"({t[0]} -> {t[1]})"),
         st.tuples(sub, sub).map(lambda t: f"({t[0]} | {t[1]})"),
         st.tuples(sub, sub).map(lambda t: f"({t[0]} & {t[1]})"),

@@ -65,14 +65,20 @@ def _assert_tasks_gone(pids: Path) -> None:
 
 
 def _weft(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "engine.cli.main", "--home", str(home), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "--home", str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _hold_lock(home: Path, seconds: float) -> subprocess.Popen[str]:
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(home / DB_NAME), str(seconds)],
-                              stdout=subprocess.PIPE, text=True)
+    locker = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(home / DB_NAME), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
     return locker
 
@@ -101,8 +107,9 @@ def check_record(home: Path, run_id: str) -> dict[str, object]:
         seqs = [r[0] for r in conn.execute("SELECT seq FROM events WHERE run=? ORDER BY seq", (run_id,))]
         assert seqs == list(range(1, last + 1)), "events are not numbered 1..N without gaps"
         last_state: dict[str, str] = {}
-        for (data,) in conn.execute("SELECT data FROM events WHERE run=? AND kind='node_state' ORDER BY seq",
-                                    (run_id,)):
+        for (data,) in conn.execute(
+            "SELECT data FROM events WHERE run=? AND kind='node_state' ORDER BY seq", (run_id,)
+        ):
             item = json.loads(data)
             last_state[item["node"]] = item["state"]
         for node, node_state in conn.execute("SELECT id, state FROM nodes WHERE run=?", (run_id,)):
@@ -120,7 +127,9 @@ def test_a_busy_database_never_stalls_the_run_nor_loses_an_event(tmp_path: Path)
     """Another process holds the write lock for 4 s while tasks run: timeouts still fire on
     time (the engine never waits for the database), and every event is stored afterwards."""
     home = tmp_path / "home"
-    wf = _workflow(tmp_path, """
+    wf = _workflow(
+        tmp_path,
+        """
         weft: 1
         name: busy
         nodes:
@@ -129,7 +138,8 @@ def test_a_busy_database_never_stalls_the_run_nor_loses_an_event(tmp_path: Path)
           - {id: after, command: ["true"]}
         edges:
           - {from: quick, to: after}
-    """)
+    """,
+    )
     proc = _weft(home, "run", str(wf), "--json")
     run_id = _wait_for_run(home)
     locker = _hold_lock(home, 4)
@@ -143,7 +153,8 @@ def test_a_busy_database_never_stalls_the_run_nor_loses_an_event(tmp_path: Path)
     assert record["nodes"] == {"slow": "failed", "quick": "succeeded", "after": "succeeded"}
     with sqlite3.connect(home / DB_NAME) as conn:
         started, finished, reason = conn.execute(
-            "SELECT started_at, finished_at, reason FROM nodes WHERE run=? AND id='slow'", (run_id,)).fetchone()
+            "SELECT started_at, finished_at, reason FROM nodes WHERE run=? AND id='slow'", (run_id,)
+        ).fetchone()
     assert reason == "timed out after 1 s"
     assert finished - started < 2.5, f"the timeout fired {finished - started:.1f} s after the start"
 
@@ -153,12 +164,15 @@ def test_a_database_locked_for_too_long_stops_the_run_cleanly(tmp_path: Path) ->
     the exit code is not 0, and once the lock is gone the record is whole and says failed."""
     home = tmp_path / "home"
     pids = _chatter(tmp_path)
-    wf = _workflow(tmp_path, f"""
+    wf = _workflow(
+        tmp_path,
+        f"""
         weft: 1
         name: locked-out
         nodes:
           - {{id: long, command: [python3, chatter.py, "{pids}", "4", "0.05"]}}
-    """)
+    """,
+    )
     proc = _weft(home, "run", str(wf), env={"WEFT_DB_BUSY_TIMEOUT": "1.5"})
     run_id = _wait_for_run(home)
     deadline = time.monotonic() + 30
@@ -189,13 +203,16 @@ def test_a_full_database_stops_the_run_and_keeps_a_gap_free_record(tmp_path: Pat
     are gone, and what was stored is a whole prefix of the run's events."""
     home = tmp_path / "home"
     pids = _chatter(tmp_path)
-    wf = _workflow(tmp_path, f"""
+    wf = _workflow(
+        tmp_path,
+        f"""
         weft: 1
         name: disk-full
         nodes:
           - {{id: chatty, command: [python3, chatter.py, "{pids}", "2000", "0.001"]}}
           - {{id: sleeper, command: [python3, chatter.py, "{pids}", "0", "1"]}}
-    """)
+    """,
+    )
     store = Store(home)
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
     run = Run(load_file(wf), store)
@@ -218,7 +235,9 @@ def test_many_runs_started_at_once_on_a_fresh_home_all_run(tmp_path: Path) -> No
     """Eight `weft run` at the same moment, the database not there yet: every one runs and is
     recorded (none dies with "database is locked" while the store is being created)."""
     home = tmp_path / "fresh-home"
-    wf = _workflow(tmp_path, """
+    wf = _workflow(
+        tmp_path,
+        """
         weft: 1
         name: crowd
         nodes:
@@ -226,10 +245,11 @@ def test_many_runs_started_at_once_on_a_fresh_home_all_run(tmp_path: Path) -> No
           - {id: b, command: ["true"]}
         edges:
           - {from: a, to: b}
-    """)
+    """,
+    )
     procs = [_weft(home, "run", str(wf), "--json") for _ in range(8)]
     results = [p.communicate(timeout=120) for p in procs]
-    for proc, (out, err) in zip(procs, results):
+    for proc, (_out, err) in zip(procs, results):
         assert "Traceback" not in err and proc.returncode == 0, err
     ids = {json.loads(out)["run"] for out, _err in results}
     assert len(ids) == 8
@@ -240,12 +260,15 @@ def test_many_runs_started_at_once_on_a_fresh_home_all_run(tmp_path: Path) -> No
 def _chatty_run(tmp_path: Path) -> tuple[Path, subprocess.Popen[str], str]:
     home = tmp_path / "home"
     pids = _chatter(tmp_path)
-    wf = _workflow(tmp_path, f"""
+    wf = _workflow(
+        tmp_path,
+        f"""
         weft: 1
         name: interrupted
         nodes:
           - {{id: talk, command: [python3, chatter.py, "{pids}", "4", "0.05"]}}
-    """)
+    """,
+    )
     proc = _weft(home, "run", str(wf))
     run_id = _wait_for_run(home)
     while not list(pids.iterdir()):

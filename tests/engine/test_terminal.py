@@ -14,13 +14,19 @@ from pathlib import Path
 
 def test_live_progress_line_on_a_terminal(home: Path, tmp_path: Path):
     wf = tmp_path / "slow.weft.yaml"
-    wf.write_text("weft: 1\nname: slowish\nnodes:\n"
-                  "  - {id: a, command: [python3, -c, 'import time; time.sleep(0.6)']}\n"
-                  "  - {id: b, command: [python3, -c, 'import time; time.sleep(0.6)']}\n"
-                  "edges:\n  - {from: a, to: b}\n")
+    wf.write_text(
+        "weft: 1\nname: slowish\nnodes:\n"
+        "  - {id: a, command: [python3, -c, 'import time; time.sleep(0.6)']}\n"
+        "  - {id: b, command: [python3, -c, 'import time; time.sleep(0.6)']}\n"
+        "edges:\n  - {from: a, to: b}\n"
+    )
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "--home", str(home), "run", str(wf)],
-                            stdout=subprocess.PIPE, stderr=follower, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "--home", str(home), "run", str(wf)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
     os.close(follower)
     seen = b""
     deadline = time.monotonic() + 60
@@ -67,19 +73,26 @@ print(json.dumps({"weft": 1, "type": "add_node", "node": {"id": "x", "command": 
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.cli.main", "--home", str(home), *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _hostile_workflow(tmp_path: Path) -> Path:
-    (tmp_path / "shout.py").write_text(SHOUT.replace("HOSTILE_LINE", repr(HOSTILE_LINE))
-                                       .replace("HOSTILE", repr(HOSTILE)))
+    (tmp_path / "shout.py").write_text(
+        SHOUT.replace("HOSTILE_LINE", repr(HOSTILE_LINE)).replace("HOSTILE", repr(HOSTILE))
+    )
     (tmp_path / "plan.py").write_text(PLAN.replace("HOSTILE", repr(HOSTILE)))
     wf = tmp_path / "hostile.weft.yaml"
     name = HOSTILE.encode("unicode_escape").decode().replace('"', '\\"')
-    wf.write_text(f'weft: 1\nname: "evil {name}"\nnodes:\n'
-                  "  - {id: shout, command: [python3, shout.py], outputs: {o: str}}\n"
-                  "  - {id: plan, command: [python3, plan.py], dynamic: true}\n")
+    wf.write_text(
+        f'weft: 1\nname: "evil {name}"\nnodes:\n'
+        "  - {id: shout, command: [python3, shout.py], outputs: {o: str}}\n"
+        "  - {id: plan, command: [python3, plan.py], dynamic: true}\n"
+    )
     return wf
 
 
@@ -91,10 +104,15 @@ def _assert_printable(text: str) -> None:
 def test_task_text_is_shown_escaped_by_run_logs_show_and_runs(home: Path, tmp_path: Path) -> None:
     wf = _hostile_workflow(tmp_path)
     run = _cli(home, "run", str(wf), "--logs")
-    assert run.returncode == 1, run.stderr            # plan's mutation is refused: it fails
+    assert run.returncode == 1, run.stderr  # plan's mutation is refused: it fails
     run_id = run.stdout.split()[1]
-    for proc in (run, _cli(home, "logs", run_id), _cli(home, "logs", run_id, "shout"), _cli(home, "show", run_id),
-                 _cli(home, "runs")):
+    for proc in (
+        run,
+        _cli(home, "logs", run_id),
+        _cli(home, "logs", run_id, "shout"),
+        _cli(home, "show", run_id),
+        _cli(home, "runs"),
+    ):
         _assert_printable(proc.stdout + proc.stderr)
     logs = _cli(home, "logs", run_id).stdout
     escaped = "\\x1b]0;pwned\\x07 \\x1b]52;c;cHduZWQ=\\x07 \\x1b[2J \\x9b31m \\x7f "
@@ -103,7 +121,7 @@ def test_task_text_is_shown_escaped_by_run_logs_show_and_runs(home: Path, tmp_pa
     assert "[shout] stderr \\x1b]0;pwned" in logs
     show = _cli(home, "show", run_id).stdout
     assert "shout.o = out \\x1b]0;pwned\\x07" in show
-    assert "unknown key '\\x1b]0;pwned\\x07" in show    # plan's reason quotes the refused key
+    assert "unknown key '\\x1b]0;pwned\\x07" in show  # plan's reason quotes the refused key
     assert "evil \\x1b]0;pwned" in _cli(home, "runs").stdout
 
 
@@ -120,11 +138,17 @@ def test_json_output_keeps_task_text_exactly(home: Path, tmp_path: Path) -> None
 
 def test_the_progress_line_shows_a_hostile_workflow_name_escaped(home: Path, tmp_path: Path) -> None:
     wf = tmp_path / "slow.weft.yaml"
-    wf.write_text('weft: 1\nname: "slow \\e]0;pwned\\a \\e[2J"\nnodes:\n'
-                  "  - {id: a, command: [python3, -c, 'import time; time.sleep(0.6)']}\n")
+    wf.write_text(
+        'weft: 1\nname: "slow \\e]0;pwned\\a \\e[2J"\nnodes:\n'
+        "  - {id: a, command: [python3, -c, 'import time; time.sleep(0.6)']}\n"
+    )
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "--home", str(home), "run", str(wf)],
-                            stdout=subprocess.PIPE, stderr=follower, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "--home", str(home), "run", str(wf)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
     os.close(follower)
     seen = b""
     while True:

@@ -161,7 +161,11 @@ def test_importing_does_not_read_stdin(tmp_path):
 @pytest.mark.parametrize(
     "stdin",
     [
-        b"", b"\n\n", b"hello there\n", b'{"weft": 1, "type": "output"}\n', b"[1, 2]\n",
+        b"",
+        b"\n\n",
+        b"hello there\n",
+        b'{"weft": 1, "type": "output"}\n',
+        b"[1, 2]\n",
         b'{"type": "start"}\n',
     ],
     ids=["empty", "blank", "text", "other-message", "json-list", "no-weft-key"],
@@ -181,7 +185,10 @@ def test_a_terminal_on_stdin_is_refused_instead_of_waiting(tmp_path):
     try:
         completed = subprocess.run(
             [sys.executable, str(script)],
-            stdin=follower, capture_output=True, env=task_env(), timeout=30,
+            stdin=follower,
+            capture_output=True,
+            env=task_env(),
+            timeout=30,
         )
     finally:
         os.close(leader)
@@ -315,8 +322,24 @@ def test_every_message_kind(tmp_path, workspace):
         assert line.startswith('{"weft":1,"type":"')
         assert ", " not in line and '": ' not in line
     assert [m["type"] for m in result.messages] == [
-        "output", "output", "progress", "progress", "progress", "progress", "log", "log", "log", "log",
-        "add_node", "add_edge", "add_edge", "promise", "mutate", "mutate", "style", "style",
+        "output",
+        "output",
+        "progress",
+        "progress",
+        "progress",
+        "progress",
+        "log",
+        "log",
+        "log",
+        "log",
+        "add_node",
+        "add_edge",
+        "add_edge",
+        "promise",
+        "mutate",
+        "mutate",
+        "style",
+        "style",
     ]
     assert result.outputs() == {"counts": {"total": 3, "words": ["a", "b"]}, "nothing": None}
     assert result.of_type("progress") == [
@@ -326,20 +349,23 @@ def test_every_message_kind(tmp_path, workspace):
         {"weft": 1, "type": "progress", "done": 7},
     ]
     assert [(m["level"], m["message"]) for m in result.of_type("log")] == [
-        ("info", "hello"), ("warning", "careful"), ("debug", "42"), ("error", "['x']"),
+        ("info", "hello"),
+        ("warning", "careful"),
+        ("debug", "42"),
+        ("error", "['x']"),
     ]
     assert result.of_type("add_node") == [
         {"weft": 1, "type": "add_node", "node": {"id": "m-3", "operator": "square", "params": {"x": 3}}}
     ]
     assert [m["edge"] for m in result.of_type("add_edge")] == [
-        {"from": "plan", "to": "m-3"}, {"from": "a.out", "to": "b.in", "when": "a.out > 1"},
+        {"from": "plan", "to": "m-3"},
+        {"from": "a.out", "to": "b.in", "when": "a.out > 1"},
     ]
-    assert result.of_type("promise") == [
-        {"weft": 1, "type": "promise", "promise": {"max_nodes": {"max": 4}}}
-    ]
+    assert result.of_type("promise") == [{"weft": 1, "type": "promise", "promise": {"max_nodes": {"max": 4}}}]
     assert result.of_type("mutate") == [
         {
-            "weft": 1, "type": "mutate",
+            "weft": 1,
+            "type": "mutate",
             "nodes": [{"id": "m-0", "operator": "square"}, {"id": "m-1", "operator": "square"}],
             "edges": [{"from": "plan", "to": "m-0"}],
             "promises": [{"shape": "plan -> M* -> join", "where": {"M": "square"}}],
@@ -348,7 +374,9 @@ def test_every_message_kind(tmp_path, workspace):
     ]
     assert result.of_type("style") == [
         {
-            "weft": 1, "type": "style", "node": "count",
+            "weft": 1,
+            "type": "style",
+            "node": "count",
             "style": {"color": "#3b7", "label": "Count words"},
         },
         {"weft": 1, "type": "style", "edge": {"from": "plan", "to": "m-0"}, "style": {"color": "red"}},
@@ -375,8 +403,9 @@ def test_messages_are_flushed_immediately(tmp_path, workspace):
     # The task reports progress and then waits: the engine must see the line before it ends.
     gate = tmp_path / "gate"
     script = tmp_path / "task_script.py"
-    script.write_text(textwrap.dedent(
-        """
+    script.write_text(
+        textwrap.dedent(
+            """
         import os, sys, time, weft_task as weft
         weft.progress(0.5, message="half")
         deadline = time.time() + 30
@@ -384,7 +413,8 @@ def test_messages_are_flushed_immediately(tmp_path, workspace):
             time.sleep(0.01)
         weft.output("done", True)
         """
-    ))
+        )
+    )
     proc = subprocess.Popen(
         [sys.executable, str(script), str(gate)],
         stdin=subprocess.PIPE,
@@ -516,7 +546,8 @@ def test_misuse_raises_clearly_and_writes_nothing(tmp_path, code, exc_type, text
             sys.stderr.write("%%s|%%s\\n" %% (type(exc).__name__, exc))
         else:
             sys.stderr.write("no error\\n")
-        """ % code,
+        """
+        % code,
     )
     kind, _, message = result.stderr.strip().partition("|")
     assert kind == exc_type, result.stderr
@@ -558,8 +589,14 @@ def test_path_inside_the_workspace(tmp_path, workspace):
     (workspace / "inner-link").symlink_to(workspace / "sub")
     inside_abs = str(workspace / "sub" / "f.txt")
     seen = run_paths(
-        tmp_path, workspace,
-        "out.txt", "sub/../a.txt", "sub/new/deep.bin", ".", inside_abs, "inner-link/x",
+        tmp_path,
+        workspace,
+        "out.txt",
+        "sub/../a.txt",
+        "sub/new/deep.bin",
+        ".",
+        inside_abs,
+        "inner-link/x",
     )
     assert seen["out.txt"] == ["ok", str(workspace / "out.txt")]
     assert seen["sub/../a.txt"] == ["ok", str(workspace / "a.txt")]
@@ -578,8 +615,15 @@ def test_path_refuses_to_leave_the_workspace(tmp_path, workspace):
     (workspace / "dangling-out").symlink_to(tmp_path / "not-yet")
     (tmp_path / "ws-sibling").mkdir()
     candidates = [
-        "../x", "/etc/passwd", "sub/../../x", "link-out", "link-out/secret.txt", "file-link",
-        "dangling-out", str(tmp_path / "ws-sibling" / "f"), "../ws-sibling/f",
+        "../x",
+        "/etc/passwd",
+        "sub/../../x",
+        "link-out",
+        "link-out/secret.txt",
+        "file-link",
+        "dangling-out",
+        str(tmp_path / "ws-sibling" / "f"),
+        "../ws-sibling/f",
     ]
     seen = run_paths(tmp_path, workspace, *candidates)
     for candidate in candidates:
@@ -650,8 +694,9 @@ def find_python38():
         if not candidate:
             continue
         try:
-            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                                   capture_output=True, timeout=30)
+            probe = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, timeout=30
+            )
         except OSError:
             continue
         if probe.returncode == 0 and probe.stdout.strip() == b"(3, 8)":
@@ -683,7 +728,13 @@ def test_runs_on_python_3_8(tmp_path, workspace):
         python=python,
     )
     assert [m["type"] for m in result.messages] == [
-        "progress", "log", "add_node", "mutate", "style", "output", "output",
+        "progress",
+        "log",
+        "add_node",
+        "mutate",
+        "style",
+        "output",
+        "output",
     ]
     assert result.outputs()["echo"] == [{"text": "a b c", "n": 3}, 2, str(workspace / "sub" / "x")]
     assert result.outputs()["refused"] is True

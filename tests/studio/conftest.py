@@ -8,8 +8,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_PREFERRED_BINDING", "PySide6")
 
 import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from typing import Any
 
 import pytest  # noqa: E402
 from PySide6 import QtCore, QtGui, QtTest, QtWidgets  # noqa: E402
@@ -86,8 +87,14 @@ def drag_wire(qtbot: Any, window: Any, source: Any, target: Any) -> None:
     QtTest.QTest.mousePress(viewer.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, start)
     for i in range(1, 6):
         point = start + (end - start) * (i / 5)
-        event = QtGui.QMouseEvent(QtCore.QEvent.MouseMove, QtCore.QPointF(point), QtCore.QPointF(viewer.viewport().mapToGlobal(point)),
-                                  QtCore.Qt.NoButton, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier)
+        event = QtGui.QMouseEvent(
+            QtCore.QEvent.MouseMove,
+            QtCore.QPointF(point),
+            QtCore.QPointF(viewer.viewport().mapToGlobal(point)),
+            QtCore.Qt.NoButton,
+            QtCore.Qt.LeftButton,
+            QtCore.Qt.NoModifier,
+        )
         QtWidgets.QApplication.sendEvent(viewer.viewport(), event)
     QtTest.QTest.mouseRelease(viewer.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, end)
 
@@ -99,8 +106,9 @@ def drop_operator(window: Any, operator: str, library: Path | None, scene_pos: t
     mime = window.palette.mime_for(item)
     viewer = window.canvas.viewer
     point = viewer.mapFromScene(QtCore.QPointF(*scene_pos))
-    event = QtGui.QDropEvent(QtCore.QPointF(point), QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton,
-                             QtCore.Qt.NoModifier)
+    event = QtGui.QDropEvent(
+        QtCore.QPointF(point), QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier
+    )
     viewer.dropEvent(event)
 
 

@@ -22,17 +22,20 @@ BASIC = BUILTIN_FOLDER / "basic.weft.yaml"
 def graph_of(path: Path) -> tuple[set[tuple[str, dict[str, str], dict[str, str]]], set[tuple[str, ...]]]:
     """Node ids with their resolved port types, and edges with ports and conditions."""
     loaded = load_file(path)
-    nodes = {(n, tuple(sorted(r.inputs.items())), tuple(sorted(r.outputs.items())))
-             for n, r in loaded.nodes.items()}
-    edges = {(e.source, e.source_port or "", e.target, e.target_port or "", e.when or "")
-             for e in loaded.workflow.edges}
+    nodes = {(n, tuple(sorted(r.inputs.items())), tuple(sorted(r.outputs.items()))) for n, r in loaded.nodes.items()}
+    edges = {
+        (e.source, e.source_port or "", e.target, e.target_port or "", e.when or "") for e in loaded.workflow.edges
+    }
     return nodes, edges
 
 
 def build(qtbot: Any, window: Any) -> None:
-    for operator, library, pos, node_id in (("read", TEXT, (0, 0), "read"), ("count", TEXT, (320, 0), "count"),
-                                            ("report", TEXT, (640, 0), "report"),
-                                            ("log", BASIC, (640, 220), "log")):
+    for operator, library, pos, node_id in (
+        ("read", TEXT, (0, 0), "read"),
+        ("count", TEXT, (320, 0), "count"),
+        ("report", TEXT, (640, 0), "report"),
+        ("log", BASIC, (640, 220), "log"),
+    ):
         drop_operator(window, operator, library, pos)
         assert window.canvas.item(node_id) is not None, window.statusBar().currentMessage()
     # the log node becomes too-short: renamed in the properties panel, with its message
@@ -58,6 +61,7 @@ def build(qtbot: Any, window: Any) -> None:
     for target, when in (("report", "count.total > 10"), ("too-short", "count.total <= 10")):
         edge = next(e for e in window.document.edges if e.target == target and e.source_port is None)
         from studio.document import EdgeKey
+
         props.show_edge(EdgeKey.of(edge))
         props.when.setText(when)
         props.when.editingFinished.emit()

@@ -21,17 +21,21 @@ def word_count() -> Document:
 
 
 def test_the_model_side_never_imports_qt() -> None:
-    code = ("import sys; import studio.document, studio.runmodel, studio.regions, studio.canvas.layout, "
-            "studio.library, studio.events, studio.runhost; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('PySide6', 'NodeGraphQt', 'Qt')]; print(bad); raise SystemExit(1 if bad else 0)")
+    code = (
+        "import sys; import studio.document, studio.runmodel, studio.regions, studio.canvas.layout, "
+        "studio.library, studio.events, studio.runhost; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('PySide6', 'NodeGraphQt', 'Qt')]; print(bad); raise SystemExit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_connection_problems_name_the_reason() -> None:
     doc = word_count()
-    assert doc.connection_problem("read", "text", "report", "total") == \
-        "read.text (str) cannot feed report.total (int): str is not assignable to int"
+    assert (
+        doc.connection_problem("read", "text", "report", "total")
+        == "read.text (str) cannot feed report.total (int): str is not assignable to int"
+    )
     assert "file and str are kept distinct" in doc.connection_problem("read", "copy", "count", "text")
     assert "already wired" in doc.connection_problem("read", "text", "count", "text")
     assert "cycle" in doc.connection_problem("report", None, "read", None)
@@ -54,6 +58,7 @@ def test_rename_carries_into_edges_and_conditions() -> None:
     doc = word_count()
     spec = doc.node("count")
     import dataclasses
+
     doc.replace_node("count", dataclasses.replace(spec, id="counter"))
     assert {e.when for e in doc.edges if e.when} == {"counter.total > 10", "counter.total <= 10"}
     assert all("count" not in (e.source, e.target) for e in doc.edges)
@@ -79,8 +84,11 @@ def test_unique_ids() -> None:
 
 
 def test_regions_come_from_the_anchors() -> None:
-    doc = Document.open(EXAMPLES / "random-map.weft.yaml") if (EXAMPLES / "random-map.weft.yaml").exists() \
+    doc = (
+        Document.open(EXAMPLES / "random-map.weft.yaml")
+        if (EXAMPLES / "random-map.weft.yaml").exists()
         else pytest.skip("no random-map example")
+    )
     region = doc.regions()[0]
     assert region.anchors == ("A", "B") and region.members == {"A", "B"}
     doc.add_node(NodeSpec(id="m-1", operator="M"))
@@ -90,6 +98,7 @@ def test_regions_come_from_the_anchors() -> None:
     assert doc.regions()[0].members == {"A", "B", "m-1"}
     assert shape_anchors("start -> (left | right) -> end") == ("start", "end")
     import networkx as nx
+
     members, problem = region_members(nx.DiGraph([("A", "B")]), ("A", "Z"))
     assert problem == "anchor 'Z' is not a node"
     created = {"x": "A", "y": "x", "z": "B"}  # x by the first anchor, y by a region node; z by the last
@@ -106,8 +115,11 @@ def test_promises_edit_in_place() -> None:
 
 
 def test_invalid_text_keeps_what_can_be_read() -> None:
-    doc = Document.from_text("weft: 1\nname: t\nnodes:\n  - {id: a, command: [x]}\n  - {id: b, retries: -1}\n"
-                             "edges:\n  - {from: a, to: nowhere}\n", file="t.weft.yaml")
+    doc = Document.from_text(
+        "weft: 1\nname: t\nnodes:\n  - {id: a, command: [x]}\n  - {id: b, retries: -1}\n"
+        "edges:\n  - {from: a, to: nowhere}\n",
+        file="t.weft.yaml",
+    )
     assert [n.id for n in doc.nodes] == ["a", "b"]
     assert doc.problems and all(p.location.line > 0 for p in doc.problems)
     assert not doc.complete

@@ -19,17 +19,18 @@ def test_undo_and_redo_every_kind_of_edit(qtbot: Any, window: Any, examples: Pat
     assert window.open(examples / "word-count.weft.yaml")
     doc = window.document
     original = load_file(examples / "word-count.weft.yaml").workflow
-    drop_operator(window, "sleep", BASIC, (900, 300))                 # add (and import)
+    drop_operator(window, "sleep", BASIC, (900, 300))  # add (and import)
     assert doc.node("sleep") and doc.workflow.imports
     window.canvas.select(["too-short"])
-    window.delete_selection()                                          # delete a node and its wire
+    window.delete_selection()  # delete a node and its wire
     assert doc.node("too-short") is None
-    drag_wire(qtbot, window, window.canvas.port("report", "(then)", True),
-              window.canvas.port("sleep", "(after)", False))         # wire
+    drag_wire(
+        qtbot, window, window.canvas.port("report", "(then)", True), window.canvas.port("sleep", "(after)", False)
+    )  # wire
     assert any(e.target == "sleep" for e in doc.edges)
-    window.editor.move({"read": (-400.0, 50.0)})                       # move
+    window.editor.move({"read": (-400.0, 50.0)})  # move
     window.canvas.select(["read"])
-    window.properties.f["retries"].setText("3")                        # edit a field
+    window.properties.f["retries"].setText("3")  # edit a field
     window.properties.f["retries"].editingFinished.emit()
     assert doc.node("read").retries == 3
     steps = window.undo_stack.count()
@@ -46,9 +47,14 @@ def test_undo_and_redo_every_kind_of_edit(qtbot: Any, window: Any, examples: Pat
 
 def test_shortcuts(qtbot: Any, window: Any, examples: Path) -> None:
     actions = window.actions
-    expected = {actions.new: QtGui.QKeySequence.New, actions.open: QtGui.QKeySequence.Open,
-                actions.save: QtGui.QKeySequence.Save, actions.save_as: QtGui.QKeySequence.SaveAs,
-                actions.undo: QtGui.QKeySequence.Undo, actions.delete: QtGui.QKeySequence.Delete}
+    expected = {
+        actions.new: QtGui.QKeySequence.New,
+        actions.open: QtGui.QKeySequence.Open,
+        actions.save: QtGui.QKeySequence.Save,
+        actions.save_as: QtGui.QKeySequence.SaveAs,
+        actions.undo: QtGui.QKeySequence.Undo,
+        actions.delete: QtGui.QKeySequence.Delete,
+    }
     for action, key in expected.items():
         assert action.shortcut() == QtGui.QKeySequence(key), action.text()
     assert actions.run.shortcut().toString() == "F5"
@@ -64,8 +70,7 @@ def test_shortcuts(qtbot: Any, window: Any, examples: Path) -> None:
     assert window.document.node("end") is not None
 
 
-def test_recent_files_and_window_layout_are_remembered(qtbot: Any, settings: Any, home: Path,
-                                                       examples: Path) -> None:
+def test_recent_files_and_window_layout_are_remembered(qtbot: Any, settings: Any, home: Path, examples: Path) -> None:
     first = make_window(qtbot, settings, home)
     assert first.open(examples / "word-count.weft.yaml")
     assert first.open(examples / "four-nodes.weft.yaml")
@@ -80,9 +85,11 @@ def test_recent_files_and_window_layout_are_remembered(qtbot: Any, settings: Any
 
 def test_invalid_text_opens_with_located_problems(qtbot: Any, window: Any, tmp_path: Path) -> None:
     path = tmp_path / "bad.weft.yaml"
-    path.write_text("weft: 1\nname: bad\nnodes:\n  - id: a\n    command: [python3, a.py]\n"
-                    "  - id: b\n    comand: [python3, b.py]\n"
-                    "edges:\n  - {from: a, to: c}\n")
+    path.write_text(
+        "weft: 1\nname: bad\nnodes:\n  - id: a\n    command: [python3, a.py]\n"
+        "  - id: b\n    comand: [python3, b.py]\n"
+        "edges:\n  - {from: a, to: c}\n"
+    )
     assert window.open(path)
     messages = window.problems.messages()
     assert any(f"{path}:7:5: unknown key 'comand' in node (did you mean 'command'?)" in m for m in messages), messages
@@ -141,14 +148,15 @@ def test_properties_refuse_bad_values_with_reasons(qtbot: Any, window: Any, exam
     assert window.canvas.item("read").dynamic
 
 
-def test_the_palette_offers_workflow_builtin_and_user_operators(qtbot: Any, settings: Any, home: Path,
-                                                                tmp_path: Path, examples: Path) -> None:
+def test_the_palette_offers_workflow_builtin_and_user_operators(
+    qtbot: Any, settings: Any, home: Path, tmp_path: Path, examples: Path
+) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "tools.weft.yaml").write_text("weft: 1\noperators:\n  shout:\n    command: [echo, HI]\n")
     window = make_window(qtbot, settings, home, mine)
     assert window.open(examples / "word-count.weft.yaml")
-    assert window.palette.find("count") is not None                       # the workflow's own
+    assert window.palette.find("count") is not None  # the workflow's own
     assert window.palette.find("read", BUILTIN_FOLDER / "text.weft.yaml") is not None
     assert window.palette.find("shout", mine / "tools.weft.yaml") is not None
     drop_operator(window, "shout", mine / "tools.weft.yaml", (0, 400))
@@ -169,8 +177,9 @@ def test_a_ports_type_shows_on_hover(qtbot: Any, window: Any, examples: Path) ->
     viewport = window.canvas.viewer.viewport()
     QtTest.QTest.mouseMove(viewport, port_center(window, port) + QtCore.QPoint(40, 40))
     QtTest.QTest.mouseMove(viewport, port_center(window, port))
-    qtbot.waitUntil(lambda: "count.counts: output of type dict[str, int]" in window.statusBar().currentMessage(),
-                    timeout=3000)
+    qtbot.waitUntil(
+        lambda: "count.counts: output of type dict[str, int]" in window.statusBar().currentMessage(), timeout=3000
+    )
     assert port.toolTip() == "count.counts: output of type dict[str, int]"
 
 
@@ -182,9 +191,9 @@ def test_workflow_settings_do_not_redraw_nodes_but_imports_do(qtbot: Any, window
     window.properties.w["name"].editingFinished.emit()
     assert window.document.workflow.name == "renamed"
     assert all(window.canvas.item(n) is item for n, item in before.items())
-    drop_operator(window, "log", BASIC, (0, 500))   # imports basic: nodes of operators are redrawn
+    drop_operator(window, "log", BASIC, (0, 500))  # imports basic: nodes of operators are redrawn
     assert window.canvas.item("count") is not before["count"]
-    assert window.canvas.item("read") is before["read"]   # an inline node does not depend on imports
+    assert window.canvas.item("read") is before["read"]  # an inline node does not depend on imports
     window.undo_stack.undo()
     window.undo_stack.undo()
     assert window.document.workflow.name == "word-count" and not window.document.workflow.imports
@@ -192,8 +201,10 @@ def test_workflow_settings_do_not_redraw_nodes_but_imports_do(qtbot: Any, window
 
 def test_nothing_can_be_edited_while_a_run_goes_on(qtbot: Any, window: Any, tmp_path: Path) -> None:
     slow = tmp_path / "slow.weft.yaml"
-    slow.write_text("weft: 1\nname: slow\nnodes:\n  - {id: a, command: [python3, -c, 'import time; time.sleep(30)']}\n"
-                    "  - {id: b, command: [python3, -c, 'pass']}\n")
+    slow.write_text(
+        "weft: 1\nname: slow\nnodes:\n  - {id: a, command: [python3, -c, 'import time; time.sleep(30)']}\n"
+        "  - {id: b, command: [python3, -c, 'pass']}\n"
+    )
     assert window.open(slow)
     assert window.runs.start()
     assert not window.canvas.editable and window.properties.locked
@@ -202,8 +213,9 @@ def test_nothing_can_be_edited_while_a_run_goes_on(qtbot: Any, window: Any, tmp_
     assert window.properties.read_only and not window.properties.f["retries"].isEnabled()
     window.delete_selection()
     assert window.document.node("b") is not None
-    assert window.canvas._wire_problem(window.canvas.port("a", "(then)", True),
-                                       window.canvas.port("b", "(after)", False)).startswith("the workflow cannot be edited")
+    assert window.canvas._wire_problem(
+        window.canvas.port("a", "(then)", True), window.canvas.port("b", "(after)", False)
+    ).startswith("the workflow cannot be edited")
     window.runs.stop()
     assert window.runs.wait(20)
     assert window.canvas.editable and not window.properties.locked

@@ -44,8 +44,11 @@ def test_replay_a_finished_run(qtbot: Any, window: Any, examples: Path) -> None:
 
     # early in the run: fewer nodes, and the planner's ghost
     last = window.history.last
-    early = next(seq for seq, _ts, kind, data in window.history.store.events(run_id)
-                 if kind == "node_state" and data["node"] == "plan" and data["state"] == "running")
+    early = next(
+        seq
+        for seq, _ts, kind, data in window.history.store.events(run_id)
+        if kind == "node_state" and data["node"] == "plan" and data["state"] == "running"
+    )
     window.replay.slider.setValue(early)
     qtbot.waitUntil(lambda: window.history.at == early, timeout=3000)
     assert spawned(window) == set()
@@ -59,17 +62,20 @@ def test_replay_a_finished_run(qtbot: Any, window: Any, examples: Path) -> None:
     assert len(spawned(window)) == 6 and not ghosts(window)
 
 
-def test_open_a_run_from_the_command_line(qtbot: Any, window: Any, examples: Path, home: Path,
-                                          settings: Any) -> None:
+def test_open_a_run_from_the_command_line(qtbot: Any, window: Any, examples: Path, home: Path, settings: Any) -> None:
     run_id = finished_fan_out(qtbot, window, examples)
     from studio import app
 
     other = make_window(qtbot, settings, home)
     other.history.open(run_id[:-2])  # a unique prefix is enough, as with `weft show`
     assert other.past_run == run_id and len(spawned(other)) == 6
-    proc = subprocess.run([sys.executable, "-m", "studio.app", "--home", str(home), "--run", "no-such-run"],
-                          capture_output=True, text=True, timeout=60,
-                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "studio.app", "--home", str(home), "--run", "no-such-run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert proc.returncode == 2
     assert "no run 'no-such-run'" in proc.stderr and "Traceback" not in proc.stderr
     assert app.parse_args(["--run", "last"]).run == "last"

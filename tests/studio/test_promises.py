@@ -93,9 +93,13 @@ def test_region_frames_keep_their_members(qtbot: Any, window: Any, examples: Pat
 
     assert encloses(frame, "A") and encloses(frame, "B")
     # a node placed inside the frame's rectangle is not a member: membership is the model's
-    window.editor.add_node(__import__("engine.model", fromlist=["NodeSpec"]).NodeSpec(
-        id="inside", command=["true"], style={"pos": list(window.canvas.item("A").xy_pos)[:1] + [
-            window.canvas.item("A").xy_pos[1] + 5]}))
+    window.editor.add_node(
+        __import__("engine.model", fromlist=["NodeSpec"]).NodeSpec(
+            id="inside",
+            command=["true"],
+            style={"pos": list(window.canvas.item("A").xy_pos)[:1] + [window.canvas.item("A").xy_pos[1] + 5]},
+        )
+    )
     frames.update()
     assert frames.items[0].region.members == {"A", "B"}
     window.undo_stack.undo()

@@ -17,9 +17,13 @@ def watch(window: Any) -> list[dict[str, Any]]:
 
     def hook(changes: Any, model: Any) -> None:
         layer = window.canvas.run_layer
-        seen.append({"ghosts": [n for n, node in layer.nodes.items() if node.kind == GHOST],
-                     "A": model.nodes["A"].state if "A" in model.nodes else None,
-                     "thread": threading.current_thread() is threading.main_thread()})
+        seen.append(
+            {
+                "ghosts": [n for n, node in layer.nodes.items() if node.kind == GHOST],
+                "A": model.nodes["A"].state if "A" in model.nodes else None,
+                "thread": threading.current_thread() is threading.main_thread(),
+            }
+        )
 
     window.runs.batch_hooks.append(hook)
     return seen
@@ -99,17 +103,21 @@ def test_breaker_example_banner(qtbot: Any, window: Any, examples: Path) -> None
 
 def test_stop_at_once_and_while_running(qtbot: Any, window: Any, tmp_path: Path) -> None:
     slow = tmp_path / "slow.weft.yaml"
-    slow.write_text("weft: 1\nname: slow\nnodes:\n"
-                    "  - {id: a, command: [python3, -c, 'import time; time.sleep(30)']}\n"
-                    "  - {id: b, command: [python3, -c, 'pass']}\nedges:\n  - {from: a, to: b}\n")
+    slow.write_text(
+        "weft: 1\nname: slow\nnodes:\n"
+        "  - {id: a, command: [python3, -c, 'import time; time.sleep(30)']}\n"
+        "  - {id: b, command: [python3, -c, 'pass']}\nedges:\n  - {from: a, to: b}\n"
+    )
     assert window.open(slow)
     assert window.runs.start()
     window.runs.stop()  # before the run's loop may even exist
     assert window.runs.wait(20)
     assert window.runs.model.state == "cancelled"
     assert window.runs.start()
-    qtbot.waitUntil(lambda: window.runs.model.nodes.get("a") is not None
-                    and window.runs.model.nodes["a"].state == "running", timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.runs.model.nodes.get("a") is not None and window.runs.model.nodes["a"].state == "running",
+        timeout=10000,
+    )
     window.runs.stop()
     assert window.runs.wait(20)
     model = window.runs.model
@@ -144,8 +152,9 @@ def test_a_run_whose_process_dies_is_reported(qtbot: Any, window: Any, tmp_path:
     slow.write_text("weft: 1\nname: slow\nnodes:\n  - {id: a, command: [python3, -c, 'import time; time.sleep(30)']}\n")
     assert window.open(slow)
     assert window.runs.start()
-    qtbot.waitUntil(lambda: "a" in window.runs.model.nodes and window.runs.model.nodes["a"].state == "running",
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: "a" in window.runs.model.nodes and window.runs.model.nodes["a"].state == "running", timeout=10000
+    )
     window.runs.controller.process.kill()  # the engine's process crashes: the window stays
     assert window.runs.wait(20)
     assert window.runs.model.state == "failed"

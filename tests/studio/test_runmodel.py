@@ -34,7 +34,9 @@ def test_logs_are_bounded_and_counted() -> None:
 
 def test_ghosts_of_finished_nodes_are_dropped_at_once() -> None:
     model = RunModel("r-test")
-    model.apply([rec(1, NodeAdded("plan", {"id": "plan"}, None, True)), GhostUpdate([Ghost("plan", "anything may follow")])])
+    model.apply(
+        [rec(1, NodeAdded("plan", {"id": "plan"}, None, True)), GhostUpdate([Ghost("plan", "anything may follow")])]
+    )
     assert [g.owner for g in model.ghosts] == ["plan"]
     changes = model.apply([rec(2, NodeStateChanged("plan", "succeeded", 1))])
     assert changes.ghosts and model.ghosts == []
@@ -48,8 +50,9 @@ def test_ghosts_of_finished_nodes_are_dropped_at_once() -> None:
 def run_host(header: dict[str, Any], stdin_extra: bytes = b"", timeout: float = 60) -> list[Any]:
     """Talk to a run host as the studio does: the header, maybe a Stop, and stdin kept open (its
     end would mean the studio went away, which stops the run)."""
-    proc = subprocess.Popen([sys.executable, "-m", "studio.runhost"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio.runhost"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     proc.stdin.write(json.dumps(header).encode() + b"\n" + stdin_extra)
     proc.stdin.flush()
@@ -67,14 +70,16 @@ def run_host(header: dict[str, Any], stdin_extra: bytes = b"", timeout: float = 
 
 def test_the_run_host_runs_and_reports_in_frames(home: Path) -> None:
     path = EXAMPLES / "four-nodes.weft.yaml"
-    items = run_host({"text": path.read_text(), "path": str(path), "home": str(home), "run_id": "r-host-1",
-                      "max_parallel": None})
+    items = run_host(
+        {"text": path.read_text(), "path": str(path), "home": str(home), "run_id": "r-host-1", "max_parallel": None}
+    )
     assert isinstance(items[-1], RunEnded) and items[-1].state == "succeeded" and items[-1].error is None
     model = RunModel("r-host-1")
     model.apply(items)
     assert model.state == "succeeded" and len(model.nodes) == 4
     assert all(r.state == "succeeded" for r in model.nodes.values())
     from engine.store import Store
+
     store = Store(home)
     try:
         assert store.run("r-host-1")["state"] == "succeeded"  # the same database the CLI uses
@@ -92,8 +97,9 @@ def test_stop_before_anything_runs(home: Path, tmp_path: Path) -> None:
     path = tmp_path / "slow.weft.yaml"
     path.write_text("weft: 1\nname: slow\nnodes:\n  - {id: a, command: [python3, -c, 'import time; time.sleep(30)']}\n")
     started = time.monotonic()
-    items = run_host({"text": path.read_text(), "path": str(path), "home": str(home), "run_id": "r-host-3"},
-                     stdin_extra=b"stop\n")
+    items = run_host(
+        {"text": path.read_text(), "path": str(path), "home": str(home), "run_id": "r-host-3"}, stdin_extra=b"stop\n"
+    )
     assert time.monotonic() - started < 20
     model = RunModel("r-host-3")
     model.apply(items)

@@ -13,8 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -37,8 +37,11 @@ def xvfb() -> Iterator[str]:
             pytest.fail("Xvfb is required (WEFT_REQUIRE_XVFB=1) but not installed")
         pytest.skip("Xvfb is not installed (apt-get install xvfb); set WEFT_REQUIRE_XVFB=1 to fail instead")
     number = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     socket_path = Path(f"/tmp/.X11-unix/X{number}")
     deadline = time.monotonic() + 10
     while not socket_path.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -78,9 +81,23 @@ def test_screenshot_of_a_finished_map_run(xvfb: str, tmp_path: Path) -> None:
     env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb", "WEFT_HOME": str(home)}
     env.pop("WAYLAND_DISPLAY", None)
     for _attempt in range(6):  # the map has a random size: show one with at least one M
-        proc = subprocess.run([sys.executable, "-m", "studio.app", "--settings", str(tmp_path / "studio.ini"),
-                               "--screenshot", str(picture), str(workflow)],
-                              capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "studio.app",
+                "--settings",
+                str(tmp_path / "studio.ini"),
+                "--screenshot",
+                str(picture),
+                str(workflow),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr, proc.stderr
         if _created(home) > 0:
