@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
+from engine.digraph import DiGraph
 from engine.errors import ProblemCollector
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
 from engine.porttypes import TypeRegistry
@@ -51,7 +50,7 @@ class RunGraph:
         self.fed: dict[tuple[str, str], EdgeSpec] = {}
         self.edge_keys: set[tuple[str, str]] = set()
         self.promises: list[tuple[PromiseSpec, str | None]] = []
-        self.dag = nx.DiGraph()
+        self.dag = DiGraph()
 
     # -- reading a task's message ---------------------------------------------------------
 
@@ -121,11 +120,12 @@ class RunGraph:
     def _upstream(self, ref: str, source: str, m: Mutation) -> bool:
         if ref == source:
             return True
-        if ref in self.dag and source in self.dag and nx.has_path(self.dag, ref, source):
+        if self.dag.has_path(ref, source):
             return True
         # through edges of the same mutation
-        pending = nx.DiGraph([(e.source, e.target) for e in m.edges])
-        return ref in pending and source in pending and nx.has_path(pending, ref, source)
+        pending = DiGraph()
+        pending.add_edges_from((e.source, e.target) for e in m.edges)
+        return pending.has_path(ref, source)
 
     def _cycle_with(self, new: dict[str, ResolvedNode], edges: list[EdgeSpec]) -> list[str] | None:
         """Would adding ``edges`` close a cycle? Only searches from the new edges' targets."""
@@ -135,8 +135,8 @@ class RunGraph:
         self.dag.add_edges_from(added_edges)
         try:
             for source, target in added_edges:
-                if nx.has_path(self.dag, target, source):
-                    path = nx.shortest_path(self.dag, target, source)
+                path = self.dag.shortest_path(target, source)
+                if path is not None:
                     return [source] + path
             return None
         finally:

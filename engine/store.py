@@ -1,4 +1,5 @@
-"""Run history in one SQLite database (WAL), through sqlite-utils.
+"""Run history in one SQLite database (WAL), with the standard library's sqlite3 alone (it is
+on the path of every command: a wrapper library would cost more to import than a small run).
 
 The ``events`` table is the append-only, numbered truth of every run: replay folds it up to
 any event, resume rebuilds a run from it. ``runs``, ``nodes``, ``edges`` and ``outputs`` are
@@ -19,8 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlite_utils
-
 from engine.errors import InvalidInput, RecordingFailed
 from engine.events import NodeState, Recorded, RunState
 
@@ -35,6 +34,23 @@ BUSY_WAIT = 0.02
 SETUP_PATIENCE = 60.0
 
 T = TypeVar("T")
+
+#: The tables (``events`` is the truth, the others are derived from it) and their indexes.
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS [runs] ([id] TEXT PRIMARY KEY, [workflow] TEXT, [path] TEXT, [text] TEXT,"
+    " [state] TEXT, [started_at] FLOAT, [finished_at] FLOAT, [settings] TEXT, [broken] TEXT, [last_seq] INTEGER)",
+    "CREATE TABLE IF NOT EXISTS [events] ([run] TEXT, [seq] INTEGER, [ts] FLOAT, [kind] TEXT, [node] TEXT,"
+    " [data] TEXT, PRIMARY KEY ([run], [seq]))",
+    "CREATE INDEX IF NOT EXISTS [idx_events_run_kind_node] ON [events] ([run], [kind], [node])",
+    "CREATE TABLE IF NOT EXISTS [nodes] ([run] TEXT, [id] TEXT, [operator] TEXT, [created_by] TEXT, [spec] TEXT,"
+    " [state] TEXT, [attempt] INTEGER, [reason] TEXT, [exit_code] INTEGER, [started_at] FLOAT,"
+    " [finished_at] FLOAT, [added_seq] INTEGER, PRIMARY KEY ([run], [id]))",
+    "CREATE TABLE IF NOT EXISTS [edges] ([run] TEXT, [seq] INTEGER, [source] TEXT, [target] TEXT, [spec] TEXT,"
+    " [created_by] TEXT, PRIMARY KEY ([run], [seq]))",
+    "CREATE TABLE IF NOT EXISTS [outputs] ([run] TEXT, [node] TEXT, [name] TEXT, [value] TEXT,"
+    " PRIMARY KEY ([run], [node], [name]))",
+    "CREATE INDEX IF NOT EXISTS [idx_runs_started_at] ON [runs] ([started_at])",
+)
 
 
 def describe_db_error(exc: BaseException) -> str:
@@ -89,7 +105,6 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=BUSY_WAIT, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise InvalidInput(f"{self.home}: cannot open the run database: {describe_db_error(exc)}") from None
-        self.db = sqlite_utils.Database(conn)
         self.conn = conn
         try:
             # Several processes may open a fresh home at the same moment: each step tolerates
@@ -130,59 +145,12 @@ class Store:
         return self.home / "workspaces" / run_id
 
     def _create(self) -> None:
-        db = self.db
-        if "runs" in db.table_names() and "outputs" in db.table_names():
+        exists = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if {"runs", "events", "nodes", "edges", "outputs"} <= exists:
             return
         with self._tx():
-            db.table("runs").create(
-                {
-                    "id": str,
-                    "workflow": str,
-                    "path": str,
-                    "text": str,
-                    "state": str,
-                    "started_at": float,
-                    "finished_at": float,
-                    "settings": str,
-                    "broken": str,
-                    "last_seq": int,
-                },
-                pk="id",
-                if_not_exists=True,
-            )
-            db.table("events").create(
-                {"run": str, "seq": int, "ts": float, "kind": str, "node": str, "data": str},
-                pk=("run", "seq"),
-                if_not_exists=True,
-            )
-            db.table("events").create_index(["run", "kind", "node"], if_not_exists=True)
-            db.table("nodes").create(
-                {
-                    "run": str,
-                    "id": str,
-                    "operator": str,
-                    "created_by": str,
-                    "spec": str,
-                    "state": str,
-                    "attempt": int,
-                    "reason": str,
-                    "exit_code": int,
-                    "started_at": float,
-                    "finished_at": float,
-                    "added_seq": int,
-                },
-                pk=("run", "id"),
-                if_not_exists=True,
-            )
-            db.table("edges").create(
-                {"run": str, "seq": int, "source": str, "target": str, "spec": str, "created_by": str},
-                pk=("run", "seq"),
-                if_not_exists=True,
-            )
-            db.table("outputs").create(
-                {"run": str, "node": str, "name": str, "value": str}, pk=("run", "node", "name"), if_not_exists=True
-            )
-            db.table("runs").create_index(["started_at"], if_not_exists=True)
+            for statement in SCHEMA:
+                self.conn.execute(statement)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- writing -----------------------------------------------------------------------
@@ -273,10 +241,11 @@ class Store:
         return rows[0][0]
 
     def run(self, run_id: str) -> dict[str, Any]:
-        row = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        cursor = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,))
+        row = cursor.fetchone()
         if row is None:
             raise InvalidInput(f"no run '{run_id}'")
-        return self._row("runs", row)
+        return self._row(cursor, row)
 
     def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, workflow, path, state, started_at, finished_at FROM runs ORDER BY started_at DESC"
@@ -332,9 +301,8 @@ class Store:
         for seq, ts, kind, data in self.conn.execute(sql, args):
             yield seq, ts, kind, json.loads(data)
 
-    def _row(self, table: str, row: tuple[Any, ...]) -> dict[str, Any]:
-        cols = [c.name for c in self.db[table].columns]
-        d = dict(zip(cols, row))
+    def _row(self, cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+        d = dict(zip([c[0] for c in cursor.description], row))
         for key in ("settings", "broken"):
             if d.get(key):
                 d[key] = json.loads(d[key])

@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path as FilePath
 from typing import Any
 
-import networkx as nx
-
 from engine import expr
+from engine.digraph import DiGraph
 from engine.errors import ExpressionError, Location, ProblemCollector, TypeSyntaxError
 from engine.model import (
     EdgeSpec,
@@ -245,15 +244,6 @@ class GraphChecker:
         return "" if node_id in ids else did_you_mean(node_id, ids)
 
 
-def find_cycle(graph: nx.DiGraph) -> list[str] | None:
-    """The nodes of one cycle, closed (``[a, b, a]``), or None for a DAG."""
-    try:
-        edges = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        return None
-    return [u for u, _v, *_ in edges] + [edges[0][0]]
-
-
 def validate_workflow(
     workflow: Workflow,
     registry: TypeRegistry,
@@ -283,16 +273,16 @@ def validate_workflow(
         if r is not None:
             resolved[node.id] = r
     ids = {n.id for n in workflow.nodes}
-    graph = nx.DiGraph()
+    graph = DiGraph()
     graph.add_nodes_from(n.id for n in workflow.nodes)  # file order: the reported cycle is stable
     for e in workflow.edges:
         if e.source in ids and e.target in ids and e.source != e.target:  # self edges: reported apart
             graph.add_edge(e.source, e.target)
-    cycle = find_cycle(graph)
+    cycle = graph.find_cycle()
     fed: dict[tuple[str, str], EdgeSpec] = {}
 
     def upstream(ref: str, source_node: str) -> bool:
-        return ref == source_node or (ref in graph and source_node in graph and nx.has_path(graph, ref, source_node))
+        return ref == source_node or graph.has_path(ref, source_node)
 
     checker.check_edges(
         ((e, edge_paths[i]) for i, e in enumerate(workflow.edges)),

@@ -17,7 +17,6 @@ from engine.errors import InvalidInput
 from engine.events import RunState
 from engine.executors.local import use_pidfd_child_watcher
 from engine.loader import load_file, read_text
-from engine.replay import at_event, from_workflow, to_dot, to_json
 from engine.run import Run
 from engine.store import Store, default_home
 
@@ -171,6 +170,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     from engine import graphviz
+    from engine.replay import at_event, from_workflow, to_dot, to_json  # only this command folds runs
 
     dot_program = None
     if args.format in graphviz.FORMATS:  # refuse before any work: no GraphViz, or bytes onto a terminal
