@@ -45,6 +45,13 @@ _TOKEN = re.compile(
     re.ASCII,
 )
 _JSON_TYPES = (dict, list, str, int, float, type(None))
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*", re.ASCII)
+
+
+def node_reference(node: str) -> str:
+    """How an expression names node ``node``: bare where the reader takes it as a name, else in
+    backticks (a keyword such as ``None`` or ``len``, or an id that starts with a digit)."""
+    return node if _BARE_NAME.fullmatch(node) and node not in KEYWORDS else f"`{node}`"
 
 
 # ----------------------------------------------------------------------------- tokens

@@ -467,17 +467,7 @@ def rename_in_condition(text: str, old: str, new: str) -> str:
         refs = expr.parse(text).references()
     except ExpressionError:
         return text
-    needs_quotes = not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", new) or new in (
-        "and",
-        "or",
-        "not",
-        "in",
-        "true",
-        "false",
-        "null",
-        "len",
-    )
-    written = f"`{new}`" if needs_quotes else new
+    written = expr.node_reference(new)
     out = text
     for ref in sorted((r for r in refs if r.node == old), key=lambda r: r.offset, reverse=True):
         at = ref.offset

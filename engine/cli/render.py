@@ -115,7 +115,7 @@ def summary(run: Run, store: Store, out: TextOut) -> None:
     out.write(f"run {run.id} {run.state.value} in {took:.2f} s ({parts or 'no nodes'})\n")
     if run.broken is not None:
         out.write(
-            f"  broken promise: {printable(run.broken.promise)}\n  by task: {printable(run.broken.task)}\n"
+            f"  broken promise: {printable(run.broken.promise)}\n  {printable(breached_by(run.broken.task))}\n"
             f"  reason: {printable(run.broken.reason)}\n"
         )
     failed = [n for n, s in run.node_state.items() if s is NodeState.FAILED]
@@ -133,11 +133,19 @@ def runs_table(rows: list[dict[str, Any]], out: TextOut) -> None:
         out.write(f"{printable(r['id']):<26} {printable(r['state']):<10} {started:<20} {printable(r['workflow'])}\n")
 
 
+def breached_by(task: str | None) -> str:
+    """Who broke a promise: a task's mutation, or, with no task, the graph as it stood when the
+    region's last anchor was about to start (checked completely then, SPEC §5)."""
+    if task is None:
+        return "found as its region was checked before a start (no task's mutation broke it)"
+    return f"by task: {task}"
+
+
 def show(data: dict[str, Any], out: TextOut) -> None:
     out.write(printable(f"run {data['run']} ({data['workflow']}): {data['state']}") + "\n")
     if data["broken"]:
         b = data["broken"]
-        out.write(printable(f"  broken: {b['promise']} — task {b['task']}: {b['reason']}") + "\n")
+        out.write(printable(f"  broken: {b['promise']} — {breached_by(b['task'])}: {b['reason']}") + "\n")
     ids = {n["id"]: printable(n["id"]) for n in data["nodes"]}
     width = max([len(i) for i in ids.values()] + [4])
     for n in data["nodes"]:

@@ -179,3 +179,14 @@ edges:
     data = json.loads(show.stdout)
     assert data["state"] == "cancelled"
     assert {n["id"]: n["state"] for n in data["nodes"]} == {"sleeper": "cancelled", "after": "cancelled"}
+
+
+def test_a_breach_found_at_a_start_says_so_instead_of_naming_no_task(weft):
+    """A region checked completely before its last anchor starts has no culprit task: the
+    summary and `weft show` say how it was found, never "by task: None"."""
+    result = weft("run", EXAMPLES / "breaker-shape-incomplete.weft.yaml")
+    assert result.code == 3
+    assert "None" not in result.out and "no task's mutation broke it" in result.out
+    shown = weft("show", "last")
+    assert "None" not in shown.out and "no task's mutation broke it" in shown.out
+    assert weft("show", "last", "--json").json()["broken"]["task"] is None

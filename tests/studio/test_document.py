@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import expr
 from engine.loader import load_file
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio.canvas.layout import Grid, beside, layered
@@ -64,6 +65,11 @@ def test_rename_carries_into_edges_and_conditions() -> None:
     assert all("count" not in (e.source, e.target) for e in doc.edges)
     assert rename_in_condition("a.x > 1 and `a`.y", "a", "1b") == "`1b`.x > 1 and `1b`.y"
     assert rename_in_condition("not (", "a", "b") == "not ("
+    # every keyword of the expression language, as the engine's reader knows them (None, True...)
+    for keyword in ("None", "True", "False", "null", "len", "and", "in"):
+        renamed = rename_in_condition("a.out > 3", "a", keyword)
+        assert renamed == f"`{keyword}`.out > 3"
+        assert [r.node for r in expr.parse(renamed).references()] == [keyword]
 
 
 def test_positions_are_style_and_survive_saving(tmp_path: Path) -> None:
