@@ -26,7 +26,8 @@ from engine.errors import ExpressionError, Problem, TypeSyntaxError
 from engine.loader import read_text, read_text_leniently
 from engine.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
 from engine.porttypes import TypeRegistry
-from engine.writer import write_text
+from engine.roundtrip import merge_text
+from engine.writer import workflow_data, write_text
 from studio.events import Events
 from studio.library import LibraryFile, import_text, read_library, rebase_import
 from studio.regions import Region, region_members, shape_anchors
@@ -71,9 +72,16 @@ class RemovedNode:
 
 class Document:
     def __init__(
-        self, workflow: Workflow | None = None, path: Path | None = None, problems: list[Problem] | None = None
+        self,
+        workflow: Workflow | None = None,
+        path: Path | None = None,
+        problems: list[Problem] | None = None,
+        source_text: str | None = None,
     ) -> None:
         self.workflow = workflow or Workflow(name="untitled")
+        #: the text it was read from (or last saved as): saving writes over it, keeping what
+        #: people wrote there (comments, order, style) wherever the model did not change
+        self.source_text = source_text
         self.path = Path(path).resolve() if path else None
         self.workflow.path = self.path
         #: problems the text had when it was opened (the document holds what was readable)
@@ -108,7 +116,7 @@ class Document:
         text = read_text(path)  # InvalidInput (no such file, not UTF-8) goes to the caller
         workflow, _loaded, problems = read_text_leniently(text, str(path), path.resolve())
         return (
-            cls(workflow, path, problems.problems)
+            cls(workflow, path, problems.problems, text)
             if workflow is not None
             else cls(Workflow(name=path.name.split(".")[0]), path, problems.problems)
         )
@@ -116,7 +124,7 @@ class Document:
     @classmethod
     def from_text(cls, text: str, path: Path | None = None, file: str = "<text>") -> Document:
         workflow, _loaded, problems = read_text_leniently(text, file, path.resolve() if path else None)
-        return cls(workflow or Workflow(name="workflow"), path, problems.problems)
+        return cls(workflow or Workflow(name="workflow"), path, problems.problems, text if workflow else None)
 
     @property
     def complete(self) -> bool:
@@ -124,6 +132,12 @@ class Document:
         return not self.problems
 
     def text(self) -> str:
+        """The workflow's text: over the text it came from when there is one (so only what
+        changed changes), else written afresh."""
+        if self.source_text is not None:
+            merged = merge_text(self.source_text, workflow_data(self.workflow))
+            if merged is not None:
+                return merged
         return write_text(self.workflow)
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -142,6 +156,7 @@ class Document:
             Path(tmp).unlink(missing_ok=True)
             raise
         moved = target != self.path
+        self.source_text = text
         self.path = target
         self.workflow.path = target
         self.problems = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,22 @@ def test_moving_a_node_is_saved_and_only_that_changes(qtbot: Any, window: Any, e
     assert (moved.nodes[0].style or {})["pos"] == [123.0, 45.0]
     moved.nodes[0].style = {k: v for k, v in (moved.nodes[0].style or {}).items() if k != "pos"} or None
     assert moved == original
+    # the text: every comment (the $schema line first), key order and style kept; the only
+    # lines that differ are the node's position (a `style` line, or `pos` inside one)
+    before, after = path.read_text(encoding="utf-8"), saved.read_text(encoding="utf-8")
+    assert after.splitlines()[0] == before.splitlines()[0] and "$schema" in before.splitlines()[0]
+    changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:2] in ("- ", "+ ")]
+    assert changed and all("pos" in line or line[2:].strip() == "style:" for line in changed), changed
+    assert len([line for line in changed if line.startswith("+ ")]) <= 2, changed
     window.undo_stack.setClean()  # saved
     assert window.open(saved)
     assert tuple(window.canvas.item(first).xy_pos) == (123.0, 45.0)
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_saving_an_unchanged_example_writes_the_same_text(qtbot: Any, window: Any, examples: Path, name: str) -> None:
+    path = examples / name
+    assert window.open(path)
+    saved = examples / f"same-{name}"
+    window.document.save(saved)
+    assert saved.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
