@@ -59,6 +59,19 @@ def describe_db_error(exc: BaseException) -> str:
     return text[:200]
 
 
+def _other_format(path: Path, version: int) -> str:
+    """Why a database of another format is not used, and what to do, in one line."""
+    if version > SCHEMA_VERSION:
+        return (
+            f"{path} was written by a newer Weft (run database format {version}, this Weft reads "
+            f"{SCHEMA_VERSION}): upgrade Weft, or use another home with --home or $WEFT_HOME"
+        )
+    return (
+        f"{path} holds runs in an older format ({version}; this Weft reads {SCHEMA_VERSION}): "
+        "move it aside to start afresh, or use another home with --home or $WEFT_HOME"
+    )
+
+
 def _is_busy(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
@@ -114,9 +127,13 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             patiently(self._create)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:
             conn.close()
             raise InvalidInput(f"{self.path}: cannot use the run database: {describe_db_error(exc)}") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise InvalidInput(_other_format(self.path, version))
 
     def _use_wal(self) -> None:
         mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]

@@ -312,3 +312,17 @@ def test_ctrl_c_twice_stops_waiting_for_a_locked_database(tmp_path: Path) -> Non
     assert len(lines) == 1 and "its record ends at event" in lines[0], err
     _assert_tasks_gone(tmp_path / "pids")
     check_record(home, run_id)
+
+
+@pytest.mark.parametrize("version, says", [(0, "older format"), (99, "newer Weft")])
+def test_a_database_of_another_format_is_refused_in_one_line(tmp_path: Path, version: int, says: str) -> None:
+    """A home written by another version of Weft is never read as if it were this one's."""
+    home = tmp_path / "home"
+    Store(home).close()
+    with sqlite3.connect(home / DB_NAME) as conn:
+        conn.execute(f"PRAGMA user_version={version}")
+    proc = _weft(home, "runs")
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "--home" in lines[0], err
