@@ -9,6 +9,7 @@ and in SQLite, never here.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,22 @@ def resolve_node(node: NodeSpec, operator: OperatorSpec | None) -> ResolvedNode:
 def task_fields_of(spec: TaskFields) -> dict[str, Any]:
     """The shared fields that are set, in the canonical order."""
     return {f: getattr(spec, f) for f in TASK_FIELDS if getattr(spec, f) is not None}
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgtp])(?:i?b)?|b)?\s*$", re.IGNORECASE)
+_UNIT = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+
+
+def memory_bytes(value: int | str) -> int:
+    """Bytes in a memory size as Docker reads it: a number of bytes, or '512m', '2g', '1.5GiB'.
+
+    Units are powers of 1024 with or without ``i``/``b`` (Docker's ``RAMInBytes``), so a limit
+    means the same to Weft as to ``docker run -m``.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    found = _SIZE.match(value) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError(f"not a memory size: {value!r}")
+    number, unit = found.groups()
+    return int(float(number) * _UNIT[unit.lower()]) if unit else int(float(number))

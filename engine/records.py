@@ -25,6 +25,7 @@ from engine.model import (
     PromiseSpec,
     Settings,
     Trigger,
+    memory_bytes,
 )
 from engine.shape import ShapeError, compile_shape
 from engine.yamlsrc import Path, scalar_text
@@ -33,7 +34,15 @@ NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OPERATOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 RECORD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
+
+
+def _is_memory_size(text: str) -> bool:
+    """A size as Docker reads it ('512m', '1.5GiB'); the one reading is ``model.memory_bytes``."""
+    try:
+        return memory_bytes(text) > 0
+    except ValueError:
+        return False
+
 
 PROMISE_KINDS = ("static", "no_new_nodes", "no_new_edges", "only_nodes", "only_edges", "max_nodes", "shape")
 PROMISE_ARGS = {
@@ -236,7 +245,7 @@ class Reader:
             mem = m["memory"]
             if isinstance(mem, int) and not isinstance(mem, bool) and mem > 0:
                 out["memory"] = mem
-            elif isinstance(mem, str) and MEMORY.match(mem):
+            elif isinstance(mem, str) and _is_memory_size(mem):
                 out["memory"] = mem
             else:
                 self.error(path + ("memory",), f"resources.memory must be bytes or a size like '512m', not {mem!r}")

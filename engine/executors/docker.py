@@ -57,7 +57,7 @@ from engine.errors import EngineUnavailable, InvalidInput
 from engine.executors.base import Executor, LaunchError, LineSink, TaskProcess, TaskSpec
 from engine.executors.docker_images import Images, check_build, one_line
 from engine.executors.docker_stream import STREAM_NAMES, AttachedStream, LineSplitter, detach_socket
-from engine.model import ResolvedNode
+from engine.model import ResolvedNode, memory_bytes
 
 WORKSPACE = "/workspace"
 WORKFLOW = "/workflow"
@@ -493,24 +493,6 @@ def hidden_home(folder: Path, home: Path | None, runs: Path) -> str | None:
 
 
 # -- limits ---------------------------------------------------------------------------------
-
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgtp])(?:i?b)?|b)?\s*$", re.IGNORECASE)
-_UNIT = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
-
-
-def memory_bytes(value: int | str) -> int:
-    """Bytes in a memory size as Docker reads it: a number of bytes, or '512m', '2g', '1.5GiB'.
-
-    Units are powers of 1024 with or without ``i``/``b`` (Docker's ``RAMInBytes``), so a limit
-    means the same to Weft as to ``docker run -m``.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    found = _SIZE.match(value) if isinstance(value, str) else None
-    if found is None:
-        raise ValueError(f"not a memory size: {value!r}")
-    number, unit = found.groups()
-    return int(float(number) * _UNIT[unit.lower()]) if unit else int(float(number))
 
 
 def effective_limits(resources: dict[str, Any] | None) -> dict[str, Any]:
