@@ -47,25 +47,13 @@ from engine.promises import PromiseKeeper, Violation
 from engine.protocol import start_message
 from engine.reach import CONFINING, confine
 from engine.session import RunBroken, TaskFailure, TaskSession
-from engine.store import Store
+from engine.store import Store, WriteRetry, busy_patience
 from engine.writer import edge_data, node_data, promise_data
 
 HELPER_DIR = Path(__file__).resolve().parent / "taskhelper"
 MAX_BACKOFF = 300.0
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
-#: How long a run keeps retrying while another process holds the database's write lock before
-#: it stops (``$WEFT_DB_BUSY_TIMEOUT`` seconds, default 60); its events wait in memory meanwhile.
-DEFAULT_BUSY_PATIENCE = 60.0
-#: Retries of a write that failed for another reason (disk full, I/O error), half a second apart.
-STORE_RETRIES_WHEN_BROKEN = 3
 FINAL_PATIENCE = 10.0  # at least this many seconds for the last writes, once every task has ended
-
-
-def busy_patience() -> float:
-    try:
-        return max(0.0, float(os.environ.get("WEFT_DB_BUSY_TIMEOUT", DEFAULT_BUSY_PATIENCE)))
-    except ValueError:
-        return DEFAULT_BUSY_PATIENCE
 
 
 Listener = Callable[[Recorded], None]
@@ -133,8 +121,7 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         #: set when the store refused writes for good: the run stops, and execute() raises it
         self.recording_failed: RecordingFailed | None = None
-        self._store_failures = 0
-        self._store_trouble_since: float | None = None
+        self._retry: WriteRetry | None = None  # while the store refuses writes
         self._draining = False
         self._give_up_drain = False
         self._base_env = dict(os.environ)  # reading os.environ decodes every item, every time
@@ -169,24 +156,21 @@ class Run:
             self._batch[:0] = batch
             self._store_trouble(exc)
             return
-        self._store_failures = 0
-        self._store_trouble_since = None
+        self._retry = None
 
     def _store_trouble(self, exc: RecordingFailed) -> None:
         if self._loop is None or self.recording_failed is not None:
             return
-        now = self._loop.time()
-        if self._store_trouble_since is None:
-            self._store_trouble_since = now
+        if self._retry is None:
+            self._retry = WriteRetry(busy_patience())
             self._log(None, f"cannot write to the run database ({exc}); retrying", "warning")
-        self._store_failures += 1
-        patience = busy_patience() if exc.busy else STORE_RETRIES_WHEN_BROKEN * 0.5
-        if now - self._store_trouble_since < patience:
+        pause = self._retry.next_pause(exc.busy, self._loop.time())
+        if pause is not None:
             self._flush_scheduled = True
-            self._loop.call_later(min(0.05 * 2 ** min(self._store_failures, 5), 1.0), self.flush)
+            self._loop.call_later(pause, self.flush)
             return
         why = (
-            f"the run database {self.store.path} stayed locked by another process for {patience:g} s"
+            f"the run database {self.store.path} stayed locked by another process for {self._retry.patience:g} s"
             if exc.busy
             else f"cannot write to the run database {self.store.path}: {exc}"
         )
@@ -200,10 +184,7 @@ class Run:
         self._draining = True
         loop = asyncio.get_running_loop()
         # once more, and longer: no task is waiting any more, and the record's end matters most
-        patience = max(busy_patience(), FINAL_PATIENCE)
-        deadline = loop.time() + patience
-        tries_left = STORE_RETRIES_WHEN_BROKEN
-        pause = 0.02
+        retry = WriteRetry(max(busy_patience(), FINAL_PATIENCE))
         while self._batch:
             batch, self._batch = self._batch, []
             try:
@@ -212,8 +193,8 @@ class Run:
             except RecordingFailed as exc:
                 self._batch[:0] = batch
                 last = exc
-            tries_left -= not last.busy
-            if tries_left <= 0 or loop.time() + pause > deadline or self._give_up_drain:
+            pause = retry.next_pause(last.busy, loop.time())
+            if pause is None or self._give_up_drain:
                 why = self.recording_failed or last
                 raise RecordingFailed(
                     f"{why}; the run was stopped and its record ends at event "
@@ -221,7 +202,6 @@ class Run:
                     busy=last.busy,
                 )
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.5)
         if self.recording_failed is not None:
             raise RecordingFailed(
                 f"{self.recording_failed}; the run was stopped and recorded as failed", busy=self.recording_failed.busy

@@ -32,6 +32,11 @@ BUSY_WAIT = 0.02
 #: Seconds a one-off write (creating the database, recording a new run) keeps retrying while
 #: another process holds the write lock.
 SETUP_PATIENCE = 60.0
+#: How long a run keeps retrying while another process holds the write lock before it stops
+#: (``$WEFT_DB_BUSY_TIMEOUT`` seconds); its events wait in memory meanwhile.
+DEFAULT_BUSY_PATIENCE = 60.0
+#: Tries of a write refused for another reason (a full disk, an I/O error), half a second apart.
+BROKEN_TRIES = 3
 
 T = TypeVar("T")
 
@@ -79,19 +84,52 @@ def _is_busy(exc: BaseException) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+def busy_patience() -> float:
+    """Seconds a run waits out another process holding the write lock: $WEFT_DB_BUSY_TIMEOUT."""
+    try:
+        return max(0.0, float(os.environ.get("WEFT_DB_BUSY_TIMEOUT", DEFAULT_BUSY_PATIENCE)))
+    except ValueError:
+        return DEFAULT_BUSY_PATIENCE
+
+
+class WriteRetry:
+    """When a refused write is tried again, and when it is given up, for every writer alike.
+
+    A busy database (another process holds the write lock) is waited for, with pauses growing
+    to a second, until ``patience`` seconds have passed since the first refusal; one that
+    cannot take the write at all (a full disk, a read-only or broken file) gets ``BROKEN_TRIES``
+    tries, half a second apart.
+    """
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self._since: float | None = None
+        self._pause = 0.02
+        self._broken = 0
+
+    def next_pause(self, busy: bool, now: float) -> float | None:
+        """Seconds to wait before the next try, or None: give up."""
+        if self._since is None:
+            self._since = now
+        if not busy:
+            self._broken += 1
+            return 0.5 if self._broken < BROKEN_TRIES else None
+        pause, self._pause = self._pause, min(self._pause * 2, 1.0)
+        return pause if now + pause - self._since <= self.patience else None
+
+
 def patiently(action: Callable[[], T], patience: float = SETUP_PATIENCE) -> T:
-    """Run ``action``, retrying (with a growing pause) while the database is locked by another
-    process, for at most ``patience`` seconds. For one-off writes outside a run's event loop."""
-    deadline = time.monotonic() + patience
-    pause = 0.01
+    """Run ``action``, retrying while the database is locked by another process, for at most
+    ``patience`` seconds. For one-off writes outside a run's event loop."""
+    retry = WriteRetry(patience)
     while True:
         try:
             return action()
         except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or time.monotonic() + pause > deadline:
+            pause = retry.next_pause(True, time.monotonic()) if _is_busy(exc) else None
+            if pause is None:
                 raise
         time.sleep(pause)
-        pause = min(pause * 2, 0.5)
 
 
 def _json(value: Any) -> str:

@@ -151,6 +151,7 @@ class DockerExecutor(Executor):
         self.api = self.client.api
         self.images = Images(self.client, self.blocking, default_image)
         self.user = task_user(self.client)
+        self._user_by_folder: dict[Path, str | None] = {}  # user_for, asked three times a task
         self._pool: ThreadPoolExecutor | None = None
         self._launching: set[asyncio.Future[Any]] = set()
         self._removals: set[asyncio.Future[Any]] = set()
@@ -250,9 +251,11 @@ class DockerExecutor(Executor):
         other user of the host while they run, and rid of setuid/setgid bits when they end
         (``ClearsPrivilegedBits``), so a file they leave there grants nothing.
         """
-        if self.user == NOBODY and not _open_to_others((spec.folder or spec.cwd).resolve()):
-            return ROOT
-        return self.user
+        folder = spec.folder or spec.cwd
+        if folder not in self._user_by_folder:
+            closed = self.user == NOBODY and not _open_to_others(folder.resolve())
+            self._user_by_folder[folder] = ROOT if closed else self.user
+        return self._user_by_folder[folder]
 
     def share_workspace(self, workspace: Path, user: str | None) -> None:
         """Let tasks running as nobody (Weft runs as root) write the run's workspace; close it to
