@@ -41,6 +41,14 @@ class Violation:
     nodes: tuple[str, ...] = ()
 
 
+def breached_by(task: str | None) -> str:
+    """Who broke a promise: a task's mutation, or, with no task, the graph as it stood when the
+    region's last anchor was about to start (checked completely then, SPEC §5)."""
+    if task is None:
+        return "found as its region was checked before a start (no task's mutation broke it)"
+    return f"by task: {task}"
+
+
 def _patterns(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None

@@ -8,11 +8,13 @@ stack never sees a run.
 from __future__ import annotations
 
 import gc
+import html
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore, QtWidgets
 
 from engine.errors import InvalidInput, WorkflowInvalid
+from engine.promises import breached_by
 from studio.bridge import EventBridge
 from studio.runmodel import RunModel
 from studio.runner import RunController
@@ -44,8 +46,8 @@ class Banner(QtWidgets.QFrame):
         edges = [f"{e.get('from')} -> {e.get('to')}" for e in mutation.get("edges", []) if isinstance(e, dict)]
         what = ", ".join(refused + edges)
         self.label.setText(
-            f"<b>Promise broken: {broken.get('promise')}</b><br/>"
-            f"by task <b>{broken.get('task') or '(the workflow)'}</b>: {broken.get('reason')}"
+            f"<b>Promise broken: {html.escape(str(broken.get('promise')))}</b><br/>"
+            f"{html.escape(breached_by(broken.get('task')))}: {html.escape(str(broken.get('reason')))}"
             + (f"<br/>refused mutation (not applied, drawn in red): {what}" if what else "")
         )
         self.show()

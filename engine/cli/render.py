@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.cli.streams import TextOut
 from engine.events import NodeState, Recorded
+from engine.promises import breached_by
 
 if TYPE_CHECKING:
     from engine.run import Run
@@ -131,14 +132,6 @@ def runs_table(rows: list[dict[str, Any]], out: TextOut) -> None:
     for r in rows:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started_at"]))
         out.write(f"{printable(r['id']):<26} {printable(r['state']):<10} {started:<20} {printable(r['workflow'])}\n")
-
-
-def breached_by(task: str | None) -> str:
-    """Who broke a promise: a task's mutation, or, with no task, the graph as it stood when the
-    region's last anchor was about to start (checked completely then, SPEC §5)."""
-    if task is None:
-        return "found as its region was checked before a start (no task's mutation broke it)"
-    return f"by task: {task}"
 
 
 def show(data: dict[str, Any], out: TextOut) -> None:
