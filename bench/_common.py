@@ -116,6 +116,22 @@ def db_count(home: Path, sql: str, args: Sequence[Any] = ()) -> int:
         conn.close()
 
 
+def run_view(home: Path, run_id: str) -> Any:
+    """The run as the CLI shows it: ``engine.fold.snapshot`` of its stored events."""
+    from engine.fold import snapshot
+    from engine.store import Store
+
+    store = Store(home)
+    try:
+        return snapshot(store, run_id)
+    finally:
+        store.close()
+
+
+def succeeded_nodes(home: Path, run_id: str) -> int:
+    return sum(1 for n in run_view(home, run_id).nodes.values() if n.state == "succeeded")
+
+
 def start_line(node: str) -> bytes:
     msg = {
         "weft": 1,

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import TRUE, db_count, engine_in_process, header, table, verdict, write
+from _common import TRUE, db_count, engine_in_process, header, succeeded_nodes, table, verdict, write
 
 TASK = (
     r"""
@@ -99,7 +99,7 @@ def measure(tmp: Path, task: Path, mode: str, n: int) -> dict[str, Any]:
     sql = "SELECT ts FROM events WHERE run=? AND kind='node_state' AND node='creator' AND data LIKE ? ORDER BY seq"
     started = db_count(home, sql, (run.id, '%"running"%'))
     ended = db_count(home, sql, (run.id, '%"succeeded"%'))
-    ok = db_count(home, "SELECT count(*) FROM nodes WHERE run=? AND state='succeeded'", (run.id,))
+    ok = succeeded_nodes(home, run.id)
     return {
         "calls": calls,
         "total": total,

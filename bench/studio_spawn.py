@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import header, table, verdict  # noqa: E402
 from _studio import percentile, watched_run, window  # noqa: E402
 
+from engine.events import GraphChanged  # noqa: E402
+
 TARGET = 1.0  # seconds from spawn event to canvas, for every node
 
 SPAWNER = """\
@@ -65,8 +67,9 @@ def measure(folder: Path, nodes: int, per_message: int, parallel: int) -> dict[s
     # the spawn event's own timestamp: the engine stamps every event when it happens
     def stamp(item) -> None:
         event = getattr(item, "event", None)
-        if event is not None and event.kind == "node_added" and item.event.created_by is not None:
-            spawned[item.event.node] = item.ts
+        if isinstance(event, GraphChanged):
+            for node in event.nodes:
+                spawned[node.id] = item.ts
 
     original_push = win.runs.bridge.push
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import TRUE, cli_cmd, db_count, header, table, verdict, workflow_yaml, write
+from _common import TRUE, cli_cmd, db_count, header, succeeded_nodes, table, verdict, workflow_yaml, write
 
 
 def main() -> int:
@@ -48,7 +48,7 @@ def main() -> int:
             print(proc.stderr[-3000:], file=sys.stderr)
             raise SystemExit(f"weft run exited {proc.returncode}")
         result = json.loads(proc.stdout.strip().splitlines()[-1])
-        succeeded = db_count(home, "SELECT count(*) FROM nodes WHERE run=? AND state='succeeded'", (result["run"],))
+        succeeded = succeeded_nodes(home, result["run"])
         events = db_count(home, "SELECT count(*) FROM events WHERE run=?", (result["run"],))
         started, finished = (
             db_count(home, f"SELECT {c} FROM runs WHERE id=?", (result["run"],)) for c in ("started_at", "finished_at")

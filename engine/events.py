@@ -1,18 +1,19 @@
 """Everything a run does, as typed events. The numbered sequence of them *is* the run.
 
-The store appends them (and keeps a few tables derived from them for quick questions); the
-studio subscribes to them; replay folds them up to any number. States live here too, with
-``is_terminal``, because they are run facts, not graph facts.
+Events are plain typed values: states are ``NodeState`` / ``RunState``, never strings. Only
+``engine.codec`` knows how they are stored; only ``engine.fold`` turns a sequence of them into
+what the run was at that moment (the CLI, replay, the studio and resume all read that fold).
+States live here too, with their predicates, because they are run facts, not graph facts.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any
 
 
-class NodeState(str, enum.Enum):
+class NodeState(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     WAITING = "waiting"
@@ -26,7 +27,7 @@ class NodeState(str, enum.Enum):
         return self in _TERMINAL_NODE
 
 
-class RunState(str, enum.Enum):
+class RunState(enum.StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     SUCCEEDED = "succeeded"
@@ -49,58 +50,61 @@ _EXIT_CODES = {RunState.SUCCEEDED: 0, RunState.FAILED: 1, RunState.BROKEN: 3, Ru
 
 @dataclass(frozen=True)
 class Event:
-    kind: ClassVar[str] = "event"
+    """Something that happened in a run. How events are stored is ``engine.codec``'s business."""
 
-    def data(self) -> dict[str, Any]:
-        # shallow: asdict() deep-copies every nested dict and list of every event
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+@dataclass(frozen=True, slots=True)
+class AddedNode:
+    """A node a change of structure adds: its spec as written, and whether its task may change
+    the graph (from the node or its operator)."""
+
+    id: str
+    spec: dict[str, Any]
+    dynamic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AddedEdge:
+    source: str
+    target: str
+    spec: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class RunStarted(Event):
-    kind: ClassVar[str] = "run_started"
-    workflow: str
+class Structure(Event):
+    """What a change of structure adds, all at once: a run's state before and after it are the
+    only two it ever had (no moment shows a node without its edges or promises)."""
+
+    nodes: tuple[AddedNode, ...] = ()
+    edges: tuple[AddedEdge, ...] = ()
+    promises: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RunStarted(Structure):
+    """The run's first event, and its registration: the workflow's own nodes, edges, promises."""
+
+    workflow: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
+class GraphChanged(Structure):
+    """One task's accepted mutation."""
+
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
 class RunStateChanged(Event):
-    kind: ClassVar[str] = "run_state"
-    state: str
+    state: RunState
     reason: str | None = None
 
 
 @dataclass(frozen=True)
-class NodeAdded(Event):
-    kind: ClassVar[str] = "node_added"
-    node: str
-    spec: dict[str, Any]
-    created_by: str | None = None
-    #: whether its task may change the graph (from the node or its operator)
-    dynamic: bool = False
-
-
-@dataclass(frozen=True)
-class EdgeAdded(Event):
-    kind: ClassVar[str] = "edge_added"
-    source: str
-    target: str
-    spec: dict[str, Any]
-    created_by: str | None = None
-
-
-@dataclass(frozen=True)
-class PromiseAdded(Event):
-    kind: ClassVar[str] = "promise_added"
-    spec: dict[str, Any]
-    created_by: str | None = None
-
-
-@dataclass(frozen=True)
 class NodeStateChanged(Event):
-    kind: ClassVar[str] = "node_state"
     node: str
-    state: str
+    state: NodeState
     attempt: int = 0
     reason: str | None = None
     exit_code: int | None = None
@@ -108,7 +112,6 @@ class NodeStateChanged(Event):
 
 @dataclass(frozen=True)
 class Progress(Event):
-    kind: ClassVar[str] = "progress"
     node: str
     fraction: float | None = None
     done: float | None = None
@@ -118,7 +121,6 @@ class Progress(Event):
 
 @dataclass(frozen=True)
 class LogLine(Event):
-    kind: ClassVar[str] = "log"
     node: str | None
     stream: str
     message: str
@@ -127,7 +129,6 @@ class LogLine(Event):
 
 @dataclass(frozen=True)
 class OutputSet(Event):
-    kind: ClassVar[str] = "output"
     node: str
     name: str
     value: Any
@@ -135,39 +136,22 @@ class OutputSet(Event):
 
 @dataclass(frozen=True)
 class StyleChanged(Event):
-    kind: ClassVar[str] = "style"
     style: dict[str, Any]
     node: str | None = None
-    edge: list[str] | None = None
+    edge: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class PromiseBroken(Event):
-    kind: ClassVar[str] = "promise_broken"
     promise: str
+    #: the task whose mutation broke it; None when the breach became certain as ``at_start``
+    #: was about to start (no task changed anything then)
     task: str | None
     reason: str
     mutation: dict[str, Any] = field(default_factory=dict)
     #: the nodes a person should look at (both alternatives of a choice, say)
-    nodes: list[str] = field(default_factory=list)
-
-
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        RunStarted,
-        RunStateChanged,
-        NodeAdded,
-        EdgeAdded,
-        PromiseAdded,
-        NodeStateChanged,
-        Progress,
-        LogLine,
-        OutputSet,
-        StyleChanged,
-        PromiseBroken,
-    )
-}
+    nodes: tuple[str, ...] = ()
+    at_start: str | None = None
 
 
 @dataclass(frozen=True)

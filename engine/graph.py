@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.digraph import DiGraph
 from engine.errors import ProblemCollector
+from engine.events import NodeState
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
 from engine.porttypes import TypeRegistry
 from engine.records import MessageSource, Reader
@@ -74,9 +75,9 @@ class RunGraph:
     # -- rules 1-3 --------------------------------------------------------------------------
 
     def check(
-        self, m: Mutation, state_of: Callable[[str], str], where: str
+        self, m: Mutation, state_of: Callable[[str], NodeState], where: str
     ) -> tuple[dict[str, ResolvedNode], list[str]]:
-        """Check rules 1-3 and well-formedness; ``state_of(node)`` is its state ("pending": not started)."""
+        """Check rules 1-3 and well-formedness; ``state_of(node)`` is its state (pending: not started)."""
         problems = ProblemCollector()
         checker = GraphChecker(self.workflow, self.registry, MessageSource(where), problems)
         new: dict[str, ResolvedNode] = {}
@@ -105,7 +106,7 @@ class RunGraph:
             if id(edge) not in sound or edge.target in new:
                 continue
             state = state_of(edge.target)
-            if state != "pending":
+            if state is not NodeState.PENDING:
                 checker.error(
                     ("edges", i),
                     f"edge into '{edge.target}', which is already {state} "

@@ -15,13 +15,17 @@ node, so it is one the region's ghost names). A workflow without dynamic nodes, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from engine.errors import ProblemCollector
+from engine.events import AddedEdge, GraphChanged, NodeState, Structure
+from engine.graph import Mutation, RunGraph
+from engine.model import EdgeSpec, NodeSpec, ResolvedNode, Trigger, Workflow
+from engine.porttypes import TypeRegistry
 from engine.promises import PromiseKeeper, matches
+from engine.records import MessageSource, Reader
 from engine.regions import Region
-
-TERMINAL = {"succeeded", "failed", "skipped", "cancelled"}
 
 
 @dataclass(frozen=True)
@@ -36,20 +40,21 @@ class Ghost:
         return f"ghost:{self.owner}"
 
 
-def ghosts(keeper: PromiseKeeper, states: Mapping[str, str]) -> list[Ghost]:
+def ghosts(keeper: PromiseKeeper, states: Mapping[str, NodeState]) -> list[Ghost]:
     """Ghosts for the graph in ``keeper`` with nodes in ``states`` (missing: pending)."""
     out = []
     state_of = keeper.state_of
-    keeper.state_of = lambda node: states.get(node, "pending")
+    pending = NodeState.PENDING
+    keeper.state_of = lambda node: states.get(node, pending)
     try:
         for node, resolved in keeper.graph.resolved.items():
-            if not resolved.dynamic or states.get(node, "pending") in TERMINAL:
+            if not resolved.dynamic or states.get(node, pending).is_terminal:
                 continue
             may, remaining, allowed = keeper.node_allowance(node)
             if not may:
                 continue
             region = keeper.region_of(node)
-            if region is not None and states.get(region[1].last, "pending") == "pending":
+            if region is not None and states.get(region[1].last, pending) is pending:
                 ghost = _region_ghost(node, region[1], keeper, allowed)
                 if ghost is not None:
                     out.append(ghost)
@@ -83,3 +88,74 @@ def _label(remaining: int | None, allowed: tuple[str, ...] | None) -> str:
     if remaining is not None:
         return f"up to {remaining} more {what}" if not allowed else f"up to {remaining} {what}"
     return f"0+ {what}" if allowed else "anything may follow"
+
+
+def ghosts_of(structure: Iterable[Structure], states: Mapping[str, NodeState]) -> list[Ghost]:
+    """Ghosts of a run folded from its structure events (``engine.fold``)."""
+    return ghosts(keeper_of(structure), states)
+
+
+def keeper_of(structure: Iterable[Structure]) -> PromiseKeeper:
+    """The run's graph and promise keeper rebuilt from its structure events, as the run built
+    them: the registration, then each accepted mutation, through the same ``apply`` /
+    ``register`` / ``applied``. Events were checked when the run wrote them, so they are read
+    without a second validation."""
+
+    graph = RunGraph(Workflow(name="replay"), TypeRegistry())
+    keeper = PromiseKeeper(graph)
+    reader = Reader(MessageSource("event"), ProblemCollector())
+    for event in structure:
+        creator = event.created_by if isinstance(event, GraphChanged) else None
+        m = Mutation(creator)
+        resolved: dict[str, ResolvedNode] = {}
+        for node in event.nodes:
+            m.nodes.append(_node_spec(node.id, node.spec.get("operator"), node.dynamic))
+            resolved[node.id] = _skeleton(node.id, node.spec.get("operator"), node.dynamic)
+        m.edges.extend(_edge(e) for e in event.edges)
+        for spec in event.promises:
+            promise = reader.promise(spec, ())
+            if promise is not None:
+                m.promises.append(promise)
+        graph.apply(m, resolved)
+        if creator is None:
+            keeper.register(m.promises)
+        else:
+            keeper.applied(m)
+    return keeper
+
+
+def _node_spec(node_id: str, operator: str | None, dynamic: bool) -> NodeSpec:
+    return NodeSpec(id=node_id, operator=operator, dynamic=dynamic)
+
+
+def _skeleton(node_id: str, operator: str | None, dynamic: bool) -> ResolvedNode:
+    """What ``resolve_node`` makes of a node that says only its id, operator and ``dynamic``."""
+    return ResolvedNode(
+        id=node_id,
+        operator=operator,
+        inputs={},
+        outputs={},
+        command=None,
+        shell=False,
+        image=None,
+        build=None,
+        executor=None,
+        env={},
+        workdir=None,
+        retries=0,
+        retry_delay=1.0,
+        timeout=None,
+        dynamic=dynamic,
+        resources={},
+        network=False,
+        warm=False,
+        params={},
+        style={},
+        trigger=Trigger.ALL,
+    )
+
+
+def _edge(edge: AddedEdge) -> EdgeSpec:
+    source_port = str(edge.spec.get("from", "")).partition(".")[2] or None
+    target_port = str(edge.spec.get("to", "")).partition(".")[2] or None
+    return EdgeSpec(edge.source, edge.target, source_port, target_port, edge.spec.get("when"), edge.spec.get("style"))

@@ -60,7 +60,7 @@ def _dash_offset(text: str) -> int:
     """How far the file indents a block list's dashes under their key (0 or 2, as written)."""
     lines = text.splitlines()
     for above, line in zip(lines, lines[1:]):
-        key = re.match(r"""^( *)(?:'[^']*'|"[^"]*"|[^\s#'"-][^:#]*):\s*(#.*)?$""", above)
+        key = re.match(r"""^( *)(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^\s#'"-][^:#]*):\s*(#.*)?$""", above)
         dash = re.match(r"^( *)- ", line)
         if key and dash:
             return max(0, len(dash.group(1)) - len(key.group(1)))

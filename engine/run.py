@@ -15,22 +15,19 @@ import os
 import secrets
 import time
 import traceback
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine import expr
-from engine.errors import ExpressionError, InvalidInput, ProtocolError, RecordingFailed
+from engine.attempts import Outcome, retry_delay, run_attempt
+from engine.errors import InvalidInput, RecordingFailed
 from engine.events import (
-    EdgeAdded,
+    AddedEdge,
+    AddedNode,
     Event,
+    GraphChanged,
     LogLine,
-    NodeAdded,
     NodeState,
     NodeStateChanged,
-    PromiseAdded,
     PromiseBroken,
     Recorded,
     RunStarted,
@@ -38,20 +35,18 @@ from engine.events import (
     RunStateChanged,
 )
 from engine.executors import make_executor
-from engine.executors.base import Executor, LaunchError, TaskSpec
+from engine.executors.base import Executor
 from engine.graph import Mutation, RunGraph
 from engine.loader import Loaded
-from engine.model import ResolvedNode, Trigger
-from engine.porttypes import Optional as OptionalType
+from engine.model import ResolvedNode
 from engine.promises import PromiseKeeper, Violation
-from engine.protocol import start_message
 from engine.reach import CONFINING, confine
+from engine.readiness import Decision, Readiness
 from engine.session import RunBroken, TaskFailure, TaskSession
 from engine.store import Store, WriteRetry, busy_patience
+from engine.taskspec import inputs_for, task_spec
 from engine.writer import edge_data, node_data, promise_data
 
-HELPER_DIR = Path(__file__).resolve().parent / "taskhelper"
-MAX_BACKOFF = 300.0
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
 FINAL_PATIENCE = 10.0  # at least this many seconds for the last writes, once every task has ended
 
@@ -61,15 +56,6 @@ Listener = Callable[[Recorded], None]
 
 def new_run_id() -> str:
     return time.strftime("r-%Y%m%d-%H%M%S-", time.localtime()) + secrets.token_hex(2)
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    reason: str | None = None
-    exit_code: int | None = None
-    retryable: bool = True
-    culprit: bool = False  # this task's own mutation broke the run
 
 
 class Run:
@@ -95,7 +81,7 @@ class Run:
         self.workspace = store.workspace(self.id)
         self.graph = RunGraph(self.workflow, loaded.registry)
         self.keeper = PromiseKeeper(self.graph)
-        self.keeper.state_of = lambda node: self.node_state[node].value if node in self.node_state else "pending"
+        self.keeper.state_of = self._state_of
         self.state = RunState.RUNNING
         self.node_state: dict[str, NodeState] = {}
         self.attempts: dict[str, int] = {}
@@ -106,16 +92,10 @@ class Run:
         self._seq = 0
         self._batch: list[Recorded] = []
         self._flush_scheduled = False
-        self._ready: OrderedDict[str, None] = OrderedDict()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dynamic_running: set[str] = set()
         self._mutated: set[str] = set()
-        self._edge_status: dict[int, bool] = {}
-        self._conditions: dict[int, expr.Expression] = {}
-        #: per node, its incoming edges counted as [satisfied, unsatisfied, undecided], kept as
-        #: edges appear and sources settle, so deciding a node does not rescan a large fan-in
-        self._incoming_counts: dict[str, list[int]] = {}
-        self._incoming_error: dict[str, str] = {}
+        self.readiness = Readiness(self.graph, self._state_of, self.outputs)
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -210,13 +190,16 @@ class Run:
     def _log(self, node: str | None, message: str, level: str = "info") -> None:
         self.emit(LogLine(node, "engine", message, level))
 
+    def _state_of(self, node: str) -> NodeState:
+        return self.node_state.get(node, NodeState.PENDING)
+
     def _set(self, node: str, state: NodeState, reason: str | None = None, exit_code: int | None = None) -> None:
+        """The one door for a node's state: the run's memory, its event, and readiness."""
         before = self.node_state.get(node)
         self.node_state[node] = state
-        self.emit(NodeStateChanged(node, state.value, self.attempts.get(node, 0), reason, exit_code))
+        self.emit(NodeStateChanged(node, state, self.attempts.get(node, 0), reason, exit_code))
         if state.is_terminal and (before is None or not before.is_terminal):
-            for index in self.graph.outgoing.get(node, ()):
-                self._edge_decided(index)
+            self.readiness.node_settled(node)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -226,7 +209,6 @@ class Run:
         self.workspace.mkdir(parents=True, exist_ok=True)
         path = str(self.workflow.path) if self.workflow.path else None
         self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
-        self.emit(RunStarted(self.workflow.name, self._settings()))
         registration = self.graph.registration(self.workflow, self.loaded.nodes)
         self.keeper.register(registration.promises)
         self._announce(registration)
@@ -245,17 +227,18 @@ class Run:
         return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}
 
     def _announce(self, m: Mutation) -> None:
+        """Record an applied change of structure as one event (the registration: the first)."""
         for node in m.nodes:
             self.node_state[node.id] = NodeState.PENDING
-            self.emit(NodeAdded(node.id, node_data(node), m.creator, self.graph.resolved[node.id].dynamic))
-        first = len(self.graph.edges) - len(m.edges)
-        for index, edge in enumerate(m.edges, first):
-            self.emit(EdgeAdded(edge.source, edge.target, edge_data(edge), m.creator))
-            self._incoming_counts.setdefault(edge.target, [0, 0, 0])[2] += 1
-            if self.node_state[edge.source].is_terminal:
-                self._edge_decided(index)
-        for promise in m.promises:
-            self.emit(PromiseAdded(promise_data(promise), m.creator))
+        self.readiness.edges_added(len(self.graph.edges) - len(m.edges))
+        resolved = self.graph.resolved
+        nodes = tuple(AddedNode(n.id, node_data(n), resolved[n.id].dynamic) for n in m.nodes)
+        edges = tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in m.edges)
+        promises = tuple(promise_data(p) for p in m.promises)
+        if m.creator is None:
+            self.emit(RunStarted(nodes, edges, promises, workflow=self.workflow.name, settings=self._settings()))
+        elif m.changes_structure:  # a message that changes nothing leaves no trace
+            self.emit(GraphChanged(nodes, edges, promises, created_by=m.creator))
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the run: running tasks are stopped, nothing new starts (e.g. on Ctrl+C).
@@ -269,12 +252,12 @@ class Run:
     def pause(self) -> None:
         if self.state is RunState.RUNNING:
             self.state = RunState.PAUSED
-            self.emit(RunStateChanged(self.state.value, "paused"))
+            self.emit(RunStateChanged(self.state, "paused"))
 
     def resume(self) -> None:
         if self.state is RunState.PAUSED:
             self.state = RunState.RUNNING
-            self.emit(RunStateChanged(self.state.value, "resumed"))
+            self.emit(RunStateChanged(self.state, "resumed"))
             self._schedule()
             self._maybe_finish()
 
@@ -283,11 +266,11 @@ class Run:
             return
         self.state = state
         self._halt_reason = reason
-        self.emit(RunStateChanged(state.value, reason))
+        self.emit(RunStateChanged(state, reason))
         for node, node_state in self.node_state.items():
             if node_state is NodeState.PENDING:
                 self._set(node, NodeState.CANCELLED, reason)
-        self._ready.clear()
+        self.readiness.clear()
         for node, task in self._running.items():
             if node != spare:  # a task breaking the run stops itself (see _attempt)
                 task.cancel()
@@ -299,103 +282,45 @@ class Run:
         if self.state is RunState.PAUSED:
             return
         if self.state is RunState.RUNNING:
-            if self._ready:
+            if self.readiness.ready:
                 return
             stuck = [n for n, s in self.node_state.items() if not s.is_terminal]
             for node in stuck:  # cannot happen with sound readiness; never hang on it
                 self._set(node, NodeState.SKIPPED, "no way left to become ready")
             failed = any(s is NodeState.FAILED for s in self.node_state.values())
             self.state = RunState.FAILED if failed else RunState.SUCCEEDED
-            self.emit(RunStateChanged(self.state.value, None))
+            self.emit(RunStateChanged(self.state, None))
         self._done.set_result(self.state)
 
     # -- readiness --------------------------------------------------------------------------
 
-    def _edge_satisfied(self, index: int) -> bool | None | str:
-        """True/False once decided, None while the source runs, or an error text."""
-        if index in self._edge_status:
-            return self._edge_status[index]
-        edge = self.graph.edges[index]
-        source_state = self.node_state[edge.source]
-        if not source_state.is_terminal:
-            return None
-        if source_state is not NodeState.SUCCEEDED:
-            result = False
-        elif edge.when is None:
-            result = True
-        else:
-            try:
-                condition = self._conditions.get(index) or expr.parse(edge.when)
-                self._conditions[index] = condition
-                result = condition.test(lambda n: self.outputs[n] if n in self.outputs else _no_outputs(n, self))
-            except ExpressionError as exc:
-                return f"condition on {edge.source} -> {edge.target} ({edge.when}): {exc.message}"
-        self._edge_status[index] = result
-        return result
-
-    def _edge_decided(self, index: int) -> None:
-        """The source of edge ``index`` has settled: count the edge into its target's tally."""
-        status = self._edge_satisfied(index)
-        counts = self._incoming_counts[self.graph.edges[index].target]
-        counts[2] -= 1
-        if isinstance(status, str):
-            self._incoming_error.setdefault(self.graph.edges[index].target, status)
-        else:
-            counts[0 if status else 1] += 1
-
-    def _decide(self, node: str) -> str:
-        """'run', 'skip', 'wait', or a failure reason."""
-        if node in self._incoming_error:
-            return self._incoming_error[node]
-        counts = self._incoming_counts.get(node)
-        if not counts or not any(counts):
-            return "run"
-        satisfied, unsatisfied, unknown = counts
-        trigger = self.graph.resolved[node].trigger
-        if trigger is Trigger.ALL:
-            return "skip" if unsatisfied else ("wait" if unknown else "run")
-        if unknown:
-            return "wait"
-        if trigger is Trigger.ANY:
-            return "run" if satisfied else "skip"
-        return "run"
-
     def _evaluate(self, node: str) -> None:
-        """Re-decide ``node`` and everything downstream that its decision settles."""
-        work = [node]
-        while work:
-            current = work.pop()
-            if self.node_state.get(current) is not NodeState.PENDING or self.state.is_terminal:
-                continue
-            decision = self._decide(current)
-            if decision == "run":
-                self._ready[current] = None
-            elif decision == "wait":
-                self._ready.pop(current, None)
-            else:
-                self._ready.pop(current, None)
-                if decision == "skip":
-                    self._set(current, NodeState.SKIPPED, "an incoming edge cannot be satisfied")
-                else:
-                    self._set(current, NodeState.FAILED, decision)
-                work.extend(self.graph.successors(current))
+        """Re-decide ``node`` and what its decision settles downstream (``engine.readiness``),
+        recording each node that can no longer run."""
+        if self.state.is_terminal:
+            return
+        for verdict in self.readiness.evaluate(node):
+            state = NodeState.SKIPPED if verdict.decision is Decision.SKIP else NodeState.FAILED
+            self._set(verdict.node, state, verdict.reason)
 
     def _schedule(self) -> None:
         if self.state is not RunState.RUNNING:
             return
-        while self._ready and len(self._running) < self.max_parallel:
+        ready = self.readiness.ready
+        while ready and len(self._running) < self.max_parallel:
             node = self._next_startable()
             if node is None:
                 return
-            del self._ready[node]
+            del ready[node]
             self._start(node)
 
     def _next_startable(self) -> str | None:
+        ready = self.readiness.ready
         if not self._dynamic_running:
-            return next(iter(self._ready))
+            return next(iter(ready))
         if any(self.keeper.may_add_edge_into_any(d) for d in self._dynamic_running):
             return None  # no need to ask node by node: that made every mutation O(ready nodes)
-        for node in self._ready:
+        for node in ready:
             if not any(self.keeper.may_add_edge_into(d, node) for d in self._dynamic_running):
                 return node
         return None
@@ -410,7 +335,8 @@ class Run:
                 return
         if self.graph.resolved[node].dynamic:
             self._dynamic_running.add(node)
-        self.node_state[node] = NodeState.RUNNING  # the event follows in _run_node
+        self.attempts[node] = 1
+        self._set(node, NodeState.RUNNING)
         task = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
         self._running[node] = task
         task.add_done_callback(functools.partial(self._reap, node))
@@ -430,8 +356,6 @@ class Run:
         resolved = self.graph.resolved[node]
         try:
             while True:
-                self.attempts[node] = self.attempts.get(node, 0) + 1
-                self._set(node, NodeState.RUNNING)
                 outcome = await self._attempt(node, resolved)
                 if outcome.ok:
                     self._set(node, NodeState.SUCCEEDED, exit_code=outcome.exit_code)
@@ -447,11 +371,13 @@ class Run:
                     if node in self._mutated:
                         self._log(node, "not retried: this task already changed the graph", "warning")
                     else:
-                        delay = min(resolved.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF)
+                        delay = retry_delay(resolved, attempt)
                         self._log(
                             node, f"attempt {attempt} failed ({outcome.reason}); retrying in {delay:g} s", "warning"
                         )
                         await asyncio.sleep(delay)
+                        self.attempts[node] += 1
+                        self._set(node, NodeState.RUNNING)
                         continue
                 self._set(node, NodeState.FAILED, outcome.reason, outcome.exit_code)
                 if self.workflow.settings.fail_fast:
@@ -480,101 +406,36 @@ class Run:
         except InvalidInput as exc:  # e.g. a created node wants docker and no engine answers
             return Outcome(False, str(exc), retryable=False)
         task_ws = executor.task_workspace(self.workspace)
-        inputs, problem = self._inputs_for(node, resolved, task_ws)
+        inputs, problem = inputs_for(self.graph, node, resolved, self.outputs, task_ws)
         if problem is not None:
             return Outcome(False, problem, retryable=False)
-        spec = self._task_spec(node, resolved, inputs, task_ws)
-        try:
-            proc = await executor.launch(spec)
-        except LaunchError as exc:
-            return Outcome(False, str(exc), retryable=False)
+        spec = task_spec(
+            run_id=self.id,
+            node=node,
+            attempt=self.attempts[node],
+            resolved=resolved,
+            inputs=inputs,
+            task_ws=task_ws,
+            workflow=self.workflow,
+            workspace=self.workspace,
+            home=self.store.home,
+            base_env=self._base_env,
+        )
         session = TaskSession(self, node, self.attempts[node], task_ws)
         try:
-            async with asyncio.timeout(resolved.timeout):
-                await proc.pump(session.on_line)
-                code = await proc.wait()
-        except TimeoutError:
-            await proc.stop()
-            return Outcome(False, f"timed out after {resolved.timeout:g} s")
-        except (TaskFailure, ProtocolError, LaunchError) as exc:
-            await proc.stop()
-            return Outcome(False, str(exc), retryable=False)
-        except RunBroken as exc:
-            await proc.stop()
-            return Outcome(False, f"broke a promise: {exc}", retryable=False, culprit=True)
-        except asyncio.CancelledError:
-            await asyncio.shield(proc.stop())
-            raise
+            outcome = await run_attempt(executor, spec, session)
         finally:
             if session.mutated:
                 self._mutated.add(node)
-        if code != 0:
-            return Outcome(False, describe_exit(code), code)
-        missing = [
-            name
-            for name, text in resolved.outputs.items()
-            if name not in session.outputs and not text.rstrip().endswith("?")
-        ]
-        if missing:
-            return Outcome(False, f"exited 0 without reporting output {', '.join(missing)}", 0, retryable=False)
-        self.outputs[node] = session.outputs
-        return Outcome(True, exit_code=0)
+        if outcome.ok:
+            self.outputs[node] = session.outputs
+        return outcome
 
     def executor_for(self, resolved: ResolvedNode) -> Executor:
         name = resolved.executor or self.default_executor
         if name not in self._executors:
             self._executors[name] = make_executor(name)
         return self._executors[name]
-
-    def _inputs_for(self, node: str, resolved: ResolvedNode, task_ws: str) -> tuple[dict[str, Any], str | None]:
-        registry = self.graph.registry
-        values: dict[str, Any] = {}
-        for index in self.graph.incoming[node]:
-            edge = self.graph.edges[index]
-            if edge.target_port is None or edge.source_port is None:
-                continue
-            produced = self.outputs.get(edge.source, {})
-            if edge.source_port in produced:
-                values[edge.target_port] = produced[edge.source_port]
-        inputs: dict[str, Any] = {}
-        for port, text in resolved.inputs.items():
-            port_type = registry.parse(text)
-            if port not in values:
-                if isinstance(port_type, OptionalType):
-                    inputs[port] = None
-                    continue
-                return {}, f"input '{port}' has no value (no succeeded data edge delivered one)"
-            inputs[port] = registry.map_files(values[port], port_type, lambda rel: str(PurePosixPath(task_ws) / rel))
-        return inputs, None
-
-    def _task_spec(self, node: str, resolved: ResolvedNode, inputs: dict[str, Any], task_ws: str) -> TaskSpec:
-        command = resolved.command
-        if resolved.shell:
-            script = [command] if isinstance(command, str) else list(command or [])
-            argv = ["/bin/sh", "-c", *script]
-        else:
-            argv = list(command or [])
-        env = dict(self._base_env)
-        env.update(resolved.env)
-        env["WEFT_WORKSPACE"] = task_ws
-        env["WEFT_RUN"] = self.id
-        env["WEFT_NODE"] = node
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HELPER_DIR), env.get("PYTHONPATH")]))
-        cwd = self.workflow.folder / resolved.workdir if resolved.workdir else self.workflow.folder
-        line = start_message(self.id, node, inputs, resolved.params, task_ws, self.attempts[node])
-        return TaskSpec(
-            self.id,
-            resolved,
-            argv,
-            cwd,
-            env,
-            self.workspace,
-            line,
-            image=resolved.image or self.workflow.settings.image,
-            labels={"weft.run": self.id, "weft.node": node},
-            folder=self.workflow.folder,
-            home=self.store.home,
-        )
 
     # -- mutations --------------------------------------------------------------------------
 
@@ -588,7 +449,7 @@ class Run:
         implicit = self.keeper.check_implicit(m)
         if implicit is not None:
             self._break(implicit, raw)
-        resolved, problems = self.graph.check(m, lambda n: self.node_state[n].value, where)
+        resolved, problems = self.graph.check(m, self._state_of, where)
         problems += self._confine(creator, m, resolved)
         if problems:
             raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
@@ -620,29 +481,11 @@ class Run:
 
     def _break(self, violation: Violation, raw: dict[str, Any]) -> None:
         self.broken = violation
-        self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw, list(violation.nodes)))
+        self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw, tuple(violation.nodes)))
         self._log(violation.task, f"promise broken: {violation.reason}", "error")
         self._halt(RunState.BROKEN, f"promise broken: {violation.reason}", spare=violation.task)
         raise RunBroken(violation.reason)
 
 
-def _no_outputs(node: str, run: Run) -> dict[str, Any]:
-    if node not in run.graph.nodes:
-        raise KeyError(node)
-    return {}
-
-
 def _more(problems: list[str]) -> str:
     return f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        import signal
-
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"killed by {name}"
-    return f"exited with code {code}"

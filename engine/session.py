@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.errors import ProblemCollector, ValueTypeError
-from engine.events import LogLine, NodeState, OutputSet, Progress, StyleChanged
+from engine.events import Event, LogLine, NodeState, OutputSet, Progress, Recorded, StyleChanged
 from engine.executors.lines import is_status_line
+from engine.graph import RunGraph
 from engine.protocol import Message, as_mutation, parse_line
 from engine.records import MessageSource, Reader
-
-if TYPE_CHECKING:
-    from engine.run import Run
 
 MAX_LOG_CHARS = 64 * 1024
 MAX_STATUS_CHARS = 200
@@ -34,8 +32,21 @@ class RunBroken(Exception):
     """The task's mutation broke a promise: the run is already marked broken."""
 
 
+class TaskHost(Protocol):
+    """What a session needs of its run (``engine.run.Run``)."""
+
+    graph: RunGraph
+    node_state: dict[str, NodeState]
+    workspace: Path
+
+    def emit(self, event: Event) -> Recorded: ...
+
+    def mutate(self, creator: str, raw: dict[str, list[Any]], where: str) -> None:
+        """The single door for a task's graph change."""
+
+
 class TaskSession:
-    def __init__(self, run: Run, node: str, attempt: int, task_workspace: str) -> None:
+    def __init__(self, run: TaskHost, node: str, attempt: int, task_workspace: str) -> None:
         self.run = run
         self.node = node
         self.attempt = attempt
@@ -153,5 +164,5 @@ class TaskSession:
                 raise TaskFailure(f"style message for unknown node '{body['node']}'")
             self.run.emit(StyleChanged(style or {}, node=body["node"]))
         else:
-            edge = [body["edge"]["from"], body["edge"]["to"]]
+            edge = (body["edge"]["from"], body["edge"]["to"])
             self.run.emit(StyleChanged(style or {}, edge=edge))

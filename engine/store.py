@@ -1,11 +1,12 @@
 """Run history in one SQLite database (WAL), with the standard library's sqlite3 alone (it is
 on the path of every command: a wrapper library would cost more to import than a small run).
 
-The ``events`` table is the append-only, numbered truth of every run: replay folds it up to
-any event, resume rebuilds a run from it. ``runs``, ``nodes``, ``edges`` and ``outputs`` are
-derived from the events in the same transaction that appends them, so the common questions
-(`weft runs`, `weft show`) need no replay. Appends are batched: the run hands over all events
-of one scheduler step at once, which keeps persistence cheap enough to record everything.
+The ``events`` table is the append-only, numbered truth of every run, written and read through
+``engine.codec`` (what is read back is typed events); ``engine.fold`` turns them into what the
+run was at any event. ``runs`` is an index of runs for listing them (state, times, last event),
+kept in the same transaction that appends the events. Appends are batched: the run hands over
+all events of one scheduler step at once, which keeps persistence cheap enough to record
+everything.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.codec import KINDS, decode, encode
 from engine.errors import InvalidInput, RecordingFailed
-from engine.events import NodeState, Recorded, RunState
+from engine.events import Event, PromiseBroken, Recorded, RunState, RunStateChanged
 
 DB_NAME = "weft.db"
-SCHEMA_VERSION = 1
+#: 2: a change of structure is one event (``graph``), the registration is ``run_started``
+SCHEMA_VERSION = 2
 #: Seconds one statement waits for another process's write lock before it gives up. Short, so a
 #: run's event loop (signals, timeouts, tasks' output) never stalls behind another writer: the
 #: run retries a busy write later instead (``engine.run``), and one-off writes retry here.
@@ -40,20 +43,13 @@ BROKEN_TRIES = 3
 
 T = TypeVar("T")
 
-#: The tables (``events`` is the truth, the others are derived from it) and their indexes.
+#: The tables (``events`` is the truth, ``runs`` an index of it) and their indexes.
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS [runs] ([id] TEXT PRIMARY KEY, [workflow] TEXT, [path] TEXT, [text] TEXT,"
     " [state] TEXT, [started_at] FLOAT, [finished_at] FLOAT, [settings] TEXT, [broken] TEXT, [last_seq] INTEGER)",
     "CREATE TABLE IF NOT EXISTS [events] ([run] TEXT, [seq] INTEGER, [ts] FLOAT, [kind] TEXT, [node] TEXT,"
     " [data] TEXT, PRIMARY KEY ([run], [seq]))",
     "CREATE INDEX IF NOT EXISTS [idx_events_run_kind_node] ON [events] ([run], [kind], [node])",
-    "CREATE TABLE IF NOT EXISTS [nodes] ([run] TEXT, [id] TEXT, [operator] TEXT, [created_by] TEXT, [spec] TEXT,"
-    " [state] TEXT, [attempt] INTEGER, [reason] TEXT, [exit_code] INTEGER, [started_at] FLOAT,"
-    " [finished_at] FLOAT, [added_seq] INTEGER, PRIMARY KEY ([run], [id]))",
-    "CREATE TABLE IF NOT EXISTS [edges] ([run] TEXT, [seq] INTEGER, [source] TEXT, [target] TEXT, [spec] TEXT,"
-    " [created_by] TEXT, PRIMARY KEY ([run], [seq]))",
-    "CREATE TABLE IF NOT EXISTS [outputs] ([run] TEXT, [node] TEXT, [name] TEXT, [value] TEXT,"
-    " PRIMARY KEY ([run], [node], [name]))",
     "CREATE INDEX IF NOT EXISTS [idx_runs_started_at] ON [runs] ([started_at])",
 )
 
@@ -201,7 +197,7 @@ class Store:
 
     def _create(self) -> None:
         exists = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if {"runs", "events", "nodes", "edges", "outputs"} <= exists:
+        if {"runs", "events"} <= exists:
             return
         with self._tx():
             for statement in SCHEMA:
@@ -245,30 +241,26 @@ class Store:
     def _append(self, batch: list[Recorded]) -> None:
         conn = self.conn
         last = batch[-1]
+        rows = []
+        run_updates: list[tuple[str, tuple[Any, ...]]] = []
+        for rec in batch:
+            kind, node, data = encode(rec.event)
+            rows.append((rec.run, rec.seq, rec.ts, kind, node, data))
+            event = rec.event
+            if isinstance(event, RunStateChanged):
+                finished = rec.ts if event.state.is_terminal else None
+                run_updates.append(
+                    (
+                        "UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
+                        (event.state.value, finished, rec.run),
+                    )
+                )
+            elif isinstance(event, PromiseBroken):
+                broken = {"promise": event.promise, "task": event.task, "reason": event.reason}
+                run_updates.append(("UPDATE runs SET broken=? WHERE id=?", (_json(broken), rec.run)))
         # the write lock first: a busy database fails at once, before any work on the batch
         with self._tx():
-            rows, node_rows, edge_rows, state_rows, retried, outputs, run_updates = _derived_rows(batch)
             conn.executemany("INSERT INTO events (run, seq, ts, kind, node, data) VALUES (?,?,?,?,?,?)", rows)
-            if node_rows:
-                conn.executemany(
-                    "INSERT INTO nodes (run, id, operator, created_by, spec, state, attempt, added_seq)"
-                    " VALUES (?,?,?,?,?,?,?,?)",
-                    node_rows,
-                )
-            if edge_rows:
-                conn.executemany(
-                    "INSERT INTO edges (run, seq, source, target, spec, created_by) VALUES (?,?,?,?,?,?)", edge_rows
-                )
-            if retried:
-                conn.executemany("DELETE FROM outputs WHERE run=? AND node=?", retried)
-            if state_rows:
-                conn.executemany(
-                    "UPDATE nodes SET state=?, attempt=?, reason=?, exit_code=?,"
-                    " started_at=COALESCE(?, started_at), finished_at=? WHERE run=? AND id=?",
-                    state_rows,
-                )
-            if outputs:
-                conn.executemany("INSERT OR REPLACE INTO outputs (run, node, name, value) VALUES (?,?,?,?)", outputs)
             for sql, args in run_updates:
                 conn.execute(sql, args)
             conn.execute("UPDATE runs SET last_seq=? WHERE id=?", (last.seq, last.run))
@@ -310,51 +302,36 @@ class Store:
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
-    def nodes(self, run_id: str) -> list[dict[str, Any]]:
-        cur = self.conn.execute("SELECT * FROM nodes WHERE run=? ORDER BY added_seq", (run_id,))
-        cols = [c[0] for c in cur.description]
-        out = []
-        for r in cur.fetchall():
-            d = dict(zip(cols, r))
-            d["spec"] = json.loads(d["spec"])
-            out.append(d)
-        return out
-
-    def edges(self, run_id: str) -> list[dict[str, Any]]:
-        cur = self.conn.execute(
-            "SELECT source, target, spec, created_by FROM edges WHERE run=? ORDER BY seq", (run_id,)
-        )
-        return [{"source": s, "target": t, "spec": json.loads(sp), "created_by": c} for s, t, sp, c in cur]
-
-    def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for node, name, value in self.conn.execute("SELECT node, name, value FROM outputs WHERE run=?", (run_id,)):
-            out.setdefault(node, {})[name] = json.loads(value)
-        return out
-
     def events(
         self,
         run_id: str,
+        types: Iterable[type[Event]] | None = None,
+        *,
         upto: int | None = None,
-        kinds: Iterable[str] | None = None,
+        skip: Iterable[type[Event]] = (),
         node: str | None = None,
         after: int = 0,
-    ) -> Iterator[tuple[int, float, str, dict[str, Any]]]:
+    ) -> Iterator[Recorded]:
+        """The run's events after ``after`` up to ``upto``, decoded; only ``types`` if given,
+        none of ``skip``, and only those about ``node`` if given."""
         sql = "SELECT seq, ts, kind, data FROM events WHERE run=? AND seq>?"
         args: list[Any] = [run_id, after]
         if upto is not None:
             sql += " AND seq<=?"
             args.append(upto)
-        if kinds is not None:
-            kinds = list(kinds)
-            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
-            args.extend(kinds)
+        for negate, chosen in (("", types), (" NOT", skip)):
+            if chosen is None:
+                continue
+            kinds = [KINDS[t] for t in chosen]
+            if kinds or not negate:
+                sql += f" AND kind{negate} IN ({','.join('?' * len(kinds))})"
+                args.extend(kinds)
         if node is not None:
             sql += " AND node=?"
             args.append(node)
         sql += " ORDER BY seq"
         for seq, ts, kind, data in self.conn.execute(sql, args):
-            yield seq, ts, kind, json.loads(data)
+            yield Recorded(run_id, seq, ts, decode(kind, data, f"event {seq} of run {run_id}"))
 
     def _row(self, cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
         d = dict(zip([c[0] for c in cursor.description], row))
@@ -362,73 +339,3 @@ class Store:
             if d.get(key):
                 d[key] = json.loads(d[key])
         return d
-
-
-def _derived_rows(batch: list[Recorded]) -> tuple[list[Any], ...]:
-    """The rows a batch of events adds or changes: events, nodes, edges, node states, outputs
-    to drop (a new attempt), outputs, and updates of the run."""
-    rows = []
-    node_rows, edge_rows, state_rows = [], [], []
-    outputs: dict[tuple[str, str, str], str] = {}
-    retried: list[tuple[str, str]] = []
-    run_updates: list[tuple[str, tuple[Any, ...]]] = []
-    for rec in batch:
-        ev = rec.event
-        data = ev.data()
-        rows.append((rec.run, rec.seq, rec.ts, ev.kind, data.get("node"), _json(data)))
-        kind = ev.kind
-        if kind == "node_state":
-            state = data["state"]
-            started = rec.ts if state == NodeState.RUNNING.value else None
-            finished = rec.ts if NodeState(state).is_terminal else None
-            state_rows.append(
-                (state, data["attempt"], data["reason"], data["exit_code"], started, finished, rec.run, data["node"])
-            )
-            if started is not None and data["attempt"] > 1:
-                # a new attempt: what an earlier one reported is not this node's output
-                retried.append((rec.run, data["node"]))
-                for key in [k for k in outputs if k[:2] == (rec.run, data["node"])]:
-                    del outputs[key]
-        elif kind == "node_added":
-            node_rows.append(
-                (
-                    rec.run,
-                    data["node"],
-                    data["spec"].get("operator"),
-                    data["created_by"],
-                    _json(data["spec"]),
-                    NodeState.PENDING.value,
-                    0,
-                    rec.seq,
-                )
-            )
-        elif kind == "edge_added":
-            edge_rows.append(
-                (rec.run, rec.seq, data["source"], data["target"], _json(data["spec"]), data["created_by"])
-            )
-        elif kind == "output":
-            outputs[(rec.run, data["node"], data["name"])] = _json(data["value"])
-        elif kind == "run_state":
-            finished = rec.ts if RunState(data["state"]).is_terminal else None
-            run_updates.append(
-                (
-                    "UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
-                    (data["state"], finished, rec.run),
-                )
-            )
-        elif kind == "promise_broken":
-            run_updates.append(
-                (
-                    "UPDATE runs SET broken=? WHERE id=?",
-                    (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run),
-                )
-            )
-    return (
-        rows,
-        node_rows,
-        edge_rows,
-        state_rows,
-        retried,
-        [key + (value,) for key, value in outputs.items()],
-        run_updates,
-    )

@@ -85,7 +85,7 @@ def _screenshot(app: object, window: object, path: Path, timeout: float) -> int:
         if created:  # show what a created node did: its log and outputs in the run panel
             window.canvas.select(created[:1])
             run = model.nodes[created[0]]
-            if run.outputs and not run.log:
+            if run.outputs and not model.logs.get(run.id):
                 window.run_panel.tabs.setCurrentWidget(window.run_panel.outputs)
         window.canvas.fit()
         QtWidgets.QApplication.processEvents()

@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 
+from engine.fold import EdgeRecord, NodeRecord, RunSnapshot
 from engine.loader import read_text_leniently
-from engine.replay import GraphView, from_workflow, to_dot
+from engine.projection import Ghost
+from engine.replay import from_workflow, to_dot
 from engine.writer import edge_data, node_data
 from studio.document import Document
-from studio.runmodel import RunModel
 
 if TYPE_CHECKING:
     from studio.mainwindow import MainWindow
 
 
-def document_view(document: Document) -> GraphView:
+def document_view(document: Document) -> tuple[RunSnapshot, list[Ghost]]:
     """The workflow's registration-time projection (ghosts included) when it is valid; its plain
     graph otherwise."""
     _wf, loaded, _problems = read_text_leniently(document.text(), "<studio>", document.path)
@@ -30,39 +31,20 @@ def document_view(document: Document) -> GraphView:
             return from_workflow(loaded)
         except Exception:  # noqa: BLE001 - the plain graph below is still worth exporting
             pass
-    view = GraphView()
-    for node in document.nodes:
+    view = RunSnapshot()
+    for seq, node in enumerate(document.nodes):
         resolved = document.resolved(node)
-        view.nodes[node.id] = {
-            "id": node.id,
-            "spec": node_data(node),
-            "created_by": None,
-            "state": None,
-            "dynamic": bool(resolved and resolved.dynamic),
-        }
-    view.edges = [{"from": e.source, "to": e.target, "spec": edge_data(e), "created_by": None} for e in document.edges]
-    return view
-
-
-def run_view(model: RunModel) -> GraphView:
-    view = GraphView(at=model.last_seq, run_state=model.state)
-    for run in model.nodes.values():
-        view.nodes[run.id] = {
-            "id": run.id,
-            "spec": run.spec,
-            "created_by": run.created_by,
-            "state": run.state,
-            "dynamic": run.dynamic,
-        }
-    view.edges = [dict(edge) for edge in model.edges.values()]
-    view.ghosts = list(model.ghosts)
-    return view
+        view.nodes[node.id] = NodeRecord(
+            node.id, node_data(node), None, bool(resolved and resolved.dynamic), seq, state=None
+        )
+    view.edges = [EdgeRecord(e.source, e.target, edge_data(e), None) for e in document.edges]
+    return view, []
 
 
 def dot_text(window: MainWindow) -> str:
     model = window.canvas.run_layer.model
-    view = run_view(model) if model is not None else document_view(window.document)
-    return to_dot(view, window.document.workflow.name)
+    view, ghosts = (model.run, list(model.ghosts)) if model is not None else document_view(window.document)
+    return to_dot(view, ghosts, window.document.workflow.name)
 
 
 def _target(window: MainWindow, title: str, suffix: str, name_filter: str) -> Path | None:

@@ -8,13 +8,16 @@ the events up to that number again (and asks the engine for the ghosts of that m
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
+from engine.codec import KINDS
 from engine.errors import InvalidInput
+from engine.events import LogLine
+from engine.fold import CHATTER, no_cyclic_gc
 from engine.store import Store
-from studio.runmodel import LOG_LINES, STRUCTURE, RunModel
+from studio.runmodel import LOG_LINES, RunModel
 
 if TYPE_CHECKING:
     from studio.mainwindow import MainWindow
@@ -138,18 +141,10 @@ class History:
         assert self.run_id is not None
         store = self._store()
         model = RunModel(self.run_id)
-        model.apply_stored(store.events(self.run_id, upto=upto, kinds=STRUCTURE))
-        if not model.finished:
-            model.ghosts = self.ghosts_at(upto)
+        with no_cyclic_gc():
+            model.apply(store.events(self.run_id, upto=upto, skip=CHATTER))
+        model.ghosts = model.run.ghosts()
         return model
-
-    def ghosts_at(self, upto: int) -> list[Any]:
-        try:
-            from engine.replay import at_event
-
-            return list(at_event(self._store(), self.run_id, upto).ghosts)
-        except Exception:  # noqa: BLE001 - no ghosts is better than no replay
-            return []
 
     def seek(self, upto: int) -> None:
         if self.run_id is None:
@@ -159,7 +154,7 @@ class History:
         self.window.canvas.run_layer.show(model)
         self.window.canvas.run_layer.flush()
         self.window.run_panel.set_model(model, log_source=self.log_lines)
-        kinds = {kind for _s, _t, kind, _d in self._store().events(self.run_id, after=upto - 1, upto=upto)}
+        kinds = {KINDS[type(rec.event)] for rec in self._store().events(self.run_id, after=upto - 1, upto=upto)}
         self.window.replay.label.setText(
             f"event {upto} of {self.last} ({', '.join(sorted(kinds))}) — {model.state or 'starting'}"
         )
@@ -169,11 +164,13 @@ class History:
         if self.run_id is None:
             return []
         lines = []
-        for _seq, _ts, _kind, data in self._store().events(self.run_id, upto=self.at, kinds=("log",), node=node):
-            if node is None and data.get("node"):
-                lines.append(f"{data['node']}: {data.get('message', '')}")
-            elif node is None or data.get("node") == node:
-                lines.append(data.get("message", ""))
+        for rec in self._store().events(self.run_id, (LogLine,), upto=self.at, node=node):
+            line = rec.event
+            assert isinstance(line, LogLine)
+            if node is None and line.node:
+                lines.append(f"{line.node}: {line.message}")
+            elif node is None or line.node == node:
+                lines.append(line.message)
         return lines[-LOG_LINES:]
 
     def close_store(self) -> None:

@@ -28,9 +28,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from engine.events import GraphChanged, NodeStateChanged, RunStarted, RunStateChanged
+
 FLUSH = 0.015  # seconds an event may wait before it is sent to the studio
 GHOST_INTERVAL = 0.05  # the projection is recomputed at most this often (when something changed)
-_STRUCTURE = {"node_added", "edge_added", "promise_added", "node_state", "run_state"}
+#: what changes the projection's ghosts: a change of structure, a node or the run settling
+_STRUCTURE = (RunStarted, GraphChanged, NodeStateChanged, RunStateChanged)
 
 
 def write_frame(fd: int, items: list[Any]) -> None:
@@ -120,7 +123,7 @@ class Host:
 
     def on_event(self, rec: Any) -> None:
         self.send(rec)
-        if rec.event.kind in _STRUCTURE:
+        if isinstance(rec.event, _STRUCTURE):
             self.ghosts_dirty = True
 
     async def tick_ghosts(self) -> None:
@@ -155,7 +158,7 @@ def project_ghosts(run: Any) -> list[Any]:
     try:
         from engine.projection import ghosts
 
-        return list(ghosts(run.keeper, {n: s.value for n, s in run.node_state.items()}))
+        return list(ghosts(run.keeper, run.node_state))
     except Exception:  # noqa: BLE001 - a projection problem must not stop the run
         return []
 

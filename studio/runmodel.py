@@ -1,10 +1,12 @@
-"""What the studio knows about one run, folded from its events (no Qt here).
+"""What the studio knows about one run: the engine's fold plus what only a window needs (no Qt).
 
-The same fold serves a live run (events arrive from the run's process through the bridge, in
-batches) and a past run (events read from the store, up to any number, for the replay
-slider). ``apply`` returns what changed, so the views update once per batch and only where
-something happened. Log lines are kept in bounded ring buffers: a task that writes millions
-of lines costs the studio a fixed amount of memory (the store keeps them all).
+The run's state is ``engine.fold.RunSnapshot``, the same fold `weft show` and `weft graph --at`
+use, whether events arrive live from the run's process (through the bridge, in batches) or are
+read from the store up to any number (the replay slider). On top of it the model keeps what
+only the window needs: which things changed in a batch (``apply`` returns them, so views update
+once per batch and only where something happened), the projection's ghosts as the run's process
+last computed them, and log lines in bounded ring buffers (a task that writes millions of lines
+costs the studio a fixed amount of memory; the store keeps them all).
 """
 
 from __future__ import annotations
@@ -14,24 +16,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.events import LogLine, Recorded
+from engine.events import (
+    GraphChanged,
+    LogLine,
+    NodeStateChanged,
+    OutputSet,
+    Progress,
+    PromiseBroken,
+    Recorded,
+    RunStarted,
+    RunState,
+    RunStateChanged,
+)
+from engine.fold import EdgeRecord, NodeRecord, RunSnapshot
 from studio.document import EdgeKey
 
 LOG_LINES = 5000  # per node
-TERMINAL = ("succeeded", "failed", "skipped", "cancelled")
 ENGINE_LOG_LINES = LOG_LINES  # the run's log: every node's lines, and the engine's
-STRUCTURE = (
-    "run_started",
-    "run_state",
-    "node_added",
-    "edge_added",
-    "promise_added",
-    "node_state",
-    "progress",
-    "output",
-    "promise_broken",
-    "style",
-)
 
 
 @dataclass
@@ -45,23 +46,6 @@ class GhostUpdate:
 class RunEnded:
     state: str
     error: str | None = None
-
-
-@dataclass
-class NodeRun:
-    id: str
-    spec: dict[str, Any]
-    created_by: str | None
-    dynamic: bool
-    state: str = "pending"
-    attempt: int = 0
-    reason: str | None = None
-    exit_code: int | None = None
-    progress: float | None = None
-    progress_text: str = ""
-    outputs: dict[str, Any] = field(default_factory=dict)
-    log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
-    log_count: int = 0  # lines ever received (the buffer keeps the last LOG_LINES)
 
 
 @dataclass
@@ -92,142 +76,149 @@ def edge_key(spec: dict[str, Any]) -> EdgeKey:
 class RunModel:
     def __init__(self, run_id: str | None = None) -> None:
         self.run_id = run_id
-        self.workflow = ""
-        self.state: str | None = None
-        self.reason: str | None = None
-        self.nodes: dict[str, NodeRun] = {}
-        self.edges: dict[EdgeKey, dict[str, Any]] = {}
-        self.promises: list[tuple[dict[str, Any], str | None]] = []
+        self.run = RunSnapshot(run_id)
+        self.edges: dict[EdgeKey, EdgeRecord] = {}
         self.ghosts: list[Any] = []
-        self.broken: dict[str, Any] | None = None
+        self.logs: dict[str, deque[str]] = {}
+        self.log_counts: dict[str, int] = {}  # lines ever received per node (buffers keep the last)
         self.engine_log: deque[str] = deque(maxlen=ENGINE_LOG_LINES)
-        self.last_seq = 0
-        self.started_at: float | None = None
-        self.finished_at: float | None = None
         self.ended: RunEnded | None = None
+
+    # what the run is, from the fold
+    @property
+    def nodes(self) -> dict[str, NodeRecord]:
+        return self.run.nodes
+
+    @property
+    def state(self) -> RunState | None:
+        return self.run.state
+
+    @property
+    def reason(self) -> str | None:
+        return self.run.reason
+
+    @property
+    def broken(self) -> PromiseBroken | None:
+        return self.run.broken
+
+    @property
+    def promises(self) -> list[tuple[dict[str, Any], str | None]]:
+        return self.run.promises
+
+    @property
+    def workflow(self) -> str:
+        return self.run.workflow
+
+    @property
+    def last_seq(self) -> int:
+        return self.run.at
+
+    @property
+    def started_at(self) -> float | None:
+        return self.run.started_at
+
+    @property
+    def finished_at(self) -> float | None:
+        return self.run.finished_at
 
     @property
     def finished(self) -> bool:
-        return self.state in ("succeeded", "failed", "broken", "cancelled")
+        return self.run.finished
+
+    def log_of(self, node: str) -> list[str]:
+        return list(self.logs.get(node, ()))
 
     def apply(self, items: Iterable[Any]) -> Changes:
-        """Fold live items: ``Recorded`` events, ``GhostUpdate`` and ``RunEnded``."""
+        """Fold live items: ``Recorded`` events, ``GhostUpdate`` and ``RunEnded``; or events
+        read from the store."""
         changes = Changes()
         logs = changes.logs
+        run = self.run
         for item in items:
             if isinstance(item, Recorded):
                 event = item.event
-                if type(event) is LogLine:  # the flood case: no dict per line
-                    self.last_seq = item.seq
-                    self._log(event.node, event.message, event.level, event.stream)
+                if type(event) is LogLine:  # the flood case: nothing else to do
+                    run.at = item.seq
+                    self._log(event)
                     logs[event.node] = logs.get(event.node, 0) + 1
                     continue
-                self._fold(item.seq, item.ts, event.kind, event.data(), changes)
+                run.apply(item)
+                self._note(event, changes)
             elif isinstance(item, GhostUpdate):  # computed in the run's process a moment ago
+                nodes = run.nodes
                 self.ghosts = [
-                    g for g in item.ghosts if g.owner not in self.nodes or self.nodes[g.owner].state not in TERMINAL
+                    g
+                    for g in item.ghosts
+                    if g.owner not in nodes or not (nodes[g.owner].state or RunState.RUNNING).is_terminal
                 ]
                 changes.ghosts = True
             elif isinstance(item, RunEnded):
                 self.ended = changes.ended = item
-                if item.error and self.state not in ("succeeded", "failed", "broken", "cancelled"):
-                    self.state, self.reason = "failed", item.error
+                if item.error and not run.finished:
+                    run.state, run.reason = RunState.FAILED, item.error
                     changes.run_state = True
         return changes
 
-    def apply_stored(self, rows: Iterable[tuple[int, float, str, dict[str, Any]]]) -> Changes:
-        """Fold rows of ``Store.events`` (seq, ts, kind, data)."""
-        changes = Changes()
-        for seq, ts, kind, data in rows:
-            self._fold(seq, ts, kind, data, changes)
-        return changes
+    apply_stored = apply
 
-    def _fold(self, seq: int, ts: float, kind: str, data: dict[str, Any], changes: Changes) -> None:
-        self.last_seq = seq
-        if kind == "log":
-            node = data.get("node")
-            self._log(node, data.get("message", ""), data.get("level", "info"), data.get("stream", ""))
-            changes.logs[node] = changes.logs.get(node, 0) + 1
-        elif kind == "progress":
-            run = self.nodes.get(data["node"])
-            if run is not None:
-                fraction = data.get("fraction")
-                if fraction is None and data.get("total"):
-                    fraction = (data.get("done") or 0) / data["total"]
-                run.progress = None if fraction is None else max(0.0, min(1.0, float(fraction)))
-                run.progress_text = data.get("message") or ""
-                changes.progress.add(run.id)
-        elif kind == "node_state":
-            run = self.nodes.get(data["node"])
-            if run is not None:
-                run.state, run.attempt = data["state"], data.get("attempt", 0)
-                run.reason, run.exit_code = data.get("reason"), data.get("exit_code")
-                if run.state == "succeeded":
-                    run.progress = 1.0 if run.progress is not None else None
-                if run.state in TERMINAL and any(g.owner == run.id for g in self.ghosts):
-                    self.ghosts = [g for g in self.ghosts if g.owner != run.id]  # it grows no more
+    def _note(self, event: Any, changes: Changes) -> None:
+        """What one folded event changed, for the views."""
+        if isinstance(event, NodeStateChanged):
+            node = event.node
+            if node in self.run.nodes:
+                if event.state.is_terminal and any(g.owner == node for g in self.ghosts):
+                    self.ghosts = [g for g in self.ghosts if g.owner != node]  # it grows no more
                     changes.ghosts = True
-                changes.states.add(run.id)
-        elif kind == "node_added":
-            node = data["node"]
-            if node not in self.nodes:
-                self.nodes[node] = NodeRun(
-                    node, data.get("spec") or {}, data.get("created_by"), bool(data.get("dynamic"))
-                )
-                changes.new_nodes.append(node)
-        elif kind == "edge_added":
-            key = edge_key(data.get("spec") or {"from": data["source"], "to": data["target"]})
-            if key not in self.edges:
-                self.edges[key] = {
-                    "from": data["source"],
-                    "to": data["target"],
-                    "spec": data.get("spec") or {},
-                    "created_by": data.get("created_by"),
-                }
-                changes.new_edges.append(key)
-        elif kind == "output":
-            run = self.nodes.get(data["node"])
-            if run is not None:
-                run.outputs[data["name"]] = data["value"]
-                changes.outputs.add(run.id)
-        elif kind == "promise_added":
-            self.promises.append((data.get("spec") or {}, data.get("created_by")))
-            changes.promises = True
-        elif kind == "promise_broken":
-            self.broken = dict(data)
+                changes.states.add(node)
+        elif isinstance(event, Progress):
+            if event.node in self.run.nodes:
+                changes.progress.add(event.node)
+        elif isinstance(event, OutputSet):
+            if event.node in self.run.nodes:
+                changes.outputs.add(event.node)
+        elif isinstance(event, (RunStarted, GraphChanged)):
+            changes.new_nodes.extend(n.id for n in event.nodes)
+            for edge in self.run.edges[len(self.run.edges) - len(event.edges) :]:
+                key = edge_key(edge.spec or {"from": edge.source, "to": edge.target})
+                if key not in self.edges:
+                    self.edges[key] = edge
+                    changes.new_edges.append(key)
+            changes.promises = changes.promises or bool(event.promises)
+            if isinstance(event, RunStarted):
+                changes.run_state = True
+        elif isinstance(event, PromiseBroken):
             changes.broken = True
-        elif kind == "run_started":
-            self.workflow = data.get("workflow", "")
-            self.state, self.started_at = "running", ts
-            changes.run_state = True
-        elif kind == "run_state":
-            self.state, self.reason = data["state"], data.get("reason")
-            if self.finished:
-                self.finished_at = ts
+        elif isinstance(event, RunStateChanged):
+            if self.run.finished:
                 self.ghosts = []  # a finished run grows no more
                 changes.ghosts = True
             changes.run_state = True
 
-    def _log(self, node: str | None, line: str, level: str, stream: str) -> None:
-        if level != "info":
-            line = f"[{level}] {line}"
-        elif stream == "engine":
-            line = f"[engine] {line}"
-        run = self.nodes.get(node) if node is not None else None
-        if run is not None:
-            run.log.append(line)
-            run.log_count += 1
-        self.engine_log.append(f"{node}: {line}" if node else line)  # the run's log: every line
+    def _log(self, line: LogLine) -> None:
+        text = line.message
+        if line.level != "info":
+            text = f"[{line.level}] {text}"
+        elif line.stream == "engine":
+            text = f"[engine] {text}"
+        node = line.node
+        if node is not None and node in self.run.nodes:
+            buffer = self.logs.get(node)
+            if buffer is None:
+                buffer = self.logs[node] = deque(maxlen=LOG_LINES)
+            buffer.append(text)
+            self.log_counts[node] = self.log_counts.get(node, 0) + 1
+        self.engine_log.append(f"{node}: {text}" if node else text)  # the run's log: every line
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for run in self.nodes.values():
-            out[run.state] = out.get(run.state, 0) + 1
+        for node in self.run.nodes.values():
+            state = str(node.state.value if node.state else "pending")
+            out[state] = out.get(state, 0) + 1
         return out
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(self.counts().items()))
-        state = self.state or "starting"
+        state = self.state.value if self.state else "starting"
         return (
             f"{self.run_id or 'run'}: {state} ({len(self.nodes)} nodes: {counts})"
             if self.nodes

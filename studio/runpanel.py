@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine.events import NodeState
 from studio.runmodel import LOG_LINES, Changes, RunModel
 
 LogSource = Callable[[str | None], list[str]]
@@ -114,7 +115,7 @@ class RunPanel(QtWidgets.QWidget):
             return []
         run = model.nodes.get(self.node) if self.node else None
         if run is not None:
-            return list(run.log)
+            return model.log_of(run.id)
         return list(model.engine_log)
 
     def _show_node_state(self) -> None:
@@ -131,12 +132,13 @@ class RunPanel(QtWidgets.QWidget):
             text += f" — created by {run.created_by}"
         if run.reason:
             text += f"<br/>{run.reason}"
-        if run.log_count > LOG_LINES and self.log_source is None:
-            text += f"<br/><i>showing the last {LOG_LINES} of {run.log_count} lines (all are in the run's history)</i>"
+        count = model.log_counts.get(run.id, 0) if model else 0
+        if count > LOG_LINES and self.log_source is None:
+            text += f"<br/><i>showing the last {LOG_LINES} of {count} lines (all are in the run's history)</i>"
         self.node_label.setText(text)
-        self.progress.setVisible(run.progress is not None or run.state == "running")
+        self.progress.setVisible(run.progress is not None or run.state is NodeState.RUNNING)
         if run.progress is None:
-            self.progress.setRange(0, 0 if run.state == "running" else 1000)
+            self.progress.setRange(0, 0 if run.state is NodeState.RUNNING else 1000)
         else:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(run.progress * 1000))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore, QtWidgets
 
 from engine.errors import InvalidInput, WorkflowInvalid
+from engine.events import PromiseBroken
 from engine.promises import breached_by
 from studio.bridge import EventBridge
 from studio.runmodel import RunModel
@@ -37,17 +38,17 @@ class Banner(QtWidgets.QFrame):
         layout.addWidget(self.label, 1)
         self.hide()
 
-    def show_broken(self, broken: dict[str, Any] | None) -> None:
-        if not broken:
+    def show_broken(self, broken: PromiseBroken | None) -> None:
+        if broken is None:
             self.hide()
             return
-        mutation = broken.get("mutation") or {}
+        mutation = broken.mutation
         refused = [str(n.get("id")) for n in mutation.get("nodes", []) if isinstance(n, dict)]
         edges = [f"{e.get('from')} -> {e.get('to')}" for e in mutation.get("edges", []) if isinstance(e, dict)]
         what = ", ".join(refused + edges)
         self.label.setText(
-            f"<b>Promise broken: {html.escape(str(broken.get('promise')))}</b><br/>"
-            f"{html.escape(breached_by(broken.get('task')))}: {html.escape(str(broken.get('reason')))}"
+            f"<b>Promise broken: {html.escape(broken.promise)}</b><br/>"
+            f"{html.escape(breached_by(broken.task))}: {html.escape(broken.reason)}"
             + (f"<br/>refused mutation (not applied, drawn in red): {what}" if what else "")
         )
         self.show()

@@ -40,6 +40,7 @@ SUFFIX = ".weft.yaml"
 sys.path.insert(0, str(ROOT))  # this checkout's engine, whatever is installed
 
 from engine.cli import main as cli  # noqa: E402
+from engine.events import GraphChanged, NodeState, NodeStateChanged, RunStarted  # noqa: E402
 from engine.loader import load_file  # noqa: E402
 from engine.store import Store  # noqa: E402
 
@@ -72,15 +73,15 @@ def run_events(home: Path, run_id: str) -> dict[str, int]:
         dynamic: set[str] = set()
         early = grown = None
         last = store.run(run_id)["last_seq"]
-        for seq, _ts, kind, data in store.events(
-            run_id, kinds=("node_added", "edge_added", "promise_added", "node_state")
-        ):
-            if kind == "node_added" and data.get("dynamic"):
-                dynamic.add(data["node"])
-            if kind == "node_state" and data["node"] in dynamic and data["state"] == "running" and early is None:
-                early = seq
-            if kind in ("node_added", "edge_added") and data["created_by"] is not None:
-                grown = seq
+        for rec in store.events(run_id, (RunStarted, GraphChanged, NodeStateChanged)):
+            event = rec.event
+            if isinstance(event, (RunStarted, GraphChanged)):
+                dynamic.update(n.id for n in event.nodes if n.dynamic)
+                if isinstance(event, GraphChanged) and (event.nodes or event.edges):
+                    grown = rec.seq
+            elif isinstance(event, NodeStateChanged):
+                if event.node in dynamic and event.state is NodeState.RUNNING and early is None:
+                    early = rec.seq
     finally:
         store.close()
     events = {"final": last}

@@ -13,8 +13,9 @@ from typing import Any
 
 from engine.cli import render
 from engine.cli.streams import ReaderSafe
+from engine.codec import to_data
 from engine.errors import InvalidInput
-from engine.events import RunState
+from engine.events import GraphChanged, LogLine, RunStarted, RunState, Structure
 from engine.executors.local import use_pidfd_child_watcher
 from engine.loader import load_file, read_text
 from engine.run import Run
@@ -114,9 +115,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def show_data(store: Store, run_id: str) -> dict[str, Any]:
+    from engine.fold import snapshot
+
     run = store.run(run_id)
-    nodes = store.nodes(run_id)
-    promises = [data["spec"] for _s, _t, _k, data in store.events(run_id, kinds=("promise_added",))]
+    view = snapshot(store, run_id)
+    broken = view.broken
     return {
         "run": run_id,
         "workflow": run["workflow"],
@@ -125,22 +128,24 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
         "finished_at": iso(run["finished_at"]),
         "nodes": [
             {
-                "id": n["id"],
-                "state": n["state"],
-                "operator": n["operator"],
-                "created_by": n["created_by"],
-                "started_at": iso(n["started_at"]),
-                "finished_at": iso(n["finished_at"]),
-                "attempt": n["attempt"],
-                "reason": n["reason"],
-                "exit_code": n["exit_code"],
+                "id": n.id,
+                "state": n.state,
+                "operator": n.operator,
+                "created_by": n.created_by,
+                "started_at": iso(n.started_at),
+                "finished_at": iso(n.finished_at),
+                "attempt": n.attempt,
+                "reason": n.reason,
+                "exit_code": n.exit_code,
             }
-            for n in nodes
+            for n in view.nodes.values()
         ],
-        "edges": [{"from": e["source"], "to": e["target"]} for e in store.edges(run_id)],
-        "promises": promises,
-        "broken": run["broken"] or None,
-        "outputs": store.outputs(run_id),
+        "edges": [{"from": e.source, "to": e.target} for e in view.edges],
+        "promises": [spec for spec, _creator in view.promises],
+        "broken": None
+        if broken is None
+        else {"promise": broken.promise, "task": broken.task, "reason": broken.reason, "at_start": broken.at_start},
+        "outputs": {n.id: n.outputs for n in view.nodes.values() if n.outputs},
         "events": run["last_seq"],
     }
 
@@ -155,16 +160,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _has_node(store: Store, run_id: str, node: str) -> bool:
+    for rec in store.events(run_id, (RunStarted, GraphChanged)):
+        assert isinstance(rec.event, Structure)
+        if any(n.id == node for n in rec.event.nodes):
+            return True
+    return False
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     store = open_store(args)
     run_id = store.resolve_run(args.run)
-    if args.node is not None and not any(n["id"] == args.node for n in store.nodes(run_id)):
+    if args.node is not None and not _has_node(store, run_id, args.node):
         raise InvalidInput(f"run {run_id} has no node '{args.node}'")
-    for seq, ts, _kind, data in store.events(run_id, kinds=("log",), node=args.node):
+    for rec in store.events(run_id, (LogLine,), node=args.node):
+        line = rec.event
+        assert isinstance(line, LogLine)
         if args.json:
-            print(json.dumps({"seq": seq, "ts": iso(ts), **data}, ensure_ascii=False))
+            print(json.dumps({"seq": rec.seq, "ts": iso(rec.ts), **to_data(line)}, ensure_ascii=False))
         else:
-            render.log_line(data, sys.stdout, with_node=args.node is None)
+            render.log_line(line, sys.stdout, with_node=args.node is None)
     return 0
 
 
@@ -182,20 +197,21 @@ def cmd_graph(args: argparse.Namespace) -> int:
         if args.at is not None:
             raise InvalidInput("--at needs a run, not a workflow file")
         loaded = load_file(target)
-        view, name = from_workflow(loaded), loaded.workflow.name
+        (view, ghosts), name, at = from_workflow(loaded), loaded.workflow.name, None
     else:
         store = open_store(args)
         run_id = store.resolve_run(args.target)
         last = store.run(run_id)["last_seq"]
         if args.at is not None and not 0 <= args.at <= last:
             raise InvalidInput(f"--at {args.at}: run {run_id} has events 0 to {last}")
-        view, name = at_event(store, run_id, args.at), run_id
+        (view, ghosts), name = at_event(store, run_id, args.at), run_id
+        at = view.at
     if args.format == "json":
-        data = (json.dumps(to_json(view), indent=2) + "\n").encode("utf-8")
+        data = (json.dumps(to_json(view, ghosts, at), indent=2) + "\n").encode("utf-8")
     elif dot_program is None:
-        data = to_dot(view, name).encode("utf-8")
+        data = to_dot(view, ghosts, name).encode("utf-8")
     else:
-        data = graphviz.render(to_dot(view, name), args.format, dot_program)
+        data = graphviz.render(to_dot(view, ghosts, name), args.format, dot_program)
     if args.output:
         try:
             Path(args.output).write_bytes(data)

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from engine.cli.streams import TextOut
-from engine.events import NodeState, Recorded
+from engine.events import LogLine, NodeState, NodeStateChanged, PromiseBroken, Recorded
 from engine.promises import breached_by
 
 if TYPE_CHECKING:
@@ -62,15 +62,16 @@ class RunProgress:
 
     def on_event(self, rec: Recorded) -> None:
         ev = rec.event
-        if ev.kind == "log" and self.show_logs:
+        if isinstance(ev, LogLine):
+            if self.show_logs:
+                self._clear()
+                log_line(ev, self.stream, with_node=True)
+        elif isinstance(ev, NodeStateChanged) and ev.state is NodeState.FAILED:
             self._clear()
-            log_line(ev.data(), self.stream, with_node=True)
-        elif ev.kind == "node_state" and ev.state == NodeState.FAILED.value:  # type: ignore[attr-defined]
+            self.stream.write(f"  {printable(ev.node)}: failed: {printable(ev.reason)}\n")
+        elif isinstance(ev, PromiseBroken):
             self._clear()
-            self.stream.write(f"  {printable(ev.node)}: failed: {printable(ev.reason)}\n")  # type: ignore[attr-defined]
-        elif ev.kind == "promise_broken":
-            self._clear()
-            self.stream.write(f"  promise broken: {printable(ev.reason)}\n")  # type: ignore[attr-defined]
+            self.stream.write(f"  promise broken: {printable(ev.reason)}\n")
         self._dirty = True
 
     async def tick(self) -> None:
@@ -83,12 +84,12 @@ class RunProgress:
 
     def _draw(self) -> None:
         self._dirty = False
-        counts = Counter(s.value for s in self.run.node_state.values())
+        counts = Counter(self.run.node_state.values())
         total = len(self.run.node_state)
-        done = sum(counts[s] for s in ("succeeded", "failed", "skipped", "cancelled"))
+        done = sum(n for s, n in counts.items() if s.is_terminal)
         running = [n for n, s in self.run.node_state.items() if s is NodeState.RUNNING]
         names = ", ".join(running[:4]) + (f" +{len(running) - 4}" if len(running) > 4 else "")
-        extra = "".join(f" · {counts[s]} {s}" for s in ("failed", "skipped") if counts[s])
+        extra = "".join(f" · {counts[s]} {s.value}" for s in (NodeState.FAILED, NodeState.SKIPPED) if counts[s])
         text = printable(
             f"{self.run.workflow.name} [{done}/{total}] {time.monotonic() - self.started:5.1f}s"
             f"{extra}{' · running: ' + names if running else ''}"
@@ -109,10 +110,10 @@ class RunProgress:
 
 
 def summary(run: Run, store: Store, out: TextOut) -> None:
-    counts = Counter(s.value for s in run.node_state.values())
+    counts = Counter(run.node_state.values())
     row = store.run(run.id)
     took = (row["finished_at"] or time.time()) - row["started_at"]
-    parts = ", ".join(f"{counts[s]} {s}" for s in ("succeeded", "failed", "skipped", "cancelled") if counts[s])
+    parts = ", ".join(f"{counts[s]} {s.value}" for s in NodeState if s.is_terminal and counts[s])
     out.write(f"run {run.id} {run.state.value} in {took:.2f} s ({parts or 'no nodes'})\n")
     if run.broken is not None:
         out.write(
@@ -151,8 +152,7 @@ def show(data: dict[str, Any], out: TextOut) -> None:
             out.write(printable(f"  {node}.{name} = {text[:200]}") + "\n")
 
 
-def log_line(data: dict[str, Any], out: TextOut, with_node: bool) -> None:
-    prefix = f"[{data.get('node') or 'engine'}] " if with_node else ""
-    level = data.get("level", "info")
-    tag = "" if level == "info" else f"{level}: "
-    out.write(printable(f"{prefix}{tag}{data['message']}", lines=True) + "\n")
+def log_line(line: LogLine, out: TextOut, with_node: bool) -> None:
+    prefix = f"[{line.node or 'engine'}] " if with_node else ""
+    tag = "" if line.level == "info" else f"{line.level}: "
+    out.write(printable(f"{prefix}{tag}{line.message}", lines=True) + "\n")

@@ -352,15 +352,15 @@ class RunLayer:
             if item.culprit:
                 item.culprit = False
                 item.refresh()
-        if not broken:
+        if broken is None:
             return
-        for node_id in [broken.get("task"), *(broken.get("nodes") or [])]:
+        for node_id in [broken.task, *broken.nodes]:
             item = self._item(node_id) if node_id else None
             if item is not None:
                 item.culprit = True
                 item.refresh()
-        culprit = broken.get("task") or ""
-        mutation = broken.get("mutation") or {}
+        culprit = broken.task or ""
+        mutation = broken.mutation
         refused_ids: dict[str, str] = {}
         for spec in mutation.get("nodes", []) or []:
             if not isinstance(spec, dict) or "id" not in spec:

@@ -82,9 +82,10 @@ def test_graph_of_a_file_and_of_a_run_at_an_event(weft):
     final = weft("graph", run, "--format", "json").json()
     assert len(final["nodes"]) == 7 and len(final["edges"]) == 5
     assert all(n["ghost"] is False for n in final["nodes"])
-    early = weft("graph", run, "--at", "3", "--format", "json").json()
+    early = weft("graph", run, "--at", "2", "--format", "json").json()  # 1: registered, 2: plan runs
     assert [(n["id"], n["ghost"]) for n in early["nodes"]] == [("plan", False), ("ghost:plan", True)]
-    assert early["at"] == 3 and {"from": "plan", "to": "ghost:plan", "ghost": True} in early["edges"]
+    assert early["nodes"][0]["state"] == "running"
+    assert early["at"] == 2 and {"from": "plan", "to": "ghost:plan", "ghost": True} in early["edges"]
     assert weft("graph", run, "--at", "99999").code == 2
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from engine.events import NodeState, NodeStateChanged, PromiseBroken
+from engine.fold import NodeRecord, snapshot
 from engine.replay import at_event
 from tests.conftest import EXAMPLES
 
@@ -17,15 +19,20 @@ BREAKERS = sorted(EXAMPLES.glob("breaker-*.weft.yaml"))
 def final_form(store, run) -> set[tuple[str, str]]:
     """The run's final graph without skipped nodes, after transitive reduction."""
     g = nx.DiGraph()
-    g.add_nodes_from(n["id"] for n in store.nodes(run.id))
-    g.add_edges_from((e["source"], e["target"]) for e in store.edges(run.id))
+    view = snapshot(store, run.id)
+    g.add_nodes_from(view.nodes)
+    g.add_edges_from((e.source, e.target) for e in view.edges)
     return set(nx.transitive_reduction(g).edges)
+
+
+def state_of(node: NodeRecord | None) -> NodeState | None:
+    return node.state if node is not None else None
 
 
 def ghost_labels(store, run) -> list[tuple[int, list[str]]]:
     """(event, ghost labels) at every event of the run."""
-    last = max(seq for seq, *_ in store.events(run.id))
-    return [(n, [g.label for g in at_event(store, run.id, n).ghosts]) for n in range(last + 1)]
+    last = store.last_seq(run.id)
+    return [(n, [g.label for g in at_event(store, run.id, n)[1]]) for n in range(last + 1)]
 
 
 def test_pre_determined_is_the_same_graph_every_time_and_has_no_ghosts(run_file, store):
@@ -66,7 +73,9 @@ def test_random_map_has_the_map_form_with_varying_counts(run_file, store):
         counts[len(ms)] += 1
     assert len(counts) >= 3 and 0 in counts, counts
     labels = ghost_labels(store, run)
-    running_a = [lab for n, lab in labels if at_event(store, run.id, n).nodes.get("A", {}).get("state") == "running"]
+    running_a = [
+        lab for n, lab in labels if getattr(snapshot(store, run.id, n).nodes.get("A"), "state", None) == "running"
+    ]
     assert running_a and all(lab == ["0+ more M"] for lab in running_a)
     assert labels[-1][1] == []
 
@@ -97,15 +106,16 @@ def test_every_breaker_ends_broken_and_nothing_it_made_runs(path: Path, run_file
     run = run_file(path)
     assert run.state.value == "broken" and run.state.exit_code == 3
     events = list(store.events(run.id))
-    broken_at = next(seq for seq, _t, kind, _d in events if kind == "promise_broken")
-    data = next(d for _s, _t, kind, d in events if kind == "promise_broken")
-    refused = {n["id"] for n in data["mutation"].get("nodes", [])}
+    broken_at, broken = next((r.seq, r.event) for r in events if isinstance(r.event, PromiseBroken))
+    refused = {n["id"] for n in broken.mutation.get("nodes", [])}
     assert refused.isdisjoint(run.graph.nodes)  # the refused mutation was not applied
     started_after = [
-        d["node"] for seq, _t, kind, d in events if kind == "node_state" and d["state"] == "running" and seq > broken_at
+        r.event.node
+        for r in events
+        if isinstance(r.event, NodeStateChanged) and r.event.state is NodeState.RUNNING and r.seq > broken_at
     ]
     assert started_after == []  # nothing starts once a promise is broken
-    assert data["reason"] and data["promise"]
+    assert broken.reason and broken.promise
 
 
 def test_breakers_cover_every_kind():

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from engine.events import LogLine, NodeStateChanged, Progress
 from tests.conftest import EXAMPLES, CliResult, containers_of
 
 GROW = Path(__file__).parent / "workflows" / "grow.py"
@@ -385,14 +386,13 @@ def test_lines_and_progress_arrive_while_the_task_runs(weft, home, tmp_path, exe
     store = Store(home)
     try:
         events = {
-            (kind, data.get("message")): ts
-            for _, ts, kind, data in store.events(show["run"])
-            if kind in ("log", "progress")
+            ("log" if isinstance(r.event, LogLine) else "progress", r.event.message): r.ts
+            for r in store.events(show["run"], (LogLine, Progress))
         }
         finished = [
-            ts
-            for _, ts, kind, data in store.events(show["run"], kinds=("node_state",))
-            if data.get("state") == "succeeded"
+            r.ts
+            for r in store.events(show["run"], (NodeStateChanged,))
+            if isinstance(r.event, NodeStateChanged) and r.event.state == "succeeded"
         ][0]
     finally:
         store.close()

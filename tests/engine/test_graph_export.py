@@ -107,7 +107,7 @@ def test_png_refuses_a_terminal_as_stdout(graphviz):
 
 def test_svg_and_png_of_a_past_run_at_an_event(weft, graphviz, tmp_path):
     run = weft("run", FAN_OUT, "--json").json()["run"]
-    early = weft("graph", run, "--at", "3", "--format", "svg")  # plan is running, nothing created yet
+    early = weft("graph", run, "--at", "2", "--format", "svg")  # plan is running, nothing created yet
     assert early.code == 0, early.err
     nodes = svg_nodes(early.out)
     assert set(nodes) == {"plan", "ghost:plan"} and dashed(nodes["ghost:plan"])

@@ -127,8 +127,7 @@ def test_a_closed_terminal_stops_the_run_and_its_tasks(tmp_path: Path) -> None:
     record = check_record(home, run_id)
     assert record["state"] == "cancelled"
     assert set(record["nodes"].values()) == {"cancelled"}
-    with sqlite3.connect(home / "weft.db") as conn:
-        reason = conn.execute("SELECT reason FROM nodes WHERE run=? LIMIT 1", (run_id,)).fetchone()[0]
+    reason = next(iter(record["view"].nodes.values())).reason
     assert "SIGHUP" in reason
     pids = [int(p.name) for p in (tmp_path / "pids").iterdir()]
     assert len(pids) == 3

@@ -13,10 +13,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from engine.fold import snapshot
 from engine.run import Run
 from engine.store import Store
 
@@ -135,10 +135,10 @@ def test_a_deep_mutation_fails_its_task_with_the_reason(
         plan=PLAN.replace("MUTATION", repr(mutation)),
     )
     run = run_file(wf)
-    plan: dict[str, Any] = next(n for n in store.nodes(run.id) if n["id"] == "plan")
-    assert plan["state"] == "failed"
-    assert "internal error" not in plan["reason"]
-    assert "refused mutation" in plan["reason"] and reason in plan["reason"], plan["reason"]
+    plan = snapshot(store, run.id).nodes["plan"]
+    assert plan.state == "failed" and plan.reason is not None
+    assert "internal error" not in plan.reason
+    assert "refused mutation" in plan.reason and reason in plan.reason, plan.reason
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from engine.errors import WorkflowInvalid
+from engine.fold import snapshot
 from engine.loader import load_file
 from engine.run import Run
 from engine.store import Store
@@ -96,10 +97,10 @@ def test_a_node_created_by_a_task_with_a_workdir_outside_is_refused(
     run = run_file(wf)
     assert "escape" not in run.node_state  # never created, so never run
     assert not list(Path(run.workspace).rglob("ran-in"))
-    plan = next(n for n in store.nodes(run.id) if n["id"] == "plan")
-    assert plan["state"] == "failed"
-    assert "refused mutation" in plan["reason"] and f"workdir '{workdir}'" in plan["reason"]
-    assert "internal error" not in plan["reason"]
+    plan = snapshot(store, run.id).nodes["plan"]
+    assert plan.state == "failed" and plan.reason is not None
+    assert "refused mutation" in plan.reason and f"workdir '{workdir}'" in plan.reason
+    assert "internal error" not in plan.reason
 
 
 def test_a_node_created_by_a_task_with_a_build_outside_is_refused(
@@ -116,5 +117,5 @@ def test_a_node_created_by_a_task_with_a_build_outside_is_refused(
     )
     run = run_file(wf)
     assert "image" not in run.node_state
-    reason = next(n for n in store.nodes(run.id) if n["id"] == "plan")["reason"]
+    reason = snapshot(store, run.id).nodes["plan"].reason or ""
     assert "refused mutation" in reason and "build '../../..' leaves the workflow's folder" in reason

@@ -12,11 +12,14 @@ executor and a real SQLite store. Then:
   find none that breaks a promise; the one the engine refused, if any, must break one. A run
   that is refused ends ``broken`` with the sender named and none of that message's nodes in
   the store, so none of them ran; a run that is not has every node its tasks asked for.
-* **soundness**: at every event N after registration (and before the run, from the file), every
-  node of the final graph is real at N or covered by a ghost at N (see ``uncovered``).
+* **consistency**: at every event N (the registration is event 1) the run folded from its
+  events (``engine.fold``) is a state the run really had: every edge's ends exist, the
+  workflow's promises are there from the start, every task-made promise with its mutation.
+* **soundness**: at every event N (and before the run, from the file), every node of the final
+  graph is real at N or covered by a ghost at N (see ``uncovered``).
 * **precision**: with no dynamic node, or under `static`, no event has a ghost.
-* **replay**: the projection folded in batches (``engine.replay.at_event``) has the same ghosts
-  as folding every event on its own, the way the run applied them.
+* **replay**: the projection replayed at event N (``engine.replay.at_event``) has exactly the
+  ghosts the run itself projected when it emitted event N.
 
 What the property found (three engine bugs, fixed since) is pinned down by the tests at the end.
 
@@ -45,15 +48,20 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ProblemCollector
-from engine.graph import Mutation, RunGraph
+from engine.events import (
+    GraphChanged,
+    NodeState,
+    NodeStateChanged,
+    PromiseBroken,
+    Recorded,
+    RunStarted,
+    RunStateChanged,
+    Structure,
+)
+from engine.fold import RunSnapshot
 from engine.loader import load_file
-from engine.model import NodeSpec, Workflow, resolve_node
-from engine.porttypes import TypeRegistry
 from engine.projection import Ghost, ghosts
-from engine.promises import PromiseKeeper
-from engine.records import MessageSource, Reader
-from engine.replay import GraphView, at_event, from_workflow
+from engine.replay import at_event, from_workflow
 from engine.run import Run
 from engine.store import Store
 
@@ -70,8 +78,8 @@ MAX_PLANNERS = 3  # created planner tasks per scenario: keeps a run under a seco
 #: their creator where promises allow it
 PARALLEL = [1, 1, 2, 3]
 RUN_TIMEOUT = 60.0  # seconds; a run that takes longer is stuck
-STRUCTURE = ("node_added", "edge_added", "promise_added")
-TERMINAL_RUN = ("succeeded", "failed", "broken", "cancelled")
+#: A projection: a run as of some event, and its ghosts then.
+View = tuple[RunSnapshot, list[Ghost]]
 
 SELECTOR = st.sampled_from(["plan", "planner", "p*", "M", "X", "m*", "x*", "A", "B", "*", "none"])
 BY = st.one_of(st.none(), st.sampled_from(["plan", "planner", "p*", "m*", ["plan", "p1"]]))
@@ -334,7 +342,7 @@ def chain(node: str, created_by: dict[str, str | None]) -> list[str]:
     return out
 
 
-def uncovered(view: GraphView, final: GraphView) -> list[str]:
+def uncovered(projection: View, final: RunSnapshot) -> list[str]:
     """What in ``final`` the projection ``view`` does not account for; empty when it is sound.
 
     A node X of the final graph that is not real in ``view`` was created, directly or through
@@ -343,8 +351,9 @@ def uncovered(view: GraphView, final: GraphView) -> list[str]:
     has one), and a ghost with ``max`` covers at most ``max`` such nodes: a ghost stands for
     everything that may appear through its owner, what the owner's new nodes create included.
     """
-    created_by = {n: v["created_by"] for n, v in final.nodes.items()}
-    by_owner: dict[str, Ghost] = {g.owner: g for g in view.ghosts}
+    view, view_ghosts = projection
+    created_by = {n: v.created_by for n, v in final.nodes.items()}
+    by_owner: dict[str, Ghost] = {g.owner: g for g in view_ghosts}
     counted: dict[str, list[str]] = {}
     problems = []
     for node, data in final.nodes.items():
@@ -354,8 +363,8 @@ def uncovered(view: GraphView, final: GraphView) -> list[str]:
         ghost = by_owner.get(real) if real is not None else None
         if ghost is None:
             problems.append(f"{node} (created via {real}) has no ghost")
-        elif ghost.match is not None and not selects(list(ghost.match), node, data["spec"].get("operator")):
-            problems.append(f"{node} ({data['spec'].get('operator')}) does not match ghost {ghost.label!r} of {real}")
+        elif ghost.match is not None and not selects(list(ghost.match), node, data.operator):
+            problems.append(f"{node} ({data.operator}) does not match ghost {ghost.label!r} of {real}")
         else:
             counted.setdefault(ghost.owner, []).append(node)
     for owner, nodes in counted.items():
@@ -365,44 +374,35 @@ def uncovered(view: GraphView, final: GraphView) -> list[str]:
     return problems
 
 
-def reference_ghosts(store: Store, run_id: str, upto: int) -> list[Ghost]:
-    """Ghosts from folding every structure event on its own, as the run applied them."""
-    graph = RunGraph(Workflow(name="reference"), TypeRegistry())
-    keeper = PromiseKeeper(graph)
-    reader = Reader(MessageSource("event"), ProblemCollector())
-    states: dict[str, str] = {}
-    ended = False
-    for _seq, _ts, kind, data in store.events(run_id, upto=upto):
-        if kind == "node_added":
-            spec = NodeSpec(id=data["node"], operator=data["spec"].get("operator"), dynamic=data["dynamic"])
-            m = Mutation(data["created_by"], nodes=[spec])
-            graph.apply(m, {spec.id: resolve_node(spec, None)})
-            keeper.applied(m)
-            states[spec.id] = "pending"
-        elif kind == "edge_added":
-            m = Mutation(data["created_by"], edges=[reader.edge(data["spec"], ())])
-            graph.apply(m, {})
-            keeper.applied(m)
-        elif kind == "promise_added":
-            spec = reader.promise(data["spec"], ())
-            if data["created_by"] is None:
-                keeper.register([spec])
-            else:
-                keeper.applied(Mutation(data["created_by"], promises=[spec]))
-        elif kind == "node_state":
-            states[data["node"]] = data["state"]
-        elif kind == "run_state":
-            ended = data["state"] in TERMINAL_RUN
-    return [] if ended else ghosts(keeper, states)
+def consistent(view: RunSnapshot, workflow_promises: list[dict[str, Any]]) -> list[str]:
+    """What makes ``view`` a state no run ever had: an edge whose ends do not exist, a missing
+    promise of the workflow, a promise of a task that is not there."""
+    problems = [
+        f"edge {e.source} -> {e.target} has an end missing"
+        for e in view.edges
+        if not {e.source, e.target} <= set(view.nodes)
+    ]
+    registered = [spec for spec, creator in view.promises if creator is None]
+    if registered != workflow_promises:
+        problems.append(f"the workflow's promises are {registered}, not {workflow_promises}")
+    problems += [f"a promise of {c}, which is not in the graph" for _p, c in view.promises if c and c not in view.nodes]
+    return problems
 
 
 # -- the property ------------------------------------------------------------------------------
 
 
-def execute(folder: Path, scenario: Scenario) -> tuple[Run, Store]:
+def execute(folder: Path, scenario: Scenario, live: dict[int, list[Ghost]] | None = None) -> tuple[Run, Store]:
+    """Run ``scenario``; with ``live``, record there the ghosts the run projects at each event."""
     path = write_workflow(folder, scenario)
     store = Store(folder / "home")
     run = Run(load_file(path), store, text=path.read_text())
+    if live is not None:
+
+        def project(rec: Recorded) -> None:
+            live[rec.seq] = [] if run.state.is_terminal else ghosts(run.keeper, run.node_state)
+
+        run.subscribe(project)
     try:
         asyncio.run(asyncio.wait_for(run.execute(), RUN_TIMEOUT))
     except TimeoutError:
@@ -418,9 +418,10 @@ def execute(folder: Path, scenario: Scenario) -> tuple[Run, Store]:
 def test_promises_are_kept_exactly_and_every_projection_is_sound(scenario: Scenario) -> None:
     with tempfile.TemporaryDirectory(prefix="weft-prop-") as tmp:
         folder = Path(tmp)
-        run, store = execute(folder, scenario)
+        live: dict[int, list[Ghost]] = {}
+        run, store = execute(folder, scenario, live)
         try:
-            check(folder, scenario, run, store)
+            check(folder, scenario, run, store, live)
         finally:
             store.close()
         event(f"run {run.state.value}" + (f": {run.broken.promise.split(' ')[0]}" if run.broken else ""))
@@ -435,52 +436,45 @@ def changes(message: dict[str, Any]) -> bool:
 
 
 def applied_order(
-    events: list[tuple[int, float, str, dict[str, Any]]], behaviours: dict[str, list[dict[str, Any]]]
+    events: list[Recorded], behaviours: dict[str, list[dict[str, Any]]]
 ) -> tuple[list[tuple[str, int]], tuple[str, int] | None]:
     """The messages the engine applied, in its order, and the one it refused (if any).
 
-    Each applied mutation is announced as its nodes, edges and promises, one event each, in one
-    burst; so the log says which task's next message came when. A message that changes nothing
-    leaves no trace and is skipped (it keeps every promise).
+    Each applied mutation is one ``GraphChanged`` event holding exactly the message's nodes,
+    edges and promises. A message that changes nothing leaves no trace and is skipped (it keeps
+    every promise).
     """
     queue = {task: [i for i, m in enumerate(messages) if changes(m)] for task, messages in behaviours.items()}
     order: list[tuple[str, int]] = []
-    i = 0
-    while i < len(events):
-        _seq, _ts, kind, data = events[i]
-        if kind == "promise_broken":
-            return order, (data["task"], queue[data["task"]][0])
-        if kind in STRUCTURE and data["created_by"] is not None:
-            task = data["created_by"]
+    for rec in events:
+        event = rec.event
+        if isinstance(event, PromiseBroken):
+            assert event.task is not None
+            return order, (event.task, queue[event.task][0])
+        if isinstance(event, GraphChanged):
+            task = event.created_by
             index = queue[task].pop(0)
             message = behaviours[task][index]
-            expected = (
-                [("node_added", n["id"]) for n in message["nodes"]]
-                + [("edge_added", (e["from"], e["to"])) for e in message["edges"]]
-                + [("promise_added", None)] * len(message["promises"])
-            )
-            burst = [
-                (k, d["node"] if k == "node_added" else (d["source"], d["target"]) if k == "edge_added" else None)
-                for _s, _t, k, d in events[i : i + len(expected)]
-            ]
-            assert burst == expected, f"{task}'s message {index} was applied as {burst}"
+            assert [n.id for n in event.nodes] == [n["id"] for n in message["nodes"]], (task, index)
+            assert [(e.source, e.target) for e in event.edges] == [(e["from"], e["to"]) for e in message["edges"]]
+            assert len(event.promises) == len(message["promises"]), (task, index)
             order.append((task, index))
-            i += len(expected)
-            continue
-        i += 1
     return order, None
 
 
-def check(folder: Path, scenario: Scenario, run: Run, store: Store) -> None:
+def check(folder: Path, scenario: Scenario, run: Run, store: Store, live: dict[int, list[Ghost]]) -> None:
     behaviours = scenario.behaviours()
     events = list(store.events(run.id))
-    end = next(s for s, _t, k, d in events if k == "run_state" and d["state"] in TERMINAL_RUN)
-    assert not [d for _s, _t, k, d in events[end:] if k in STRUCTURE + ("promise_broken",)], "changed after the end"
+    end = next(r.seq for r in events if isinstance(r.event, RunStateChanged) and r.event.state.is_terminal)
+    after = [r for r in events[end:] if isinstance(r.event, (Structure, PromiseBroken))]
+    assert not after, "changed after the end"
     events_to_end = events[:end]
-    started = [d["node"] for _s, _t, k, d in events if k == "node_state" and d["state"] == "running"]
-    state = {n["id"]: n["state"] for n in store.nodes(run.id)}
-    existed = [d["node"] for _s, _t, k, d in events_to_end if k == "node_added"]
-    broken = next((d for _s, _t, k, d in events_to_end if k == "promise_broken"), None)
+    started = [
+        r.event.node for r in events if isinstance(r.event, NodeStateChanged) and r.event.state is NodeState.RUNNING
+    ]
+    state = {n.id: n.state for n in at_event(store, run.id)[0].nodes.values()}
+    existed = [n.id for r in events_to_end if isinstance(r.event, Structure) for n in r.event.nodes]
+    broken = next((r.event for r in events_to_end if isinstance(r.event, PromiseBroken)), None)
 
     # -- promises: the oracle replays the messages in the order the engine received them ----------
     oracle = Oracle(
@@ -509,27 +503,32 @@ def check(folder: Path, scenario: Scenario, run: Run, store: Store) -> None:
         task, index = refused
         why = oracle.violation(change_of(task, behaviours[task][index]))
         assert why is not None, f"{task}'s message {index} was refused ({broken}), but it keeps every promise"
-        assert run.state.value == "broken" and broken is not None and broken["task"] == task
+        assert run.state.value == "broken" and broken is not None and broken.task == task
         offending = {n["id"] for n in behaviours[task][index]["nodes"]}
         assert not offending & set(state), "nothing of the refused mutation exists, so none of it ran"
         assert state[task] == "failed"
         assert all(state[n] in ("succeeded", "failed", "cancelled") for n in existed)
 
-    # -- soundness, precision, and the batched fold ------------------------------------------------
-    final = at_event(store, run.id, end)
-    assert list(final.nodes) == existed and not final.ghosts
-    registered = max(s for s, _t, k, d in events if k in STRUCTURE and d["created_by"] is None)
-    static_from = next((s for s, _t, k, d in events if k == "promise_added" and "static" in d["spec"]), None)
+    # -- consistency, soundness, precision, and replay against the run's own projection ----------
+    final, final_ghosts = at_event(store, run.id, end)
+    assert list(final.nodes) == existed and not final_ghosts
+    assert isinstance(events[0].event, RunStarted) and events[0].seq == 1, "the registration is the first event"
+    workflow_promises = list(events[0].event.promises)
+    static_from = next(
+        (r.seq for r in events if isinstance(r.event, Structure) and any("static" in p for p in r.event.promises)),
+        None,
+    )
     no_dynamic = scenario.root != "planner"
     before = from_workflow(load_file(folder / "wf.weft.yaml"))
     assert uncovered(before, final) == [], "registration-time projection"
-    assert not (before.ghosts and (no_dynamic or any("static" in p for p in scenario.promises)))
-    for n in range(registered, end + 1):
-        view = at_event(store, run.id, n)
-        assert uncovered(view, final) == [], f"projection at event {n} of {end}"
-        assert view.ghosts == reference_ghosts(store, run.id, n), f"batched fold differs at event {n}"
+    assert not (before[1] and (no_dynamic or any("static" in p for p in scenario.promises)))
+    for n in range(1, end + 1):
+        view, view_ghosts = at_event(store, run.id, n)
+        assert consistent(view, workflow_promises) == [], f"event {n} of {end} is no state the run had"
+        assert uncovered((view, view_ghosts), final) == [], f"projection at event {n} of {end}"
+        assert view_ghosts == live[n], f"replay at event {n} differs from what the run projected then"
         if no_dynamic or (static_from is not None and n >= static_from):
-            assert view.ghosts == [], f"ghosts at event {n} under static / without a dynamic node"
+            assert view_ghosts == [], f"ghosts at event {n} under static / without a dynamic node"
 
 
 # -- what the property found, pinned down ----------------------------------------------------------
@@ -603,7 +602,7 @@ def test_a_ghost_narrowed_for_its_owner_only_also_stands_for_its_descendants(tmp
     scenario = Scenario("planner", [promise], [{"type": "mutate", "nodes": [child], "edges": [], "promises": []}])
     run, store = execute(tmp_path, scenario)
     try:
-        final = at_event(store, run.id)
+        final = at_event(store, run.id)[0]
     finally:
         store.close()
     assert run.state.value == "succeeded" and {"p1", "m2", "m3"} <= set(final.nodes)
@@ -660,6 +659,7 @@ def test_a_task_being_stopped_after_the_run_ended_changes_nothing(tmp_path: Path
     finally:
         store.close()
     assert state.value == "broken" and run.broken is not None and run.broken.task == "a"
-    ended = next(s for s, _t, k, d in events if k == "run_state" and d["state"] == "broken")
-    assert not [d for s, _t, k, d in events if s > ended and k in STRUCTURE], "the graph changed after the run ended"
+    ended = next(r.seq for r in events if isinstance(r.event, RunStateChanged) and r.event.state == "broken")
+    changed = [r for r in events if r.seq > ended and isinstance(r.event, Structure)]
+    assert not changed, "the graph changed after the run ended"
     assert "late" not in run.graph.nodes

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from engine.fold import snapshot
 from engine.loader import load_file
 from engine.replay import from_workflow
+from engine.store import Store
 from tests.engine.conftest import states
 
 GROW = Path(__file__).parent / "workflows" / "grow.py"
@@ -144,7 +146,7 @@ def test_registration_promise_broken(name, tmp_path, run_file, store):
     # the mutation was refused whole: none of its nodes exists, let alone ran
     for created in breaker["nodes"]:
         assert created["id"] not in run.graph.nodes
-        assert not any(n["id"] == created["id"] for n in store.nodes(run.id))
+        assert created["id"] not in snapshot(store, run.id).nodes
     assert states(run)["plan"] == "failed" and states(run)["B"] == "cancelled"
     row = store.run(run.id)
     assert row["state"] == "broken" and row["broken"]["task"] == "plan"
@@ -212,18 +214,22 @@ def test_breaking_via_a_shorthand_message_is_caught_too(tmp_path, run_file):
     assert run.state.value == "broken"
 
 
+def spans_of(store: Store, run_id: str) -> dict[str, tuple[float | None, float | None]]:
+    return {n.id: (n.started_at, n.finished_at) for n in snapshot(store, run_id).nodes.values()}
+
+
 def test_static_lets_a_dynamic_node_run_beside_others(tmp_path, run_file, store):
     """Promises feed the scheduler: nothing can be added, so nothing waits for the planner."""
     messages = [{"sleep": 0.6}]
     extra = [{"id": "free", "command": ["python3", "-c", "pass"]}]
     after_a = [{"from": "A", "to": "free"}]  # ready together with plan, once A is done
     held = run_file(workflow(tmp_path, messages, [], extra_nodes=extra, extra_edges=after_a))
-    spans = {n["id"]: (n["started_at"], n["finished_at"]) for n in store.nodes(held.id)}
+    spans = spans_of(store, held.id)
     assert spans["free"][0] >= spans["plan"][1]  # without a promise, `free` waits
     again = tmp_path / "static"
     again.mkdir()
     free = run_file(workflow(again, messages, [{"static": {}}], extra_nodes=extra, extra_edges=after_a))
-    spans = {n["id"]: (n["started_at"], n["finished_at"]) for n in store.nodes(free.id)}
+    spans = spans_of(store, free.id)
     assert spans["free"][1] < spans["plan"][1]
 
 
@@ -234,7 +240,7 @@ def test_no_edges_into_a_node_lets_just_that_node_go_early(tmp_path, run_file, s
     run = run_file(
         workflow(tmp_path, messages, [{"no_new_edges": {"to": "free"}}], extra_nodes=extra, extra_edges=after_a)
     )
-    spans = {n["id"]: (n["started_at"], n["finished_at"]) for n in store.nodes(run.id)}
+    spans = spans_of(store, run.id)
     assert spans["free"][1] < spans["plan"][1]
     assert spans["held"][0] >= spans["plan"][1]
 
@@ -251,8 +257,8 @@ def test_projection_ghost_labels_follow_the_promises(tmp_path):
     for i, (promises, label) in enumerate(cases):
         folder = tmp_path / str(i)
         folder.mkdir()
-        view = from_workflow(load_file(workflow(folder, [], promises)))
-        assert [g.label for g in view.ghosts] == ([label] if label else []), promises
+        _view, ghosts = from_workflow(load_file(workflow(folder, [], promises)))
+        assert [g.label for g in ghosts] == ([label] if label else []), promises
 
 
 def test_a_static_workflow_has_no_ghosts(weft, tmp_path):

@@ -266,5 +266,5 @@ def test_whatever_a_task_says_the_run_ends_and_its_record_is_whole(
     assert record["state"] == state.value and record["last_seq"] == run._seq
     for node, node_state in record["nodes"].items():
         assert node_state in ("succeeded", "failed", "skipped", "cancelled"), (node, node_state)
-    reasons = [r[0] or "" for r in store.conn.execute("SELECT reason FROM nodes WHERE run=?", (run.id,))]
+    reasons = [n.reason or "" for n in record["view"].nodes.values()]
     assert not [r for r in reasons if "internal error" in r], reasons

@@ -7,6 +7,8 @@ import itertools
 import networkx as nx
 import pytest
 
+from engine.events import LogLine
+from engine.fold import snapshot
 from engine.store import Store
 from tests.conftest import EXAMPLES
 from tests.engine.conftest import states
@@ -15,7 +17,11 @@ FOUR = EXAMPLES / "four-nodes.weft.yaml"
 
 
 def _intervals(store: Store, run_id: str) -> dict[str, tuple[float, float]]:
-    return {n["id"]: (n["started_at"], n["finished_at"]) for n in store.nodes(run_id)}
+    spans = {}
+    for n in snapshot(store, run_id).nodes.values():
+        assert n.started_at is not None and n.finished_at is not None, n
+        spans[n.id] = (n.started_at, n.finished_at)
+    return spans
 
 
 def _max_overlap(intervals: dict[str, tuple[float, float]]) -> int:
@@ -239,7 +245,7 @@ def test_shell_true_runs_bin_sh_explicitly(write, run_file, store):
           - {id: argv, command: [echo, "$((6 * 7))", ";", "rm -rf /"]}
     """)
     run = run_file(path)
-    logs = {d["node"]: d["message"] for _s, _t, _k, d in store.events(run.id, kinds=("log",))}
+    logs = {r.event.node: r.event.message for r in store.events(run.id, (LogLine,)) if isinstance(r.event, LogLine)}
     assert logs["s"] == "42 from /bin/sh"
     assert logs["argv"] == "$((6 * 7)) ; rm -rf /"  # an argv list never reaches a shell
 
@@ -261,5 +267,5 @@ def test_when_error_at_run_time_fails_the_target_with_the_reason(write, run_file
     """)
     run = run_file(path)
     assert states(run) == {"a": "succeeded", "b": "failed"}
-    reason = {n["id"]: n["reason"] for n in store.nodes(run.id)}["b"]
+    reason = snapshot(store, run.id).nodes["b"].reason or ""
     assert "a.v has no key 'missing'" in reason

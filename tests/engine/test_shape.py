@@ -6,6 +6,7 @@ import networkx as nx
 import pytest
 import yaml
 
+from engine.events import PromiseBroken
 from engine.shape import Matcher, compile_shape, order_from_edges, pattern_problems
 from tests.engine.test_promises import mutate, node, workflow
 
@@ -200,8 +201,8 @@ def test_two_alternatives_in_one_message_are_refused_with_both_named(tmp_path, r
     run = run_file(workflow(tmp_path, [both], [{"shape": "plan -> (L | R) -> B"}]))
     assert run.state.value == "broken"
     assert run.broken.reason.endswith("but `plan -> (L | R) -> B` allows only one of L and R")
-    broken = [data for _s, _t, kind, data in store.events(run.id, kinds=("promise_broken",))]
-    assert sorted(broken[0]["nodes"]) == ["L", "R"]
+    broken = [r.event for r in store.events(run.id, (PromiseBroken,)) if isinstance(r.event, PromiseBroken)]
+    assert sorted(broken[0].nodes) == ["L", "R"]
 
 
 def test_when_branches_count_once_skipped(write, run_file):

@@ -17,10 +17,12 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.errors import RecordingFailed
+from engine.fold import snapshot
 from engine.loader import load_file
 from engine.run import Run
 from engine.store import DB_NAME, Store
@@ -98,23 +100,22 @@ def _wait_for_run(home: Path, timeout: float = 30) -> str:
     raise AssertionError("the run never started")
 
 
-def check_record(home: Path, run_id: str) -> dict[str, object]:
-    """The record is whole: integrity ok, events 1..last_seq with no gap, and every derived row
-    agrees with the events (no node claims a state its last event does not give it)."""
+def check_record(home: Path, run_id: str) -> dict[str, Any]:
+    """The record is whole: integrity ok, events 1..last_seq with no gap, every one decodes, and
+    the run's row agrees with its events. Returns the run's state and each node's last state."""
     with sqlite3.connect(home / DB_NAME) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         state, last = conn.execute("SELECT state, last_seq FROM runs WHERE id=?", (run_id,)).fetchone()
         seqs = [r[0] for r in conn.execute("SELECT seq FROM events WHERE run=? ORDER BY seq", (run_id,))]
         assert seqs == list(range(1, last + 1)), "events are not numbered 1..N without gaps"
-        last_state: dict[str, str] = {}
-        for (data,) in conn.execute(
-            "SELECT data FROM events WHERE run=? AND kind='node_state' ORDER BY seq", (run_id,)
-        ):
-            item = json.loads(data)
-            last_state[item["node"]] = item["state"]
-        for node, node_state in conn.execute("SELECT id, state FROM nodes WHERE run=?", (run_id,)):
-            assert last_state.get(node, "pending") == node_state, node
-    return {"state": state, "last_seq": last, "nodes": last_state}
+    store = Store(home)
+    try:
+        view = snapshot(store, run_id, logs=True)
+    finally:
+        store.close()
+    assert view.at == last and (view.state is None or view.state.value == state), (view.state, state)
+    last_state = {n.id: n.state.value for n in view.nodes.values() if n.state is not None}
+    return {"state": state, "last_seq": last, "nodes": last_state, "view": view}
 
 
 def _workflow(tmp_path: Path, text: str) -> Path:
@@ -151,10 +152,8 @@ def test_a_busy_database_never_stalls_the_run_nor_loses_an_event(tmp_path: Path)
     record = check_record(home, run_id)
     assert record["state"] == "failed"
     assert record["nodes"] == {"slow": "failed", "quick": "succeeded", "after": "succeeded"}
-    with sqlite3.connect(home / DB_NAME) as conn:
-        started, finished, reason = conn.execute(
-            "SELECT started_at, finished_at, reason FROM nodes WHERE run=? AND id='slow'", (run_id,)
-        ).fetchone()
+    slow = record["view"].nodes["slow"]
+    started, finished, reason = slow.started_at, slow.finished_at, slow.reason
     assert reason == "timed out after 1 s"
     assert finished - started < 2.5, f"the timeout fired {finished - started:.1f} s after the start"
 
@@ -314,7 +313,7 @@ def test_ctrl_c_twice_stops_waiting_for_a_locked_database(tmp_path: Path) -> Non
     check_record(home, run_id)
 
 
-@pytest.mark.parametrize("version, says", [(0, "older format"), (99, "newer Weft")])
+@pytest.mark.parametrize("version, says", [(0, "older format"), (1, "older format"), (99, "newer Weft")])
 def test_a_database_of_another_format_is_refused_in_one_line(tmp_path: Path, version: int, says: str) -> None:
     """A home written by another version of Weft is never read as if it were this one's."""
     home = tmp_path / "home"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.events import NodeState, NodeStateChanged
 from studio.canvas.items import GHOST, SPAWNED
 from tests.studio.conftest import make_window, run_to_end
 
@@ -45,9 +46,9 @@ def test_replay_a_finished_run(qtbot: Any, window: Any, examples: Path) -> None:
     # early in the run: fewer nodes, and the planner's ghost
     last = window.history.last
     early = next(
-        seq
-        for seq, _ts, kind, data in window.history.store.events(run_id)
-        if kind == "node_state" and data["node"] == "plan" and data["state"] == "running"
+        rec.seq
+        for rec in window.history.store.events(run_id, (NodeStateChanged,))
+        if rec.event == NodeStateChanged("plan", NodeState.RUNNING, 1)
     )
     window.replay.slider.setValue(early)
     qtbot.waitUntil(lambda: window.history.at == early, timeout=3000)

@@ -9,7 +9,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.events import LogLine, NodeAdded, NodeStateChanged, Recorded, RunStateChanged
+from engine.events import (
+    AddedNode,
+    LogLine,
+    NodeState,
+    NodeStateChanged,
+    Recorded,
+    RunStarted,
+    RunState,
+    RunStateChanged,
+)
 from engine.projection import Ghost
 from studio.runhost import read_frames
 from studio.runmodel import LOG_LINES, GhostUpdate, RunEnded, RunModel
@@ -22,28 +31,32 @@ def rec(seq: int, event: Any) -> Recorded:
 
 def test_logs_are_bounded_and_counted() -> None:
     model = RunModel("r-test")
-    model.apply([rec(1, NodeAdded("a", {"id": "a"}, None, False))])
+    model.apply([rec(1, RunStarted((AddedNode("a", {"id": "a"}),), workflow="w"))])
     lines = [rec(i + 2, LogLine("a", "stdout", f"line {i}")) for i in range(LOG_LINES * 3)]
     changes = model.apply(lines)
     run = model.nodes["a"]
     assert changes.logs == {"a": LOG_LINES * 3}
-    assert run.log_count == LOG_LINES * 3 and len(run.log) == LOG_LINES
-    assert run.log[-1] == f"line {LOG_LINES * 3 - 1}" and run.log[0] == f"line {LOG_LINES * 2}"
+    log = model.log_of(run.id)
+    assert model.log_counts["a"] == LOG_LINES * 3 and len(log) == LOG_LINES
+    assert log[-1] == f"line {LOG_LINES * 3 - 1}" and log[0] == f"line {LOG_LINES * 2}"
     assert len(model.engine_log) == LOG_LINES
 
 
 def test_ghosts_of_finished_nodes_are_dropped_at_once() -> None:
     model = RunModel("r-test")
     model.apply(
-        [rec(1, NodeAdded("plan", {"id": "plan"}, None, True)), GhostUpdate([Ghost("plan", "anything may follow")])]
+        [
+            rec(1, RunStarted((AddedNode("plan", {"id": "plan"}, dynamic=True),), workflow="w")),
+            GhostUpdate([Ghost("plan", "anything may follow")]),
+        ]
     )
     assert [g.owner for g in model.ghosts] == ["plan"]
-    changes = model.apply([rec(2, NodeStateChanged("plan", "succeeded", 1))])
+    changes = model.apply([rec(2, NodeStateChanged("plan", NodeState.SUCCEEDED, 1))])
     assert changes.ghosts and model.ghosts == []
     # a projection computed a moment before the node ended does not bring it back
     model.apply([GhostUpdate([Ghost("plan", "anything may follow")])])
     assert model.ghosts == []
-    model.apply([rec(3, RunStateChanged("succeeded")), RunEnded("succeeded")])
+    model.apply([rec(3, RunStateChanged(RunState.SUCCEEDED)), RunEnded("succeeded")])
     assert model.finished and model.ended is not None
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.fold import snapshot
+from engine.store import Store
 from tests.conftest import EXAMPLES, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -60,12 +61,12 @@ def xvfb() -> Iterator[str]:
 
 
 def _created(home: Path) -> int:
-    conn = sqlite3.connect(home / "weft.db")
+    store = Store(home)
     try:
-        run = conn.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()[0]
-        return conn.execute("SELECT count(*) FROM nodes WHERE run=? AND created_by IS NOT NULL", (run,)).fetchone()[0]
+        view = snapshot(store, store.resolve_run("last"))
     finally:
-        conn.close()
+        store.close()
+    return sum(1 for n in view.nodes.values() if n.created_by is not None)
 
 
 def test_screenshot_of_a_finished_map_run(xvfb: str, tmp_path: Path) -> None:
