@@ -14,8 +14,8 @@ from PySide6 import QtWidgets
 from engine.loader import read_text_leniently
 from engine.replay import GraphView, from_workflow, to_dot
 from engine.writer import edge_data, node_data
-from studio.document import Document
-from studio.runmodel import RunModel
+from studio.model.document import Document
+from studio.model.runmodel import RunModel
 
 if TYPE_CHECKING:
     from studio.mainwindow import MainWindow

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.errors import InvalidInput
 from engine.store import Store
-from studio.runmodel import LOG_LINES, STRUCTURE, RunModel
+from studio.model.runmodel import LOG_LINES, STRUCTURE, RunModel
 
 if TYPE_CHECKING:
     from studio.mainwindow import MainWindow

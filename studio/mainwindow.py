@@ -18,14 +18,14 @@ from engine.loader import read_text_leniently
 from studio.actions import build_actions
 from studio.canvas.canvas import Canvas
 from studio.canvas.items import DESIGN, GHOST, REFUSED
-from studio.document import Document
 from studio.editor import Editor
 from studio.history import History, ReplayBar
+from studio.model.document import Document
+from studio.model.runmodel import RunModel
 from studio.palette import Palette
 from studio.problems import ProblemsPanel
 from studio.promises_panel import PromisesPanel
 from studio.properties import Properties
-from studio.runmodel import RunModel
 from studio.runpanel import RunPanel
 from studio.runview import Banner, RunView
 

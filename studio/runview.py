@@ -16,7 +16,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.errors import InvalidInput, WorkflowInvalid
 from engine.promises import breached_by
 from studio.bridge import EventBridge
-from studio.runmodel import RunModel
+from studio.model.runmodel import RunModel
 from studio.runner import RunController
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from studio.canvas.frames import Frames
 from studio.canvas.graph import OPERATOR_MIME, WeftGraph, WeftNode
 from studio.canvas.items import DESIGN, GHOST, NodeLook, WeftNodeItem, type_color
 from studio.canvas.layout import Grid, beside, layered
-from studio.document import AFTER, THEN, Document, EdgeKey
+from studio.model.document import AFTER, THEN, Document, EdgeKey
 
 NODE_HEIGHT = 80.0
 WHEN_COLOR = (200, 190, 90, 255)

@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtGui, QtTest
 
 from engine.loader import load_file
 from studio import export
-from studio.library import BUILTIN_FOLDER
+from studio.model.library import BUILTIN_FOLDER
 from tests.studio.conftest import drag_wire, drop_operator, make_window
 
 BASIC = BUILTIN_FOLDER / "basic.weft.yaml"

@@ -11,8 +11,8 @@ from typing import Any
 
 from engine.events import LogLine, NodeAdded, NodeStateChanged, Recorded, RunStateChanged
 from engine.projection import Ghost
+from studio.model.runmodel import LOG_LINES, GhostUpdate, RunEnded, RunModel
 from studio.runhost import read_frames
-from studio.runmodel import LOG_LINES, GhostUpdate, RunEnded, RunModel
 from tests.conftest import EXAMPLES
 
 

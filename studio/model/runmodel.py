@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.events import LogLine, Recorded
-from studio.document import EdgeKey
+from studio.model.document import EdgeKey
 
 LOG_LINES = 5000  # per node
 TERMINAL = ("succeeded", "failed", "skipped", "cancelled")

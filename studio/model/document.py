@@ -28,9 +28,9 @@ from engine.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, Resolved
 from engine.porttypes import TypeRegistry
 from engine.roundtrip import merge_text
 from engine.writer import workflow_data, write_text
-from studio.events import Events
-from studio.library import LibraryFile, import_text, read_library, rebase_import
-from studio.regions import Region, region_members, shape_anchors
+from studio.model.events import Events
+from studio.model.library import LibraryFile, import_text, read_library, rebase_import
+from studio.model.regions import Region, region_members, shape_anchors
 
 #: The ports every node has for runs-after edges (names no data port can have).
 AFTER = "(after)"
