@@ -425,6 +425,10 @@ class Canvas(QtCore.QObject):
             rect = rect.united(item.sceneBoundingRect())
         return rect
 
+    def add_context_actions(self, actions: list[QtGui.QAction]) -> None:
+        """Offer ``actions`` on a right-click on the canvas (NodeGraphQt shows its menu when it has any)."""
+        self.viewer.context_menus()["graph"].addActions(actions)
+
     def fit(self) -> None:
         """Show every node (NodeGraphQt's own fit groups the items: far too slow for big graphs)."""
         rect = self.items_rect()
