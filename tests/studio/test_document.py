@@ -39,10 +39,13 @@ def test_connection_problems_name_the_reason() -> None:
         == "read.text (str) cannot feed report.total (int): str is not assignable to int"
     )
     assert "file and str are kept distinct" in doc.connection_problem("read", "copy", "count", "text")
-    assert "already wired" in doc.connection_problem("read", "text", "count", "text")
+    assert doc.connection_problem("read", "text", "count", "text") == "duplicate edge read.text -> count.text"
     assert "cycle" in doc.connection_problem("report", None, "read", None)
     assert "itself" in doc.connection_problem("read", None, "read", None)
     assert "runs-after" in doc.connection_problem("read", "text", "count", None)
+    assert doc.connection_problem("read", "txt", "count", "text") == (
+        "node 'read' has no output 'txt' (outputs: text, copy) (did you mean 'text'?)"
+    )
     assert doc.connection_problem("count", "total", "report", "counts") is not None
     assert doc.connection_problem("too-short", None, "report", None) is None
 
