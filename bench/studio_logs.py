@@ -37,7 +37,7 @@ sys.stdout.flush()
 def measure(folder: Path, lines: int) -> dict[str, float]:
     from PySide6 import QtWidgets
 
-    from studio.runmodel import LOG_LINES
+    from studio.model.runmodel import LOG_LINES
 
     (folder / "chatty.py").write_text(CHATTY)
     path = folder / "chatty.weft.yaml"

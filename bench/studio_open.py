@@ -56,8 +56,8 @@ def workflow_text(nodes: int, layers: int = 20) -> str:
 def measure(path: Path, home: Path) -> dict[str, float]:
     from PySide6 import QtCore, QtWidgets
 
-    from studio.document import Document
     from studio.mainwindow import MainWindow
+    from studio.model.document import Document
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     settings = QtCore.QSettings(str(home / "studio.ini"), QtCore.QSettings.IniFormat)

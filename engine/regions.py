@@ -19,7 +19,7 @@ has atoms is accepted in O(size of the mutation): that keeps a map of 10,000 cop
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from engine.graph import Mutation, RunGraph
@@ -28,6 +28,40 @@ from engine.shape import Atom, Matcher, Order, Shape, bits, compile_shape
 
 StateOf = Callable[[str], str]
 PENDING = "pending"
+
+
+def region_members(
+    first: str,
+    last: str,
+    successors: Callable[[str], Iterable[str]],
+    predecessors: Callable[[str], Iterable[str]],
+    children: Callable[[str], Iterable[str]],
+) -> set[str]:
+    """The nodes of the region from anchor ``first`` to anchor ``last`` (both exist), SPEC §5.
+
+    Every node on a path from ``first`` to ``last``, then every node created by a task of the
+    region other than ``last`` (``children(node)``: the nodes it created), and so on down. The
+    run's checks and the studio's frames both ask here, so they never disagree on a member.
+    """
+    ancestors, stack = {last}, [last]
+    while stack:
+        for p in predecessors(stack.pop()):
+            if p not in ancestors:
+                ancestors.add(p)
+                stack.append(p)
+    core, stack = {first, last}, [first]
+    while stack:
+        for s in successors(stack.pop()):
+            if s in ancestors and s not in core:
+                core.add(s)
+                stack.append(s)
+    out, stack = set(core), [n for n in core if n != last]
+    while stack:
+        for child in children(stack.pop()):
+            if child not in out:
+                out.add(child)
+                stack.append(child)
+    return out
 
 
 def _h(node: str) -> int:
@@ -108,25 +142,7 @@ class Region:
     def members_in(self, view: _View) -> set[str]:
         if not (view.exists(self.first) and view.exists(self.last)):
             return set()
-        ancestors, stack = {self.last}, [self.last]
-        while stack:
-            for p in view.pred(stack.pop()):
-                if p not in ancestors:
-                    ancestors.add(p)
-                    stack.append(p)
-        core, stack = {self.first, self.last}, [self.first]
-        while stack:
-            for s in view.succ(stack.pop()):
-                if s in ancestors and s not in core:
-                    core.add(s)
-                    stack.append(s)
-        out, stack = set(core), [n for n in core if n != self.last]
-        while stack:
-            for child in view.children(stack.pop()):
-                if child not in out:
-                    out.add(child)
-                    stack.append(child)
-        return out
+        return region_members(self.first, self.last, view.succ, view.pred, view.children)
 
     def rebuild(self) -> None:
         view = _View(self.graph)

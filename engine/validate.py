@@ -28,6 +28,7 @@ from engine.model import (
 from engine.porttypes import Optional, PortType, TypeRegistry
 from engine.records import Source, did_you_mean
 from engine.shape import compile_shape
+from engine.wiring import missing_port, wire_problem
 from engine.yamlsrc import Path
 
 #: What ``node_of`` answers for a node that exists but whose own definition was faulty (and
@@ -153,13 +154,9 @@ class GraphChecker:
                     break
                 ends.append(node)
                 ports = node.outputs if end == "from" else node.inputs
-                if port is not None and port not in ports:
-                    kind = "output" if end == "from" else "input"
-                    listed = ", ".join(ports) or "none"
-                    self.error(
-                        path + (end,),
-                        f"node '{node_id}' has no {kind} '{port}' ({kind}s: {listed}){did_you_mean(port, list(ports))}",
-                    )
+                missing = missing_port(node_id, ports, port, end == "from") if port is not None else None
+                if missing is not None:
+                    self.error(path + (end,), missing)
                     break
             else:
                 source, target = ends
@@ -179,28 +176,24 @@ class GraphChecker:
         known_edges: Callable[[EdgeSpec], bool],
         is_upstream: Callable[[str, str], bool] | None,
     ) -> bool:
-        if edge.source == edge.target:
-            self.error(path, f"edge from '{edge.source}' to itself")
-            return False
         pair = (edge.source_text, edge.target_text)
-        if pair in seen or known_edges(edge):
-            self.error(path, f"duplicate edge {edge}")
+        duplicate = pair in seen or known_edges(edge)
+        data = edge.source_port is not None and edge.target_port is not None
+        key = (edge.target, edge.target_port or "")
+        fed_by = fed.get(key) if data else None
+        try:
+            problem = wire_problem(
+                edge, source.outputs, target.inputs, self.registry, duplicate=duplicate, fed_by=fed_by
+            )
+        except TypeSyntaxError:
+            problem = ""  # the port's bad type is reported where it is declared
+        if edge.source != edge.target and not duplicate:
+            seen.add(pair)  # a later copy of this edge is a duplicate, whatever else is wrong with it
+        if problem is not None:
+            if problem:
+                self.error(path, problem)
             return False
-        seen.add(pair)
-        if edge.source_port is not None and edge.target_port is not None:
-            try:
-                src_t = self.registry.parse(source.outputs[edge.source_port])
-                dst_t = self.registry.parse(target.inputs[edge.target_port])
-            except TypeSyntaxError:
-                return False  # the port's bad type is reported where it is declared
-            reason = self.registry.why_not_assignable(src_t, dst_t)
-            if reason is not None:
-                self.error(path, f"{edge.source_text} ({src_t}) cannot feed {edge.target_text} ({dst_t}): {reason}")
-                return False
-            key = (edge.target, edge.target_port)
-            if key in fed:
-                self.error(path, f"input {edge.target_text} is already fed by {fed[key].source_text}")
-                return False
+        if data:
             fed[key] = edge
         if edge.when is not None:
             return self.check_when(edge, path, is_upstream)

@@ -1,69 +1,96 @@
-"""Menus, toolbar and the shortcuts people expect (New, Open, Save, Undo, Run, Stop, ...)."""
+"""Menus, toolbar and the shortcuts people expect (New, Open, Save, Undo, Run, Stop, ...).
+
+The actions know what they call, not who answers: the window hands over one ``Slots`` of
+callables, the undo stack and the canvas, and the main window widget they hang menus on.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
-from studio import export
-
-if TYPE_CHECKING:
-    from studio.mainwindow import MainWindow
+from studio.canvas.canvas import Canvas
 
 Keys = QtGui.QKeySequence
 
 
+@dataclass(frozen=True)
+class Slots:
+    """What each action does (every callable takes no argument unless said)."""
+
+    new: Callable[[], object]
+    open_dialog: Callable[[], object]
+    open: Callable[[str], object]  # a recent file's path
+    save: Callable[[], object]
+    save_as: Callable[[], object]
+    export_dot: Callable[[], object]
+    export_png: Callable[[], object]
+    quit: Callable[[], object]
+    delete: Callable[[], object]
+    arrange: Callable[[], object]
+    validate: Callable[[], object]
+    run: Callable[[], object]
+    stop: Callable[[], object]
+    clear_run: Callable[[], object]
+    history: Callable[[], object]
+    recent_files: Callable[[], list[str]]
+
+
 class Actions:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = w = window
-        self.new = self._make("&New", w.new, Keys.New, "Start a new workflow")
-        self.open = self._make("&Open…", w.open_dialog, Keys.Open, "Open a workflow file")
-        self.save = self._make("&Save", w.save, Keys.Save, "Save the workflow text")
-        self.save_as = self._make("Save &As…", w.save_as, Keys.SaveAs, "Save the workflow under another name")
+    def __init__(
+        self,
+        host: QtWidgets.QMainWindow,
+        slots: Slots,
+        undo_stack: QtGui.QUndoStack,
+        canvas: Canvas,
+        docks: Iterable[QtWidgets.QDockWidget],
+    ) -> None:
+        self.host = host
+        self.slots = s = slots
+        self.undo_stack = undo_stack
+        self.new = self._make("&New", s.new, Keys.New, "Start a new workflow")
+        self.open = self._make("&Open…", s.open_dialog, Keys.Open, "Open a workflow file")
+        self.save = self._make("&Save", s.save, Keys.Save, "Save the workflow text")
+        self.save_as = self._make("Save &As…", s.save_as, Keys.SaveAs, "Save the workflow under another name")
         self.export_dot = self._make(
-            "Export &DOT…",
-            lambda: export.export_dot(w),
-            "Ctrl+E",
-            "Export the as-of-now graph (with ghosts) as GraphViz DOT",
+            "Export &DOT…", s.export_dot, "Ctrl+E", "Export the as-of-now graph (with ghosts) as GraphViz DOT"
         )
-        self.export_png = self._make(
-            "Export &PNG…", lambda: export.export_png(w), "Ctrl+Shift+E", "Export the canvas as a PNG image"
-        )
-        self.quit = self._make("&Quit", w.close, Keys.Quit, "Quit Weft Studio")
-        self.undo = w.undo_stack.createUndoAction(w, "&Undo")
+        self.export_png = self._make("Export &PNG…", s.export_png, "Ctrl+Shift+E", "Export the canvas as a PNG image")
+        self.quit = self._make("&Quit", s.quit, Keys.Quit, "Quit Weft Studio")
+        self.undo = undo_stack.createUndoAction(host, "&Undo")
         self.undo.setShortcut(Keys.Undo)
-        self.redo = w.undo_stack.createRedoAction(w, "&Redo")
+        self.redo = undo_stack.createRedoAction(host, "&Redo")
         self.redo.setShortcuts(
             [Keys(Keys.Redo), Keys("Ctrl+Y")] if Keys(Keys.Redo) != Keys("Ctrl+Y") else [Keys(Keys.Redo)]
         )
-        self.delete = self._make("&Delete", w.delete_selection, Keys.Delete, "Delete the selected nodes and wires")
+        self.delete = self._make("&Delete", s.delete, Keys.Delete, "Delete the selected nodes and wires")
         self.delete.setShortcutContext(QtCore.Qt.WidgetWithChildrenShortcut)
-        w.canvas.viewer.addAction(self.delete)  # Delete in a text field deletes text, not nodes
-        self.select_all = self._make("Select &All", lambda: w.canvas.select(w.canvas.nodes), Keys.SelectAll)
+        canvas.viewer.addAction(self.delete)  # Delete in a text field deletes text, not nodes
+        self.select_all = self._make("Select &All", lambda: canvas.select(canvas.nodes), Keys.SelectAll)
         self.select_all.setShortcutContext(QtCore.Qt.WidgetWithChildrenShortcut)
-        w.canvas.viewer.addAction(self.select_all)
-        self.fit = self._make("&Fit View", w.canvas.fit, "Ctrl+0", "Show the whole graph (also: F on the canvas)")
-        QtGui.QShortcut(Keys("F"), w.canvas.viewer, w.canvas.fit, context=QtCore.Qt.WidgetShortcut)
-        self.arrange = self._make("&Arrange", w.arrange, "Ctrl+L", "Lay the nodes out in layers (undoable)")
-        self.validate = self._make("&Validate", w.validate, "F7", "Check the workflow as the engine would")
-        self.run = self._make("&Run", w.runs.start, "F5", "Run the workflow as it is on the canvas")
+        canvas.viewer.addAction(self.select_all)
+        self.fit = self._make("&Fit View", canvas.fit, "Ctrl+0", "Show the whole graph (also: F on the canvas)")
+        QtGui.QShortcut(Keys("F"), canvas.viewer, canvas.fit, context=QtCore.Qt.WidgetShortcut)
+        self.arrange = self._make("&Arrange", s.arrange, "Ctrl+L", "Lay the nodes out in layers (undoable)")
+        self.validate = self._make("&Validate", s.validate, "F7", "Check the workflow as the engine would")
+        self.run = self._make("&Run", s.run, "F5", "Run the workflow as it is on the canvas")
         self.run.setShortcuts([Keys("F5"), Keys("Ctrl+R")])
-        self.stop = self._make("S&top", w.runs.stop, "Shift+F5", "Stop the run (every task is stopped)")
+        self.stop = self._make("S&top", s.stop, "Shift+F5", "Stop the run (every task is stopped)")
         self.stop.setShortcuts([Keys("Shift+F5"), Keys("Ctrl+.")])
-        self.clear_run = self._make("&Clear Run", w.close_run, None, "Remove the run's drawing from the canvas")
-        self.history = self._make("Open &Past Run…", w.history.choose, "Ctrl+H", "Open a run from the history")
-        self._menus()
+        self.clear_run = self._make("&Clear Run", s.clear_run, None, "Remove the run's drawing from the canvas")
+        self.history = self._make("Open &Past Run…", s.history, "Ctrl+H", "Open a run from the history")
+        self._menus(docks)
         self._toolbar()
         # right-click on the canvas: the same actions (NodeGraphQt shows its menu when it has any)
-        w.canvas.viewer.context_menus()["graph"].addActions(
+        canvas.add_context_actions(
             [self.undo, self.redo, self.delete, self.select_all, self.fit, self.arrange, self.run, self.stop]
         )
 
     def _make(self, text: str, slot: Callable[[], object], shortcut: object = None, tip: str = "") -> QtGui.QAction:
-        action = QtGui.QAction(text, self.window)
+        action = QtGui.QAction(text, self.host)
         if shortcut is not None:
             action.setShortcut(Keys(shortcut) if not isinstance(shortcut, Keys) else shortcut)
         action.setStatusTip(tip)
@@ -75,8 +102,8 @@ class Actions:
         action.triggered.connect(lambda _checked=False: slot())
         return action
 
-    def _menus(self) -> None:
-        bar = self.window.menuBar()
+    def _menus(self, docks: Iterable[QtWidgets.QDockWidget]) -> None:
+        bar = self.host.menuBar()
         file = bar.addMenu("&File")
         file.addActions([self.new, self.open])
         self.recent = file.addMenu("Open &Recent")
@@ -92,7 +119,7 @@ class Actions:
         view = bar.addMenu("&View")
         view.addActions([self.fit, self.arrange])
         view.addSeparator()
-        for dock in self.window.docks.values():
+        for dock in docks:
             view.addAction(dock.toggleViewAction())
         workflow = bar.addMenu("&Workflow")
         workflow.addActions([self.validate, self.run, self.stop, self.clear_run])
@@ -101,7 +128,7 @@ class Actions:
         self.rebuild_recent()
 
     def _toolbar(self) -> None:
-        tools = self.window.addToolBar("Main")
+        tools = self.host.addToolBar("Main")
         tools.setObjectName("toolbar-main")
         tools.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
         tools.addActions([self.new, self.open, self.save])
@@ -114,12 +141,12 @@ class Actions:
 
     def rebuild_recent(self) -> None:
         self.recent.clear()
-        files = self.window.recent_files()
+        files = self.slots.recent_files()
         for path in files:
             action = self.recent.addAction(Path(path).name)
             action.setToolTip(path)
             action.setStatusTip(path)
-            action.triggered.connect(lambda _c=False, p=path: self.window.open(p))
+            action.triggered.connect(lambda _c=False, p=path: self.slots.open(p))
         self.recent.setEnabled(bool(files))
 
     def update(self, running: bool, editable: bool, past_run: bool) -> None:
@@ -132,11 +159,7 @@ class Actions:
             self.undo.setEnabled(False)
             self.redo.setEnabled(False)
         else:
-            self.undo.setEnabled(self.window.undo_stack.canUndo())
-            self.redo.setEnabled(self.window.undo_stack.canRedo())
+            self.undo.setEnabled(self.undo_stack.canUndo())
+            self.redo.setEnabled(self.undo_stack.canRedo())
         for action in (self.new, self.open):
             action.setEnabled(not running)
-
-
-def build_actions(window: MainWindow) -> Actions:
-    return Actions(window)

@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec
-from studio.document import Document, EdgeKey, RemovedNode
+from studio.model.document import Document, EdgeKey, RemovedNode
 
 
 class AddNode(QUndoCommand):

@@ -15,8 +15,8 @@ from PySide6.QtGui import QUndoStack
 
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio import commands as cmd
-from studio.document import Document, EdgeKey
-from studio.library import read_library
+from studio.model.document import Document, EdgeKey
+from studio.model.library import read_library
 
 
 class Editor:

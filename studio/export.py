@@ -6,8 +6,8 @@ before any run, or the run being shown (live or past) with its states and ghosts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 
@@ -16,10 +16,8 @@ from engine.loader import read_text_leniently
 from engine.projection import Ghost
 from engine.replay import from_workflow, to_dot
 from engine.writer import edge_data, node_data
-from studio.document import Document
-
-if TYPE_CHECKING:
-    from studio.mainwindow import MainWindow
+from studio.model.document import Document
+from studio.model.runmodel import RunModel
 
 
 def document_view(document: Document) -> tuple[RunSnapshot, list[Ghost]]:
@@ -41,38 +39,41 @@ def document_view(document: Document) -> tuple[RunSnapshot, list[Ghost]]:
     return view, []
 
 
-def dot_text(window: MainWindow) -> str:
-    model = window.canvas.run_layer.model
-    view, ghosts = (model.run, list(model.ghosts)) if model is not None else document_view(window.document)
-    return to_dot(view, ghosts, window.document.workflow.name)
+def dot_text(document: Document, model: RunModel | None) -> str:
+    """The DOT of what the canvas shows: the run ``model`` when one is drawn, else the workflow."""
+    view, ghosts = (model.run, list(model.ghosts)) if model is not None else document_view(document)
+    return to_dot(view, ghosts, document.workflow.name)
 
 
-def _target(window: MainWindow, title: str, suffix: str, name_filter: str) -> Path | None:
-    doc = window.document
+def _target(document: Document, parent: QtWidgets.QWidget, title: str, suffix: str, name_filter: str) -> Path | None:
     base = (
-        doc.path.with_name(doc.path.name.split(".")[0] + suffix)
-        if doc.path
-        else Path.cwd() / (doc.workflow.name + suffix)
+        document.path.with_name(document.path.name.split(".")[0] + suffix)
+        if document.path
+        else Path.cwd() / (document.workflow.name + suffix)
     )
-    path, _ = QtWidgets.QFileDialog.getSaveFileName(window, title, str(base), name_filter)
+    path, _ = QtWidgets.QFileDialog.getSaveFileName(parent, title, str(base), name_filter)
     return Path(path) if path else None
 
 
-def export_dot(window: MainWindow, path: Path | None = None) -> Path | None:
-    path = path or _target(window, "Export DOT", ".dot", "GraphViz DOT (*.dot *.gv)")
+def export_dot(
+    document: Document, model: RunModel | None, parent: QtWidgets.QWidget, path: Path | None = None
+) -> Path | None:
+    """Write the as-of-now graph as DOT to ``path`` (asked for when None); the path, or None."""
+    path = path or _target(document, parent, "Export DOT", ".dot", "GraphViz DOT (*.dot *.gv)")
     if path is None:
         return None
-    path.write_text(dot_text(window), encoding="utf-8")
-    window.statusBar().showMessage(f"Exported {path}", 5000)
+    path.write_text(dot_text(document, model), encoding="utf-8")
     return path
 
 
-def export_png(window: MainWindow, path: Path | None = None) -> Path | None:
-    path = path or _target(window, "Export PNG", ".png", "PNG image (*.png)")
+def export_png(
+    document: Document, render: Callable[[str], bool], parent: QtWidgets.QWidget, path: Path | None = None
+) -> Path | None:
+    """Write the canvas (``render(path)`` draws it) as a PNG to ``path`` (asked for when None)."""
+    path = path or _target(document, parent, "Export PNG", ".png", "PNG image (*.png)")
     if path is None:
         return None
-    if not window.canvas.render(str(path)):
-        QtWidgets.QMessageBox.warning(window, "Export PNG", f"Could not write {path}")
+    if not render(str(path)):
+        QtWidgets.QMessageBox.warning(parent, "Export PNG", f"Could not write {path}")
         return None
-    window.statusBar().showMessage(f"Exported {path}", 5000)
     return path

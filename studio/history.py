@@ -8,6 +8,8 @@ the events up to that number again (and asks the engine for the ghosts of that m
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
@@ -17,10 +19,12 @@ from engine.errors import InvalidInput
 from engine.events import LogLine
 from engine.fold import CHATTER, no_cyclic_gc
 from engine.store import Store
-from studio.runmodel import LOG_LINES, RunModel
+from studio.model.runmodel import LOG_LINES, RunModel
 
 if TYPE_CHECKING:
-    from studio.mainwindow import MainWindow
+    from studio.canvas.runlayer import RunLayer
+    from studio.runpanel import RunPanel
+    from studio.runview import Banner
 
 
 def _when(ts: float | None) -> str:
@@ -93,32 +97,55 @@ class ReplayBar(QtWidgets.QWidget):
 
 
 class History:
-    """Shows past runs in the main window (read-only), with the replay slider."""
+    """Shows past runs (read-only), with the replay slider.
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
+    ``may_leave()`` says whether the open workflow may be left for a past run (no run going on,
+    changes saved or dropped); ``show_workflow(run_id, text, path)`` opens the run's workflow
+    read-only; ``leave()`` goes back from the past run. The run is drawn on ``run_layer``, its
+    logs in ``run_panel`` and a broken promise on ``banner``.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        parent: QtWidgets.QWidget,
+        replay: ReplayBar,
+        run_layer: RunLayer,
+        run_panel: RunPanel,
+        banner: Banner,
+        may_leave: Callable[[], bool],
+        show_workflow: Callable[[str, str, str | None], None],
+        leave: Callable[[], None],
+    ) -> None:
+        self.home = Path(home)
+        self.parent = parent
+        self.replay = replay
+        self.run_layer = run_layer
+        self.run_panel = run_panel
+        self.banner = banner
+        self.may_leave = may_leave
+        self.show_workflow = show_workflow
         self.store: Store | None = None
         self.run_id: str | None = None
         self.at: int | None = None
         self.last = 0
-        bar = window.replay
-        bar.seek.connect(self.seek)
-        bar.close_button.clicked.connect(window.close_run)
+        replay.seek.connect(self.seek)
+        replay.close_button.clicked.connect(lambda _checked=False: leave())
 
     def _store(self) -> Store:
         if self.store is None:
-            self.store = Store(self.window.home)
+            self.store = Store(self.home)
         return self.store
 
     def choose(self) -> None:
-        if self.window.runs.running or not self.window.maybe_save():
+        if not self.may_leave():
             return
         try:
-            dialog = RunsDialog(self._store(), self.window)
+            dialog = RunsDialog(self._store(), self.parent)
             if dialog.exec() == QtWidgets.QDialog.Accepted and dialog.run_id():
                 self.open(dialog.run_id())
         except InvalidInput as exc:  # no database there, an unreadable one, a run gone since
-            QtWidgets.QMessageBox.warning(self.window, "Past runs", str(exc))
+            QtWidgets.QMessageBox.warning(self.parent, "Past runs", str(exc))
 
     def open(self, ref: str) -> None:
         """Show run ``ref`` (an id, a unique prefix, or 'last'); raises InvalidInput if unknown."""
@@ -127,14 +154,14 @@ class History:
         row = store.run(run_id)
         self.run_id = run_id
         self.last = int(row.get("last_seq") or 0)
-        self.window.show_past_run(run_id, row.get("text") or "", row.get("path"))
-        self.window.replay.set_range(self.last)
-        self.window.replay.show()
+        self.show_workflow(run_id, row.get("text") or "", row.get("path"))
+        self.replay.set_range(self.last)
+        self.replay.show()
         self.seek(self.last)
 
     def close(self) -> None:
         self.run_id = None
-        self.window.replay.hide()
+        self.replay.hide()
 
     def model_at(self, upto: int) -> RunModel:
         """The run folded up to event ``upto`` (structure and states; logs are read on demand)."""
@@ -151,14 +178,14 @@ class History:
             return
         self.at = upto
         model = self.model_at(upto)
-        self.window.canvas.run_layer.show(model)
-        self.window.canvas.run_layer.flush()
-        self.window.run_panel.set_model(model, log_source=self.log_lines)
+        self.run_layer.show(model)
+        self.run_layer.flush()
+        self.run_panel.set_model(model, log_source=self.log_lines)
         kinds = {KINDS[type(rec.event)] for rec in self._store().events(self.run_id, after=upto - 1, upto=upto)}
-        self.window.replay.label.setText(
+        self.replay.label.setText(
             f"event {upto} of {self.last} ({', '.join(sorted(kinds))}) — {model.state or 'starting'}"
         )
-        self.window.show_broken(model)
+        self.banner.show_broken(model.broken)
 
     def log_lines(self, node: str | None) -> list[str]:
         if self.run_id is None:

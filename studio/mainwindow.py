@@ -15,17 +15,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.errors import InvalidInput, Problem
 from engine.loader import read_text_leniently
-from studio.actions import build_actions
+from studio import export
+from studio.actions import Actions, Slots
 from studio.canvas.canvas import Canvas
 from studio.canvas.items import DESIGN, GHOST, REFUSED
-from studio.document import Document
 from studio.editor import Editor
 from studio.history import History, ReplayBar
+from studio.model.document import Document
 from studio.palette import Palette
 from studio.problems import ProblemsPanel
 from studio.promises_panel import PromisesPanel
 from studio.properties import Properties
-from studio.runmodel import RunModel
 from studio.runpanel import RunPanel
 from studio.runview import Banner, RunView
 
@@ -75,9 +75,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCorner(QtCore.Qt.BottomRightCorner, QtCore.Qt.RightDockWidgetArea)
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 340], QtCore.Qt.Horizontal)
         self.resizeDocks([self.docks["run"]], [220], QtCore.Qt.Vertical)
-        self.runs = RunView(self)
-        self.history = History(self)
-        self.actions = build_actions(self)
+        self.runs = RunView(
+            self.home, lambda: self.document, self.canvas.run_layer, self.run_panel, self.banner, parent=self
+        )
+        self.runs.running_changed.connect(self._run_started_or_ended)
+        self.runs.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.runs.problems_found.connect(self.show_problems)
+        self.history = History(
+            self.home,
+            self,
+            self.replay,
+            self.canvas.run_layer,
+            self.run_panel,
+            self.banner,
+            may_leave=lambda: not self.runs.running and self.maybe_save(),
+            show_workflow=self.show_past_run,
+            leave=self.close_run,
+        )
+        self.actions = Actions(self, self._slots(), self.undo_stack, self.canvas, self.docks.values())
         self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.canvas.selection_changed.connect(self._selection_changed)
         self.canvas.viewer.scene().selectionChanged.connect(self._scene_selection_changed)
@@ -90,6 +105,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor = Editor(self.document, self.undo_stack)
         self.set_document(Document())
         self._restore_layout()
+
+    def _slots(self) -> Slots:
+        return Slots(
+            new=self.new,
+            open_dialog=self.open_dialog,
+            open=self.open,
+            save=self.save,
+            save_as=self.save_as,
+            export_dot=self.export_dot,
+            export_png=self.export_png,
+            quit=self.close,
+            delete=self.delete_selection,
+            arrange=self.arrange,
+            validate=self.validate,
+            run=self.runs.start,
+            stop=self.runs.stop,
+            clear_run=self.close_run,
+            history=self.history.choose,
+            recent_files=self.recent_files,
+        )
 
     def show_page(self, page: QtWidgets.QWidget) -> None:
         """Bring a panel (properties, promises, run, problems) to the front."""
@@ -261,6 +296,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_page(self.problems)
         self.statusBar().showMessage(title + (f" {len(problems)} problems" if problems else ""), 8000)
 
+    def export_dot(self) -> None:
+        path = export.export_dot(self.document, self.canvas.run_layer.model, self)
+        if path is not None:
+            self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def export_png(self) -> None:
+        path = export.export_png(self.document, self.canvas.render, self)
+        if path is not None:
+            self.statusBar().showMessage(f"Exported {path}", 5000)
+
     # -- recent files and layout ------------------------------------------------------------
 
     def recent_files(self) -> list[str]:
@@ -308,6 +353,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- runs ---------------------------------------------------------------------------------
 
+    def _run_started_or_ended(self, running: bool) -> None:
+        if running:
+            self.show_page(self.run_panel)
+        self.set_running(running)
+
     def set_running(self, running: bool) -> None:
         self.canvas.editable = not running and not self.read_only
         self.properties.locked = running or self.read_only
@@ -337,9 +387,6 @@ class MainWindow(QtWidgets.QMainWindow):
             document = Document.open(path) if path is not None and path.is_file() else Document()
             self.set_document(document)
         self._update_title()
-
-    def show_broken(self, model: RunModel) -> None:
-        self.banner.show_broken(model.broken)
 
     # -- selection --------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.model import OperatorSpec
 from studio.canvas.graph import OPERATOR_MIME
-from studio.document import Document
-from studio.library import BUILTIN_FOLDER, LibraryFile, library_files
+from studio.model.document import Document
+from studio.model.library import BUILTIN_FOLDER, LibraryFile, library_files
 
 ROLE_REF = QtCore.Qt.UserRole + 1
 

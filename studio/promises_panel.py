@@ -14,8 +14,8 @@ from PySide6 import QtWidgets
 from engine.errors import ProblemCollector
 from engine.model import PromiseSpec
 from engine.records import PROMISE_KINDS, MessageSource, Reader
-from studio.document import Document
-from studio.regions import pattern_problems
+from studio.model.document import Document
+from studio.model.regions import pattern_problems
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "static": (),

@@ -18,7 +18,7 @@ from engine.errors import ProblemCollector
 from engine.model import EXECUTORS, NodeSpec, Settings, Trigger
 from engine.records import MessageSource, Reader
 from engine.writer import node_data
-from studio.document import Document, EdgeKey
+from studio.model.document import Document, EdgeKey
 
 TEXT_FIELDS = ("description", "image", "workdir")
 NUMBER_FIELDS = ("retries", "retry_delay", "timeout")

@@ -127,7 +127,7 @@ class Host:
             self.ghosts_dirty = True
 
     async def tick_ghosts(self) -> None:
-        from studio.runmodel import GhostUpdate
+        from studio.model.runmodel import GhostUpdate
 
         while True:
             if self.ghosts_dirty:
@@ -168,7 +168,7 @@ def main() -> int:
     from engine.loader import load_text
     from engine.run import Run
     from engine.store import Store
-    from studio.runmodel import GhostUpdate, RunEnded
+    from studio.model.runmodel import GhostUpdate, RunEnded
 
     out_fd, in_fd = sys.stdout.fileno(), sys.stdin.fileno()
     sys.stdout = sys.stderr  # nothing may write stray text into the frames

@@ -28,8 +28,8 @@ from engine.errors import InvalidInput
 from engine.loader import load_text
 from engine.run import new_run_id
 from studio.bridge import EventBridge
+from studio.model.runmodel import RunEnded
 from studio.runhost import read_frames
-from studio.runmodel import RunEnded
 
 STOP_GRACE = 10.0  # seconds the host gets to stop its tasks before it is terminated
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.events import NodeState
-from studio.runmodel import LOG_LINES, Changes, RunModel
+from studio.model.runmodel import LOG_LINES, Changes, RunModel
 
 LogSource = Callable[[str | None], list[str]]
 

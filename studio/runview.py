@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import html
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore, QtWidgets
@@ -17,11 +19,13 @@ from engine.errors import InvalidInput, WorkflowInvalid
 from engine.events import PromiseBroken
 from engine.promises import breached_by
 from studio.bridge import EventBridge
-from studio.runmodel import RunModel
+from studio.model.document import Document
+from studio.model.runmodel import RunModel
 from studio.runner import RunController
 
 if TYPE_CHECKING:
-    from studio.mainwindow import MainWindow
+    from studio.canvas.runlayer import RunLayer
+    from studio.runpanel import RunPanel
 
 
 class Banner(QtWidgets.QFrame):
@@ -67,14 +71,31 @@ def settle_heap() -> None:
 
 
 class RunView(QtCore.QObject):
-    finished = QtCore.Signal(str)  # the run's final state
+    """Runs ``document()`` (the workflow open now) and shows each batch on ``run_layer``,
+    ``run_panel`` and ``banner``; the window hears the rest through the signals."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    finished = QtCore.Signal(str)  # the run's final state
+    running_changed = QtCore.Signal(bool)  # a run started (True) or ended (False)
+    message = QtCore.Signal(str, int)  # for the status bar: text, milliseconds (0: until replaced)
+    problems_found = QtCore.Signal(object, str, str)  # the workflow cannot run: problems, its text, a title
+
+    def __init__(
+        self,
+        home: Path,
+        document: Callable[[], Document],
+        run_layer: RunLayer,
+        run_panel: RunPanel,
+        banner: Banner,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.run_layer = run_layer
+        self.run_panel = run_panel
+        self.banner = banner
         self.bridge = EventBridge(self)
         self.bridge.batch.connect(self.on_batch)
-        self.controller = RunController(window.home, self.bridge, self)
+        self.controller = RunController(home, self.bridge, self)
         self.model: RunModel | None = None
         #: called after every batch with (changes, model): tests and benchmarks watch runs here
         self.batch_hooks: list[Any] = []
@@ -85,57 +106,54 @@ class RunView(QtCore.QObject):
 
     def start(self) -> str | None:
         """Run the workflow as it is on the canvas; returns the run id, or None (problems shown)."""
-        window = self.window
-        doc = window.document
+        doc = self.document()
         if self.running:
-            window.statusBar().showMessage("A run is going on; stop it first.", 5000)
+            self.message.emit("A run is going on; stop it first.", 5000)
             return None
         text = doc.text()
         settle_heap()
         try:
             run_id = self.controller.start(text, doc.path)
         except WorkflowInvalid as exc:
-            window.show_problems(exc.problems, text, "The workflow cannot run:")
+            self.problems_found.emit(exc.problems, text, "The workflow cannot run:")
             return None
         except InvalidInput as exc:
-            window.show_problems([], text, f"The workflow cannot run: {exc}")
+            self.problems_found.emit([], text, f"The workflow cannot run: {exc}")
             return None
         self.model = RunModel(run_id)
-        window.canvas.run_layer.attach(self.model)
-        window.run_panel.set_model(self.model)
-        window.banner.hide()
-        window.show_page(window.run_panel)
-        window.set_running(True)
-        window.statusBar().showMessage(f"Running {run_id}…")
+        self.run_layer.attach(self.model)
+        self.run_panel.set_model(self.model)
+        self.banner.hide()
+        self.running_changed.emit(True)
+        self.message.emit(f"Running {run_id}…", 0)
         return run_id
 
     def stop(self) -> None:
         if self.controller.running:
             self.controller.stop()
-            self.window.statusBar().showMessage("Stopping…")
+            self.message.emit("Stopping…", 0)
 
     def on_batch(self, items: list[Any]) -> None:
         model = self.model
         if model is None:
             return
         changes = model.apply(items)
-        window = self.window
-        window.canvas.run_layer.apply(changes)
-        window.run_panel.update_from(changes)
+        self.run_layer.apply(changes)
+        self.run_panel.update_from(changes)
         if changes.broken:
-            window.banner.show_broken(model.broken)
+            self.banner.show_broken(model.broken)
         for hook in self.batch_hooks:
             hook(changes, model)
         if changes.ended is not None:
             self.bridge.stop()
-            window.set_running(False)
+            self.running_changed.emit(False)
             state = model.state or changes.ended.state
             message = f"Run {model.run_id} {state}"
             if changes.ended.error:
                 message += f": {changes.ended.error.splitlines()[0]}"
                 model.engine_log.append(changes.ended.error)
-                window.run_panel.refresh()
-            window.statusBar().showMessage(message)
+                self.run_panel.refresh()
+            self.message.emit(message, 0)
             self.finished.emit(state)
 
     def wait(self, timeout: float = 60.0) -> bool:
@@ -147,5 +165,5 @@ class RunView(QtCore.QObject):
             if self.model.ended is None:
                 loop.exec()  # the event loop runs (batches arrive) without spinning for the GIL
             self.finished.disconnect(loop.quit)
-        self.window.canvas.run_layer.flush()
+        self.run_layer.flush()
         return self.model is None or self.model.ended is not None

@@ -12,10 +12,6 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from NodeGraphQt.base.commands import PortConnectedCmd, PortDisconnectedCmd
-from NodeGraphQt.constants import PipeEnum, PortTypeEnum
-from NodeGraphQt.qgraphics.pipe import PipeItem
-from NodeGraphQt.qgraphics.port import PortItem
 from PySide6 import QtCore, QtGui
 
 from engine.model import NodeSpec
@@ -23,7 +19,8 @@ from studio.canvas.frames import Frames
 from studio.canvas.graph import OPERATOR_MIME, WeftGraph, WeftNode
 from studio.canvas.items import DESIGN, GHOST, NodeLook, WeftNodeItem, type_color
 from studio.canvas.layout import Grid, beside, layered
-from studio.document import AFTER, THEN, Document, EdgeKey
+from studio.canvas.nodegraph import DASHED, OUTPUT, PipeItem, PortItem, join, part
+from studio.model.document import AFTER, THEN, Document, EdgeKey
 
 NODE_HEIGHT = 80.0
 WHEN_COLOR = (200, 190, 90, 255)
@@ -234,7 +231,7 @@ class Canvas(QtCore.QObject):
     def _edge_removed(self, key: EdgeKey) -> None:
         ports = self._ports(key)
         if ports is not None:
-            PortDisconnectedCmd(ports[0], ports[1], False).redo()
+            part(ports[0], ports[1])
         self.frames.schedule()
 
     def _nodes_moved(self, node_ids: list[str]) -> None:
@@ -273,7 +270,7 @@ class Canvas(QtCore.QObject):
             return False
         out, inp = ports
         if out.view not in inp.view.connected_ports:  # the input side: an output may have thousands
-            PortConnectedCmd(out, inp, False).redo()
+            join(out, inp)
         edge = self.document.edge(key) if self.document else None
         when = edge.when if edge is not None else None
         pipe = pipe_between(out.view, inp.view)
@@ -282,13 +279,13 @@ class Canvas(QtCore.QObject):
             if when or color is not None or dashed:
                 pipe.color = color or WHEN_COLOR
                 if dashed:
-                    pipe.style = PipeEnum.DRAW_TYPE_DASHED.value
+                    pipe.style = DASHED
                 pipe.reset()
         return True
 
     def _wire_problem(self, a: PortItem, b: PortItem) -> str | None:
         """Asked by the viewer while a wire is dragged over a port: why it may not land there."""
-        out, inp = (a, b) if a.port_type == PortTypeEnum.OUT.value else (b, a)
+        out, inp = (a, b) if a.port_type == OUTPUT else (b, a)
         src, dst = out.node, inp.node
         if not self.editable:
             return "the workflow cannot be edited now (a run is shown); stop it or clear the run first"
@@ -338,13 +335,13 @@ class Canvas(QtCore.QObject):
                     ):
                         ports = self._ports(key)
                         if ports is not None:
-                            PortDisconnectedCmd(ports[0], ports[1], False).redo()
+                            part(ports[0], ports[1])
                         pipe.delete()
         for key in wanted:
             ports = self._ports(key)
             if ports is not None and pipe_between(ports[0].view, ports[1].view) is None:
                 if ports[1].view in ports[0].view.connected_ports:
-                    PortDisconnectedCmd(ports[0], ports[1], False).redo()
+                    part(ports[0], ports[1])
                 self._connect(key)
 
     # -- other gestures ---------------------------------------------------------------------
@@ -425,6 +422,10 @@ class Canvas(QtCore.QObject):
             rect = rect.united(item.sceneBoundingRect())
         return rect
 
+    def add_context_actions(self, actions: list[QtGui.QAction]) -> None:
+        """Offer ``actions`` on a right-click on the canvas (NodeGraphQt shows its menu when it has any)."""
+        self.viewer.context_menus()["graph"].addActions(actions)
+
     def fit(self) -> None:
         """Show every node (NodeGraphQt's own fit groups the items: far too slow for big graphs)."""
         rect = self.items_rect()
@@ -475,7 +476,7 @@ def estimated_height(inputs: int, outputs: int) -> float:
 
 
 def _out_in(a: PortItem, b: PortItem) -> tuple[PortItem, PortItem]:
-    return (a, b) if a.port_type == PortTypeEnum.OUT.value else (b, a)
+    return (a, b) if a.port_type == OUTPUT else (b, a)
 
 
 def port_key(out: PortItem, inp: PortItem) -> EdgeKey:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from studio.regions import Region
+from studio.model.regions import Region
 
 if TYPE_CHECKING:
     from studio.canvas.canvas import Canvas
@@ -62,7 +62,7 @@ class Frames:
         regions = doc.regions()
         if not self.created_by or not regions:
             return regions
-        from studio.regions import region_members
+        from studio.model.regions import region_members
 
         dag = self.canvas.run_layer.dag()
         out = []

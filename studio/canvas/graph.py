@@ -12,13 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from NodeGraphQt import BaseNode, NodeGraph
-from NodeGraphQt.constants import PortTypeEnum
-from NodeGraphQt.qgraphics.port import PortItem
-from NodeGraphQt.widgets.viewer import NodeViewer
 from PySide6 import QtCore, QtWidgets
 
 from studio.canvas.items import WeftNodeItem
+from studio.canvas.nodegraph import INPUT, OUTPUT, BaseNode, NodeGraph, NodeViewer, PortItem
 
 #: The drag-and-drop format of the palette: JSON {"operator": name, "library": path or ""}.
 OPERATOR_MIME = "application/x-weft-operator"
@@ -78,7 +75,7 @@ class _Item(WeftNodeItem):
         locked: bool = False,
         painter_func: Any = None,
     ) -> PortItem:
-        return _add_port(self, name, PortTypeEnum.IN.value, multi_port, display_name, locked)
+        return _add_port(self, name, INPUT, multi_port, display_name, locked)
 
     def add_output(
         self,
@@ -88,7 +85,7 @@ class _Item(WeftNodeItem):
         locked: bool = False,
         painter_func: Any = None,
     ) -> PortItem:
-        return _add_port(self, name, PortTypeEnum.OUT.value, multi_port, display_name, locked)
+        return _add_port(self, name, OUTPUT, multi_port, display_name, locked)
 
 
 class WeftNode(BaseNode):

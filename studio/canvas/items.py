@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from NodeGraphQt.constants import ITEM_CACHE_MODE, NodeEnum, PortTypeEnum
-from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
-from NodeGraphQt.qgraphics.node_base import NodeItem
 from PySide6 import QtCore, QtGui, QtWidgets
+
+from studio.canvas.nodegraph import CACHE_MODE, INPUT, SELECTED_BORDER_COLOR, SELECTED_COLOR, AbstractNodeItem, NodeItem
 
 DESIGN, SPAWNED, GHOST, REFUSED = "design", "spawned", "ghost", "refused"
 
@@ -74,7 +73,7 @@ class _Title(QtWidgets.QGraphicsSimpleTextItem):
     def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
         super().__init__(text, parent)
         self.setBrush(QtGui.QColor(235, 235, 235))
-        self.setCacheMode(ITEM_CACHE_MODE)
+        self.setCacheMode(CACHE_MODE)
 
     def setPlainText(self, text: str) -> None:
         self.setText(text)
@@ -192,7 +191,7 @@ class NodeLook:
                 painter.setBrush(QtGui.QColor(230, 140, 40, 160))
                 painter.drawRect(QtCore.QRectF(rect.left(), rect.top() + radius, 3.0, rect.height() - 2 * radius))
             if selected:
-                painter.setBrush(QtGui.QColor(*NodeEnum.SELECTED_COLOR.value))
+                painter.setBrush(QtGui.QColor(*SELECTED_COLOR))
                 painter.drawRoundedRect(rect, radius, radius)
             if self.culprit or self.problem:
                 border, width = REFUSED_PEN, 3.0
@@ -201,7 +200,7 @@ class NodeLook:
             else:
                 border, width = QtGui.QColor(*border_rgba), 1.0
             if selected:
-                border, width = QtGui.QColor(*NodeEnum.SELECTED_BORDER_COLOR.value), max(width, 2.0)
+                border, width = QtGui.QColor(*SELECTED_BORDER_COLOR), max(width, 2.0)
             painter.setBrush(QtCore.Qt.NoBrush)
             painter.setPen(QtGui.QPen(border, width))
             painter.drawRoundedRect(rect, radius, radius)
@@ -303,8 +302,8 @@ class WeftNodeItem(NodeLook, NodeItem):
         text.setFont(_small_font())
         text.setBrush(QtGui.QColor(220, 220, 220))
         text.setVisible(port.display_name)
-        text.setCacheMode(ITEM_CACHE_MODE)
-        if port.port_type == PortTypeEnum.IN.value:
+        text.setCacheMode(CACHE_MODE)
+        if port.port_type == INPUT:
             self._input_items[port] = text
         else:
             self._output_items[port] = text

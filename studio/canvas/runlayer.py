@@ -19,8 +19,8 @@ from PySide6 import QtCore, QtWidgets
 
 from studio.canvas.items import GHOST, REFUSED, SPAWNED, NodeLook, RunEdgeItem, RunNodeItem
 from studio.canvas.layout import Grid, beside
-from studio.document import AFTER, THEN, EdgeKey
-from studio.runmodel import Changes, RunModel, edge_key
+from studio.model.document import AFTER, THEN, EdgeKey
+from studio.model.runmodel import Changes, RunModel, edge_key
 
 if TYPE_CHECKING:
     from studio.canvas.canvas import Canvas

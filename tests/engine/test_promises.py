@@ -267,3 +267,18 @@ def test_a_static_workflow_has_no_ghosts(weft, tmp_path):
     for name in ("four-nodes", "word-count"):
         graph = weft("graph", EXAMPLES / f"{name}.weft.yaml", "--format", "json").json()
         assert not any(n["ghost"] for n in graph["nodes"]) and not any(e["ghost"] for e in graph["edges"])
+
+
+def test_region_members_are_the_paths_between_the_anchors_and_what_they_created() -> None:
+    from engine.regions import region_members
+
+    edges = [("before", "A"), ("A", "m"), ("m", "B"), ("A", "aside"), ("B", "after")]
+    created = {"A": ["x"], "x": ["y"], "B": ["z"], "aside": ["w"]}  # z by the last anchor, w outside
+
+    def succ(n: str) -> list[str]:
+        return [t for s, t in edges if s == n]
+
+    def pred(n: str) -> list[str]:
+        return [s for s, t in edges if t == n]
+
+    assert region_members("A", "B", succ, pred, lambda n: created.get(n, [])) == {"A", "m", "B", "x", "y"}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.loader import load_file
-from studio.library import BUILTIN_FOLDER
+from studio.model.library import BUILTIN_FOLDER
 from tests.conftest import EXAMPLES
 from tests.studio.conftest import drag_wire, drop_operator
 
@@ -60,7 +60,7 @@ def build(qtbot: Any, window: Any) -> None:
     # the conditions of the two runs-after wires, typed in the properties panel
     for target, when in (("report", "count.total > 10"), ("too-short", "count.total <= 10")):
         edge = next(e for e in window.document.edges if e.target == target and e.source_port is None)
-        from studio.document import EdgeKey
+        from studio.model.document import EdgeKey
 
         props.show_edge(EdgeKey.of(edge))
         props.when.setText(when)

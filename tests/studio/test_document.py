@@ -12,8 +12,8 @@ from engine import expr
 from engine.loader import load_file
 from engine.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio.canvas.layout import Grid, beside, layered
-from studio.document import Document, EdgeKey, rename_in_condition
-from studio.regions import region_members, shape_anchors
+from studio.model.document import Document, EdgeKey, rename_in_condition
+from studio.model.regions import region_members, shape_anchors
 from tests.conftest import EXAMPLES
 
 
@@ -23,8 +23,9 @@ def word_count() -> Document:
 
 def test_the_model_side_never_imports_qt() -> None:
     code = (
-        "import sys; import studio.document, studio.runmodel, studio.regions, studio.canvas.layout, "
-        "studio.library, studio.events, studio.runhost; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "import sys; import studio.model.document, studio.model.runmodel, studio.model.regions, "
+        "studio.canvas.layout, studio.model.library, studio.model.events, studio.runhost; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('PySide6', 'NodeGraphQt', 'Qt')]; print(bad); raise SystemExit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -38,10 +39,13 @@ def test_connection_problems_name_the_reason() -> None:
         == "read.text (str) cannot feed report.total (int): str is not assignable to int"
     )
     assert "file and str are kept distinct" in doc.connection_problem("read", "copy", "count", "text")
-    assert "already wired" in doc.connection_problem("read", "text", "count", "text")
+    assert doc.connection_problem("read", "text", "count", "text") == "duplicate edge read.text -> count.text"
     assert "cycle" in doc.connection_problem("report", None, "read", None)
     assert "itself" in doc.connection_problem("read", None, "read", None)
     assert "runs-after" in doc.connection_problem("read", "text", "count", None)
+    assert doc.connection_problem("read", "txt", "count", "text") == (
+        "node 'read' has no output 'txt' (outputs: text, copy) (did you mean 'text'?)"
+    )
     assert doc.connection_problem("count", "total", "report", "counts") is not None
     assert doc.connection_problem("too-short", None, "report", None) is None
 

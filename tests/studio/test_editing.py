@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtGui, QtTest
 
 from engine.loader import load_file
 from studio import export
-from studio.library import BUILTIN_FOLDER
+from studio.model.library import BUILTIN_FOLDER
 from tests.studio.conftest import drag_wire, drop_operator, make_window
 
 BASIC = BUILTIN_FOLDER / "basic.weft.yaml"
@@ -118,10 +118,10 @@ def test_validate_reports_every_problem(qtbot: Any, window: Any, examples: Path)
 
 def test_export_dot_and_png(qtbot: Any, window: Any, examples: Path, tmp_path: Path) -> None:
     assert window.open(examples / "fan-out.weft.yaml")
-    dot = export.export_dot(window, tmp_path / "g.dot")
+    dot = export.export_dot(window.document, window.canvas.run_layer.model, window, tmp_path / "g.dot")
     text = dot.read_text()
     assert '"plan"' in text and "ghost:plan" in text and "dashed" in text  # the as-of-now graph
-    png = export.export_png(window, tmp_path / "g.png")
+    png = export.export_png(window.document, window.canvas.render, window, tmp_path / "g.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.loader import load_file
-from studio.regions import pattern_problems
+from studio.model.regions import pattern_problems
 
 
 def open_panel(window: Any, path: Path) -> Any:

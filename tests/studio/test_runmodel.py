@@ -20,8 +20,8 @@ from engine.events import (
     RunStateChanged,
 )
 from engine.projection import Ghost
+from studio.model.runmodel import LOG_LINES, GhostUpdate, RunEnded, RunModel
 from studio.runhost import read_frames
-from studio.runmodel import LOG_LINES, GhostUpdate, RunEnded, RunModel
 from tests.conftest import EXAMPLES
 
 

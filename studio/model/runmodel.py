@@ -29,7 +29,7 @@ from engine.events import (
     RunStateChanged,
 )
 from engine.fold import EdgeRecord, NodeRecord, RunSnapshot
-from studio.document import EdgeKey
+from studio.model.document import EdgeKey
 
 LOG_LINES = 5000  # per node
 ENGINE_LOG_LINES = LOG_LINES  # the run's log: every node's lines, and the engine's

@@ -1,9 +1,8 @@
 """Which nodes a shape promise's region holds, for drawing its frame (no Qt here).
 
-SPEC §5: the region of ``shape: "A -> ... -> B"`` is every node on a path from the first
-anchor A to the last anchor B, with every node created by a task inside the region or by A.
-Membership is computed from the graph, never from where nodes happen to be drawn, so the
-frame follows its nodes through saving, loading and any re-layout.
+Membership is the engine's (``engine.regions.region_members``, SPEC §5), computed from the
+graph, never from where nodes happen to be drawn, so the frame follows its nodes through
+saving, loading and any re-layout, and holds exactly what the run's checks count.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from engine.regions import region_members as engine_region_members
 from engine.shape import ShapeError, compile_shape
 from engine.shape import pattern_problems as check_pattern
 
@@ -57,17 +57,14 @@ def region_members(
     """
     if anchors is None:
         return frozenset(), "the pattern has no two anchors"
-    first, last = anchors
     missing = [a for a in anchors if a not in dag]
     if missing:
         return frozenset(a for a in anchors if a in dag), f"anchor '{missing[0]}' is not a node"
-    members = {first, last} | (nx.descendants(dag, first) & nx.ancestors(dag, last))
-    if created_by:
-        grew = True
-        while grew:
-            grew = False
-            for node, creator in created_by.items():
-                if node not in members and creator is not None and creator in members and creator != last:
-                    members.add(node)
-                    grew = True
+    children: dict[str, list[str]] = {}
+    for node, creator in (created_by or {}).items():
+        if creator is not None:
+            children.setdefault(creator, []).append(node)
+    members = engine_region_members(
+        anchors[0], anchors[1], dag.successors, dag.predecessors, lambda node: children.get(node, ())
+    )
     return frozenset(members), None

@@ -27,10 +27,11 @@ from engine.loader import read_text, read_text_leniently
 from engine.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
 from engine.porttypes import TypeRegistry
 from engine.roundtrip import merge_text
+from engine.wiring import wire_problem
 from engine.writer import workflow_data, write_text
-from studio.events import Events
-from studio.library import LibraryFile, import_text, read_library, rebase_import
-from studio.regions import Region, region_members, shape_anchors
+from studio.model.events import Events
+from studio.model.library import LibraryFile, import_text, read_library, rebase_import
+from studio.model.regions import Region, region_members, shape_anchors
 
 #: The ports every node has for runs-after edges (names no data port can have).
 AFTER = "(after)"
@@ -277,44 +278,30 @@ class Document:
     ) -> str | None:
         """Why a wire from ``source.source_port`` to ``target.target_port`` may not be drawn.
 
-        Ports are data port names, or None for the runs-after ports. None means it may be.
+        Ports are data port names, or None for the runs-after ports. None means it may be. The
+        rule is the engine's (``engine.wiring``), so the canvas refuses what loading would. An
+        input that is fed already is no reason: the new wire replaces the old one (``Editor``).
         """
-        key = EdgeKey(source, source_port, target, target_port)
-        if source == target:
-            return "a node cannot run after itself"
-        if (source_port is None) != (target_port is None):
-            return "a runs-after wire joins 'then' to 'after'; a data wire joins an output to an input"
         src, dst = self.node(source), self.node(target)
         if src is None or dst is None:
             return f"no node '{source if src is None else target}' in the workflow"
-        if self.edge(key) is not None:
-            return f"{key} is already wired"
-        if source_port is not None and target_port is not None:
-            problem = self._type_problem(src, source_port, dst, target_port)
-            if problem:
-                return problem
-        dag = self.dag()
-        if nx.has_path(dag, target, source):
-            path = nx.shortest_path(dag, target, source)
-            return "it would close a cycle: " + " -> ".join([source] + path)
-        return None
+        edge = EdgeSpec(source, target, source_port, target_port)
 
-    def _type_problem(self, src: NodeSpec, source_port: str, dst: NodeSpec, target_port: str) -> str | None:
-        outputs = self.ports(src)[1]
-        inputs = self.ports(dst)[0]
-        if source_port not in outputs:
-            return f"node '{src.id}' has no output '{source_port}'"
-        if target_port not in inputs:
-            return f"node '{dst.id}' has no input '{target_port}'"
+        def path_back() -> list[str] | None:
+            dag = self.dag()
+            return nx.shortest_path(dag, target, source) if nx.has_path(dag, target, source) else None
+
         try:
-            s_type = self.registry.parse(outputs[source_port])
-            t_type = self.registry.parse(inputs[target_port])
+            return wire_problem(
+                edge,
+                self.ports(src)[1],
+                self.ports(dst)[0],
+                self.registry,
+                duplicate=self.edge(EdgeKey.of(edge)) is not None,
+                path_back=path_back,
+            )
         except TypeSyntaxError as exc:
             return f"a port type does not read: {exc}"
-        reason = self.registry.why_not_assignable(s_type, t_type)
-        if reason:
-            return f"{src.id}.{source_port} ({s_type}) cannot feed {dst.id}.{target_port} ({t_type}): {reason}"
-        return None
 
     def feeding_edge(self, target: str, target_port: str) -> EdgeSpec | None:
         return next(

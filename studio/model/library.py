@@ -16,7 +16,7 @@ from engine.loader import load_library
 from engine.model import OperatorSpec
 
 #: The operator library that ships with Weft.
-BUILTIN_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "operators"
+BUILTIN_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "operators"
 LIBRARY_SUFFIX = ".weft.yaml"
 
 
