@@ -22,7 +22,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine import expr
-from engine.errors import ExpressionError, InvalidInput, ProtocolError, RecordingFailed
+from engine.errors import (
+    ExpressionError,
+    InvalidInput,
+    LaunchError,
+    MutationRejected,
+    ProtocolError,
+    RecordingFailed,
+    RunBroken,
+    TaskFailure,
+)
 from engine.events import (
     EdgeAdded,
     Event,
@@ -38,7 +47,7 @@ from engine.events import (
     RunStateChanged,
 )
 from engine.executors import make_executor
-from engine.executors.base import Executor, LaunchError, TaskSpec
+from engine.executors.base import Executor, TaskSpec
 from engine.graph import Mutation, RunGraph
 from engine.loader import Loaded
 from engine.model import ResolvedNode, Trigger
@@ -46,7 +55,7 @@ from engine.porttypes import Optional as OptionalType
 from engine.promises import PromiseKeeper, Violation
 from engine.protocol import start_message
 from engine.reach import CONFINING, confine
-from engine.session import RunBroken, TaskFailure, TaskSession
+from engine.session import TaskSession
 from engine.store import Store, WriteRetry, busy_patience
 from engine.writer import edge_data, node_data, promise_data
 
@@ -581,17 +590,17 @@ class Run:
     def mutate(self, creator: str, raw: dict[str, list[Any]], where: str) -> None:
         """The single door for a task's graph change: parse, rules 1-3, promises, apply."""
         if self.state.is_terminal:  # a task being stopped after the run ended changes nothing
-            raise TaskFailure(f"refused mutation: the run has already ended ({self.state.value})")
+            raise MutationRejected(f"refused mutation: the run has already ended ({self.state.value})")
         m, problems = self.graph.parse_mutation(creator, raw, where)
         if problems:
-            raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
+            raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
         implicit = self.keeper.check_implicit(m)
         if implicit is not None:
             self._break(implicit, raw)
         resolved, problems = self.graph.check(m, lambda n: self.node_state[n].value, where)
         problems += self._confine(creator, m, resolved)
         if problems:
-            raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
+            raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
         violation = self.keeper.check(m)
         if violation is not None:
             self._break(violation, raw)

@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from engine.errors import ShapeError
+
 #: Search steps a lenient question may take before it is answered "still possible"; a
 #: lenient answer only ever delays a refusal to the region's complete check.
 BUDGET = 20_000
@@ -43,20 +45,6 @@ DEPTH = 12_000
 #: matching a pattern recurse once per level, so hostile text must not reach Python's limit.
 MAX_NESTING = 64
 NESTED = f"nested too deeply (more than {MAX_NESTING} levels)"
-
-
-class ShapeError(Exception):
-    """A pattern that cannot be read: ``offset`` is the 0-based column in ``text``."""
-
-    def __init__(self, message: str, offset: int, name: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
-        self.name = name  #: the ``where:`` entry it is in, None for the pattern itself
-
-    def __str__(self) -> str:
-        where = f"where.{self.name}: " if self.name else ""
-        return f"{where}column {self.offset + 1}: {self.message}"
 
 
 class Undecided(Exception):

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from engine.shape import ShapeError, compile_shape
+from engine.errors import ShapeError
+from engine.shape import compile_shape
 from engine.shape import pattern_problems as check_pattern
 
 # Atoms of a pattern: node ids may contain '-', but '->' is the series operator.

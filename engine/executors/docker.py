@@ -53,8 +53,8 @@ import requests
 from docker.errors import DockerException, ImageNotFound, NotFound
 
 import engine
-from engine.errors import EngineUnavailable, InvalidInput
-from engine.executors.base import Executor, LaunchError, LineSink, TaskProcess, TaskSpec
+from engine.errors import EngineUnavailable, InvalidInput, LaunchError
+from engine.executors.base import Executor, LineSink, TaskProcess, TaskSpec
 from engine.executors.docker_container import HELPER, WORKFLOW, WORKSPACE, exit_code, task_workdir
 from engine.executors.docker_images import Images, check_build, one_line
 from engine.executors.docker_stream import STREAM_NAMES, AttachedStream, LineSplitter, detach_socket

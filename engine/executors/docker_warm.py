@@ -28,7 +28,8 @@ from typing import Any, Protocol
 from docker.errors import DockerException
 from requests import RequestException
 
-from engine.executors.base import LaunchError, LineSink, TaskProcess, TaskSpec
+from engine.errors import LaunchError
+from engine.executors.base import LineSink, TaskProcess, TaskSpec
 from engine.executors.docker_container import exit_code, task_workdir
 from engine.executors.docker_images import one_line
 from engine.executors.docker_stream import STDERR, AttachedStream, FrameDecoder, LineSplitter
