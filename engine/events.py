@@ -150,6 +150,8 @@ class PromiseBroken(Event):
     mutation: dict[str, Any] = field(default_factory=dict)
     #: the nodes a person should look at (both alternatives of a choice, say)
     nodes: list[str] = field(default_factory=list)
+    #: found before this node started, with no task to blame (``task`` is None then)
+    before: str | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

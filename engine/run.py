@@ -629,7 +629,11 @@ class Run:
 
     def _break(self, violation: Violation, raw: dict[str, Any]) -> None:
         self.broken = violation
-        self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw, list(violation.nodes)))
+        self.emit(
+            PromiseBroken(
+                violation.promise, violation.task, violation.reason, raw, list(violation.nodes), violation.before
+            )
+        )
         self._log(violation.task, f"promise broken: {violation.reason}", "error")
         self._halt(RunState.BROKEN, f"promise broken: {violation.reason}", spare=violation.task)
         raise RunBroken(violation.reason)

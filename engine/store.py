@@ -420,7 +420,7 @@ def _derived_rows(batch: list[Recorded]) -> tuple[list[Any], ...]:
             run_updates.append(
                 (
                     "UPDATE runs SET broken=? WHERE id=?",
-                    (_json({k: data[k] for k in ("promise", "task", "reason")}), rec.run),
+                    (_json({k: data.get(k) for k in ("promise", "task", "reason", "before")}), rec.run),
                 )
             )
     return (
