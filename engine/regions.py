@@ -17,6 +17,10 @@ the same atoms and have the same neighbours): twins are interchangeable, and the
 closed under taking sub-orders, so a refusal on representatives is a refusal of the region.
 A mutation that only adds a twin to a group that already has more members than the pattern
 has atoms is accepted in O(size of the mutation): that keeps a map of 10,000 copies cheap.
+Starts likewise: once more members of a twin group than the pattern has atoms have started,
+the start of one more is not checked again (like a search past its budget, this only leaves
+the decision to the complete check before B); a start that settles nothing new (a node whose
+predecessors have not all started) costs only its own edges.
 """
 
 from __future__ import annotations
