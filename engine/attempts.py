@@ -11,10 +11,10 @@ import asyncio
 import signal
 from dataclasses import dataclass
 
-from engine.errors import ProtocolError
-from engine.executors.base import Executor, LaunchError, TaskSpec
+from engine.errors import LaunchError, ProtocolError, RunBroken, TaskFailure
+from engine.executors.base import Executor, TaskSpec
 from engine.model import ResolvedNode
-from engine.session import RunBroken, TaskFailure, TaskSession
+from engine.session import TaskSession
 
 MAX_BACKOFF = 300.0  # seconds: the longest wait between two attempts
 

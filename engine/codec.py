@@ -119,7 +119,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Event]] = {
         d["reason"],
         d.get("mutation") or {},
         tuple(d.get("nodes") or ()),
-        d.get("at_start"),
+        d.get("before"),
     ),
 }
 

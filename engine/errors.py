@@ -99,12 +99,42 @@ class ValueTypeError(WeftError):
     """A value that does not match its declared port type; the message names where inside."""
 
 
-class MutationRejected(WeftError):
-    """A task's graph change that breaks mutation rule 1-3 (or is malformed): the task fails."""
+class ShapeError(InvalidInput):
+    """A shape pattern that cannot be read: ``offset`` is the 0-based column in its text."""
+
+    def __init__(self, message: str, offset: int, name: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.name = name  #: the ``where:`` entry it is in, None for the pattern itself
+
+    def __str__(self) -> str:
+        where = f"where.{self.name}: " if self.name else ""
+        return f"{where}column {self.offset + 1}: {self.message}"
 
 
-class ProtocolError(WeftError):
+class TaskFailure(WeftError):
+    """One task must fail now, with this one-line reason; the run goes on without it."""
+
+
+class MutationRejected(TaskFailure):
+    """A task's graph change that is malformed, breaks mutation rule 1-3 or 6, or comes after
+    the run ended: nothing of it is applied and the task fails."""
+
+
+class ProtocolError(TaskFailure):
     """A task wrote a malformed ``weft`` message or an overlong line: the task fails."""
+
+
+class LaunchError(TaskFailure):
+    """The task could not be started (command not found, image missing, ...): it fails."""
+
+
+class RunBroken(WeftError):
+    """A mutation broke a promise, or a region's form is certain to be broken before a start:
+    the run is already marked broken and stops. Raised to unwind whoever was checking."""
+
+    exit_code = 3
 
 
 class RecordingFailed(WeftError):

@@ -144,14 +144,14 @@ class StyleChanged(Event):
 @dataclass(frozen=True)
 class PromiseBroken(Event):
     promise: str
-    #: the task whose mutation broke it; None when the breach became certain as ``at_start``
-    #: was about to start (no task changed anything then)
+    #: the task whose mutation broke it; None for a breach found at a start (see ``before``)
     task: str | None
     reason: str
     mutation: dict[str, Any] = field(default_factory=dict)
     #: the nodes a person should look at (both alternatives of a choice, say)
     nodes: tuple[str, ...] = ()
-    at_start: str | None = None
+    #: found before this node started, with no task to blame (``task`` is None then)
+    before: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ Two families of promise, one reading of "holds from the moment it is made":
   (rule 5), and then the run is broken.
 
 Shape promises (``shape``) are kept by ``engine.regions``: each is a region checked at every
-mutation that touches it and completely before its last anchor starts (``before_start``).
+mutation that touches it, before every start of a node in it or beside it, and completely
+before its last anchor starts (``before_start``).
 """
 
 from __future__ import annotations
@@ -39,14 +40,18 @@ class Violation:
     reason: str
     #: the nodes to show a person (e.g. both alternatives of a choice), when known
     nodes: tuple[str, ...] = ()
+    #: found before this node started (no task's mutation broke it), if that is how
+    before: str | None = None
 
 
-def breached_by(task: str | None) -> str:
-    """Who broke a promise: a task's mutation, or, with no task, the graph as it stood when the
-    region's last anchor was about to start (checked completely then, SPEC §5)."""
-    if task is None:
-        return "found as its region was checked before a start (no task's mutation broke it)"
-    return f"by task: {task}"
+def breached_by(task: str | None, before: str | None = None) -> str:
+    """Who broke a promise: a task's mutation, or, with no task, the graph as it stood when a
+    node was about to start (a shape region is checked before every start, SPEC §5)."""
+    if task is not None:
+        return f"by task: {task}"
+    if before is not None:
+        return f"found before starting '{before}' (no task's mutation broke it)"
+    return "found as its region was checked before a start (no task's mutation broke it)"
 
 
 def _patterns(value: Any) -> tuple[str, ...] | None:
@@ -158,12 +163,21 @@ class PromiseKeeper:
         return None
 
     def before_start(self, node: str) -> Violation | None:
-        """A region is checked completely, at the latest, when its last anchor is about to start."""
+        """Would starting ``node`` make a shape region's form impossible? A started node takes
+        no more incoming edges, so what comes before it is settled: the run is broken before
+        the start that makes a breach certain, not later. A region is checked completely, at
+        the latest, when its last anchor is about to start. None: the start may go ahead."""
         for active, region in self.regions:
-            if region.last == node and not region.closed:
+            if region.closed:
+                continue
+            if region.last == node:
                 finding = region.check_complete(self.state_of)
-                if finding is not None:
-                    return Violation(describe(active.spec), active.made_by, finding.reason, finding.nodes)
+            else:
+                finding = region.check_start(node, self.state_of)
+            if finding is not None:
+                return Violation(describe(active.spec), None, finding.reason, finding.nodes, before=node)
+        for _active, region in self.regions:
+            region.mark_started(node)
         return None
 
     def applied(self, m: Mutation) -> None:

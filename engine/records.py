@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from engine.errors import Location, ProblemCollector
+from engine.errors import Location, ProblemCollector, ShapeError
 from engine.model import (
     EXECUTORS,
     STYLE_KEYS,
@@ -27,7 +27,7 @@ from engine.model import (
     Trigger,
     memory_bytes,
 )
-from engine.shape import ShapeError, compile_shape
+from engine.shape import compile_shape
 from engine.yamlsrc import Path, scalar_text
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -6,6 +6,9 @@ nodes are compared by order (transitive reduction). A region is checked
 
 * at every mutation that touches it, leniently: refused as soon as no continuation (adding
   nodes and edges, skipping nodes that may still be skipped) can reach the form;
+* before any of its nodes (or a node just outside it, joined to it by an edge) starts: a node
+  that has started takes no more incoming edges (mutation rule 2), so what comes before it is
+  settled for good, and a continuation must leave it so (``check_start``);
 * completely when B is about to start: the region must have the form now, and be closed
   (no edge joins it to the outside but through A and B). After that it takes no more nodes.
 
@@ -14,6 +17,10 @@ the same atoms and have the same neighbours): twins are interchangeable, and the
 closed under taking sub-orders, so a refusal on representatives is a refusal of the region.
 A mutation that only adds a twin to a group that already has more members than the pattern
 has atoms is accepted in O(size of the mutation): that keeps a map of 10,000 copies cheap.
+Starts likewise: once more members of a twin group than the pattern has atoms have started,
+the start of one more is not checked again (like a search past its budget, this only leaves
+the decision to the complete check before B); a start that settles nothing new (a node whose
+predecessors have not all started) costs only its own edges.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from engine.shape import Atom, Matcher, Order, Shape, bits, compile_shape
 
 StateOf = Callable[[str], str]
 PENDING = "pending"
+#: states of a node that has started: no edge may point into it any more
+STARTED = frozenset({"running", "waiting", "succeeded"})
 
 
 def region_members(
@@ -134,6 +143,9 @@ class Region:
         self.members: set[str] = set()
         self.keys: dict[str, tuple[int, int, int]] = {}
         self.key_count: Counter[tuple[int, int, int]] = Counter()
+        #: members seen starting (``started``), counted by their twin key like ``key_count``
+        self.started: set[str] = set()
+        self.started_count: Counter[tuple[int, int, int]] = Counter()
         self._fast: Mutation | None = None
         self.rebuild()
 
@@ -149,6 +161,7 @@ class Region:
         self.members = self.members_in(view)
         self.keys.clear()
         self.key_count.clear()
+        self.started_count.clear()
         for n in self.members:
             self._index(n, self._key(view, n, self.members))
 
@@ -171,8 +184,18 @@ class Region:
         old = self.keys.get(n)
         if old is not None:
             self.key_count[old] -= 1
+            if n in self.started:
+                self.started_count[old] -= 1
         self.keys[n] = key
         self.key_count[key] += 1
+        if n in self.started:
+            self.started_count[key] += 1
+
+    def mark_started(self, node: str) -> None:
+        """``node`` passed ``check_start`` and starts now."""
+        if node in self.members and node not in self.started:
+            self.started.add(node)
+            self.started_count[self.keys[node]] += 1
 
     # -- checks -----------------------------------------------------------------------------
 
@@ -212,10 +235,105 @@ class Region:
                     tuple(grown),
                 )
             return None
-        order, index = self._order(view, members, state_of, lenient=True)
+        for e in m.edges:
+            finding = self._border(view, members, e.source, e.target, state_of)
+            if finding is not None:
+                return finding
+        order, index, thinned = self._order(view, members, state_of, lenient=True)
         if Matcher(self.shape, order).lenient():
             return None
+        if thinned:  # decide a refusal on every node, not on representatives (see _order)
+            order, index, _ = self._order(view, members, state_of, lenient=True, thin=False)
+            if Matcher(self.shape, order).lenient():
+                return None
         return self._explain(view, members, order, index, m, state_of)
+
+    def check_start(self, node: str, state_of: StateOf) -> Finding | None:
+        """``node`` (not the last anchor) is about to start: does that leave the region no way
+        to its form? Once started, a node takes no more incoming edges, so nothing new may
+        come before it. Cheap when nothing is settled by the start: a node outside the region
+        costs its incoming edges, and one more started twin of a large group costs nothing."""
+        if self.closed or node == self.first:
+            return None
+        view = _View(self.graph)
+        members = self.members
+        if node not in members:  # just outside: joined to the region by an edge into it?
+            for p in view.pred(node):
+                if p in members:
+                    finding = self._border(view, members, p, node, state_of, starting=node)
+                    if finding is not None:
+                        return finding
+            return None
+        for p in view.pred(node):
+            finding = self._border(view, members, p, node, state_of, starting=node)
+            if finding is not None:
+                return finding
+        for succ in view.succ(node):
+            finding = self._border(view, members, node, succ, state_of, starting=node)
+            if finding is not None:
+                return finding
+        if not all(p in members and state_of(p) in STARTED for p in view.pred(node)):
+            return None  # what comes before it may still grow: its start settles nothing
+        if self.started_count[self.keys.get(node, (0, 0, 0))] >= self.cap:
+            return None  # one more copy of a group that has started many: see the module's doc
+        order, index, thinned = self._order(view, members, state_of, lenient=True, starting=node)
+        if Matcher(self.shape, order).lenient():
+            return None
+        if thinned:
+            order, index, _ = self._order(view, members, state_of, lenient=True, starting=node, thin=False)
+            if Matcher(self.shape, order).lenient():
+                return None
+        return self._explain_start(node, order, index)
+
+    def _border(
+        self, view: _View, members: set[str], source: str, target: str, state_of: StateOf, starting: str = ""
+    ) -> Finding | None:
+        """An edge between the region and the outside (not through A or B) that can never
+        become an edge inside it: its outer end can no longer join the region, or would not
+        fit in it if it did."""
+        inside_source, inside_target = source in members, target in members
+        if inside_source == inside_target:
+            return None
+        if inside_source and source not in (self.first, self.last):
+            if not self._may_join(view, target, state_of, starting):
+                return Finding(
+                    f"edge {source} -> {target} leaves the region other than through {self.last}, and "
+                    f"{target} cannot join the region (it matches no part of `{self.shape}`)",
+                    (source, target),
+                )
+        elif inside_target and target not in (self.first, self.last):
+            if not self._may_enter(view, source, state_of, starting):
+                return Finding(
+                    f"edge {source} -> {target} enters the region from outside (only {self.first} may lead into "
+                    f"it), and {source} can no longer join the region",
+                    (source, target),
+                )
+        return None
+
+    def _may_join(self, view: _View, node: str, state_of: StateOf, starting: str) -> bool:
+        """Could ``node``, just after a region node, still join the region without breaking it?
+        It joins by getting a path to B; then it must match an atom, or be skipped."""
+        if self._atom_mask(node, view.operator(node)) != 0:
+            return True
+        state = state_of(node)
+        if state == "skipped":
+            return True
+        if state != PENDING or node == starting:
+            return False
+        return view.has_when_into(node) or any(state_of(p) == "skipped" for p in view.pred(node))
+
+    def _may_enter(self, view: _View, node: str, state_of: StateOf, starting: str) -> bool:
+        """Could ``node``, just before a region node, still join the region? Only if A leads to
+        it or to one of its creators: settled once they have all started (their incoming
+        edges are final)."""
+        current: str | None = node
+        while current is not None:
+            if current == self.first or (current != starting and state_of(current) not in STARTED):
+                return True
+            if self.graph.dag.has_path(self.first, current):
+                return True
+            current = self.graph.created_by.get(current)
+        return False
 
     def check_complete(self, state_of: StateOf) -> Finding | None:
         """When the last anchor is about to start: the region must have its form now."""
@@ -225,18 +343,17 @@ class Region:
         if self.first not in members or not self._reaches(view):
             return Finding(f"{self.last} is about to start, but no path leads from {self.first} to it")
         for n in sorted(members):
-            if n != self.first:
+            if n not in (self.first, self.last):  # only the anchors may have neighbours outside
                 for p in view.pred(n):
                     if p not in members:
                         return Finding(
                             f"edge {p} -> {n} enters the region from outside (only {self.first} may lead into it)",
                             (p, n),
                         )
-            if n != self.last:
                 for s in view.succ(n):
                     if s not in members:
                         return Finding(f"edge {n} -> {s} leaves the region other than through {self.last}", (n, s))
-        order, _ = self._order(view, members, state_of, lenient=False)
+        order, _, _ = self._order(view, members, state_of, lenient=False)
         if Matcher(self.shape, order, budget=1_000_000).exact():
             return None
         counted = [order.ids[i] for i in order.order]
@@ -308,29 +425,49 @@ class Region:
 
     # -- the order a check reads ------------------------------------------------------------
 
-    def _order(self, view: _View, members: set[str], state_of: StateOf, lenient: bool) -> tuple[Order, dict[str, int]]:
-        """The region's order on its counted nodes (lenient: a few of each group of twins,
-        without the nodes that may still be skipped)."""
+    def _order(
+        self,
+        view: _View,
+        members: set[str],
+        state_of: StateOf,
+        lenient: bool,
+        starting: str | None = None,
+        thin: bool = True,
+    ) -> tuple[Order, dict[str, int], bool]:
+        """The region's order on its counted nodes (lenient: without the nodes that may still
+        be skipped, with what has started frozen, and, with ``thin``, a few of each group of
+        twins); and whether twins were left out.
+
+        A node is frozen when it has started (``starting`` is about to) and so has everything
+        before it, all inside the region: then nothing may ever come before it that is not
+        there now. Frozen twins are thinned like the others, so a refusal found on them is
+        decided again on every node (``thin=False``) before it stands."""
         topo = self._topo(view, members)
         optional: set[str] = set()
         skipped = {n for n in members if state_of(n) == "skipped"}
+        frozen: set[str] = set()
         for n in topo:
-            if n in (self.first, self.last) or state_of(n) != PENDING:
+            state = state_of(n)
+            if lenient and (n == starting or state in STARTED):
+                if n == self.first or all(p in frozen for p in view.pred(n)):
+                    frozen.add(n)
+            if n in (self.first, self.last) or state != PENDING:
                 continue
             if view.has_when_into(n) or any(p in optional or p in skipped for p in view.pred(n)):
                 optional.add(n)
         dropped = skipped | (optional if lenient else set())
         chosen: list[str] = []
         if lenient:
-            seen: Counter[tuple[int, frozenset[str], frozenset[str]]] = Counter()
+            seen: Counter[tuple[int, bool, frozenset[str], frozenset[str]]] = Counter()
             for n in topo:
                 if n in dropped:
                     continue
-                if n in (self.first, self.last):
+                if n in (self.first, self.last) or not thin:
                     chosen.append(n)
                     continue
                 key = (
                     self._atom_mask(n, view.operator(n)),
+                    n in frozen,
                     frozenset(p for p in view.pred(n) if p in members),
                     frozenset(s for s in view.succ(n) if s in members),
                 )
@@ -339,6 +476,7 @@ class Region:
                     chosen.append(n)
         else:
             chosen = [n for n in topo if n not in dropped]
+        thinned = len(chosen) < len(topo) - len(dropped)
         # reachability over every member (paths may run through dropped nodes)
         position = {n: i for i, n in enumerate(topo)}
         below = [0] * len(topo)
@@ -361,8 +499,11 @@ class Region:
             for i in bits(b):
                 above[i] |= 1 << j
         anchors = {index[a]: a for a in (self.first, self.last) if a in index}
-        order = Order(chosen, [view.operator(n) for n in chosen], mine, above, anchors, list(range(len(chosen))))
-        return order, index
+        frozen_bits = sum(1 << i for i, n in enumerate(chosen) if n in frozen)
+        order = Order(
+            chosen, [view.operator(n) for n in chosen], mine, above, anchors, list(range(len(chosen))), frozen_bits
+        )
+        return order, index, thinned
 
     def _topo(self, view: _View, members: set[str]) -> list[str]:
         indegree = {n: 0 for n in members}
@@ -414,10 +555,40 @@ class Region:
             tuple(dict.fromkeys(touched)),
         )
 
-    def _fits(self, nodes: list[str], order: Order, index: dict[str, int]) -> bool:
-        """Does the sub-order on the anchors and ``nodes`` still fit the pattern leniently?"""
+    def _explain_start(self, node: str, order: Order, index: dict[str, int]) -> Finding:
+        pattern = f"`{self.shape}`"
+        head = f"{node} is about to start"
+        if not self._fits([node], order, index, closed=True):
+            return Finding(
+                f"{head}, but {pattern} needs more before it, and nothing can come before a node that has started",
+                (node,),
+            )
+        mine = index[node]
+        for j in bits(order.frozen & ~(1 << mine)):
+            other = order.ids[j]
+            if other in (self.first, self.last) or self._fits([node, other], order, index, closed=True):
+                continue
+            if order.below[mine] >> j & 1 or order.below[j] >> mine & 1:
+                return Finding(f"{head}, after {other}, which {pattern} does not allow", (other, node))
+            return Finding(
+                f"{head} beside {other}: neither comes before the other, and no edge can join them once both have "
+                f"started, but {pattern} does not allow them side by side",
+                (other, node),
+            )
+        return Finding(
+            f"{head}, and then the region from {self.first} to {self.last} can no longer take the form {pattern}",
+            (node,),
+        )
+
+    def _fits(self, nodes: list[str], order: Order, index: dict[str, int], closed: bool = False) -> bool:
+        """Does the sub-order on the anchors and ``nodes`` (``closed``: with every node before
+        them) still fit the pattern leniently?"""
         keep = [i for i in order.order if order.ids[i] in (self.first, self.last, *nodes)]
         mask = sum(1 << i for i in keep)
+        if closed:
+            for i in keep:
+                if order.ids[i] in nodes:
+                    mask |= order.below[i]
         return Matcher(self.shape, order).match(self.shape.top, mask, False)
 
     # -- for the projection -----------------------------------------------------------------
@@ -428,7 +599,7 @@ class Region:
         if self.closed:
             return [], []
         view = _View(self.graph)
-        order, _ = self._order(view, self.members_in(view), state_of, lenient=True)
+        order, _, _ = self._order(view, self.members_in(view), state_of, lenient=True)
 
         def fits(atoms: list[Atom]) -> bool:
             return _grown(order, [a.name for a in atoms], self.shape)

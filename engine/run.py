@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.attempts import Outcome, retry_delay, run_attempt
-from engine.errors import InvalidInput, RecordingFailed
+from engine.errors import InvalidInput, MutationRejected, RecordingFailed, RunBroken
 from engine.events import (
     AddedEdge,
     AddedNode,
@@ -42,7 +42,7 @@ from engine.model import ResolvedNode
 from engine.promises import PromiseKeeper, Violation
 from engine.reach import CONFINING, confine
 from engine.readiness import Decision, Readiness
-from engine.session import RunBroken, TaskFailure, TaskSession
+from engine.session import TaskSession
 from engine.store import Store, WriteRetry, busy_patience
 from engine.taskspec import inputs_for, task_spec
 from engine.writer import edge_data, node_data, promise_data
@@ -442,17 +442,17 @@ class Run:
     def mutate(self, creator: str, raw: dict[str, list[Any]], where: str) -> None:
         """The single door for a task's graph change: parse, rules 1-3, promises, apply."""
         if self.state.is_terminal:  # a task being stopped after the run ended changes nothing
-            raise TaskFailure(f"refused mutation: the run has already ended ({self.state.value})")
+            raise MutationRejected(f"refused mutation: the run has already ended ({self.state.value})")
         m, problems = self.graph.parse_mutation(creator, raw, where)
         if problems:
-            raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
+            raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
         implicit = self.keeper.check_implicit(m)
         if implicit is not None:
             self._break(implicit, raw)
         resolved, problems = self.graph.check(m, self._state_of, where)
         problems += self._confine(creator, m, resolved)
         if problems:
-            raise TaskFailure(f"refused mutation: {problems[0]}" + _more(problems))
+            raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
         violation = self.keeper.check(m)
         if violation is not None:
             self._break(violation, raw)
@@ -481,7 +481,11 @@ class Run:
 
     def _break(self, violation: Violation, raw: dict[str, Any]) -> None:
         self.broken = violation
-        self.emit(PromiseBroken(violation.promise, violation.task, violation.reason, raw, tuple(violation.nodes)))
+        self.emit(
+            PromiseBroken(
+                violation.promise, violation.task, violation.reason, raw, tuple(violation.nodes), violation.before
+            )
+        )
         self._log(violation.task, f"promise broken: {violation.reason}", "error")
         self._halt(RunState.BROKEN, f"promise broken: {violation.reason}", spare=violation.task)
         raise RunBroken(violation.reason)

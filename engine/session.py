@@ -2,7 +2,8 @@
 
 A ``TaskSession`` turns each line into log lines, progress, type-checked outputs, style changes
 or graph mutations (handed to the run's single check point). Anything that must end the task
-raises ``TaskFailure``; a broken promise raises ``RunBroken``; both stop the reading at once.
+raises ``TaskFailure`` (``engine.errors``); a broken promise raises ``RunBroken``; both stop the
+reading at once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from engine.errors import ProblemCollector, ValueTypeError
+from engine.errors import ProblemCollector, TaskFailure, ValueTypeError
 from engine.events import Event, LogLine, NodeState, OutputSet, Progress, Recorded, StyleChanged
 from engine.executors.lines import is_status_line
 from engine.graph import RunGraph
@@ -22,14 +23,6 @@ from engine.records import MessageSource, Reader
 MAX_LOG_CHARS = 64 * 1024
 MAX_STATUS_CHARS = 200
 STATUS_INTERVAL = 0.1  # seconds between two status texts shown from carriage-return lines
-
-
-class TaskFailure(Exception):
-    """The task must fail now, with this one-line reason."""
-
-
-class RunBroken(Exception):
-    """The task's mutation broke a promise: the run is already marked broken."""
 
 
 class TaskHost(Protocol):

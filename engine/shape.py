@@ -13,7 +13,9 @@ Two questions are asked of a region:
   nodes and edges, so the order can only gain elements and relations. The lenient answer is
   "the order is a sub-order of some form", a question that is closed under taking sub-orders;
   that is what lets a region be checked on a few representatives of each group of
-  interchangeable nodes (see ``engine.regions``).
+  interchangeable nodes (see ``engine.regions``). Nodes that have started are *frozen*: no
+  edge may point into them any more (mutation rule 2), so nothing new comes before them and
+  nothing that is not before them now ever will. A form must keep them as they are.
 
 Grammar, loosest first (``p -> q | r`` is ``(p -> q) | r``)::
 
@@ -34,6 +36,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from engine.errors import ShapeError
+
 #: Search steps a lenient question may take before it is answered "still possible"; a
 #: lenient answer only ever delays a refusal to the region's complete check.
 BUDGET = 20_000
@@ -43,20 +47,6 @@ DEPTH = 12_000
 #: matching a pattern recurse once per level, so hostile text must not reach Python's limit.
 MAX_NESTING = 64
 NESTED = f"nested too deeply (more than {MAX_NESTING} levels)"
-
-
-class ShapeError(Exception):
-    """A pattern that cannot be read: ``offset`` is the 0-based column in ``text``."""
-
-    def __init__(self, message: str, offset: int, name: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
-        self.name = name  #: the ``where:`` entry it is in, None for the pattern itself
-
-    def __str__(self) -> str:
-        where = f"where.{self.name}: " if self.name else ""
-        return f"{where}column {self.offset + 1}: {self.message}"
 
 
 class Undecided(Exception):
@@ -414,6 +404,8 @@ class Order:
     anchors: Mapping[int, str]
     #: a linear extension (a topological order) of all nodes
     order: Sequence[int]
+    #: the frozen nodes: what is below them now is all that ever will be (they have started)
+    frozen: int = 0
 
     @property
     def all(self) -> int:
@@ -616,30 +608,39 @@ class Matcher:
 
     def _seq_lenient(self, items: Sequence[Pattern], s: int) -> bool:
         """One after another, allowing relations a continuation may add: nodes go to items in
-        an order-respecting way (x before y: x's item is not after y's)."""
+        an order-respecting way (x before y: x's item is not after y's).
+
+        A frozen node gains nothing below it: every node placed in an earlier item must be
+        below it now, and the earlier items must already be complete (matched exactly)."""
         nodes = [i for i in self.o.order if s >> i & 1]
         allowed = [self.allowed(i) for i in items]
+        frozen = self.o.frozen & s
         index: dict[int, int] = {}
         shares = [0] * len(items)
 
-        def place(k: int) -> bool:
+        def place(k: int, floor: int) -> bool:
+            """``floor``: the item of the last frozen node placed (nodes placed later are not
+            below it, so they may not go into an earlier item)."""
             self._spend()
             if k == len(nodes):
-                return all(self.match(item, share, False) for item, share in zip(items, shares))
+                return all(self.match(item, share, j < floor) for j, (item, share) in enumerate(zip(items, shares)))
             node = nodes[k]
             low = max((index[b] for b in bits(self.o.below[node] & s)), default=0)
-            for j in range(low, len(items)):
+            low, high = max(low, floor), len(items) - 1
+            if frozen >> node & 1:  # nothing placed so far that is not below it may come before it
+                high = min((index[b] for b in index if not self.o.below[node] >> b & 1), default=high)
+            for j in range(low, high + 1):
                 if not allowed[j] >> node & 1:
                     continue
                 index[node] = j
                 shares[j] |= 1 << node
-                if self.match(items[j], shares[j], False) and place(k + 1):
+                if self.match(items[j], shares[j], False) and place(k + 1, j if frozen >> node & 1 else floor):
                     return True
                 shares[j] ^= 1 << node
             index.pop(node, None)
             return False
 
-        return place(0)
+        return place(0, 0)
 
     def _spend(self) -> None:
         self.budget -= 1

@@ -256,7 +256,7 @@ class Store:
                     )
                 )
             elif isinstance(event, PromiseBroken):
-                broken = {"promise": event.promise, "task": event.task, "reason": event.reason}
+                broken = {"promise": event.promise, "task": event.task, "reason": event.reason, "before": event.before}
                 run_updates.append(("UPDATE runs SET broken=? WHERE id=?", (_json(broken), rec.run)))
         # the write lock first: a busy database fails at once, before any work on the batch
         with self._tx():

@@ -50,9 +50,10 @@ class Banner(QtWidgets.QFrame):
         refused = [str(n.get("id")) for n in mutation.get("nodes", []) if isinstance(n, dict)]
         edges = [f"{e.get('from')} -> {e.get('to')}" for e in mutation.get("edges", []) if isinstance(e, dict)]
         what = ", ".join(refused + edges)
+        who = breached_by(broken.task, broken.before)
         self.label.setText(
             f"<b>Promise broken: {html.escape(broken.promise)}</b><br/>"
-            f"{html.escape(breached_by(broken.task))}: {html.escape(broken.reason)}"
+            f"{html.escape(who)}: {html.escape(broken.reason)}"
             + (f"<br/>refused mutation (not applied, drawn in red): {what}" if what else "")
         )
         self.show()

@@ -144,7 +144,7 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
         "promises": [spec for spec, _creator in view.promises],
         "broken": None
         if broken is None
-        else {"promise": broken.promise, "task": broken.task, "reason": broken.reason, "at_start": broken.at_start},
+        else {"promise": broken.promise, "task": broken.task, "reason": broken.reason, "before": broken.before},
         "outputs": {n.id: n.outputs for n in view.nodes.values() if n.outputs},
         "events": run["last_seq"],
     }

@@ -116,8 +116,9 @@ def summary(run: Run, store: Store, out: TextOut) -> None:
     parts = ", ".join(f"{counts[s]} {s.value}" for s in NodeState if s.is_terminal and counts[s])
     out.write(f"run {run.id} {run.state.value} in {took:.2f} s ({parts or 'no nodes'})\n")
     if run.broken is not None:
+        who = breached_by(run.broken.task, run.broken.before)
         out.write(
-            f"  broken promise: {printable(run.broken.promise)}\n  {printable(breached_by(run.broken.task))}\n"
+            f"  broken promise: {printable(run.broken.promise)}\n  {printable(who)}\n"
             f"  reason: {printable(run.broken.reason)}\n"
         )
     failed = [n for n, s in run.node_state.items() if s is NodeState.FAILED]
@@ -139,7 +140,8 @@ def show(data: dict[str, Any], out: TextOut) -> None:
     out.write(printable(f"run {data['run']} ({data['workflow']}): {data['state']}") + "\n")
     if data["broken"]:
         b = data["broken"]
-        out.write(printable(f"  broken: {b['promise']} — {breached_by(b['task'])}: {b['reason']}") + "\n")
+        who = breached_by(b["task"], b.get("before"))
+        out.write(printable(f"  broken: {b['promise']} — {who}: {b['reason']}") + "\n")
     ids = {n["id"]: printable(n["id"]) for n in data["nodes"]}
     width = max([len(i) for i in ids.values()] + [4])
     for n in data["nodes"]:

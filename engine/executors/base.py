@@ -19,10 +19,6 @@ LineSink = Callable[[str, bytes], None]
 """Called with ("stdout" | "stderr", raw line) for every line a task writes."""
 
 
-class LaunchError(Exception):
-    """The task could not be started (command not found, image missing, ...): it fails."""
-
-
 @dataclass
 class TaskSpec:
     run: str

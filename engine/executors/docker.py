@@ -53,15 +53,14 @@ import requests
 from docker.errors import DockerException, ImageNotFound, NotFound
 
 import engine
-from engine.errors import EngineUnavailable, InvalidInput
-from engine.executors.base import Executor, LaunchError, LineSink, TaskProcess, TaskSpec
+from engine.errors import EngineUnavailable, InvalidInput, LaunchError
+from engine.executors.base import Executor, LineSink, TaskProcess, TaskSpec
+from engine.executors.docker_container import HELPER, WORKFLOW, WORKSPACE, exit_code, task_workdir
 from engine.executors.docker_images import Images, check_build, one_line
 from engine.executors.docker_stream import STREAM_NAMES, AttachedStream, LineSplitter, detach_socket
+from engine.executors.docker_warm import WarmPool
 from engine.model import ResolvedNode, memory_bytes
 
-WORKSPACE = "/workspace"
-WORKFLOW = "/workflow"
-HELPER = "/opt/weft"
 #: Memory a container may use unless its node's ``resources.memory`` says otherwise: fixed, not a
 #: share of this machine, so a workflow gets the same limit wherever it runs; ample for ordinary
 #: tasks, and a leaking one is killed long before it takes the host's memory.
@@ -135,11 +134,6 @@ def unreachable_reason(exc: BaseException) -> str:
     return found.group(1).strip() if found else text[:200]
 
 
-def exit_code(status: int) -> int:
-    """Docker's exit status as the local executor reports it: negative for "killed by signal"."""
-    return -(status - 128) if 128 < status <= 128 + 64 else status
-
-
 # -- the executor ---------------------------------------------------------------------------
 
 
@@ -156,8 +150,6 @@ class DockerExecutor(Executor):
         self._launching: set[asyncio.Future[Any]] = set()
         self._removals: set[asyncio.Future[Any]] = set()
         self._runs: set[str] = set()
-        from engine.executors.docker_warm import WarmPool  # the warm pool builds on this module
-
         self.warm = WarmPool(self)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -384,13 +376,6 @@ class DockerExecutor(Executor):
                 self._remove_now(found["Id"])
         except (DockerException, requests.RequestException):
             pass  # the engine went away: there is nothing left to remove either
-
-
-def task_workdir(workdir: str | None) -> str:
-    """The task's working directory in the container: ``/workflow``, or ``workdir`` relative to it."""
-    if not workdir:
-        return WORKFLOW
-    return posixpath.normpath(posixpath.join(WORKFLOW, workdir))
 
 
 def task_user(client: Any) -> str | None:

@@ -30,7 +30,8 @@ from typing import Any
 
 from docker.errors import APIError, DockerException, ImageNotFound
 
-from engine.executors.base import LaunchError, TaskSpec
+from engine.errors import LaunchError
+from engine.executors.base import TaskSpec
 from engine.model import ResolvedNode
 
 DEFAULT_IMAGE = "python:3.12-slim"

@@ -22,25 +22,52 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from docker.errors import DockerException
 from requests import RequestException
 
-from engine.executors.base import LaunchError, LineSink, TaskProcess, TaskSpec
+from engine.errors import LaunchError
+from engine.executors.base import LineSink, TaskProcess, TaskSpec
+from engine.executors.docker_container import exit_code, task_workdir
 from engine.executors.docker_images import one_line
 from engine.executors.docker_stream import STDERR, AttachedStream, FrameDecoder, LineSplitter
-
-if TYPE_CHECKING:
-    from engine.executors.docker import DockerExecutor
 
 SERVER = ["python3", "-I", "/opt/weft/weft_warm.py"]
 _SERVER_HEADER = struct.Struct(">cL")  # kind byte, payload length (weft_warm.frame)
 _MAX_SERVER_ERRORS = 64 * 1024
 
 
+class ContainerMaker(Protocol):
+    """What the pool needs of the docker executor (``DockerExecutor`` is one): the same
+    containers, users and limits as a cold task, made and removed the same way."""
+
+    api: Any
+
+    def config(
+        self,
+        spec: TaskSpec,
+        image: str,
+        command: list[str],
+        *,
+        warm: bool = False,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]: ...
+
+    def task_env(self, spec: TaskSpec) -> dict[str, str]: ...
+
+    async def create(self, config: dict[str, Any]) -> tuple[str, Any]: ...
+
+    async def blocking(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+
+    def discard(self, cid: str) -> None: ...
+
+    def stop_now(self, cid: str, grace: float) -> None: ...
+
+
 class WarmPool:
-    def __init__(self, executor: DockerExecutor) -> None:
+    def __init__(self, executor: ContainerMaker) -> None:
         self.executor = executor
         self._idle: dict[tuple[Any, ...], list[WarmContainer]] = {}
         self._all: set[WarmContainer] = set()
@@ -67,8 +94,6 @@ class WarmPool:
         env = self.executor.task_env(spec)
         if "HOME" not in spec.node.env:
             env.pop("HOME", None)  # the server gives each task a fresh one
-        from engine.executors.docker import task_workdir
-
         request = {
             "argv": list(spec.argv),
             "env": env,
@@ -179,8 +204,6 @@ class WarmContainer:
             self.pool.executor.discard(self.cid)
 
     async def exit_status(self) -> int:
-        from engine.executors.docker import exit_code
-
         try:
             result = await self.pool.executor.blocking(self.pool.executor.api.wait, self.cid, timeout=10)
             return exit_code(result["StatusCode"])

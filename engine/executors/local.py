@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import cast
 
-from engine.errors import ProtocolError
-from engine.executors.base import Executor, LaunchError, LineSink, TaskProcess, TaskSpec
+from engine.errors import LaunchError, ProtocolError
+from engine.executors.base import Executor, LineSink, TaskProcess, TaskSpec
 from engine.executors.lines import LineSplitter
 
 DRAIN = 1.0  # seconds the pipes may stay open after the task's process ended

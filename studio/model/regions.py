@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from engine.errors import ShapeError
 from engine.regions import region_members as engine_region_members
-from engine.shape import ShapeError, compile_shape
+from engine.shape import compile_shape
 from engine.shape import pattern_problems as check_pattern
 
 # Atoms of a pattern: node ids may contain '-', but '->' is the series operator.

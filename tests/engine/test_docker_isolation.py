@@ -23,8 +23,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import WorkflowInvalid
-from engine.executors.base import LaunchError
+from engine.errors import LaunchError, WorkflowInvalid
 from engine.executors.docker import DEFAULT_MEMORY, DEFAULT_PIDS, effective_limits, hidden_home, memory_bytes
 from engine.loader import load_text
 from tests.conftest import containers_of

@@ -47,7 +47,7 @@ EVERY_KIND: list[Event] = [
     LogLine(None, "engine", "the run's own line"),
     OutputSet("a", "out", {"nested": [1, 2.5, None, "x"]}),
     StyleChanged({"color": "#ff0000"}, edge=("a", "b")),
-    PromiseBroken("p", None, "why", {"nodes": [{"id": "x"}]}, ("a", "b"), at_start="b"),
+    PromiseBroken("p", None, "why", {"nodes": [{"id": "x"}]}, ("a", "b"), before="b"),
 ]
 
 
