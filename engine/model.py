@@ -164,7 +164,9 @@ class Workflow:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedNode:
-    """A node merged with its operator: the effective settings a task runs with."""
+    """A node merged with its operator: the effective settings a task runs with.
+
+    Read-only, its mappings too: the empty ones are one shared dict."""
 
     id: str
     operator: str | None
@@ -195,14 +197,14 @@ def resolve_node(node: NodeSpec, operator: OperatorSpec | None) -> ResolvedNode:
     return ResolvedNode(
         id=n.id,
         operator=n.operator,
-        inputs=dict(_pick(n.inputs, o.inputs, {})),
-        outputs=dict(_pick(n.outputs, o.outputs, {})),
+        inputs=_copy(_pick(n.inputs, o.inputs)),
+        outputs=_copy(_pick(n.outputs, o.outputs)),
         command=_pick(n.command, o.command),
         shell=bool(_pick(n.shell, o.shell, False)),
         image=_pick(n.image, o.image),
         build=_pick(n.build, o.build),
         executor=_pick(n.executor, o.executor),
-        env={k: str(v) for k, v in _merged(o.env, n.env).items()},
+        env={k: str(v) for k, v in _merged(o.env, n.env).items()} or _NOTHING,
         workdir=_pick(n.workdir, o.workdir),
         retries=int(_pick(n.retries, o.retries, 0)),
         retry_delay=float(_pick(n.retry_delay, o.retry_delay, 1.0)),
@@ -227,9 +229,21 @@ def _pick(own: Any, inherited: Any, default: Any = None) -> Any:
 
 
 def _merged(inherited: dict[str, Any] | None, own: dict[str, Any] | None) -> dict[str, Any]:
-    base = dict(inherited or {})
+    if not inherited:
+        return _copy(own)
+    base = dict(inherited)
     base.update(own or {})
     return base
+
+
+def _copy(mapping: dict[str, Any] | None) -> dict[str, Any]:
+    return dict(mapping) if mapping else _NOTHING
+
+
+#: The one empty mapping every resolved node without inputs, env, params... holds (a hundred
+#: thousand nodes, six empty dicts each, were 38 MB). Never changed, like the rest of a
+#: ResolvedNode.
+_NOTHING: dict[str, Any] = {}
 
 
 def task_fields_of(spec: TaskFields) -> dict[str, Any]:
