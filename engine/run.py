@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine import expr
+from engine import collector, expr
 from engine.errors import ExpressionError, InvalidInput, ProtocolError, RecordingFailed
 from engine.events import (
     EdgeAdded,
@@ -234,12 +234,16 @@ class Run:
             self._evaluate(node)
         self._schedule()
         self._maybe_finish()
+        thaw = collector.keep_long_lived()  # full collections stop walking the registered graph
         try:
             return await self._done
         finally:
-            for executor in self._executors.values():
-                await executor.close()
-            await self._drain_store()
+            try:
+                for executor in self._executors.values():
+                    await executor.close()
+                await self._drain_store()
+            finally:
+                thaw()
 
     def _settings(self) -> dict[str, Any]:
         return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}
