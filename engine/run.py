@@ -53,6 +53,7 @@ from engine.writer import edge_data, node_data, promise_data
 HELPER_DIR = Path(__file__).resolve().parent / "taskhelper"
 MAX_BACKOFF = 300.0
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
+FLUSH_EVENTS = 10_000  # events that are written at once, without waiting for FLUSH_DELAY
 FINAL_PATIENCE = 10.0  # at least this many seconds for the last writes, once every task has ended
 
 
@@ -140,6 +141,8 @@ class Run:
         if not self._flush_scheduled and self._loop is not None and self.recording_failed is None:
             self._flush_scheduled = True
             self._loop.call_later(FLUSH_DELAY, self.flush)
+        elif len(self._batch) >= FLUSH_EVENTS and self._retry is None and self.recording_failed is None:
+            self.flush()  # a burst (registering a large workflow) is written as it comes, not held
         return rec
 
     def flush(self) -> None:
