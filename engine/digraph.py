@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+#: The successors of every node that has none: one shared dict, replaced on the first edge out.
+_NONE: dict[str, None] = {}
+
 
 class DiGraph:
     """Nodes in insertion order (so the reported cycle is stable), successors per node."""
@@ -26,15 +29,19 @@ class DiGraph:
         return len(self._succ)
 
     def add_node(self, node: str) -> None:
-        self._succ.setdefault(node, {})
+        self._succ.setdefault(node, _NONE)
 
     def add_nodes_from(self, nodes: Iterable[str]) -> None:
         for node in nodes:
-            self._succ.setdefault(node, {})
+            self._succ.setdefault(node, _NONE)
 
     def add_edge(self, source: str, target: str) -> None:
-        self._succ.setdefault(target, {})
-        self._succ.setdefault(source, {})[target] = None
+        self._succ.setdefault(target, _NONE)
+        successors = self._succ.get(source)
+        if successors is None or successors is _NONE:
+            self._succ[source] = {target: None}
+        else:
+            successors[target] = None
 
     def add_edges_from(self, edges: Iterable[tuple[str, str]]) -> None:
         for source, target in edges:
@@ -45,7 +52,9 @@ class DiGraph:
 
     def remove_edges_from(self, edges: Iterable[tuple[str, str]]) -> None:
         for source, target in edges:
-            self._succ.get(source, {}).pop(target, None)
+            successors = self._succ.get(source)
+            if successors:
+                successors.pop(target, None)
 
     def remove_nodes_from(self, nodes: Iterable[str]) -> None:
         """Remove nodes that no remaining edge points into (as the callers' undo guarantees)."""

@@ -11,12 +11,11 @@ projection's ghosts only when asked (``ghosts``), so folding stays cheap.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine import collector
 from engine.events import (
     Event,
     GraphChanged,
@@ -196,7 +195,7 @@ class RunSnapshot:
         from engine.projection import ghosts_of  # loaded only when asked: it needs the whole graph
 
         states = {n: (r.state or NodeState.PENDING) for n, r in self.nodes.items()}
-        with no_cyclic_gc():
+        with collector.paused():
             return ghosts_of(self.structure, states)
 
 
@@ -215,25 +214,10 @@ _HANDLERS: dict[type[Event], Any] = {
 def snapshot(store: Store, run_id: str, upto: int | None = None, *, logs: bool = False) -> RunSnapshot:
     """Run ``run_id`` as of event ``upto`` (its last event when None), read from the store."""
     skip = () if logs else CHATTER
-    with no_cyclic_gc():
+    with collector.paused():
         snap = RunSnapshot(run_id).apply_all(store.events(run_id, upto=upto, skip=skip))
     if upto is None:
         snap.at = max(snap.at, store.last_seq(run_id))
     else:
         snap.at = upto
     return snap
-
-
-@contextlib.contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """Folding allocates a few objects per event and frees none of them, which makes the cyclic
-    garbage collector run over and over for nothing: with 50,000 events its passes cost more
-    than the fold itself. Reference counting goes on; the collector is switched back on
-    afterwards (if it was on) and catches up at its next pass."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -20,6 +20,17 @@ from engine.porttypes import TypeRegistry
 from engine.records import MessageSource, Reader
 from engine.validate import GraphChecker
 
+#: The edges of a node that has none yet: one shared list, replaced by its own on its first edge.
+_NO_EDGES: list[int] = []
+
+
+def _add(edges: dict[str, list[int]], node: str, index: int) -> None:
+    own = edges[node]
+    if own is _NO_EDGES:
+        edges[node] = [index]
+    else:
+        own.append(index)
+
 
 @dataclass
 class Mutation:
@@ -153,15 +164,15 @@ class RunGraph:
             self.created_by[node.id] = m.creator
             if m.creator is not None:
                 self.children.setdefault(m.creator, []).append(node.id)
-            self.incoming[node.id] = []
-            self.outgoing[node.id] = []
+            self.incoming[node.id] = _NO_EDGES
+            self.outgoing[node.id] = _NO_EDGES
             self.dag.add_node(node.id)
         for edge in m.edges:
             index = len(self.edges)
             self.edges.append(edge)
             self.edge_creator.append(m.creator)
-            self.incoming[edge.target].append(index)
-            self.outgoing[edge.source].append(index)
+            _add(self.incoming, edge.target, index)
+            _add(self.outgoing, edge.source, index)
             self.dag.add_edge(edge.source, edge.target)
             self.edge_keys.add((edge.source_text, edge.target_text))
             if edge.target_port is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine import collector
 from engine.errors import InvalidInput, Location, Problem, ProblemCollector
 from engine.model import OperatorSpec, ResolvedNode, Workflow
 from engine.porttypes import TypeRegistry
@@ -158,6 +159,11 @@ def read_text_leniently(
     ``Loaded`` is None unless there are no problems; the workflow is None only when the text
     is not YAML at all.
     """
+    with collector.paused():  # a large file is millions of new objects, none of them garbage
+        return _read_leniently(text, file, path)
+
+
+def _read_leniently(text: str, file: str, path: Path | None) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     problems = ProblemCollector()
     doc = parse_yaml(text, file, problems)
     if doc is None or problems:
@@ -201,6 +207,7 @@ def read_text_leniently(
         promise = reader.promise(raw, ("promises", i))
         if promise is not None:
             workflow.promises.append(promise)
+    del data, doc  # everything read is in the records now: the parsed text goes before validating
     registry, type_problems = TypeRegistry.from_definitions({**library_types, **workflow.types})
     for record, fieldname, message in type_problems:
         where = ("types", record) + ((fieldname,) if fieldname else ())

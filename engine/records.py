@@ -44,6 +44,8 @@ def _is_memory_size(text: str) -> bool:
         return False
 
 
+NODE_KEYS = ("id", "operator", "trigger") + TASK_FIELDS
+TRIGGERS = tuple(t.value for t in Trigger)
 PROMISE_KINDS = ("static", "no_new_nodes", "no_new_edges", "only_nodes", "only_edges", "max_nodes", "shape")
 PROMISE_ARGS = {
     "static": ((), ()),
@@ -203,28 +205,7 @@ class Reader:
             spec.command = None
 
     def _task_field(self, name: str, value: Any, path: Path) -> Any:
-        readers: dict[str, Callable[[], Any]] = {
-            "description": lambda: self.text(value, path, name),
-            "inputs": lambda: self.text_map(value, path, "inputs", PORT_NAME),
-            "outputs": lambda: self.text_map(value, path, "outputs", PORT_NAME),
-            "command": lambda: self._command(value, path),
-            "shell": lambda: self.flag(value, path, name),
-            "image": lambda: self.text(value, path, name),
-            "build": lambda: self.text(value, path, name),
-            "executor": lambda: self.choice(value, path, name, EXECUTORS),
-            "env": lambda: self.text_map(value, path, "env", stringify=True),
-            "workdir": lambda: self.text(value, path, name),
-            "retries": lambda: self.number(value, path, name, integer=True),
-            "retry_delay": lambda: self.number(value, path, name),
-            "timeout": lambda: self.number(value, path, name, exclusive=True),
-            "dynamic": lambda: self.flag(value, path, name),
-            "resources": lambda: self._resources(value, path),
-            "network": lambda: self.flag(value, path, name),
-            "warm": lambda: self.flag(value, path, name),
-            "params": lambda: self.json_object(value, path, name),
-            "style": lambda: self.style(value, path),
-        }
-        return readers[name]()
+        return _TASK_FIELD_READERS[name](self, value, path, name)
 
     def _command(self, value: Any, path: Path) -> list[str] | str | None:
         if isinstance(value, str):
@@ -286,7 +267,7 @@ class Reader:
         return spec
 
     def node(self, data: Any, path: Path) -> NodeSpec | None:
-        allowed = ("id", "operator", "trigger") + TASK_FIELDS
+        allowed = NODE_KEYS
         if not isinstance(data, dict):
             self.error(path, f"a node must be a mapping, not {_kind(data)}")
             return None
@@ -300,7 +281,7 @@ class Reader:
         if not NODE_ID.match(spec.id):
             self.error(path + ("id",), f"node id '{spec.id}' may only use letters, digits, '_' and '-'")
         spec.operator = self.text(m.get("operator"), path + ("operator",), "operator")
-        trigger = self.choice(m.get("trigger"), path + ("trigger",), "trigger", tuple(t.value for t in Trigger))
+        trigger = self.choice(m.get("trigger"), path + ("trigger",), "trigger", TRIGGERS)
         spec.trigger = Trigger(trigger) if trigger else None
         self.task_fields(m, path, spec)
         if spec.operator is None and "command" not in m:
@@ -417,6 +398,30 @@ class Reader:
         if isinstance(value, list):
             value = [scalar_text(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value]
         return self.text_list(value, path, what)
+
+
+#: How each shared operator/node field is read: reader(self, value, path, name).
+_TASK_FIELD_READERS: dict[str, Callable[[Reader, Any, Path, str], Any]] = {
+    "description": lambda r, value, path, name: r.text(value, path, name),
+    "inputs": lambda r, value, path, name: r.text_map(value, path, "inputs", PORT_NAME),
+    "outputs": lambda r, value, path, name: r.text_map(value, path, "outputs", PORT_NAME),
+    "command": lambda r, value, path, name: r._command(value, path),
+    "shell": lambda r, value, path, name: r.flag(value, path, name),
+    "image": lambda r, value, path, name: r.text(value, path, name),
+    "build": lambda r, value, path, name: r.text(value, path, name),
+    "executor": lambda r, value, path, name: r.choice(value, path, name, EXECUTORS),
+    "env": lambda r, value, path, name: r.text_map(value, path, "env", stringify=True),
+    "workdir": lambda r, value, path, name: r.text(value, path, name),
+    "retries": lambda r, value, path, name: r.number(value, path, name, integer=True),
+    "retry_delay": lambda r, value, path, name: r.number(value, path, name),
+    "timeout": lambda r, value, path, name: r.number(value, path, name, exclusive=True),
+    "dynamic": lambda r, value, path, name: r.flag(value, path, name),
+    "resources": lambda r, value, path, name: r._resources(value, path),
+    "network": lambda r, value, path, name: r.flag(value, path, name),
+    "warm": lambda r, value, path, name: r.flag(value, path, name),
+    "params": lambda r, value, path, name: r.json_object(value, path, name),
+    "style": lambda r, value, path, name: r.style(value, path),
+}
 
 
 def _kind(value: Any) -> str:

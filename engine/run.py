@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from engine import collector
 from engine.attempts import Outcome, retry_delay, run_attempt
 from engine.errors import InvalidInput, MutationRejected, RecordingFailed, RunBroken
 from engine.events import (
@@ -48,6 +49,7 @@ from engine.taskspec import inputs_for, task_spec
 from engine.writer import edge_data, node_data, promise_data
 
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
+FLUSH_EVENTS = 10_000  # events that are written at once, without waiting for FLUSH_DELAY
 FINAL_PATIENCE = 10.0  # at least this many seconds for the last writes, once every task has ended
 
 
@@ -120,6 +122,8 @@ class Run:
         if not self._flush_scheduled and self._loop is not None and self.recording_failed is None:
             self._flush_scheduled = True
             self._loop.call_later(FLUSH_DELAY, self.flush)
+        elif len(self._batch) >= FLUSH_EVENTS and self._retry is None and self.recording_failed is None:
+            self.flush()  # a burst (registering a large workflow) is written as it comes, not held
         return rec
 
     def flush(self) -> None:
@@ -216,12 +220,16 @@ class Run:
             self._evaluate(node)
         self._schedule()
         self._maybe_finish()
+        thaw = collector.keep_long_lived()  # full collections stop walking the registered graph
         try:
             return await self._done
         finally:
-            for executor in self._executors.values():
-                await executor.close()
-            await self._drain_store()
+            try:
+                for executor in self._executors.values():
+                    await executor.close()
+                await self._drain_store()
+            finally:
+                thaw()
 
     def _settings(self) -> dict[str, Any]:
         return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}

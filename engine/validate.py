@@ -200,11 +200,12 @@ class GraphChecker:
         return True
 
     def check_when(self, edge: EdgeSpec, path: Path, is_upstream: Callable[[str, str], bool] | None) -> bool:
-        where = self.source.at(path + ("when",))
         within = getattr(self.source, "within", None)  # exact through quotes and block scalars
 
-        def at(offset: int) -> Location:
-            return within(path + ("when",), edge.when or "", offset) if within else where.shifted(offset)
+        def at(offset: int) -> Location:  # asked only for a problem: a place this deep is looked up again
+            if within:
+                return within(path + ("when",), edge.when or "", offset)
+            return self.source.at(path + ("when",)).shifted(offset)
 
         try:
             parsed = expr.parse(edge.when or "")

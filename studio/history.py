@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
+from engine import collector
 from engine.codec import KINDS
 from engine.errors import InvalidInput
 from engine.events import LogLine
-from engine.fold import CHATTER, no_cyclic_gc
+from engine.fold import CHATTER
 from engine.store import Store
 from studio.model.runmodel import LOG_LINES, RunModel
 
@@ -168,7 +169,7 @@ class History:
         assert self.run_id is not None
         store = self._store()
         model = RunModel(self.run_id)
-        with no_cyclic_gc():
+        with collector.paused():
             model.apply(store.events(self.run_id, upto=upto, skip=CHATTER))
         model.ghosts = model.run.ghosts()
         return model
