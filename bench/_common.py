@@ -60,9 +60,9 @@ def engine_in_process(
     ``cpu_seconds()`` covers the same span (this process only, not the tasks).
 
     ``prepare(run)`` is called on the Run before it executes (e.g. to wrap methods)."""
-    from engine.loader import load_file, read_text
-    from engine.run import Run
-    from engine.store import Store
+    from engine.history.store import Store
+    from engine.running.run import Run
+    from engine.workflow.loader import load_file, read_text
 
     text = read_text(wf_path)
     loaded = load_file(wf_path)
@@ -117,9 +117,9 @@ def db_count(home: Path, sql: str, args: Sequence[Any] = ()) -> int:
 
 
 def run_view(home: Path, run_id: str) -> Any:
-    """The run as the CLI shows it: ``engine.fold.snapshot`` of its stored events."""
-    from engine.fold import snapshot
-    from engine.store import Store
+    """The run as the CLI shows it: ``engine.history.fold.snapshot`` of its stored events."""
+    from engine.history.fold import snapshot
+    from engine.history.store import Store
 
     store = Store(home)
     try:

@@ -69,7 +69,8 @@ def run_sdk(client, image: str, n: int, options: dict) -> float:
 
 def same_options(client, tmp: Path) -> dict:
     """What every Weft container gets (see engine.executors.docker.DockerExecutor.config)."""
-    from engine.executors.docker import HELPER, HELPER_DIR, WORKFLOW, WORKSPACE
+    from engine.executors.base import HELPER_DIR
+    from engine.executors.docker import HELPER, WORKFLOW, WORKSPACE
 
     (tmp / "ws").mkdir(exist_ok=True)
     return {

@@ -2,7 +2,7 @@
 
 Each workflow is a chain of /bin/true nodes (`n_i -> n_i+1`: one node and one edge per step,
 written in flow style as a generated file would be). For each size:
-  - `engine.loader.load_file` (read, YAML with places, records, validation), best of --reps,
+  - `engine.workflow.loader.load_file` (read, YAML with places, records, validation), best of --reps,
     wall and CPU time of this process, in µs per node;
   - reference: `yaml.load` of the same file with PyYAML's C loader (plain data, no places, no
     checks): what any loader of YAML text pays at least;
@@ -33,7 +33,7 @@ PEAK_RSS = """
 import importlib.util, sys
 if importlib.util.find_spec("engine") is None:  # not installed: this checkout's
     sys.path.insert(0, {repo!r})
-from engine.loader import load_file
+from engine.workflow.loader import load_file
 if sys.argv[1] != "-":
     loaded = load_file(sys.argv[1])
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
@@ -58,7 +58,7 @@ def timed(fn: Callable[[], object], reps: int) -> tuple[float, float]:
 
 def traced(path: Path) -> tuple[int, int]:
     """(bytes the result keeps, peak bytes while loading), as tracemalloc sees them."""
-    from engine.loader import load_file
+    from engine.workflow.loader import load_file
 
     tracemalloc.start()
     try:
@@ -91,7 +91,7 @@ def main() -> int:
     header(f"loading: chains of {', '.join(f'{n:,}' for n in sizes)} {TRUE} nodes (one edge per node)")
     import yaml
 
-    from engine.loader import load_file
+    from engine.workflow.loader import load_file
 
     rows, memory = [], []
     worst = 0.0

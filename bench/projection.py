@@ -7,7 +7,7 @@ an edge from every worker into its join and from the previous join into every wo
 so replay also rebuilds the promise keeper. The run executes for real (in-process, every event
 in SQLite; the created nodes run after the creator, `max_parallel` = CPUs), then:
 
-  at_event(last)   `engine.replay.at_event(store, run, None)`: the projection at the last event
+  at_event(last)   `engine.history.replay.at_event(store, run, None)`: the projection at the last event
   at_event(grown)  at the event that added the last node, while `creator` still ran (with a ghost)
   to_json, to_dot  the view as `weft graph` prints it (after at_event(last))
   weft graph json  `python -m engine.cli.main graph RUN --format json` as a subprocess, wall time
@@ -90,8 +90,8 @@ def main() -> int:
     n = args.nodes
     header(f"projection: a real run whose dynamic node creates {n} nodes in batches of {BATCH}")
 
-    from engine.replay import at_event, to_dot, to_json
-    from engine.store import Store
+    from engine.history.replay import at_event, to_dot, to_json
+    from engine.history.store import Store
 
     with tempfile.TemporaryDirectory(prefix="weft-bench-proj-") as tmp_name:
         tmp = Path(tmp_name)

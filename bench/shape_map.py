@@ -1,7 +1,7 @@
 """The cost of keeping `A -> M* -> B` while A creates 10,000 copies of M, one mutation each.
 
 Every mutation creates one M with its edges A -> m and m -> B, and passes the shape check of
-its region (engine/regions.py) before it is applied. The engine runs in-process; Run.mutate is
+its region (engine/promises/regions.py) before it is applied. The engine runs in-process; Run.mutate is
 timed per call (see mutations.py). Target: µs per mutation near 10,000 copies / near 1,000
 copies <= 1.5. A second figure compares it with the same run without the shape promise.
 Usage: python bench/shape_map.py [--nodes N]

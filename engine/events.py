@@ -1,7 +1,7 @@
 """Everything a run does, as typed events. The numbered sequence of them *is* the run.
 
 Events are plain typed values: states are ``NodeState`` / ``RunState``, never strings. Only
-``engine.codec`` knows how they are stored; only ``engine.fold`` turns a sequence of them into
+``engine.history.codec`` knows how they are stored; only ``engine.history.fold`` turns a sequence of them into
 what the run was at that moment (the CLI, replay, the studio and resume all read that fold).
 States live here too, with their predicates, because they are run facts, not graph facts.
 """
@@ -50,7 +50,7 @@ _EXIT_CODES = {RunState.SUCCEEDED: 0, RunState.FAILED: 1, RunState.BROKEN: 3, Ru
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened in a run. How events are stored is ``engine.codec``'s business."""
+    """Something that happened in a run. How events are stored is ``engine.history.codec``'s business."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from engine.store import default_home
+from engine.home import default_home
 
 ORGANIZATION = "Weft"
 APPLICATION = "Weft Studio"

@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.model import EdgeSpec, NodeSpec, PromiseSpec
+from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio.model.document import Document, EdgeKey, RemovedNode
 
 

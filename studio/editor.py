@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QUndoStack
 
-from engine.model import EdgeSpec, NodeSpec, PromiseSpec
+from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio import commands as cmd
 from studio.model.document import Document, EdgeKey
 from studio.model.library import read_library

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from engine.fold import EdgeRecord, NodeRecord, RunSnapshot
-from engine.loader import read_text_leniently
-from engine.projection import Ghost
-from engine.replay import from_workflow, to_dot
-from engine.writer import edge_data, node_data
+from engine.history.fold import EdgeRecord, NodeRecord, RunSnapshot
+from engine.history.replay import from_workflow, to_dot
+from engine.promises.projection import Ghost
+from engine.workflow.loader import read_text_leniently
+from engine.workflow.writer import edge_data, node_data
 from studio.model.document import Document
 from studio.model.runmodel import RunModel
 

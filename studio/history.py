@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore, QtWidgets
 
 from engine import collector
-from engine.codec import KINDS
 from engine.errors import InvalidInput
 from engine.events import LogLine
-from engine.fold import CHATTER
-from engine.store import Store
+from engine.history.codec import KINDS
+from engine.history.fold import CHATTER
+from engine.history.store import Store
 from studio.model.runmodel import LOG_LINES, RunModel
 
 if TYPE_CHECKING:

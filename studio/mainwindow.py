@@ -14,7 +14,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.errors import InvalidInput, Problem
-from engine.loader import read_text_leniently
+from engine.workflow.loader import read_text_leniently
 from studio import export
 from studio.actions import Actions, Slots
 from studio.canvas.canvas import Canvas

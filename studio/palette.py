@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.model import OperatorSpec
+from engine.workflow.model import OperatorSpec
 from studio.canvas.graph import OPERATOR_MIME
 from studio.model.document import Document
 from studio.model.library import BUILTIN_FOLDER, LibraryFile, library_files

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.errors import Problem, ProblemCollector
-from engine.yamlsrc import parse_yaml
+from engine.workflow.yamlsrc import parse_yaml
 
 ROLE_NODE = QtCore.Qt.UserRole + 1
 

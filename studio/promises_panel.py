@@ -12,8 +12,8 @@ from typing import Any
 from PySide6 import QtWidgets
 
 from engine.errors import ProblemCollector
-from engine.model import PromiseSpec
-from engine.records import PROMISE_KINDS, MessageSource, Reader
+from engine.workflow.model import PromiseSpec
+from engine.workflow.records import PROMISE_KINDS, MessageSource, Reader
 from studio.model.document import Document
 from studio.model.regions import pattern_problems
 

@@ -15,9 +15,9 @@ import yaml
 from PySide6 import QtCore, QtWidgets
 
 from engine.errors import ProblemCollector
-from engine.model import EXECUTORS, NodeSpec, Settings, Trigger
-from engine.records import MessageSource, Reader
-from engine.writer import node_data
+from engine.workflow.model import EXECUTORS, NodeSpec, Settings, Trigger
+from engine.workflow.records import MessageSource, Reader
+from engine.workflow.writer import node_data
 from studio.model.document import Document, EdgeKey
 
 TEXT_FIELDS = ("description", "image", "workdir")
@@ -338,8 +338,8 @@ class Properties(QtWidgets.QWidget):
             return
         when = self.when.text().strip() or None
         if when is not None:
-            from engine import expr
             from engine.errors import ExpressionError
+            from engine.languages import expr
 
             try:
                 expr.parse(when)

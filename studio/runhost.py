@@ -156,7 +156,7 @@ def project_ghosts(run: Any) -> list[Any]:
     if run is None or run.state.is_terminal:
         return []
     try:
-        from engine.projection import ghosts
+        from engine.promises.projection import ghosts
 
         return list(ghosts(run.keeper, run.node_state))
     except Exception:  # noqa: BLE001 - a projection problem must not stop the run
@@ -165,9 +165,9 @@ def project_ghosts(run: Any) -> list[Any]:
 
 def main() -> int:
     from engine.errors import RecordingFailed, WeftError
-    from engine.loader import load_text
-    from engine.run import Run
-    from engine.store import Store
+    from engine.history.store import Store
+    from engine.running.run import Run
+    from engine.workflow.loader import load_text
     from studio.model.runmodel import GhostUpdate, RunEnded
 
     out_fd, in_fd = sys.stdout.fileno(), sys.stdin.fileno()

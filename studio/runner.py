@@ -25,8 +25,8 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from engine.errors import InvalidInput
-from engine.loader import load_text
-from engine.run import new_run_id
+from engine.running.run import new_run_id
+from engine.workflow.loader import load_text
 from studio.bridge import EventBridge
 from studio.model.runmodel import RunEnded
 from studio.runhost import read_frames

@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.errors import InvalidInput, WorkflowInvalid
 from engine.events import PromiseBroken
-from engine.promises import breached_by
+from engine.promises.keeper import breached_by
 from studio.bridge import EventBridge
 from studio.model.document import Document
 from studio.model.runmodel import RunModel

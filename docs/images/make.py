@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))  # this checkout's engine, whatever is installed
 
 from engine.cli import main as cli  # noqa: E402
 from engine.events import GraphChanged, NodeState, NodeStateChanged, RunStarted  # noqa: E402
-from engine.loader import load_file  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.history.store import Store  # noqa: E402
+from engine.workflow.loader import load_file  # noqa: E402
 
 
 def weft(home: Path, *args: str) -> str:

@@ -13,13 +13,14 @@ from typing import Any
 
 from engine.cli import render
 from engine.cli.streams import ReaderSafe
-from engine.codec import to_data
 from engine.errors import InvalidInput
 from engine.events import GraphChanged, LogLine, RunStarted, RunState, Structure
 from engine.executors.local import use_pidfd_child_watcher
-from engine.loader import load_file, read_text
-from engine.run import Run
-from engine.store import Store, default_home
+from engine.history.codec import to_data
+from engine.history.store import Store
+from engine.home import default_home
+from engine.running.run import Run
+from engine.workflow.loader import load_file, read_text
 
 
 def open_store(args: argparse.Namespace) -> Store:
@@ -115,7 +116,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def show_data(store: Store, run_id: str) -> dict[str, Any]:
-    from engine.fold import snapshot
+    from engine.history.fold import snapshot
 
     run = store.run(run_id)
     view = snapshot(store, run_id)
@@ -184,8 +185,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from engine import graphviz
-    from engine.replay import at_event, from_workflow, to_dot, to_json  # only this command folds runs
+    from engine.cli import graphviz
+    from engine.history.replay import at_event, from_workflow, to_dot, to_json  # only this command folds runs
 
     dot_program = None
     if args.format in graphviz.FORMATS:  # refuse before any work: no GraphViz, or bytes onto a terminal

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from engine import __version__
 from engine.errors import WeftError, WorkflowInvalid
-from engine.model import EXECUTORS
+from engine.workflow.model import EXECUTORS
 
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.cli.streams import TextOut
 from engine.events import LogLine, NodeState, NodeStateChanged, PromiseBroken, Recorded
-from engine.promises import breached_by
+from engine.promises.keeper import breached_by
 
 if TYPE_CHECKING:
-    from engine.run import Run
-    from engine.store import Store
+    from engine.history.store import Store
+    from engine.running.run import Run
 
 _MARK = {
     "succeeded": "ok",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.errors import InvalidInput
 from engine.executors.base import Executor
-from engine.model import EXECUTORS
+from engine.workflow.model import EXECUTORS
 
 
 def make_executor(name: str) -> Executor:

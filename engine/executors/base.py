@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.model import ResolvedNode
+from engine.workflow.model import ResolvedNode
+
+#: The folder of ``weft_task``, the one-file helper every task may import: on a process's
+#: PYTHONPATH, mounted read-only into a container.
+HELPER_DIR = Path(__file__).resolve().parents[1] / "taskhelper"
 
 LineSink = Callable[[str, bytes], None]
 """Called with ("stdout" | "stderr", raw line) for every line a task writes."""

@@ -52,14 +52,13 @@ import docker
 import requests
 from docker.errors import DockerException, ImageNotFound, NotFound
 
-import engine
 from engine.errors import EngineUnavailable, InvalidInput, LaunchError
-from engine.executors.base import Executor, LineSink, TaskProcess, TaskSpec
+from engine.executors.base import HELPER_DIR, Executor, LineSink, TaskProcess, TaskSpec
 from engine.executors.docker_container import HELPER, WORKFLOW, WORKSPACE, exit_code, task_workdir
 from engine.executors.docker_images import Images, check_build, one_line
 from engine.executors.docker_stream import STREAM_NAMES, AttachedStream, LineSplitter, detach_socket
 from engine.executors.docker_warm import WarmPool
-from engine.model import ResolvedNode, memory_bytes
+from engine.workflow.model import ResolvedNode, memory_bytes
 
 #: Memory a container may use unless its node's ``resources.memory`` says otherwise: fixed, not a
 #: share of this machine, so a workflow gets the same limit wherever it runs; ample for ordinary
@@ -72,7 +71,6 @@ NOBODY_ID = 65534
 NOBODY = f"{NOBODY_ID}:{NOBODY_ID}"
 ROOT = "0:0"
 HIDE = "ro,nosuid,nodev,noexec"  # tmpfs options for what must look empty under /workflow
-HELPER_DIR = Path(engine.__file__).resolve().parent / "taskhelper"
 ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
 THREADS = 32  # SDK calls at once; the HTTP connection pool is as large
 API_TIMEOUT = 600  # seconds an SDK call may wait for the engine (builds can be slow and quiet)

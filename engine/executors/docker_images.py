@@ -32,7 +32,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 
 from engine.errors import LaunchError
 from engine.executors.base import TaskSpec
-from engine.model import ResolvedNode
+from engine.workflow.model import ResolvedNode
 
 DEFAULT_IMAGE = "python:3.12-slim"
 IMAGE_ENV = "WEFT_DOCKER_IMAGE"

@@ -16,8 +16,9 @@ import re
 from collections.abc import Callable
 
 from engine.errors import ProtocolError
-from engine.protocol import MAX_LINE
 
+#: The longest line a task may write (the protocol's limit: ``weft_task.MAX_LINE_BYTES``).
+MAX_LINE = 16 * 1024 * 1024
 _END = re.compile(rb"[\r\n]")
 _CR, _LF = 13, 10
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui
 
-from engine.model import NodeSpec
+from engine.workflow.model import NodeSpec
 from studio.canvas.frames import Frames
 from studio.canvas.graph import OPERATOR_MIME, WeftGraph, WeftNode
 from studio.canvas.items import DESIGN, GHOST, NodeLook, WeftNodeItem, type_color

@@ -21,14 +21,14 @@ from typing import Any
 
 import networkx as nx
 
-from engine import expr
 from engine.errors import ExpressionError, Problem, TypeSyntaxError
-from engine.loader import read_text, read_text_leniently
-from engine.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
-from engine.porttypes import TypeRegistry
-from engine.roundtrip import merge_text
-from engine.wiring import wire_problem
-from engine.writer import workflow_data, write_text
+from engine.languages import expr
+from engine.languages.porttypes import TypeRegistry
+from engine.workflow.loader import read_text, read_text_leniently
+from engine.workflow.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
+from engine.workflow.roundtrip import merge_text
+from engine.workflow.wiring import wire_problem
+from engine.workflow.writer import workflow_data, write_text
 from studio.model.events import Events
 from studio.model.library import LibraryFile, import_text, read_library, rebase_import
 from studio.model.regions import Region, region_members, shape_anchors
@@ -279,7 +279,7 @@ class Document:
         """Why a wire from ``source.source_port`` to ``target.target_port`` may not be drawn.
 
         Ports are data port names, or None for the runs-after ports. None means it may be. The
-        rule is the engine's (``engine.wiring``), so the canvas refuses what loading would. An
+        rule is the engine's (``engine.workflow.wiring``), so the canvas refuses what loading would. An
         input that is fed already is no reason: the new wire replaces the old one (``Editor``).
         """
         src, dst = self.node(source), self.node(target)

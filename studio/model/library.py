@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import Problem
-from engine.loader import load_library
-from engine.model import OperatorSpec
+from engine.workflow.loader import load_library
+from engine.workflow.model import OperatorSpec
 
 #: The operator library that ships with Weft.
 BUILTIN_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "operators"

@@ -1,6 +1,6 @@
 """Which nodes a shape promise's region holds, for drawing its frame (no Qt here).
 
-Membership is the engine's (``engine.regions.region_members``, SPEC §5), computed from the
+Membership is the engine's (``engine.promises.regions.region_members``, SPEC §5), computed from the
 graph, never from where nodes happen to be drawn, so the frame follows its nodes through
 saving, loading and any re-layout, and holds exactly what the run's checks count.
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import networkx as nx
 
 from engine.errors import ShapeError
-from engine.regions import region_members as engine_region_members
-from engine.shape import compile_shape
-from engine.shape import pattern_problems as check_pattern
+from engine.languages.shape import compile_shape
+from engine.languages.shape import pattern_problems as check_pattern
+from engine.promises.regions import region_members as engine_region_members
 
 # Atoms of a pattern: node ids may contain '-', but '->' is the series operator.
 

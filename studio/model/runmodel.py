@@ -1,6 +1,6 @@
 """What the studio knows about one run: the engine's fold plus what only a window needs (no Qt).
 
-The run's state is ``engine.fold.RunSnapshot``, the same fold `weft show` and `weft graph --at`
+The run's state is ``engine.history.fold.RunSnapshot``, the same fold `weft show` and `weft graph --at`
 use, whether events arrive live from the run's process (through the bridge, in batches) or are
 read from the store up to any number (the replay slider). On top of it the model keeps what
 only the window needs: which things changed in a batch (``apply`` returns them, so views update
@@ -28,7 +28,7 @@ from engine.events import (
     RunState,
     RunStateChanged,
 )
-from engine.fold import EdgeRecord, NodeRecord, RunSnapshot
+from engine.history.fold import EdgeRecord, NodeRecord, RunSnapshot
 from studio.model.document import EdgeKey
 
 LOG_LINES = 5000  # per node

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from engine.loader import load_file
-from engine.run import Run
-from engine.store import Store
+from engine.history.store import Store
+from engine.running.run import Run
+from engine.workflow.loader import load_file
 
 
 @pytest.fixture

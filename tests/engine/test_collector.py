@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from engine import collector
-from engine.loader import load_text
+from engine.workflow.loader import load_text
 
 
 @pytest.fixture

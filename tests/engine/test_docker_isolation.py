@@ -25,7 +25,7 @@ import pytest
 
 from engine.errors import LaunchError, WorkflowInvalid
 from engine.executors.docker import DEFAULT_MEMORY, DEFAULT_PIDS, effective_limits, hidden_home, memory_bytes
-from engine.loader import load_text
+from engine.workflow.loader import load_text
 from tests.conftest import containers_of
 from tests.engine.test_docker import workflow
 

@@ -14,7 +14,7 @@ import pytest
 
 from engine.errors import ProtocolError
 from engine.executors.docker_stream import AttachedStream, FrameDecoder, LineSplitter
-from engine.protocol import MAX_LINE
+from engine.executors.lines import MAX_LINE
 
 
 def frames(*chunks: tuple[int, bytes]) -> bytes:

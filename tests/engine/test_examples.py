@@ -9,8 +9,8 @@ import networkx as nx
 import pytest
 
 from engine.events import NodeState, NodeStateChanged, PromiseBroken
-from engine.fold import NodeRecord, snapshot
-from engine.replay import at_event
+from engine.history.fold import NodeRecord, snapshot
+from engine.history.replay import at_event
 from tests.conftest import EXAMPLES
 
 BREAKERS = sorted(EXAMPLES.glob("breaker-*.weft.yaml"))

@@ -374,7 +374,7 @@ def test_ctrl_c_cancels_the_run_and_leaves_nothing_running(home, tmp_path, execu
 
 
 def test_lines_and_progress_arrive_while_the_task_runs(weft, home, tmp_path, executor, client):
-    from engine.store import Store
+    from engine.history.store import Store
 
     talk = (
         "import sys, time, weft_task as w; print('first', flush=True); w.progress(0.5); "

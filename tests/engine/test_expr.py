@@ -1,4 +1,4 @@
-"""Tests for engine.expr: the `when` condition language (parser, evaluator, safety limits)."""
+"""Tests for engine.languages.expr: the `when` condition language (parser, evaluator, safety limits)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.errors import ExpressionError
-from engine.expr import MAX_DEPTH, MAX_LENGTH, Expression, Reference, parse, truthy
+from engine.languages.expr import MAX_DEPTH, MAX_LENGTH, Expression, Reference, parse, truthy
 
 OUTPUTS: dict[str, dict[str, Any]] = {
     "count": {"counts": {"total": 12, "by-kind": {"a": 1}}, "items": ["x", "y", "z"], "name": "cnt"},

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from engine.codec import KINDS, decode, encode
 from engine.events import (
     AddedEdge,
     AddedNode,
@@ -26,9 +25,10 @@ from engine.events import (
     RunStateChanged,
     StyleChanged,
 )
-from engine.fold import snapshot
-from engine.replay import at_event
-from engine.store import DB_NAME, Store
+from engine.history.codec import KINDS, decode, encode
+from engine.history.fold import snapshot
+from engine.history.replay import at_event
+from engine.history.store import DB_NAME, Store
 from tests.conftest import EXAMPLES
 
 EVERY_KIND: list[Event] = [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.loader import load_file
+from engine.workflow.loader import load_file
 from tests.conftest import EXAMPLES
 
 SVG = "{http://www.w3.org/2000/svg}"

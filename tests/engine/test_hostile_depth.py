@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.fold import snapshot
-from engine.run import Run
-from engine.store import Store
+from engine.history.fold import snapshot
+from engine.history.store import Store
+from engine.running.run import Run
 
 REPO = Path(__file__).resolve().parents[2]
 NESTED = "nested too deeply (more than 64 levels)"
@@ -151,7 +151,7 @@ def test_a_deep_mutation_fails_its_task_with_the_reason(
 )
 def test_a_deeply_nested_message_line_is_a_protocol_error(line: bytes) -> None:
     from engine.errors import ProtocolError
-    from engine.protocol import parse_line
+    from engine.running.protocol import parse_line
 
     with pytest.raises(ProtocolError, match="nested more than 200 levels"):
         parse_line(line)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine import yamlsrc
 from engine.errors import ProblemCollector, WorkflowInvalid
-from engine.loader import MAX_LIBRARY_BYTES, MAX_WORKFLOW_BYTES, SHIPPED_LIBRARY, load_file, load_library
+from engine.workflow import yamlsrc
+from engine.workflow.loader import MAX_LIBRARY_BYTES, MAX_WORKFLOW_BYTES, SHIPPED_LIBRARY, load_file, load_library
 from tests.engine.test_broken_workflows import REPO, assert_matches, expectations, reported_errors
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from engine.errors import WorkflowInvalid
-from engine.fold import snapshot
-from engine.loader import load_file
-from engine.run import Run
-from engine.store import Store
+from engine.history.fold import snapshot
+from engine.history.store import Store
+from engine.running.run import Run
+from engine.workflow.loader import load_file
 
 #: A dynamic task that creates NODE with the raw protocol (the helper would check it first).
 PLAN = """

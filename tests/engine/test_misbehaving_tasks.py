@@ -45,8 +45,8 @@ from typing import Any
 import pytest
 
 from engine.events import NodeState, RunStarted, RunState, RunStateChanged
-from engine.fold import RunSnapshot
-from engine.store import Store
+from engine.history.fold import RunSnapshot
+from engine.history.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "misbehaving"

@@ -1,4 +1,4 @@
-"""Tests for engine.porttypes: parsing, assignability, value checking, file mapping, records."""
+"""Tests for engine.languages.porttypes: parsing, assignability, value checking, file mapping, records."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import TypeSyntaxError, ValueTypeError
-from engine.porttypes import (
+from engine.languages.porttypes import (
     BOOL,
     BUILTIN_NAMES,
     FILE,

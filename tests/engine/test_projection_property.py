@@ -4,21 +4,21 @@ Hypothesis draws a workflow `A -> plan -> B` whose `plan` runs `grow.py` (a task
 messages listed in its params) and the messages themselves: mutations that create 0-3 nodes of
 operators `M`, `X` (``true``) or `planner` (dynamic, with messages of its own, two levels deep),
 edges into the new nodes (and from `plan`'s new nodes into `B`), and sometimes promises;
-plus 0-2 promises in the workflow. Each scenario runs through ``engine.run.Run`` with the local
+plus 0-2 promises in the workflow. Each scenario runs through ``engine.running.run.Run`` with the local
 executor and a real SQLite store. Then:
 
-* **promises**: an oracle written from docs/promises.md (not from ``engine.promises``) replays
+* **promises**: an oracle written from docs/promises.md (not from ``engine.promises.keeper``) replays
   the messages in the order the engine applied them (read from the run's events) and must
   find none that breaks a promise; the one the engine refused, if any, must break one. A run
   that is refused ends ``broken`` with the sender named and none of that message's nodes in
   the store, so none of them ran; a run that is not has every node its tasks asked for.
 * **consistency**: at every event N (the registration is event 1) the run folded from its
-  events (``engine.fold``) is a state the run really had: every edge's ends exist, the
+  events (``engine.history.fold``) is a state the run really had: every edge's ends exist, the
   workflow's promises are there from the start, every task-made promise with its mutation.
 * **soundness**: at every event N (and before the run, from the file), every node of the final
   graph is real at N or covered by a ghost at N (see ``uncovered``).
 * **precision**: with no dynamic node, or under `static`, no event has a ghost.
-* **replay**: the projection replayed at event N (``engine.replay.at_event``) has exactly the
+* **replay**: the projection replayed at event N (``engine.history.replay.at_event``) has exactly the
   ghosts the run itself projected when it emitted event N.
 
 What the property found (three engine bugs, fixed since) is pinned down by the tests at the end.
@@ -58,12 +58,12 @@ from engine.events import (
     RunStateChanged,
     Structure,
 )
-from engine.fold import RunSnapshot
-from engine.loader import load_file
-from engine.projection import Ghost, ghosts
-from engine.replay import at_event, from_workflow
-from engine.run import Run
-from engine.store import Store
+from engine.history.fold import RunSnapshot
+from engine.history.replay import at_event, from_workflow
+from engine.history.store import Store
+from engine.promises.projection import Ghost, ghosts
+from engine.running.run import Run
+from engine.workflow.loader import load_file
 
 GROW = Path(__file__).parent / "workflows" / "grow.py"
 #: scenarios per test run; WEFT_PROPERTY_EXAMPLES=1000 for a longer hunt

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.fold import snapshot
-from engine.loader import load_file
-from engine.replay import from_workflow
-from engine.store import Store
+from engine.history.fold import snapshot
+from engine.history.replay import from_workflow
+from engine.history.store import Store
+from engine.workflow.loader import load_file
 from tests.engine.conftest import states
 
 GROW = Path(__file__).parent / "workflows" / "grow.py"
@@ -270,7 +270,7 @@ def test_a_static_workflow_has_no_ghosts(weft, tmp_path):
 
 
 def test_region_members_are_the_paths_between_the_anchors_and_what_they_created() -> None:
-    from engine.regions import region_members
+    from engine.promises.regions import region_members
 
     edges = [("before", "A"), ("A", "m"), ("m", "B"), ("A", "aside"), ("B", "after")]
     created = {"A": ["x"], "x": ["y"], "B": ["z"], "aside": ["w"]}  # z by the last anchor, w outside

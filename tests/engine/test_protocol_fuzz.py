@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 
 from engine.errors import WorkflowInvalid
 from engine.events import RunState
-from engine.loader import load_text
-from engine.run import Run
-from engine.store import Store
+from engine.history.store import Store
+from engine.running.run import Run
+from engine.workflow.loader import load_text
 from tests.engine.test_store_faults import check_record
 
 EXAMPLES = int(os.environ.get("WEFT_FUZZ_EXAMPLES", "200"))

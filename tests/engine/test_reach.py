@@ -124,8 +124,8 @@ def test_inherited_limits_are_the_containers_limits(tmp_path, docker_image, dock
     """What the created node inherits is what its container gets (inspected while it runs)."""
     import asyncio
 
-    from engine.loader import load_file
-    from engine.run import Run
+    from engine.running.run import Run
+    from engine.workflow.loader import load_file
 
     sleeper = "import time, weft_task as w\ntime.sleep(30)\n"
     node = {"id": "child", "command": ["python3", "sleep.py"]}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import textwrap
 
 from engine.events import NodeState
-from engine.graph import RunGraph
-from engine.loader import load_text
-from engine.readiness import Decision, Readiness
+from engine.promises.graph import RunGraph
+from engine.running.readiness import Decision, Readiness
+from engine.workflow.loader import load_text
 
 
 class Machine:
@@ -131,8 +131,8 @@ def test_an_edge_added_from_a_settled_source_counts_at_once() -> None:
     m.evaluate("a", "b")
     assert m.ready == ["a", "b"]
     m.finish("a", NodeState.FAILED)
-    from engine.graph import Mutation
-    from engine.model import EdgeSpec
+    from engine.promises.graph import Mutation
+    from engine.workflow.model import EdgeSpec
 
     m.graph.apply(Mutation("a", edges=[EdgeSpec("a", "b")]), {})
     m.readiness.edges_added(len(m.graph.edges) - 1)

@@ -10,9 +10,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.loader import load_file, load_text
-from engine.roundtrip import _UNWRITABLE, merge_text
-from engine.writer import write_text
+from engine.workflow.loader import load_file, load_text
+from engine.workflow.roundtrip import _UNWRITABLE, merge_text
+from engine.workflow.writer import write_text
 from tests.conftest import EXAMPLES
 
 WORKFLOWS = sorted(EXAMPLES.glob("*.weft.yaml"))
@@ -60,7 +60,7 @@ def test_multiline_text_stays_readable():
     assert load_text(written).workflow == load_text(text).workflow
 
 
-# -- writing over the text a workflow came from (engine.roundtrip) --------------------------
+# -- writing over the text a workflow came from (engine.workflow.roundtrip) --------------------------
 
 TRICKY = st.sampled_from(
     [

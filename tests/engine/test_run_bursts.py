@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import run as run_module
-from engine.loader import load_text
-from engine.run import Run
-from engine.store import DB_NAME, Store
+from engine.history.store import DB_NAME, Store
+from engine.running import run as run_module
+from engine.running.run import Run
+from engine.workflow.loader import load_text
 
 
 def test_registration_is_written_in_bounded_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,8 @@ import networkx as nx
 import pytest
 
 from engine.events import LogLine
-from engine.fold import snapshot
-from engine.store import Store
+from engine.history.fold import snapshot
+from engine.history.store import Store
 from tests.conftest import EXAMPLES
 from tests.engine.conftest import states
 

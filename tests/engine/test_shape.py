@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from engine.events import PromiseBroken
-from engine.shape import Matcher, compile_shape, order_from_edges, pattern_problems
+from engine.languages.shape import Matcher, compile_shape, order_from_edges, pattern_problems
 from tests.engine.test_promises import mutate, node, workflow
 
 

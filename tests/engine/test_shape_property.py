@@ -7,7 +7,19 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.shape import Alt, Atom, Empty, Matcher, Par, Pattern, Repeat, Seq, Shape, compile_shape, order_from_edges
+from engine.languages.shape import (
+    Alt,
+    Atom,
+    Empty,
+    Matcher,
+    Par,
+    Pattern,
+    Repeat,
+    Seq,
+    Shape,
+    compile_shape,
+    order_from_edges,
+)
 
 LABELS = ("X", "Y", "Z")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.events import NodeState, NodeStateChanged
-from engine.shape import Matcher, compile_shape
+from engine.languages.shape import Matcher, compile_shape
 from tests.engine.test_shape import chain, fan, order
 
 # Every task notes that it ran (a file named after its node, in `ran/` beside the workflow),

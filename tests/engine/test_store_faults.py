@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from engine.errors import RecordingFailed
-from engine.fold import snapshot
-from engine.loader import load_file
-from engine.run import Run
-from engine.store import DB_NAME, Store
+from engine.history.fold import snapshot
+from engine.history.store import DB_NAME, Store
+from engine.running.run import Run
+from engine.workflow.loader import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 

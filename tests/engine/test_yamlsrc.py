@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.errors import ProblemCollector
-from engine.yamlsrc import Document, parse_yaml
+from engine.workflow.yamlsrc import Document, parse_yaml
 
 TEXT = """\
 weft: 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.loader import load_file
+from engine.workflow.loader import load_file
 from studio.model.library import BUILTIN_FOLDER
 from tests.conftest import EXAMPLES
 from tests.studio.conftest import drag_wire, drop_operator

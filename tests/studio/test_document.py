@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import expr
-from engine.loader import load_file
-from engine.model import EdgeSpec, NodeSpec, PromiseSpec
+from engine.languages import expr
+from engine.workflow.loader import load_file
+from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio.canvas.layout import Grid, beside, layered
 from studio.model.document import Document, EdgeKey, rename_in_condition
 from studio.model.regions import region_members, shape_anchors

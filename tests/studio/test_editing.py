@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtTest
 
-from engine.loader import load_file
+from engine.workflow.loader import load_file
 from studio import export
 from studio.model.library import BUILTIN_FOLDER
 from tests.studio.conftest import drag_wire, drop_operator, make_window

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.loader import load_file
+from engine.workflow.loader import load_file
 from tests.conftest import EXAMPLES
 
 WORKFLOWS = sorted(p.name for p in EXAMPLES.glob("*.weft.yaml"))

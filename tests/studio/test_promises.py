@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.loader import load_file
+from engine.workflow.loader import load_file
 from studio.model.regions import pattern_problems
 
 
@@ -94,7 +94,7 @@ def test_region_frames_keep_their_members(qtbot: Any, window: Any, examples: Pat
     assert encloses(frame, "A") and encloses(frame, "B")
     # a node placed inside the frame's rectangle is not a member: membership is the model's
     window.editor.add_node(
-        __import__("engine.model", fromlist=["NodeSpec"]).NodeSpec(
+        __import__("engine.workflow.model", fromlist=["NodeSpec"]).NodeSpec(
             id="inside",
             command=["true"],
             style={"pos": list(window.canvas.item("A").xy_pos)[:1] + [window.canvas.item("A").xy_pos[1] + 5]},

@@ -19,7 +19,7 @@ from engine.events import (
     RunState,
     RunStateChanged,
 )
-from engine.projection import Ghost
+from engine.promises.projection import Ghost
 from studio.model.runmodel import LOG_LINES, GhostUpdate, RunEnded, RunModel
 from studio.runhost import read_frames
 from tests.conftest import EXAMPLES
@@ -91,7 +91,7 @@ def test_the_run_host_runs_and_reports_in_frames(home: Path) -> None:
     model.apply(items)
     assert model.state == "succeeded" and len(model.nodes) == 4
     assert all(r.state == "succeeded" for r in model.nodes.values())
-    from engine.store import Store
+    from engine.history.store import Store
 
     store = Store(home)
     try:

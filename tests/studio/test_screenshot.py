@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.fold import snapshot
-from engine.store import Store
+from engine.history.fold import snapshot
+from engine.history.store import Store
 from tests.conftest import EXAMPLES, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"

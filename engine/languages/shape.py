@@ -13,7 +13,7 @@ Two questions are asked of a region:
   nodes and edges, so the order can only gain elements and relations. The lenient answer is
   "the order is a sub-order of some form", a question that is closed under taking sub-orders;
   that is what lets a region be checked on a few representatives of each group of
-  interchangeable nodes (see ``engine.regions``). Nodes that have started are *frozen*: no
+  interchangeable nodes (see ``engine.promises.regions``). Nodes that have started are *frozen*: no
   edge may point into them any more (mutation rule 2), so nothing new comes before them and
   nothing that is not before them now ever will. A form must keep them as they are.
 

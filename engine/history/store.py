@@ -2,7 +2,7 @@
 on the path of every command: a wrapper library would cost more to import than a small run).
 
 The ``events`` table is the append-only, numbered truth of every run, written and read through
-``engine.codec`` (what is read back is typed events); ``engine.fold`` turns them into what the
+``engine.history.codec`` (what is read back is typed events); ``engine.history.fold`` turns them into what the
 run was at any event. ``runs`` is an index of runs for listing them (state, times, last event),
 kept in the same transaction that appends the events. Appends are batched: the run hands over
 all events of one scheduler step at once, which keeps persistence cheap enough to record
@@ -15,22 +15,21 @@ import contextlib
 import json
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.codec import KINDS, decode, encode
 from engine.errors import InvalidInput, RecordingFailed
 from engine.events import Event, PromiseBroken, Recorded, RunState, RunStateChanged
+from engine.history.codec import KINDS, decode, encode
 
 DB_NAME = "weft.db"
 #: 2: a change of structure is one event (``graph``), the registration is ``run_started``
 SCHEMA_VERSION = 2
 #: Seconds one statement waits for another process's write lock before it gives up. Short, so a
 #: run's event loop (signals, timeouts, tasks' output) never stalls behind another writer: the
-#: run retries a busy write later instead (``engine.run``), and one-off writes retry here.
+#: run retries a busy write later instead (``engine.running.run``), and one-off writes retry here.
 BUSY_WAIT = 0.02
 #: Seconds a one-off write (creating the database, recording a new run) keeps retrying while
 #: another process holds the write lock.
@@ -130,17 +129,6 @@ def patiently(action: Callable[[], T], patience: float = SETUP_PATIENCE) -> T:
 
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def default_home() -> Path:
-    """$WEFT_HOME, else the platform's per-user data folder (where the CLI and the studio keep runs)."""
-    if os.environ.get("WEFT_HOME"):
-        return Path(os.environ["WEFT_HOME"]).expanduser()
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "weft"
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "weft"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "weft"
 
 
 class Store:

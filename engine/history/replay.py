@@ -1,6 +1,6 @@
 """Drawing a run as of any event, or a workflow before any run: JSON and GraphViz text.
 
-What is drawn comes from the one fold (``engine.fold``): `weft graph RUN --at N` folds the
+What is drawn comes from the one fold (``engine.history.fold``): `weft graph RUN --at N` folds the
 run's events up to N; a workflow file is folded from the registration a run of it would start
 with, so both show the same graph the same way.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.events import AddedEdge, AddedNode, Recorded, RunStarted
-from engine.fold import RunSnapshot, snapshot
-from engine.loader import Loaded
-from engine.projection import Ghost
-from engine.store import Store
-from engine.writer import edge_data, node_data, promise_data
+from engine.history.fold import RunSnapshot, snapshot
+from engine.history.store import Store
+from engine.promises.projection import Ghost
+from engine.workflow.loader import Loaded
+from engine.workflow.writer import edge_data, node_data, promise_data
 
 
 def registration(loaded: Loaded) -> RunStarted:

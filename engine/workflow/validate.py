@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path as FilePath
 from typing import Any
 
-from engine import expr
-from engine.digraph import DiGraph
 from engine.errors import ExpressionError, Location, ProblemCollector, TypeSyntaxError
-from engine.model import (
+from engine.languages import expr
+from engine.languages.porttypes import Optional, PortType, TypeRegistry
+from engine.languages.shape import compile_shape
+from engine.workflow.digraph import DiGraph
+from engine.workflow.model import (
     EdgeSpec,
     NodeSpec,
     OperatorSpec,
@@ -25,11 +27,9 @@ from engine.model import (
     Workflow,
     resolve_node,
 )
-from engine.porttypes import Optional, PortType, TypeRegistry
-from engine.records import Source, did_you_mean
-from engine.shape import compile_shape
-from engine.wiring import missing_port, wire_problem
-from engine.yamlsrc import Path
+from engine.workflow.records import Source, did_you_mean
+from engine.workflow.wiring import missing_port, wire_problem
+from engine.workflow.yamlsrc import Path
 
 #: What ``node_of`` answers for a node that exists but whose own definition was faulty (and
 #: already reported): edges touching it are not checked, so one mistake gives one error.

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from engine.errors import LaunchError, ProtocolError, RunBroken, TaskFailure
 from engine.executors.base import Executor, TaskSpec
-from engine.model import ResolvedNode
-from engine.session import TaskSession
+from engine.running.session import TaskSession
+from engine.workflow.model import ResolvedNode
 
 MAX_BACKOFF = 300.0  # seconds: the longest wait between two attempts
 

@@ -16,7 +16,7 @@ refusal fails the task), field by field:
   their ``build:``) stay usable: their author wrote them.
 - ``image``, ``env``, ``shell``, ``warm``, ``command``: allowed; they act inside a container,
   which the rules above keep confined. ``workdir`` stays inside the workflow folder for every
-  node (``engine.validate``).
+  node (``engine.workflow.validate``).
 
 A local task already runs as the person who started Weft, with everything that person can
 reach, so the nodes it creates are not narrowed further (a local task is not a sandbox).
@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from engine.model import NodeSpec, ResolvedNode
+from engine.workflow.model import NodeSpec, ResolvedNode
 
 #: Executors whose tasks run confined (in a container).
 CONFINING = ("docker",)

@@ -1,8 +1,8 @@
 """Workflow text to a validated ``Workflow``: parse, build records, check, raise once.
 
 Two stages, as in every good format reader: YAML becomes plain data with a source map
-(``engine.yamlsrc``), then records (``engine.records``) become the model, and cross-record
-checks (``engine.validate``) run last. All problems of a file come out together, each with
+(``engine.workflow.yamlsrc``), then records (``engine.workflow.records``) become the model, and cross-record
+checks (``engine.workflow.validate``) run last. All problems of a file come out together, each with
 file:line:column.
 """
 
@@ -16,12 +16,13 @@ from typing import Any
 
 from engine import collector
 from engine.errors import InvalidInput, Location, Problem, ProblemCollector
-from engine.model import OperatorSpec, ResolvedNode, Workflow
-from engine.porttypes import TypeRegistry
-from engine.records import RECORD_NAME, Reader
-from engine.validate import real_path, validate_workflow
-from engine.yamlsrc import Document, SourceMap, parse_yaml
-from engine.yamlsrc import Path as SourcePath
+from engine.home import default_home
+from engine.languages.porttypes import TypeRegistry
+from engine.workflow.model import OperatorSpec, ResolvedNode, Workflow
+from engine.workflow.records import RECORD_NAME, Reader
+from engine.workflow.validate import real_path, validate_workflow
+from engine.workflow.yamlsrc import Document, SourceMap, parse_yaml
+from engine.workflow.yamlsrc import Path as SourcePath
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("weft", "name", "description", "settings", "types", "imports", "operators", "nodes", "edges", "promises")
@@ -32,7 +33,7 @@ MIB = 1024 * 1024
 MAX_WORKFLOW_BYTES = 16 * MIB
 MAX_LIBRARY_BYTES = 4 * MIB
 #: The operator library that ships with Weft (the studio's palette offers it too).
-SHIPPED_LIBRARY = Path(__file__).resolve().parent.parent / "resources" / "operators"
+SHIPPED_LIBRARY = Path(__file__).resolve().parents[2] / "resources" / "operators"
 
 
 @dataclass
@@ -116,7 +117,6 @@ def library_folders() -> list[Path]:
     of ``$WEFT_LIBRARY_PATH`` (SPEC §10). This is the one place a future ``--library DIR`` or
     ``settings.libraries`` adds folders.
     """
-    from engine.store import default_home  # the store module is heavy; only here is it needed
 
     folders = [SHIPPED_LIBRARY, default_home() / "operators"]
     folders += [Path(p).expanduser() for p in os.environ.get("WEFT_LIBRARY_PATH", "").split(os.pathsep) if p]

@@ -1,6 +1,6 @@
 """Pictures of a graph: DOT text rendered to SVG or PNG by GraphViz's own `dot` program.
 
-Weft writes DOT itself (``engine.replay.to_dot``); GraphViz is an optional system program,
+Weft writes DOT itself (``engine.history.replay.to_dot``); GraphViz is an optional system program,
 found on PATH when a picture is asked for. ``dot`` is started with an argv list (no shell)
 and reads the DOT text from its stdin, so nothing of a workflow's text ever reaches a command
 line.

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.digraph import DiGraph
 from engine.errors import ProblemCollector
 from engine.events import NodeState
-from engine.model import EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
-from engine.porttypes import TypeRegistry
-from engine.records import MessageSource, Reader
-from engine.validate import GraphChecker
+from engine.languages.porttypes import TypeRegistry
+from engine.workflow.digraph import DiGraph
+from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
+from engine.workflow.records import MessageSource, Reader
+from engine.workflow.validate import GraphChecker
 
 #: The edges of a node that has none yet: one shared list, replaced by its own on its first edge.
 _NO_EDGES: list[int] = []

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import collector
-from engine.attempts import Outcome, retry_delay, run_attempt
 from engine.errors import InvalidInput, MutationRejected, RecordingFailed, RunBroken
 from engine.events import (
     AddedEdge,
@@ -37,16 +36,17 @@ from engine.events import (
 )
 from engine.executors import make_executor
 from engine.executors.base import Executor
-from engine.graph import Mutation, RunGraph
-from engine.loader import Loaded
-from engine.model import ResolvedNode
-from engine.promises import PromiseKeeper, Violation
-from engine.reach import CONFINING, confine
-from engine.readiness import Decision, Readiness
-from engine.session import TaskSession
-from engine.store import Store, WriteRetry, busy_patience
-from engine.taskspec import inputs_for, task_spec
-from engine.writer import edge_data, node_data, promise_data
+from engine.history.store import Store, WriteRetry, busy_patience
+from engine.promises.graph import Mutation, RunGraph
+from engine.promises.keeper import PromiseKeeper, Violation
+from engine.running.attempts import Outcome, retry_delay, run_attempt
+from engine.running.reach import CONFINING, confine
+from engine.running.readiness import Decision, Readiness
+from engine.running.session import TaskSession
+from engine.running.taskspec import inputs_for, task_spec
+from engine.workflow.loader import Loaded
+from engine.workflow.model import ResolvedNode
+from engine.workflow.writer import edge_data, node_data, promise_data
 
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
 FLUSH_EVENTS = 10_000  # events that are written at once, without waiting for FLUSH_DELAY
@@ -303,7 +303,7 @@ class Run:
     # -- readiness --------------------------------------------------------------------------
 
     def _evaluate(self, node: str) -> None:
-        """Re-decide ``node`` and what its decision settles downstream (``engine.readiness``),
+        """Re-decide ``node`` and what its decision settles downstream (``engine.running.readiness``),
         recording each node that can no longer run."""
         if self.state.is_terminal:
             return
@@ -475,10 +475,10 @@ class Run:
         self._schedule()
 
     def _confine(self, creator: str, m: Mutation, resolved: dict[str, ResolvedNode]) -> list[str]:
-        """Rule 6 (``engine.reach``): narrow or refuse what a confined creator's nodes may reach."""
+        """Rule 6 (``engine.running.reach``): narrow or refuse what a confined creator's nodes may reach."""
         owner = self.graph.resolved[creator]
         owner_executor = owner.executor or self.default_executor
-        if owner_executor not in CONFINING:  # a local task is not narrowed (see engine.reach)
+        if owner_executor not in CONFINING:  # a local task is not narrowed (see engine.running.reach)
             return []
         problems: list[str] = []
         for spec in m.nodes:

@@ -2,7 +2,7 @@
 
 A workflow file is read by people: its comments (the ``$schema`` line editors use, notes on why
 a node is there), its key order and its flow or block style are theirs. Regenerating the text
-from the model (``engine.writer``) would drop all of that at the first save. So the new data is
+from the model (``engine.workflow.writer``) would drop all of that at the first save. So the new data is
 merged into the old text's round-trip tree (ruamel.yaml): parts that did not change keep their
 text exactly; changed values are replaced in place; new keys and items are added where the
 canonical order puts them; removed ones go, with their comments.

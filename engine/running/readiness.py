@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine import expr
 from engine.errors import ExpressionError
 from engine.events import NodeState
-from engine.graph import RunGraph
-from engine.model import Trigger
+from engine.languages import expr
+from engine.promises.graph import RunGraph
+from engine.workflow.model import Trigger
 
 
 class Decision(enum.Enum):

@@ -16,7 +16,6 @@ from typing import Any
 from engine.errors import ProtocolError
 
 PROTOCOL_VERSION = 1
-MAX_LINE = 16 * 1024 * 1024
 MAX_DEPTH = 200  # levels of nested lists and objects in one message
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MESSAGE_TYPES = ("log", "progress", "output", "mutate", "add_node", "add_edge", "promise", "style")

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from engine.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, Workflow, task_fields_of
+from engine.workflow.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, Workflow, task_fields_of
 
 
 class _Dumper(yaml.SafeDumper):

@@ -13,7 +13,7 @@ Two families of promise, one reading of "holds from the moment it is made":
   ``only_edges``, ``max_nodes``), so one made at run time can already be false when made
   (rule 5), and then the run is broken.
 
-Shape promises (``shape``) are kept by ``engine.regions``: each is a region checked at every
+Shape promises (``shape``) are kept by ``engine.promises.regions``: each is a region checked at every
 mutation that touches it, before every start of a node in it or beside it, and completely
 before its last anchor starts (``before_start``).
 """
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from engine.graph import Mutation, RunGraph
-from engine.model import EdgeSpec, NodeSpec, PromiseSpec
-from engine.regions import Region, StateOf
+from engine.promises.graph import Mutation, RunGraph
+from engine.promises.regions import Region, StateOf
+from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
 
 IMPLICIT = "implicit: a node not marked dynamic creates no nodes, edges or promises"
 GROWTH = ("static", "no_new_nodes", "no_new_edges")

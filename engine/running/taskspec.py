@@ -8,14 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine.executors.base import TaskSpec
-from engine.graph import RunGraph
-from engine.model import ResolvedNode, Workflow
-from engine.porttypes import Optional as OptionalType
-from engine.protocol import start_message
-
-#: The one-file helper tasks import (``weft_task``), put on their PYTHONPATH.
-HELPER_DIR = Path(__file__).resolve().parent / "taskhelper"
+from engine.executors.base import HELPER_DIR, TaskSpec
+from engine.languages.porttypes import Optional as OptionalType
+from engine.promises.graph import RunGraph
+from engine.running.protocol import start_message
+from engine.workflow.model import ResolvedNode, Workflow
 
 
 def inputs_for(

@@ -2,7 +2,7 @@
 
 A ``Workflow`` holds exactly what its text says (unset fields stay ``None`` so writing it back
 gives the same text); ``resolve_node`` merges a node with its operator into the effective
-settings a task runs with. Run state (node states, outputs, attempts) lives in ``engine.run``
+settings a task runs with. Run state (node states, outputs, attempts) lives in ``engine.running.run``
 and in SQLite, never here.
 """
 
@@ -116,7 +116,7 @@ class EdgeSpec:
 
 @dataclass(slots=True)
 class PromiseSpec:
-    """One promise as written. Its meaning is ``engine.promises``' business."""
+    """One promise as written. Its meaning is ``engine.promises.keeper``' business."""
 
     kind: str
     args: Any

@@ -29,9 +29,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from engine.graph import Mutation, RunGraph
-from engine.model import PromiseSpec
-from engine.shape import Atom, Matcher, Order, Shape, bits, compile_shape
+from engine.languages.shape import Atom, Matcher, Order, Shape, bits, compile_shape
+from engine.promises.graph import Mutation, RunGraph
+from engine.workflow.model import PromiseSpec
 
 StateOf = Callable[[str], str]
 PENDING = "pending"

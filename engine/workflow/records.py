@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from engine.errors import Location, ProblemCollector, ShapeError
-from engine.model import (
+from engine.languages.shape import compile_shape
+from engine.workflow.model import (
     EXECUTORS,
     STYLE_KEYS,
     TASK_FIELDS,
@@ -27,8 +28,7 @@ from engine.model import (
     Trigger,
     memory_bytes,
 )
-from engine.shape import compile_shape
-from engine.yamlsrc import Path, scalar_text
+from engine.workflow.yamlsrc import Path, scalar_text
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 from engine.errors import ProblemCollector
 from engine.events import AddedEdge, GraphChanged, NodeState, Structure
-from engine.graph import Mutation, RunGraph
-from engine.model import EdgeSpec, NodeSpec, ResolvedNode, Trigger, Workflow
-from engine.porttypes import TypeRegistry
-from engine.promises import PromiseKeeper, matches
-from engine.records import MessageSource, Reader
-from engine.regions import Region
+from engine.languages.porttypes import TypeRegistry
+from engine.promises.graph import Mutation, RunGraph
+from engine.promises.keeper import PromiseKeeper, matches
+from engine.promises.regions import Region
+from engine.workflow.model import EdgeSpec, NodeSpec, ResolvedNode, Trigger, Workflow
+from engine.workflow.records import MessageSource, Reader
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _label(remaining: int | None, allowed: tuple[str, ...] | None) -> str:
 
 
 def ghosts_of(structure: Iterable[Structure], states: Mapping[str, NodeState]) -> list[Ghost]:
-    """Ghosts of a run folded from its structure events (``engine.fold``)."""
+    """Ghosts of a run folded from its structure events (``engine.history.fold``)."""
     return ghosts(keeper_of(structure), states)
 
 

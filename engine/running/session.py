@@ -16,9 +16,9 @@ from typing import Any, Protocol
 from engine.errors import ProblemCollector, TaskFailure, ValueTypeError
 from engine.events import Event, LogLine, NodeState, OutputSet, Progress, Recorded, StyleChanged
 from engine.executors.lines import is_status_line
-from engine.graph import RunGraph
-from engine.protocol import Message, as_mutation, parse_line
-from engine.records import MessageSource, Reader
+from engine.promises.graph import RunGraph
+from engine.running.protocol import Message, as_mutation, parse_line
+from engine.workflow.records import MessageSource, Reader
 
 MAX_LOG_CHARS = 64 * 1024
 MAX_STATUS_CHARS = 200
@@ -26,7 +26,7 @@ STATUS_INTERVAL = 0.1  # seconds between two status texts shown from carriage-re
 
 
 class TaskHost(Protocol):
-    """What a session needs of its run (``engine.run.Run``)."""
+    """What a session needs of its run (``engine.running.run.Run``)."""
 
     graph: RunGraph
     node_state: dict[str, NodeState]

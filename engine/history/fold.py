@@ -34,8 +34,8 @@ from engine.events import (
 )
 
 if TYPE_CHECKING:
-    from engine.projection import Ghost
-    from engine.store import Store
+    from engine.history.store import Store
+    from engine.promises.projection import Ghost
 
 #: The events that say nothing about structure or states: ``weft show`` and replay skip them.
 CHATTER: tuple[type[Event], ...] = (LogLine,)
@@ -192,7 +192,7 @@ class RunSnapshot:
         """What may still appear as of now: nothing once the run has ended (it grows no more)."""
         if self.finished:
             return []
-        from engine.projection import ghosts_of  # loaded only when asked: it needs the whole graph
+        from engine.promises.projection import ghosts_of  # loaded only when asked: it needs the whole graph
 
         states = {n: (r.state or NodeState.PENDING) for n, r in self.nodes.items()}
         with collector.paused():

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from engine.model import EdgeSpec
-from engine.porttypes import TypeRegistry
-from engine.records import did_you_mean
+from engine.languages.porttypes import TypeRegistry
+from engine.workflow.model import EdgeSpec
+from engine.workflow.records import did_you_mean
 
 
 def missing_port(node: str, ports: Mapping[str, str], port: str, output: bool) -> str | None:

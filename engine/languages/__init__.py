@@ -1,0 +1,1 @@
+"""The small languages inside workflow text: port types, `when` conditions, shape patterns."""

@@ -1,0 +1,1 @@
+"""One run: the asyncio scheduler, readiness, attempts, tasks' sessions and their protocol."""

@@ -1,0 +1,1 @@
+"""Workflow text: a file becomes a validated Workflow, and a Workflow becomes text again."""
