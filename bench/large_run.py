@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import TRUE, cli_cmd, db_count, header, table, verdict, workflow_yaml, write
+from _common import TRUE, cli_cmd, db_count, header, succeeded_nodes, table, verdict, workflow_yaml, write
 
 
 def status_kib(pid: int, field: str) -> int | None:
@@ -76,7 +76,7 @@ def main() -> int:
             raise SystemExit(f"weft run exited {proc.returncode}")
         result = json.loads(stdout.strip().splitlines()[-1])
         run = result["run"]
-        succeeded = db_count(home, "SELECT count(*) FROM nodes WHERE run=? AND state='succeeded'", (run,))
+        succeeded = succeeded_nodes(home, run)
         started, finished = (
             db_count(home, f"SELECT {c} FROM runs WHERE id=?", (run,)) for c in ("started_at", "finished_at")
         )

@@ -1,7 +1,7 @@
 """A task writing 100,000 log lines as fast as it can: does the studio's event loop keep going?
 
-One node's task (a stdlib Python script) prints N lines to stdout in one go. The engine runs
-in-process on its thread; the studio's window (offscreen) shows that node selected, so its live
+One node's task (a stdlib Python script) prints N lines to stdout in one go. The engine runs in
+the run's own process, as in the studio; the window (offscreen) shows that node selected, so its live
 log view is fed all along. A 10 ms timer on the GUI thread records when it fires: the longest
 gap between two ticks is the longest the window stalled. Also reported: how long the run took,
 lines per second, and that memory stayed bounded (the ring buffer and the view keep the last
@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import db_count, header, table, verdict  # noqa: E402
-from _studio import percentile, watched_run, window  # noqa: E402
+from _common import db_count, header, table, verdict  # noqa: E402 - after the sys.path line above
+from _studio import percentile, watched_run, window  # noqa: E402 - after the sys.path line above
 
 TARGET_MS = 100.0
 

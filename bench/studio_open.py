@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import header, median, table, verdict  # noqa: E402
+from _common import header, median, table, verdict  # noqa: E402 - after the sys.path line above
 
 TARGET = 2.0
 

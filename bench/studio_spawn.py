@@ -2,8 +2,8 @@
 
 One dynamic node's task (a stdlib Python script) creates N `/bin/true` nodes as fast as it can,
 K nodes per `mutate` message (default 1: N messages), each wired after the creator; then they
-all run. The engine runs in-process on its thread, the studio's window offscreen. For every
-created node: the time between its `node_added` event (the engine's timestamp) and the moment
+all run. The engine runs in the run's own process, as in the studio; the window is offscreen. For every
+created node: the time between the `graph` event that added it (the engine's timestamp) and the moment
 its item is on the canvas. Also the longest stall of the GUI's event loop during the run.
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import header, table, verdict  # noqa: E402
-from _studio import percentile, watched_run, window  # noqa: E402
+from _common import header, table, verdict  # noqa: E402 - after the sys.path line above
+from _studio import percentile, watched_run, window  # noqa: E402 - after the sys.path line above
 
-from engine.events import GraphChanged  # noqa: E402
+from engine.events import GraphChanged  # noqa: E402 - after the sys.path line above
 
 TARGET = 1.0  # seconds from spawn event to canvas, for every node
 
@@ -77,7 +77,7 @@ def measure(folder: Path, nodes: int, per_message: int, parallel: int) -> dict[s
         stamp(item)
         original_push(item)
 
-    win.runs.bridge.push = push  # the runner's listener calls bridge.push on the run's thread
+    win.runs.bridge.push = push  # the runner's reader thread pushes each item of the run's frames
     win.runs.batch_hooks.append(on_batch)
     win.canvas.run_layer.shown_hooks.append(on_shown)
     elapsed, watch, model = watched_run(win)

@@ -96,7 +96,11 @@ class TypeSyntaxError(WeftError):
 
 
 class ValueTypeError(WeftError):
-    """A value that does not match its declared port type; the message names where inside."""
+    """A value that does not match its declared port type; the message names where inside
+    (``path``, e.g. ``counts['the']``) and why (``reason``), for callers that reformat it."""
+
+    path: str = ""
+    reason: str = ""
 
 
 class ShapeError(InvalidInput):

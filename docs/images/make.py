@@ -39,10 +39,10 @@ SUFFIX = ".weft.yaml"
 
 sys.path.insert(0, str(ROOT))  # this checkout's engine, whatever is installed
 
-from engine.cli import main as cli  # noqa: E402
-from engine.events import GraphChanged, NodeState, NodeStateChanged, RunStarted  # noqa: E402
-from engine.history.store import Store  # noqa: E402
-from engine.workflow.loader import load_file  # noqa: E402
+from engine.cli import main as cli  # noqa: E402 - after the sys.path line above
+from engine.events import GraphChanged, NodeState, NodeStateChanged, RunStarted  # noqa: E402 - after the sys.path line above
+from engine.history.store import Store  # noqa: E402 - after the sys.path line above
+from engine.workflow.loader import load_file  # noqa: E402 - after the sys.path line above
 
 
 def weft(home: Path, *args: str) -> str:

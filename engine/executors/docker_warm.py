@@ -247,7 +247,7 @@ class WarmTask(TaskProcess):
         try:
             for splitter in self._splitters.values():
                 splitter.flush()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - whatever ends the pump is its result
             self._pumped.set_exception(exc)
         else:
             self._pumped.set_result(None)

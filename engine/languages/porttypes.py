@@ -130,6 +130,11 @@ def _child(t: PortType) -> PortType | None:
     return t.inner if isinstance(t, Optional) else None
 
 
+def _item(t: ListOf | DictOf) -> PortType:
+    """What a list or dict holds."""
+    return t.item if isinstance(t, ListOf) else t.value
+
+
 def _base(t: PortType) -> PortType:
     """The innermost type: every constructor has one child, so a type is a chain down to it."""
     while (child := _child(t)) is not None:
@@ -320,8 +325,8 @@ class TypeRegistry:
                 found = self._mismatch(s.inner if isinstance(s, Optional) else s, t.inner)
             elif isinstance(s, Optional):
                 found = self._mismatch(s.inner, t) or (s, t, "it may be null")
-            elif type(s) is type(t) and isinstance(s, (ListOf, DictOf)):
-                found = self._mismatch(_child(s), _child(t))  # type: ignore[arg-type]
+            elif type(s) is type(t) and isinstance(s, (ListOf, DictOf)) and isinstance(t, (ListOf, DictOf)):
+                found = self._mismatch(_item(s), _item(t))
             else:
                 found = (s, t, "file and str are kept distinct" if {s, t} == {STR, FILE} else "")
             self._mismatches[key] = found
@@ -339,7 +344,7 @@ class TypeRegistry:
             where = "".join(reversed(m.path))
             where = path + where if path else where.removeprefix(".")
             error = ValueTypeError(f"{where}: {m.message}" if where else m.message)
-            error.path, error.reason = where, m.message  # type: ignore[attr-defined]
+            error.path, error.reason = where, m.message
             raise error from None
 
     def _checker(self, t: PortType) -> Checker:
@@ -372,7 +377,7 @@ class TypeRegistry:
                     if type(x) not in ok and not slow(x):
                         raise _Mismatch.expected(child, x, f"[{i}]")
         elif isinstance(t, (ListOf, DictOf)):
-            item, is_list = self._checker(child), isinstance(t, ListOf)  # type: ignore[arg-type]
+            item, is_list = self._checker(_item(t)), isinstance(t, ListOf)
 
             def check(v: Any) -> None:
                 if not isinstance(v, list if is_list else dict):
@@ -438,7 +443,8 @@ class TypeRegistry:
             return [self.map_files(x, t.item, fn) for x in value]
         if isinstance(t, DictOf):
             return {k: self.map_files(x, t.value, fn) for k, x in value.items()}
-        fields = dict(self._records[t.name].fields)  # type: ignore[attr-defined]
+        assert isinstance(t, RecordRef), t  # a file inside a primitive is FILE itself, above
+        fields = dict(self._records[t.name].fields)
         return {k: self.map_files(x, fields[k], fn) if k in fields else x for k, x in value.items()}
 
     def _has_file(self, t: PortType, visiting: frozenset[str] = frozenset()) -> bool:

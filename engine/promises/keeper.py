@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from engine.events import NodeState
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.regions import Region, StateOf
 from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
@@ -107,8 +108,8 @@ class PromiseKeeper:
         self.active: list[Active] = []
         #: shape promises in force, with the promise that made each
         self.regions: list[tuple[Active, Region]] = []
-        #: the state of a node ("pending" until it starts); the run keeps it current
-        self.state_of: StateOf = lambda node: "pending"
+        #: the state of a node (pending until it starts); the run keeps it current
+        self.state_of: StateOf = lambda node: NodeState.PENDING
         #: nodes and edges created by tasks so far, as (creator, item)
         self.created_nodes: list[tuple[str, NodeSpec]] = []
         self.created_edges: list[tuple[str, EdgeSpec]] = []

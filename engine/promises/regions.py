@@ -29,14 +29,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from engine.events import NodeState
 from engine.languages.shape import Atom, Matcher, Order, Shape, bits, compile_shape
 from engine.promises.graph import Mutation, RunGraph
 from engine.workflow.model import PromiseSpec
 
-StateOf = Callable[[str], str]
-PENDING = "pending"
+StateOf = Callable[[str], NodeState]
+PENDING = NodeState.PENDING
 #: states of a node that has started: no edge may point into it any more
-STARTED = frozenset({"running", "waiting", "succeeded"})
+STARTED = frozenset({NodeState.RUNNING, NodeState.WAITING, NodeState.SUCCEEDED})
 
 
 def region_members(
@@ -316,11 +317,11 @@ class Region:
         if self._atom_mask(node, view.operator(node)) != 0:
             return True
         state = state_of(node)
-        if state == "skipped":
+        if state is NodeState.SKIPPED:
             return True
         if state != PENDING or node == starting:
             return False
-        return view.has_when_into(node) or any(state_of(p) == "skipped" for p in view.pred(node))
+        return view.has_when_into(node) or any(state_of(p) is NodeState.SKIPPED for p in view.pred(node))
 
     def _may_enter(self, view: _View, node: str, state_of: StateOf, starting: str) -> bool:
         """Could ``node``, just before a region node, still join the region? Only if A leads to
@@ -444,7 +445,7 @@ class Region:
         decided again on every node (``thin=False``) before it stands."""
         topo = self._topo(view, members)
         optional: set[str] = set()
-        skipped = {n for n in members if state_of(n) == "skipped"}
+        skipped = {n for n in members if state_of(n) is NodeState.SKIPPED}
         frozen: set[str] = set()
         for n in topo:
             state = state_of(n)

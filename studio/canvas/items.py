@@ -155,13 +155,13 @@ class NodeLook:
     def refresh(self) -> None:
         """Repaint after a change of run state, progress or badges (cheap: no relayout). The
         tooltip is built when the pointer comes to the node, not at every change."""
-        if self.toolTip():  # type: ignore[attr-defined]
-            self.setToolTip("")  # type: ignore[attr-defined]
-        self.update()  # type: ignore[attr-defined]
+        if self.toolTip():  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
+            self.setToolTip("")  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
+        self.update()  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
 
     def hoverEnterEvent(self, event: Any) -> None:
-        self.setToolTip(self.tooltip())  # type: ignore[attr-defined]
-        super().hoverEnterEvent(event)  # type: ignore[misc]
+        self.setToolTip(self.tooltip())  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
+        super().hoverEnterEvent(event)  # type: ignore[misc]  # a mixin: the QGraphicsItem provides it
 
     def paint_look(
         self, painter: QtGui.QPainter, rect: QtCore.QRectF, header: float, selected: bool, border_rgba: Any, proxy: bool

@@ -60,7 +60,7 @@ def test_the_stream_writes_then_half_closes_and_reads_every_frame(threaded):
             def no_readers(*args):
                 raise NotImplementedError
 
-            loop.add_reader = no_readers  # type: ignore[method-assign]
+            loop.add_reader = no_readers  # type: ignore[method-assign]  # a loop without add_reader, on purpose
         got: list[tuple[int, bytes]] = []
         ended: asyncio.Future[BaseException | None] = loop.create_future()
         stream = AttachedStream(ours, lambda s, p: got.append((s, p)), ended.set_result)

@@ -747,7 +747,7 @@ def test_expression_object() -> None:
 def test_reference_is_frozen() -> None:
     reference = Reference("a", "b", 0)
     with pytest.raises(AttributeError):
-        reference.node = "c"  # type: ignore[misc]
+        reference.node = "c"  # type: ignore[misc]  # frozen on purpose
 
 
 def test_expression_can_be_evaluated_many_times_against_different_outputs() -> None:

@@ -117,7 +117,7 @@ def test_parse_bad(reg: TypeRegistry, text: str, message: str) -> None:
 
 def test_parse_rejects_non_text(reg: TypeRegistry) -> None:
     with pytest.raises(TypeSyntaxError, match="a type must be a string, got int"):
-        reg.parse(3)  # type: ignore[arg-type]
+        reg.parse(3)  # type: ignore[arg-type]  # the wrong type on purpose
 
 
 def test_parse_is_cached(reg: TypeRegistry) -> None:
@@ -149,7 +149,7 @@ def test_canonical_text_round_trips(reg: TypeRegistry, text: str, canonical: str
 def test_types_are_frozen_and_hashable() -> None:
     assert len({ListOf(INT), ListOf(Primitive("int")), ListOf(FLOAT)}) == 2
     with pytest.raises(AttributeError):
-        ListOf(INT).item = STR  # type: ignore[misc]
+        ListOf(INT).item = STR  # type: ignore[misc]  # frozen on purpose
     with pytest.raises(ValueError):
         Primitive("string")
     with pytest.raises(ValueError):
@@ -339,8 +339,8 @@ def test_check_value_path_prefix(reg: TypeRegistry) -> None:
     with pytest.raises(ValueTypeError) as info:
         reg.check_value({"the": "x"}, reg.parse("dict[str, int]"), path="counts")
     assert str(info.value) == "counts['the']: expected int, got str"
-    assert info.value.path == "counts['the']"  # type: ignore[attr-defined]
-    assert info.value.reason == "expected int, got str"  # type: ignore[attr-defined]
+    assert info.value.path == "counts['the']"
+    assert info.value.reason == "expected int, got str"
     with pytest.raises(ValueTypeError, match=r"^out\.score: expected float, got str$"):
         reg.check_value({"name": "a", "score": "x"}, reg.parse("Sample"), path="out")
     with pytest.raises(ValueTypeError, match=r"^out: expected int, got str$"):

@@ -337,7 +337,7 @@ def chain(node: str, created_by: dict[str, str | None]) -> list[str]:
     """``node``'s creators, nearest first."""
     out = []
     while created_by.get(node) is not None:
-        node = created_by[node]  # type: ignore[assignment]
+        node = created_by[node]  # type: ignore[assignment]  # not None: the loop condition says so
         out.append(node)
     return out
 

@@ -7,15 +7,15 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_PREFERRED_BINDING", "PySide6")
 
-import shutil  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import shutil  # noqa: E402 - after the Qt environment above
+from collections.abc import Iterator  # noqa: E402 - after the Qt environment above
+from pathlib import Path  # noqa: E402 - after the Qt environment above
 from typing import Any
 
-import pytest  # noqa: E402
-from PySide6 import QtCore, QtGui, QtTest, QtWidgets  # noqa: E402
+import pytest  # noqa: E402 - after the Qt environment above
+from PySide6 import QtCore, QtGui, QtTest, QtWidgets  # noqa: E402 - after the Qt environment above
 
-from tests.conftest import EXAMPLES  # noqa: E402
+from tests.conftest import EXAMPLES  # noqa: E402 - after the Qt environment above
 
 HERE = Path(__file__).resolve().parent
 WORKFLOWS = HERE / "workflows"
