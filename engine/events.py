@@ -30,6 +30,8 @@ class NodeState(enum.StrEnum):
 class RunState(enum.StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
+    #: recorded as running or paused, but its engine process is gone (never written as an event)
+    INTERRUPTED = "interrupted"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     BROKEN = "broken"
@@ -37,7 +39,7 @@ class RunState(enum.StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (RunState.RUNNING, RunState.PAUSED)
+        return self not in (RunState.RUNNING, RunState.PAUSED, RunState.INTERRUPTED)
 
     @property
     def exit_code(self) -> int:
@@ -45,7 +47,13 @@ class RunState(enum.StrEnum):
 
 
 _TERMINAL_NODE = {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
-_EXIT_CODES = {RunState.SUCCEEDED: 0, RunState.FAILED: 1, RunState.BROKEN: 3, RunState.CANCELLED: 130}
+_EXIT_CODES = {
+    RunState.SUCCEEDED: 0,
+    RunState.FAILED: 1,
+    RunState.BROKEN: 3,
+    RunState.CANCELLED: 130,
+    RunState.INTERRUPTED: 130,
+}
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,16 @@ class StyleChanged(Event):
     style: dict[str, Any]
     node: str | None = None
     edge: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ControlTaken(Event):
+    """The run took a control asked of it from any process (``weft pause``, the studio):
+    ``control`` is its number in the store, ``kind`` what was asked."""
+
+    control: int
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from studio.canvas.canvas import Canvas
 Keys = QtGui.QKeySequence
 
 
+PAUSE_TIP = "Pause the run: no new task starts; running tasks go on"
+
+
 @dataclass(frozen=True)
 class Slots:
     """What each action does (every callable takes no argument unless said)."""
@@ -34,6 +37,7 @@ class Slots:
     validate: Callable[[], object]
     run: Callable[[], object]
     stop: Callable[[], object]
+    pause: Callable[[], object]  # pause a running run, or resume a paused one
     clear_run: Callable[[], object]
     history: Callable[[], object]
     recent_files: Callable[[], list[str]]
@@ -80,6 +84,8 @@ class Actions:
         self.run.setShortcuts([Keys("F5"), Keys("Ctrl+R")])
         self.stop = self._make("S&top", s.stop, "Shift+F5", "Stop the run (every task is stopped)")
         self.stop.setShortcuts([Keys("Shift+F5"), Keys("Ctrl+.")])
+        self.pause = self._make("&Pause", s.pause, "F6", PAUSE_TIP)
+        self.pause.setEnabled(False)
         self.clear_run = self._make("&Clear Run", s.clear_run, None, "Remove the run's drawing from the canvas")
         self.history = self._make("Open &Past Run…", s.history, "Ctrl+H", "Open a run from the history")
         self._menus(docks)
@@ -122,7 +128,7 @@ class Actions:
         for dock in docks:
             view.addAction(dock.toggleViewAction())
         workflow = bar.addMenu("&Workflow")
-        workflow.addActions([self.validate, self.run, self.stop, self.clear_run])
+        workflow.addActions([self.validate, self.run, self.pause, self.stop, self.clear_run])
         history = bar.addMenu("&History")
         history.addAction(self.history)
         self.rebuild_recent()
@@ -135,9 +141,17 @@ class Actions:
         tools.addSeparator()
         tools.addActions([self.undo, self.redo, self.delete])
         tools.addSeparator()
-        tools.addActions([self.validate, self.run, self.stop])
+        tools.addActions([self.validate, self.run, self.pause, self.stop])
         tools.addSeparator()
         tools.addActions([self.fit, self.history])
+
+    def set_paused(self, paused: bool) -> None:
+        """The run is paused (the action resumes it) or not (the action pauses it)."""
+        self.pause.setText("Res&ume" if paused else "&Pause")
+        self.pause.setStatusTip(
+            "Resume the run" if paused else "Pause the run: no new task starts; running tasks go on"
+        )
+        self.pause.setToolTip(f"{'Resume' if paused else 'Pause'} (F6)")
 
     def rebuild_recent(self) -> None:
         self.recent.clear()
@@ -152,6 +166,9 @@ class Actions:
     def update(self, running: bool, editable: bool, past_run: bool) -> None:
         self.run.setEnabled(not running and not past_run)
         self.stop.setEnabled(running)
+        self.pause.setEnabled(running)
+        if not running:
+            self.set_paused(False)
         for action in (self.delete, self.arrange):
             action.setEnabled(editable)
         self.undo.setVisible(True)

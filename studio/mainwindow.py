@@ -93,6 +93,7 @@ class MainWindow(QtWidgets.QMainWindow):
             leave=self.close_run,
         )
         self.actions = Actions(self, self._slots(), self.undo_stack, self.canvas, self.docks.values())
+        self.runs.paused_changed.connect(self.actions.set_paused)
         self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.canvas.selection_changed.connect(self._selection_changed)
         self.canvas.viewer.scene().selectionChanged.connect(self._scene_selection_changed)
@@ -121,6 +122,7 @@ class MainWindow(QtWidgets.QMainWindow):
             validate=self.validate,
             run=self.runs.start,
             stop=self.runs.stop,
+            pause=self.runs.toggle_pause,
             clear_run=self.close_run,
             history=self.history.choose,
             recent_files=self.recent_files,
@@ -342,11 +344,12 @@ class MainWindow(QtWidgets.QMainWindow):
             if answer != QtWidgets.QMessageBox.Yes:
                 event.ignore()
                 return
+            # as the question promised: the run stops now, whatever is answered next
+            self.runs.stop()
+            self.runs.wait(15)  # its end, and the last of its events, shown before the window goes
         if not self.maybe_save():
             event.ignore()
             return
-        self.runs.stop()
-        self.runs.controller.wait(10)
         self.history.close_store()
         self.save_layout()
         event.accept()

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore, QtWidgets
 
 from engine.errors import InvalidInput, WorkflowInvalid
-from engine.events import PromiseBroken
+from engine.events import PromiseBroken, RunState
+from engine.history.store import Store
 from engine.promises.keeper import breached_by
 from studio.bridge import EventBridge
 from studio.model.document import Document
@@ -79,6 +80,7 @@ class RunView(QtCore.QObject):
     running_changed = QtCore.Signal(bool)  # a run started (True) or ended (False)
     message = QtCore.Signal(str, int)  # for the status bar: text, milliseconds (0: until replaced)
     problems_found = QtCore.Signal(object, str, str)  # the workflow cannot run: problems, its text, a title
+    paused_changed = QtCore.Signal(bool)  # the run was paused (True) or goes on again (False)
 
     def __init__(
         self,
@@ -90,6 +92,7 @@ class RunView(QtCore.QObject):
         parent: QtCore.QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.home = home
         self.document = document
         self.run_layer = run_layer
         self.run_panel = run_panel
@@ -134,6 +137,24 @@ class RunView(QtCore.QObject):
             self.controller.stop()
             self.message.emit("Stopping…", 0)
 
+    def toggle_pause(self) -> None:
+        """Pause the run, or resume it if it is paused: asked through the run database, as
+        `weft pause` does, so the run takes it within a second and records it."""
+        model = self.model
+        if model is None or model.run_id is None or not self.controller.running:
+            return
+        kind = "resume" if model.state is RunState.PAUSED else "pause"
+        try:
+            store = Store(self.home)
+            try:
+                store.add_control(model.run_id, kind)
+            finally:
+                store.close()
+        except InvalidInput as exc:
+            self.message.emit(f"Cannot {kind} the run: {exc}", 8000)
+            return
+        self.message.emit("Pausing…" if kind == "pause" else "Resuming…", 0)
+
     def on_batch(self, items: list[Any]) -> None:
         model = self.model
         if model is None:
@@ -145,6 +166,9 @@ class RunView(QtCore.QObject):
             self.banner.show_broken(model.broken)
         for hook in self.batch_hooks:
             hook(changes, model)
+        if changes.run_state and changes.ended is None and model.state in (RunState.PAUSED, RunState.RUNNING):
+            self.paused_changed.emit(model.state is RunState.PAUSED)
+            self.message.emit(f"Run {model.run_id} {model.state}", 0)
         if changes.ended is not None:
             self.bridge.stop()
             self.running_changed.emit(False)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -222,4 +223,42 @@ def cmd_graph(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+    return 0
+
+
+#: The states a control may be asked in, and the state that shows it was taken.
+_CONTROLS = {
+    "pause": ((RunState.RUNNING,), RunState.PAUSED),
+    "resume": ((RunState.PAUSED,), RunState.RUNNING),
+    "stop": ((RunState.RUNNING, RunState.PAUSED), RunState.CANCELLED),
+}
+CONTROL_WAIT = 5.0  # seconds `weft pause` waits to see its control taken (a run takes it within 1 s)
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    """`weft pause|resume|stop RUN`: asked through the store, so it works from any process;
+    waits until the run has taken it and says the run's state."""
+    kind = args.control
+    store = open_store(args)
+    run_id = store.resolve_run(args.run)
+    allowed, shows = _CONTROLS[kind]
+    state = RunState(store.run(run_id)["state"])
+    if state is RunState.INTERRUPTED:
+        raise InvalidInput(f"run {run_id} is interrupted (its process is gone): `weft {kind}` needs a live run")
+    if state not in allowed:
+        raise InvalidInput(f"cannot {kind} run {run_id}: it is {state.value}")
+    number = store.add_control(run_id, kind)
+    deadline = time.monotonic() + CONTROL_WAIT
+    while True:
+        row = store.run(run_id)
+        state = RunState(row["state"])
+        if state is shows or state.is_terminal or state is RunState.INTERRUPTED or not store.is_pending(number):
+            break
+        if time.monotonic() > deadline:
+            raise InvalidInput(f"run {run_id} has not taken the {kind} within {CONTROL_WAIT:g} s; it stays asked")
+        time.sleep(0.05)
+    if args.json:
+        _emit_json({"run": run_id, "state": state.value})
+    else:
+        print(f"run {run_id} {state.value}")
     return 0

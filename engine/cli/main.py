@@ -67,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="svg and png are drawn by GraphViz's `dot`, which must be installed (default: dot)",
     )
     p.add_argument("-o", "--output", help="write to this file instead of stdout (png needs it on a terminal)")
+
+    for name, what in (
+        ("pause", "no new task starts; running tasks go on (from any terminal)"),
+        ("resume", "a paused run goes on"),
+        ("stop", "stop a run's tasks: the run ends cancelled, as with Ctrl+C in its terminal"),
+    ):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
+        p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} once taken')
+        p.set_defaults(command="control", control=name)
     return parser
 
 

@@ -15,6 +15,7 @@ from engine.errors import InvalidInput
 from engine.events import (
     AddedEdge,
     AddedNode,
+    ControlTaken,
     Event,
     GraphChanged,
     LogLine,
@@ -40,6 +41,7 @@ KINDS: dict[type[Event], str] = {
     OutputSet: "output",
     StyleChanged: "style",
     PromiseBroken: "promise_broken",
+    ControlTaken: "control",
 }
 TYPES: dict[str, type[Event]] = {kind: cls for cls, kind in KINDS.items()}
 
@@ -113,6 +115,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Event]] = {
     "log": lambda d: LogLine(d.get("node"), d.get("stream", ""), d.get("message", ""), d.get("level", "info")),
     "output": lambda d: OutputSet(d["node"], d["name"], d.get("value")),
     "style": lambda d: StyleChanged(d.get("style") or {}, d.get("node"), _pair(d.get("edge"))),
+    "control": lambda d: ControlTaken(int(d["control"]), d["kind"], d.get("args") or {}),
     "promise_broken": lambda d: PromiseBroken(
         d["promise"],
         d.get("task"),

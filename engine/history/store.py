@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.errors import InvalidInput, RecordingFailed
-from engine.events import Event, PromiseBroken, Recorded, RunState, RunStateChanged
+from engine.events import ControlTaken, Event, PromiseBroken, Recorded, RunState, RunStateChanged
 from engine.history.codec import KINDS, decode, encode
 
 DB_NAME = "weft.db"
@@ -37,6 +38,9 @@ SETUP_PATIENCE = 60.0
 #: How long a run keeps retrying while another process holds the write lock before it stops
 #: (``$WEFT_DB_BUSY_TIMEOUT`` seconds); its events wait in memory meanwhile.
 DEFAULT_BUSY_PATIENCE = 60.0
+#: Seconds a run's lease lasts: the run renews it every ``LEASE / 5`` seconds while its process
+#: lives; a run still `running` or `paused` past its lease is `interrupted`.
+LEASE = 10.0
 #: Tries of a write refused for another reason (a full disk, an I/O error), half a second apart.
 BROKEN_TRIES = 3
 
@@ -45,7 +49,12 @@ T = TypeVar("T")
 #: The tables (``events`` is the truth, ``runs`` an index of it) and their indexes.
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS [runs] ([id] TEXT PRIMARY KEY, [workflow] TEXT, [path] TEXT, [text] TEXT,"
-    " [state] TEXT, [started_at] FLOAT, [finished_at] FLOAT, [settings] TEXT, [broken] TEXT, [last_seq] INTEGER)",
+    " [state] TEXT, [started_at] FLOAT, [finished_at] FLOAT, [settings] TEXT, [broken] TEXT, [last_seq] INTEGER,"
+    " [owner] TEXT, [lease_until] FLOAT)",
+    # controls asked of a run from any process (`weft pause`, the studio): a run takes them in order
+    "CREATE TABLE IF NOT EXISTS [controls] ([id] INTEGER PRIMARY KEY AUTOINCREMENT, [run] TEXT, [kind] TEXT,"
+    " [args] TEXT, [at] FLOAT, [taken] INTEGER DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS [idx_controls_run_taken] ON [controls] ([run], [taken])",
     "CREATE TABLE IF NOT EXISTS [events] ([run] TEXT, [seq] INTEGER, [ts] FLOAT, [kind] TEXT, [node] TEXT,"
     " [data] TEXT, PRIMARY KEY ([run], [seq]))",
     "CREATE INDEX IF NOT EXISTS [idx_events_run_kind_node] ON [events] ([run], [kind], [node])",
@@ -185,7 +194,7 @@ class Store:
 
     def _create(self) -> None:
         exists = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if {"runs", "events"} <= exists:
+        if {"runs", "events", "controls"} <= exists:
             return
         with self._tx():
             for statement in SCHEMA:
@@ -200,9 +209,19 @@ class Store:
         def insert() -> None:
             with self._tx():
                 self.conn.execute(
-                    "INSERT INTO runs (id, workflow, path, text, state, started_at, settings, last_seq)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                    (run_id, workflow, path, text, RunState.RUNNING.value, started_at, _json(settings)),
+                    "INSERT INTO runs (id, workflow, path, text, state, started_at, settings, last_seq, owner,"
+                    " lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                    (
+                        run_id,
+                        workflow,
+                        path,
+                        text,
+                        RunState.RUNNING.value,
+                        started_at,
+                        _json(settings),
+                        this_process(),
+                        started_at + LEASE,
+                    ),
                 )
 
         try:
@@ -211,6 +230,45 @@ class Store:
             raise RecordingFailed(
                 f"cannot record a new run in {self.path}: {describe_db_error(exc)}", busy=_is_busy(exc)
             ) from None
+
+    def renew_lease(self, run_id: str, until: float) -> None:
+        """Say the run's process still lives, until ``until``; a busy database raises
+        ``RecordingFailed`` at once (the next renewal comes soon)."""
+        try:
+            with self._tx():
+                self.conn.execute("UPDATE runs SET lease_until=? WHERE id=?", (until, run_id))
+        except (sqlite3.Error, OSError) as exc:
+            raise RecordingFailed(describe_db_error(exc), busy=_is_busy(exc)) from None
+
+    def add_control(self, run_id: str, kind: str, args: dict[str, Any] | None = None) -> int:
+        """Ask run ``run_id`` for ``kind`` (pause, resume, stop); kept until the run takes it."""
+
+        def insert() -> int:
+            with self._tx():
+                cursor = self.conn.execute(
+                    "INSERT INTO controls (run, kind, args, at) VALUES (?, ?, ?, ?)",
+                    (run_id, kind, _json(args or {}), time.time()),
+                )
+                return int(cursor.lastrowid or 0)
+
+        try:
+            return patiently(insert)
+        except sqlite3.Error as exc:
+            raise InvalidInput(
+                f"cannot record the {kind} of run {run_id} in {self.path}: {describe_db_error(exc)}"
+            ) from None
+
+    def controls(self, run_id: str) -> list[tuple[int, str, dict[str, Any]]]:
+        """The controls asked of the run and not taken yet, oldest first: (id, kind, args)."""
+        rows = self.conn.execute(
+            "SELECT id, kind, args FROM controls WHERE run=? AND taken=0 ORDER BY id", (run_id,)
+        ).fetchall()
+        return [(int(i), str(k), json.loads(a)) for i, k, a in rows]
+
+    def is_pending(self, control: int) -> bool:
+        """Has control number ``control`` not been taken yet?"""
+        row = self.conn.execute("SELECT taken FROM controls WHERE id=?", (control,)).fetchone()
+        return row is not None and not row[0]
 
     def append(self, batch: list[Recorded]) -> None:
         """Persist events and their derived rows atomically: all of them, or none and
@@ -243,6 +301,8 @@ class Store:
                         (event.state.value, finished, rec.run),
                     )
                 )
+            elif isinstance(event, ControlTaken):
+                run_updates.append(("UPDATE controls SET taken=1 WHERE id=?", (event.control,)))
             elif isinstance(event, PromiseBroken):
                 broken = {"promise": event.promise, "task": event.task, "reason": event.reason, "before": event.before}
                 run_updates.append(("UPDATE runs SET broken=? WHERE id=?", (_json(broken), rec.run)))
@@ -276,19 +336,30 @@ class Store:
         return rows[0][0]
 
     def run(self, run_id: str) -> dict[str, Any]:
+        """The run's row; ``state`` is what the run is now: `interrupted` if its process is gone."""
         cursor = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,))
         row = cursor.fetchone()
         if row is None:
             raise InvalidInput(f"no run '{run_id}'")
-        return self._row(cursor, row)
+        data = self._row(cursor, row)
+        data["state"] = state_now(data["state"], data["owner"], data["lease_until"])
+        return data
 
     def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT id, workflow, path, state, started_at, finished_at FROM runs ORDER BY started_at DESC"
+        sql = (
+            "SELECT id, workflow, path, state, started_at, finished_at, owner, lease_until FROM runs"
+            " ORDER BY started_at DESC"
+        )
         if limit:
             sql += f" LIMIT {int(limit)}"
         cur = self.conn.execute(sql)
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        out = []
+        for r in cur.fetchall():
+            data = dict(zip(cols, r))
+            data["state"] = state_now(data.pop("state"), data.pop("owner"), data.pop("lease_until"))
+            out.append(data)
+        return out
 
     def events(
         self,
@@ -327,3 +398,34 @@ class Store:
             if d.get(key):
                 d[key] = json.loads(d[key])
         return d
+
+
+def this_process() -> str:
+    """Who runs a run: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(owner: str | None) -> bool:
+    """Is the process that ran a run certainly gone? Known only for a process on this host."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: alive
+        return False
+    try:  # a killed process its parent has not reaped yet is gone too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def state_now(recorded: str, owner: str | None, lease_until: float | None, now: float | None = None) -> str:
+    """A run's state as of now: one recorded as going on (`running`, `paused`) whose process is
+    gone, or whose lease ran out, is `interrupted`."""
+    if recorded not in (RunState.RUNNING, RunState.PAUSED):
+        return recorded
+    expired = lease_until is not None and lease_until < (time.time() if now is None else now)
+    return RunState.INTERRUPTED.value if expired or _gone(owner) else recorded

@@ -13,6 +13,7 @@ import asyncio
 import functools
 import os
 import secrets
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from engine.errors import InvalidInput, MutationRejected, RecordingFailed, RunBr
 from engine.events import (
     AddedEdge,
     AddedNode,
+    ControlTaken,
     Event,
     GraphChanged,
     LogLine,
@@ -36,7 +38,7 @@ from engine.events import (
 )
 from engine.executors import make_executor
 from engine.executors.base import Executor
-from engine.history.store import Store, WriteRetry, busy_patience
+from engine.history.store import LEASE, Store, WriteRetry, busy_patience
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, Violation
 from engine.running.attempts import Outcome, retry_delay, run_attempt
@@ -49,6 +51,7 @@ from engine.workflow.model import ResolvedNode
 from engine.workflow.writer import edge_data, node_data, promise_data
 
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
+CONTROL_POLL = 0.25  # seconds between two looks for controls asked of the run
 FLUSH_EVENTS = 10_000  # events that are written at once, without waiting for FLUSH_DELAY
 FINAL_PATIENCE = 10.0  # at least this many seconds for the last writes, once every task has ended
 
@@ -97,6 +100,7 @@ class Run:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dynamic_running: set[str] = set()
         self._mutated: set[str] = set()
+        self._taken: set[int] = set()  # controls taken (their ControlTaken may not be stored yet)
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
@@ -221,9 +225,11 @@ class Run:
         self._schedule()
         self._maybe_finish()
         thaw = collector.keep_long_lived()  # full collections stop walking the registered graph
+        tending = self._loop.create_task(self._tend(), name="weft:tend")
         try:
             return await self._done
         finally:
+            tending.cancel()
             try:
                 for executor in self._executors.values():
                     await executor.close()
@@ -248,6 +254,39 @@ class Run:
         elif m.changes_structure:  # a message that changes nothing leaves no trace
             self.emit(GraphChanged(nodes, edges, promises, created_by=m.creator))
 
+    async def _tend(self) -> None:
+        """While the run lives: take the controls other processes ask of it (`weft pause`, the
+        studio) within ``CONTROL_POLL`` seconds, and renew its lease (``store.LEASE``), so a run
+        whose process dies is seen as `interrupted`. Neither ever waits for a busy database."""
+        assert self._loop is not None
+        renewed = self._loop.time()
+        while True:
+            await asyncio.sleep(CONTROL_POLL)
+            self._take_controls()
+            if self._loop.time() - renewed >= LEASE / 5:
+                try:
+                    self.store.renew_lease(self.id, time.time() + LEASE)
+                    renewed = self._loop.time()
+                except RecordingFailed:
+                    pass  # busy or refused: the next tick tries again; appends say if it lasts
+
+    def _take_controls(self) -> None:
+        try:
+            asked = self.store.controls(self.id)
+        except sqlite3.Error:
+            return  # unreadable for a moment: asked again at the next tick
+        for number, kind, args in asked:
+            if number in self._taken:  # taken, its event not written yet
+                continue
+            self._taken.add(number)
+            self.emit(ControlTaken(number, kind, args))
+            if kind == "pause":
+                self.pause("paused by `weft pause`")
+            elif kind == "resume":
+                self.resume()
+            elif kind == "stop":
+                self.cancel("stopped by `weft stop`")
+
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the run: running tasks are stopped, nothing new starts (e.g. on Ctrl+C).
 
@@ -257,10 +296,11 @@ class Run:
             self._give_up_drain = True
         self._halt(RunState.CANCELLED, reason)
 
-    def pause(self) -> None:
+    def pause(self, reason: str = "paused") -> None:
+        """No task starts until ``resume``; running tasks go on."""
         if self.state is RunState.RUNNING:
             self.state = RunState.PAUSED
-            self.emit(RunStateChanged(self.state, "paused"))
+            self.emit(RunStateChanged(self.state, reason))
 
     def resume(self) -> None:
         if self.state is RunState.PAUSED:
