@@ -39,7 +39,8 @@ SETUP_PATIENCE = 60.0
 #: (``$WEFT_DB_BUSY_TIMEOUT`` seconds); its events wait in memory meanwhile.
 DEFAULT_BUSY_PATIENCE = 60.0
 #: Seconds a run's lease lasts: the run renews it every ``LEASE / 5`` seconds while its process
-#: lives; a run still `running` or `paused` past its lease is `interrupted`.
+#: lives. A run of another host still `running` or `paused` past its lease is `interrupted`
+#: (on this host, whether its process lives decides: see ``state_now``).
 LEASE = 10.0
 #: Tries of a write refused for another reason (a full disk, an I/O error), half a second apart.
 BROKEN_TRIES = 3
@@ -405,27 +406,31 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _gone(owner: str | None) -> bool:
-    """Is the process that ran a run certainly gone? Known only for a process on this host."""
+def _alive(owner: str | None) -> bool | None:
+    """Does the process that runs a run live? Known only for a process on this host (None
+    elsewhere). A killed process its parent has not reaped yet is gone."""
     host, _, pid = (owner or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
-        return False
+        return None
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        return True
+        return False
     except OSError:  # another user's process: alive
-        return False
-    try:  # a killed process its parent has not reaped yet is gone too
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
-        return False
+        return True
 
 
 def state_now(recorded: str, owner: str | None, lease_until: float | None, now: float | None = None) -> str:
     """A run's state as of now: one recorded as going on (`running`, `paused`) whose process is
-    gone, or whose lease ran out, is `interrupted`."""
+    gone is `interrupted`. On this host the process itself says (a live run may be unable to
+    renew its lease while another process holds the database); elsewhere its lease does."""
     if recorded not in (RunState.RUNNING, RunState.PAUSED):
         return recorded
-    expired = lease_until is not None and lease_until < (time.time() if now is None else now)
-    return RunState.INTERRUPTED.value if expired or _gone(owner) else recorded
+    alive = _alive(owner)
+    if alive is None:
+        alive = lease_until is None or lease_until >= (time.time() if now is None else now)
+    return recorded if alive else RunState.INTERRUPTED.value
