@@ -69,6 +69,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return state.exit_code
 
 
+def _resume_here(args: argparse.Namespace, store: Store, run_id: str) -> int:
+    """`weft resume` of an interrupted run: this process continues it, as `weft run` would."""
+    run = Run.resuming(store, run_id)
+    _preflight(run)
+    err, out = ReaderSafe(sys.stderr), ReaderSafe(sys.stdout)
+    view = render.RunProgress(run, stream=err, show_logs=False)
+    run.subscribe(view.on_event)
+    use_pidfd_child_watcher()
+    state = asyncio.run(_execute(run, view))
+    view.finish()
+    if args.json:
+        out.write(json.dumps({"run": run.id, "state": state.value}) + "\n")
+    else:
+        render.summary(run, store, out)
+    out.flush()
+    return state.exit_code
+
+
 def _preflight(run: Run) -> None:
     """Refuse before anything starts: executors that are not available."""
     for resolved in run.loaded.nodes.values():
@@ -244,7 +262,9 @@ def cmd_control(args: argparse.Namespace) -> int:
     allowed, shows = _CONTROLS[kind]
     state = RunState(store.run(run_id)["state"])
     if state is RunState.INTERRUPTED:
-        raise InvalidInput(f"run {run_id} is interrupted (its process is gone): `weft {kind}` needs a live run")
+        if kind == "resume":
+            return _resume_here(args, store, run_id)
+        raise InvalidInput(f"run {run_id} is interrupted (its process is gone): `weft resume {run_id}` continues it")
     if state not in allowed:
         raise InvalidInput(f"cannot {kind} run {run_id}: it is {state.value}")
     number = store.add_control(run_id, kind)

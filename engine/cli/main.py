@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, what in (
         ("pause", "no new task starts; running tasks go on (from any terminal)"),
-        ("resume", "a paused run goes on"),
+        ("resume", "a paused run goes on; an interrupted one is continued by this process"),
         ("stop", "stop a run's tasks: the run ends cancelled, as with Ctrl+C in its terminal"),
     ):
         p = sub.add_parser(name, help=what)

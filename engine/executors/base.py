@@ -80,3 +80,6 @@ class Executor(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - an optional hook
         """Release whatever the executor holds (warm containers, clients)."""
+
+    async def sweep(self, run: str) -> None:  # noqa: B027 - an optional hook
+        """Remove what tasks of run ``run`` left behind when its engine process died (resume)."""

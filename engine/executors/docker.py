@@ -368,6 +368,9 @@ class DockerExecutor(Executor):
             self._pool.shutdown(wait=False)
             self._pool = None
 
+    async def sweep(self, run: str) -> None:
+        await self.blocking(self._sweep, run)
+
     def _sweep(self, run: str) -> None:
         try:
             for found in self.api.containers(all=True, filters={"label": f"weft.run={run}"}):

@@ -198,6 +198,15 @@ class LocalExecutor(Executor):
     def task_workspace(self, host_workspace: Path) -> str:
         return str(host_workspace)
 
+    async def sweep(self, run: str) -> None:
+        """Stop the process groups of the run's tasks that outlived their engine: every local
+        task carries ``WEFT_RUN`` in its environment and leads a session of its own."""
+        for pid in tasks_of(run):
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            except OSError:  # gone meanwhile, or not ours
+                pass
+
     async def launch(self, spec: TaskSpec) -> TaskProcess:
         loop = asyncio.get_running_loop()
         try:
@@ -219,3 +228,18 @@ class LocalExecutor(Executor):
         except OSError as exc:
             raise LaunchError(f"cannot start {spec.argv[0]}: {exc.strerror or exc}") from None
         return LocalProcess(transport, protocol, spec.start_line)
+
+
+def tasks_of(run: str) -> list[int]:
+    """Process ids of this user's processes that are tasks of run ``run`` (by their
+    environment; Linux's /proc, nothing elsewhere), never this process's own group."""
+    mark = f"WEFT_RUN={run}".encode()
+    own = os.getpgrp()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0") and os.getpgid(int(entry.name)) != own:
+                found.append(int(entry.name))
+        except (OSError, ValueError):  # gone, or another user's
+            continue
+    return found

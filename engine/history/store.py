@@ -232,6 +232,24 @@ class Store:
                 f"cannot record a new run in {self.path}: {describe_db_error(exc)}", busy=_is_busy(exc)
             ) from None
 
+    def claim(self, run_id: str, owner: str | None) -> None:
+        """Make this process the one that runs ``run_id``, which ``owner`` ran (resume); refused
+        in one line if another process claimed it first."""
+
+        def update() -> int:
+            with self._tx():
+                return self.conn.execute(
+                    "UPDATE runs SET owner=?, lease_until=? WHERE id=? AND owner IS ?",
+                    (this_process(), time.time() + LEASE, run_id, owner),
+                ).rowcount
+
+        try:
+            claimed = patiently(update)
+        except sqlite3.Error as exc:
+            raise InvalidInput(f"cannot resume run {run_id} in {self.path}: {describe_db_error(exc)}") from None
+        if not claimed:
+            raise InvalidInput(f"run {run_id} is being resumed by another process")
+
     def renew_lease(self, run_id: str, until: float) -> None:
         """Say the run's process still lives, until ``until``; a busy database raises
         ``RecordingFailed`` at once (the next renewal comes soon)."""

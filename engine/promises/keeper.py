@@ -177,9 +177,13 @@ class PromiseKeeper:
                 finding = region.check_start(node, self.state_of)
             if finding is not None:
                 return Violation(describe(active.spec), None, finding.reason, finding.nodes, before=node)
+        self.started(node)
+        return None
+
+    def started(self, node: str) -> None:
+        """``node`` started (or, resuming a run, had started): what comes before it is settled."""
         for _active, region in self.regions:
             region.mark_started(node)
-        return None
 
     def applied(self, m: Mutation) -> None:
         """Record what ``m`` (already applied to the graph) created and promised."""

@@ -17,6 +17,7 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine import collector
@@ -30,11 +31,14 @@ from engine.events import (
     LogLine,
     NodeState,
     NodeStateChanged,
+    OutputSet,
+    Progress,
     PromiseBroken,
     Recorded,
     RunStarted,
     RunState,
     RunStateChanged,
+    StyleChanged,
 )
 from engine.executors import make_executor
 from engine.executors.base import Executor
@@ -46,7 +50,7 @@ from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
 from engine.running.taskspec import inputs_for, task_spec
-from engine.workflow.loader import Loaded
+from engine.workflow.loader import Loaded, load_text
 from engine.workflow.model import ResolvedNode
 from engine.workflow.writer import edge_data, node_data, promise_data
 
@@ -60,7 +64,8 @@ Listener = Callable[[Recorded], None]
 
 
 def new_run_id() -> str:
-    return time.strftime("r-%Y%m%d-%H%M%S-", time.localtime()) + secrets.token_hex(2)
+    # 6 hex digits: many runs started in one second (a script, a test) still never share an id
+    return time.strftime("r-%Y%m%d-%H%M%S-", time.localtime()) + secrets.token_hex(3)
 
 
 class Run:
@@ -101,6 +106,7 @@ class Run:
         self._dynamic_running: set[str] = set()
         self._mutated: set[str] = set()
         self._taken: set[int] = set()  # controls taken (their ControlTaken may not be stored yet)
+        self._resumed_from: str | None = None  # resuming: the owner the run had (None: a new run)
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
@@ -211,15 +217,89 @@ class Run:
 
     # -- running ----------------------------------------------------------------------------
 
+    @classmethod
+    def resuming(cls, store: Store, run_id: str, executors: dict[str, Executor] | None = None) -> Run:
+        """The interrupted run ``run_id``, rebuilt from its events (``_restore``): ``execute``
+        then goes on where its dead process stopped."""
+        row = store.run(run_id)
+        path = Path(row["path"]) if row.get("path") else None
+        text = row.get("text") or ""
+        loaded = load_text(text, row.get("path") or f"run {run_id}", path)
+        settings = row.get("settings") or {}
+        run = cls(
+            loaded,
+            store,
+            text=text,
+            run_id=run_id,
+            max_parallel=settings.get("max_parallel"),
+            executor=settings.get("executor"),
+            executors=executors,
+        )
+        run._resumed_from = row.get("owner") or ""
+        run._restore()
+        return run
+
+    def _restore(self) -> None:
+        """The run's graph, promises, node states, attempts and outputs as its events left
+        them: the registration and every accepted mutation go through the graph and the
+        keeper again, in order, each with the node states of its moment."""
+        outputs: dict[str, dict[str, Any]] = {}
+        for rec in self.store.events(self.id, skip=(LogLine, Progress, StyleChanged)):
+            event = rec.event
+            if isinstance(event, RunStarted):
+                registration = self.graph.registration(self.workflow, self.loaded.nodes)
+                self.keeper.register(registration.promises)
+                for node in registration.nodes:
+                    self.node_state[node.id] = NodeState.PENDING
+            elif isinstance(event, GraphChanged):
+                self._reapply(rec.seq, event)
+            elif isinstance(event, NodeStateChanged):
+                if event.state is NodeState.RUNNING:
+                    if self.node_state.get(event.node) is NodeState.PENDING:
+                        self.keeper.started(event.node)
+                    outputs.pop(event.node, None)  # a new attempt: the earlier one's are not its outputs
+                self.node_state[event.node] = event.state
+                self.attempts[event.node] = event.attempt
+            elif isinstance(event, OutputSet):
+                outputs.setdefault(event.node, {})[event.name] = event.value
+            elif isinstance(event, RunStateChanged):
+                self.state = event.state
+            elif isinstance(event, ControlTaken):
+                self._taken.add(event.control)
+        self.outputs.update({n: o for n, o in outputs.items() if self.node_state.get(n) is NodeState.SUCCEEDED})
+        self._seq = self.store.last_seq(self.id)
+
+    def _reapply(self, seq: int, event: GraphChanged) -> None:
+        creator = event.created_by
+        raw: dict[str, list[Any]] = {
+            "nodes": [n.spec for n in event.nodes],
+            "edges": [e.spec for e in event.edges],
+            "promises": list(event.promises),
+        }
+        where = f"event {seq} of run {self.id}"
+        m, problems = self.graph.parse_mutation(creator, raw, where)
+        resolved, more = self.graph.check(m, self._state_of, where) if not problems else ({}, [])
+        problems += more + (self._confine(creator, m, resolved) if not problems + more else [])
+        if problems:
+            raise InvalidInput(f"run {self.id} cannot be resumed: {problems[0]}")
+        self.graph.apply(m, resolved)
+        self.keeper.applied(m)
+        for node in m.nodes:
+            self.node_state[node.id] = NodeState.PENDING
+        self._mutated.add(creator)
+
     async def execute(self) -> RunState:
         self._loop = asyncio.get_running_loop()
         self._done = self._loop.create_future()
         self.workspace.mkdir(parents=True, exist_ok=True)
-        path = str(self.workflow.path) if self.workflow.path else None
-        self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
-        registration = self.graph.registration(self.workflow, self.loaded.nodes)
-        self.keeper.register(registration.promises)
-        self._announce(registration)
+        if self._resumed_from is not None:
+            await self._take_over()
+        else:
+            path = str(self.workflow.path) if self.workflow.path else None
+            self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
+            registration = self.graph.registration(self.workflow, self.loaded.nodes)
+            self.keeper.register(registration.promises)
+            self._announce(registration)
         for node in self.graph.nodes:
             self._evaluate(node)
         self._schedule()
@@ -236,6 +316,28 @@ class Run:
                 await self._drain_store()
             finally:
                 thaw()
+
+    async def _take_over(self) -> None:
+        """Resume: claim the run, remove what its dead process left (tasks, containers), and
+        give each node that was running a new attempt, or fail it if that attempt had already
+        changed the graph (a new one would create its nodes twice, as with retries)."""
+        self.store.claim(self.id, self._resumed_from or None)
+        names = {r.executor or self.default_executor for r in self.graph.resolved.values()}
+        for name in sorted(names):
+            try:
+                await self.executor_for_name(name).sweep(self.id)
+            except InvalidInput:
+                pass  # no Docker engine now: none of its containers can be running either
+        was = self.state
+        self.state = RunState.RUNNING
+        self.emit(RunStateChanged(RunState.RUNNING, f"resumed after an interruption (it was {was.value})"))
+        self.readiness.edges_added(0)
+        for node, state in list(self.node_state.items()):
+            if state in (NodeState.RUNNING, NodeState.WAITING):
+                if node in self._mutated:
+                    self._set(node, NodeState.FAILED, "interrupted after it changed the graph: not attempted again")
+                else:
+                    self._set(node, NodeState.PENDING, "interrupted: attempted again")
 
     def _settings(self) -> dict[str, Any]:
         return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}
@@ -383,7 +485,7 @@ class Run:
                 return
         if self.graph.resolved[node].dynamic:
             self._dynamic_running.add(node)
-        self.attempts[node] = 1
+        self.attempts[node] = self.attempts.get(node, 0) + 1
         self._set(node, NodeState.RUNNING)
         task = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
         self._running[node] = task
@@ -480,7 +582,9 @@ class Run:
         return outcome
 
     def executor_for(self, resolved: ResolvedNode) -> Executor:
-        name = resolved.executor or self.default_executor
+        return self.executor_for_name(resolved.executor or self.default_executor)
+
+    def executor_for_name(self, name: str) -> Executor:
         if name not in self._executors:
             self._executors[name] = make_executor(name)
         return self._executors[name]

@@ -17,6 +17,7 @@ import pytest
 from engine.events import ControlTaken, NodeState, RunState
 from engine.history.fold import snapshot
 from engine.history.store import LEASE, Store, state_now, this_process
+from tests.conftest import containers_of
 
 #: a task: write its pid to FOLDER/NAME, then sleep SECONDS
 STEP = (
@@ -197,3 +198,127 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+FIRST = "import weft_task as w; w.output('v', 7)"
+LAST = (
+    "import os, sys, weft_task as w; open(os.path.join(sys.argv[1], 'last'), 'w').write(str(os.getpid()));"
+    " w.output('got', w.inputs['x'] * 6)"
+)
+
+
+def chain_with_data(folder: Path, middle: int, seconds: float) -> Path:
+    """first (outputs v) -> n0 .. n{middle-1} (sleepers writing their pids) -> last (x = first.v)."""
+    (folder / "pids").mkdir()
+    pids = str(folder / "pids")
+    lines = ["weft: 1", "name: resumable", "nodes:"]
+    lines.append(f"  - {{id: first, command: {[sys.executable, '-c', FIRST]!r}, outputs: {{v: int}}}}")
+    for i in range(middle):
+        argv = [sys.executable, "-c", STEP, pids, f"n{i}", str(seconds)]
+        lines.append(f"  - {{id: n{i}, command: {argv!r}}}")
+    argv = [sys.executable, "-c", LAST, pids]
+    lines.append(f"  - {{id: last, command: {argv!r}, inputs: {{x: int}}, outputs: {{got: int}}}}")
+    lines.append("edges:")
+    chain_ids = ["first", *(f"n{i}" for i in range(middle)), "last"]
+    lines += [f"  - {{from: {a}, to: {b}}}" for a, b in zip(chain_ids, chain_ids[1:])]
+    lines.append("  - {from: first.v, to: last.x}")
+    path = folder / "resumable.weft.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_resume_goes_on_where_the_killed_process_stopped(weft: Any, home: Path, tmp_path: Path, started: Any) -> None:
+    proc, run_id = started(chain_with_data(tmp_path, 4, 0.5))
+    wait_until(lambda: view(home, run_id).nodes["n2"].state is NodeState.RUNNING)
+    before = view(home, run_id)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    orphan = int((tmp_path / "pids" / "n2").read_text())
+    assert _alive(orphan), "the task should outlive its killed engine (that is what resume cleans up)"
+    assert weft("show", run_id, "--json").json()["state"] == "interrupted"
+
+    resumed = weft("resume", run_id, "--json", timeout=120)
+    assert resumed.code == 0, resumed.err
+    assert resumed.json() == {"run": run_id, "state": "succeeded"}
+    wait_until(lambda: not _alive(orphan), timeout=10)
+    after = view(home, run_id)
+    assert after.state is RunState.SUCCEEDED
+    for done in ("first", "n0", "n1"):  # succeeded before the kill: never started again
+        assert after.nodes[done].attempt == 1 and after.nodes[done].started_at == before.nodes[done].started_at
+    assert after.nodes["n2"].attempt == 2 and after.nodes["n2"].state is NodeState.SUCCEEDED
+    assert after.nodes["last"].outputs == {"got": 42}  # first's output, kept across the crash
+    shown = weft("show", run_id, "--json").json()
+    assert shown["state"] == "succeeded" and shown["outputs"]["first"] == {"v": 7}
+    again = weft("resume", run_id)
+    assert again.code == 2 and again.err.count("\n") == 1 and "it is succeeded" in again.err
+
+
+def test_a_dynamic_task_interrupted_after_it_changed_the_graph_is_not_attempted_again(
+    weft: Any, home: Path, tmp_path: Path, started: Any
+) -> None:
+    """Under `A -> M* -> B`, A creates m-0 and m-1, then its engine is killed. Resumed, A fails
+    (a new attempt would create its nodes twice); the graph keeps the promise."""
+    script = tmp_path / "creator.py"
+    script.write_text(
+        "import time, weft_task as w\n"
+        "w.mutate(nodes=[{'id': 'm-0', 'operator': 'M'}, {'id': 'm-1', 'operator': 'M'}],\n"
+        "         edges=[{'from': 'A', 'to': 'm-0'}, {'from': 'm-0', 'to': 'B'},\n"
+        "                {'from': 'A', 'to': 'm-1'}, {'from': 'm-1', 'to': 'B'}])\n"
+        "time.sleep(30)\n"
+    )
+    workflow = tmp_path / "map.weft.yaml"
+    workflow.write_text(
+        "weft: 1\nname: map\n"
+        f"operators:\n  M: {{command: [{sys.executable!r}, -c, pass]}}\n"
+        f"nodes:\n  - {{id: A, command: [{sys.executable!r}, {str(script)!r}], dynamic: true}}\n"
+        f"  - {{id: B, command: [{sys.executable!r}, -c, pass]}}\n"
+        "edges:\n  - {from: A, to: B}\n"
+        "promises:\n  - shape: 'A -> M* -> B'\n"
+    )
+    proc, run_id = started(workflow)
+    wait_until(lambda: "m-1" in view(home, run_id).nodes)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = weft("resume", run_id, "--json", timeout=120)
+    assert resumed.code == 1, resumed.err
+    after = view(home, run_id)
+    assert after.state is RunState.FAILED and after.broken is None  # failed, no promise broken
+    assert after.nodes["A"].state is NodeState.FAILED and "changed the graph" in (after.nodes["A"].reason or "")
+    assert {n: after.nodes[n].state for n in ("m-0", "m-1", "B")} == {
+        "m-0": NodeState.SKIPPED,
+        "m-1": NodeState.SKIPPED,
+        "B": NodeState.SKIPPED,
+    }
+
+
+@pytest.mark.docker
+def test_resume_on_docker_removes_the_dead_runs_containers(
+    weft: Any, home: Path, tmp_path: Path, started: Any, docker_client: Any, docker_image: str
+) -> None:
+    sleeper = "import time; time.sleep(float(__import__('sys').argv[1]))"
+    lines = ["weft: 1", "name: boxed", "settings: {executor: docker}", "nodes:"]
+    lines += [f"  - {{id: n{i}, command: [python3, -c, {sleeper!r}, '{0.3 if i != 1 else 30}']}}" for i in range(3)]
+    lines += ["edges:", "  - {from: n0, to: n1}", "  - {from: n1, to: n2}"]
+    workflow = tmp_path / "boxed.weft.yaml"
+    workflow.write_text("\n".join(lines) + "\n")
+    proc, run_id = started(workflow)
+    wait_until(lambda: view(home, run_id).nodes["n1"].state is NodeState.RUNNING, timeout=60)
+    wait_until(lambda: bool(containers_of(docker_client, run_id)), timeout=30)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert containers_of(docker_client, run_id), "the killed engine's container is left (resume removes it)"
+    # n1 sleeps 30 s: stop it from the resumed run once its container is the new attempt's
+    resumer = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "resume", run_id, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, WEFT_HOME=str(home)),
+    )
+    wait_until(lambda: view(home, run_id).nodes["n1"].attempt == 2, timeout=60)
+    assert weft("stop", run_id).code == 0
+    out, err = resumer.communicate(timeout=60)
+    assert resumer.returncode == 130, err
+    after = view(home, run_id)
+    assert after.nodes["n0"].attempt == 1 and after.nodes["n0"].state is NodeState.SUCCEEDED
+    assert containers_of(docker_client, run_id) == [], "containers outlived the resumed run"
