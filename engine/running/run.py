@@ -107,6 +107,7 @@ class Run:
         self._mutated: set[str] = set()
         self._taken: set[int] = set()  # controls taken (their ControlTaken may not be stored yet)
         self._resumed_from: str | None = None  # resuming: the owner the run had (None: a new run)
+        self._registered = False
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
@@ -247,10 +248,7 @@ class Run:
         for rec in self.store.events(self.id, skip=(LogLine, Progress, StyleChanged)):
             event = rec.event
             if isinstance(event, RunStarted):
-                registration = self.graph.registration(self.workflow, self.loaded.nodes)
-                self.keeper.register(registration.promises)
-                for node in registration.nodes:
-                    self.node_state[node.id] = NodeState.PENDING
+                self._register(announce=False)
             elif isinstance(event, GraphChanged):
                 self._reapply(rec.seq, event)
             elif isinstance(event, NodeStateChanged):
@@ -297,9 +295,7 @@ class Run:
         else:
             path = str(self.workflow.path) if self.workflow.path else None
             self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
-            registration = self.graph.registration(self.workflow, self.loaded.nodes)
-            self.keeper.register(registration.promises)
-            self._announce(registration)
+            self._register(announce=True)
         for node in self.graph.nodes:
             self._evaluate(node)
         self._schedule()
@@ -317,6 +313,18 @@ class Run:
             finally:
                 thaw()
 
+    def _register(self, announce: bool) -> None:
+        """The workflow's own nodes, edges and promises as the run's first change (its first
+        event when ``announce``; resuming, that event is in the log already)."""
+        registration = self.graph.registration(self.workflow, self.loaded.nodes)
+        self.keeper.register(registration.promises)
+        if announce:
+            self._announce(registration)
+        else:
+            for node in registration.nodes:
+                self.node_state[node.id] = NodeState.PENDING
+        self._registered = True
+
     async def _take_over(self) -> None:
         """Resume: claim the run, remove what its dead process left (tasks, containers), and
         give each node that was running a new attempt, or fail it if that attempt had already
@@ -328,8 +336,10 @@ class Run:
                 await self.executor_for_name(name).sweep(self.id)
             except InvalidInput:
                 pass  # no Docker engine now: none of its containers can be running either
-        was = self.state
-        self.state = RunState.RUNNING
+        was, self.state = self.state, RunState.RUNNING
+        if not self._registered:  # it died before its first event was stored: it starts afresh
+            self._register(announce=True)
+            return
         self.emit(RunStateChanged(RunState.RUNNING, f"resumed after an interruption (it was {was.value})"))
         self.readiness.edges_added(0)
         for node, state in list(self.node_state.items()):

@@ -322,3 +322,19 @@ def test_resume_on_docker_removes_the_dead_runs_containers(
     after = view(home, run_id)
     assert after.nodes["n0"].attempt == 1 and after.nodes["n0"].state is NodeState.SUCCEEDED
     assert containers_of(docker_client, run_id) == [], "containers outlived the resumed run"
+
+
+def test_a_run_that_died_before_its_first_event_starts_afresh_on_resume(weft: Any, home: Path, tmp_path: Path) -> None:
+    """Its row exists (with the workflow's text), no event does: resume registers it and runs it."""
+    workflow = chain(tmp_path, 2, 0)
+    store = Store(home)
+    try:
+        store.create_run("r-early", "chain", str(workflow), workflow.read_text(), {"max_parallel": 1}, time.time())
+        store.conn.execute("UPDATE runs SET owner='gone-host:1', lease_until=0 WHERE id='r-early'")
+    finally:
+        store.close()
+    assert weft("show", "r-early", "--json").json()["state"] == "interrupted"
+    resumed = weft("resume", "r-early", "--json")
+    assert resumed.code == 0 and resumed.json()["state"] == "succeeded", resumed.err
+    final = view(home, "r-early")
+    assert [n.state for n in final.nodes.values()] == [NodeState.SUCCEEDED, NodeState.SUCCEEDED]
