@@ -264,7 +264,14 @@ def cmd_control(args: argparse.Namespace) -> int:
     if state is RunState.INTERRUPTED:
         if kind == "resume":
             return _resume_here(args, store, run_id)
-        raise InvalidInput(f"run {run_id} is interrupted (its process is gone): `weft resume {run_id}` continues it")
+        store.add_control(run_id, kind)  # kept: the run takes it when it is resumed, before any start
+        if args.json:
+            _emit_json({"run": run_id, "state": state.value})
+        else:
+            print(
+                f"run {run_id} interrupted: the {kind} is recorded and applies when `weft resume {run_id}` continues it"
+            )
+        return 0
     if state not in allowed:
         raise InvalidInput(f"cannot {kind} run {run_id}: it is {state.value}")
     number = store.add_control(run_id, kind)

@@ -348,6 +348,7 @@ class Run:
                     self._set(node, NodeState.FAILED, "interrupted after it changed the graph: not attempted again")
                 else:
                     self._set(node, NodeState.PENDING, "interrupted: attempted again")
+        self._take_controls()  # asked while it had no process (`weft pause|stop`): before any start
 
     def _settings(self) -> dict[str, Any]:
         return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}

@@ -177,8 +177,23 @@ def test_a_run_whose_process_was_killed_is_interrupted(weft: Any, home: Path, tm
     assert shown["state"] == "interrupted"
     assert weft("runs", "--json").json()[0]["state"] == "interrupted"
     assert "interrupted" in weft("show", run_id).out
-    result = weft("pause", run_id)
-    assert result.code == 2 and "interrupted" in result.err and result.err.count("\n") == 1
+
+
+def test_a_control_given_while_the_process_is_gone_applies_when_it_resumes(
+    weft: Any, home: Path, tmp_path: Path, started: Any
+) -> None:
+    proc, run_id = started(chain(tmp_path, 3, 30))
+    wait_until(lambda: view(home, run_id).nodes["n0"].state is NodeState.RUNNING)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stopped = weft("stop", run_id)
+    assert stopped.code == 0 and "applies when" in stopped.out, stopped.err
+    assert weft("show", run_id, "--json").json()["state"] == "interrupted"  # nothing changed yet
+    resumed = weft("resume", run_id, "--json")
+    assert resumed.code == 130 and resumed.json()["state"] == "cancelled", resumed.err
+    final = view(home, run_id)
+    assert {n.state for n in final.nodes.values()} == {NodeState.CANCELLED}
+    assert final.nodes["n0"].attempt == 1, "a stopped run started nothing again"
 
 
 def test_the_lease_decides_for_a_run_of_another_host() -> None:
