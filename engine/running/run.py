@@ -31,7 +31,6 @@ from engine.events import (
     LogLine,
     NodeState,
     NodeStateChanged,
-    OutputSet,
     Progress,
     PromiseBroken,
     Recorded,
@@ -42,6 +41,7 @@ from engine.events import (
 )
 from engine.executors import make_executor
 from engine.executors.base import Executor
+from engine.history.fold import RunSnapshot
 from engine.history.store import LEASE, Store, WriteRetry, busy_patience
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, Violation
@@ -241,33 +241,41 @@ class Run:
         return run
 
     def _restore(self) -> None:
-        """The run's graph, promises, node states, attempts and outputs as its events left
-        them: the registration and every accepted mutation go through the graph and the
-        keeper again, in order, each with the node states of its moment."""
-        outputs: dict[str, dict[str, Any]] = {}
-        for rec in self.store.events(self.id, skip=(LogLine, Progress, StyleChanged)):
-            event = rec.event
-            if isinstance(event, RunStarted):
-                self._register(announce=False)
-            elif isinstance(event, GraphChanged):
-                self._reapply(rec.seq, event)
-            elif isinstance(event, NodeStateChanged):
-                if event.state is NodeState.RUNNING:
-                    if self.node_state.get(event.node) is NodeState.PENDING:
+        """The run as its events left it, by the one fold (``RunSnapshot``): node states,
+        attempts, the outputs of succeeded nodes. The registration and every accepted mutation
+        also go through the graph and the keeper again, in order, each checked with the node
+        states of its moment, which the fold gives as it goes."""
+        snap = RunSnapshot(self.id)
+
+        def state_of(node: str) -> NodeState:
+            record = snap.nodes.get(node)
+            return (record.state if record is not None else None) or NodeState.PENDING
+
+        live_state_of, self.keeper.state_of = self.keeper.state_of, state_of
+        try:
+            for rec in self.store.events(self.id, skip=(LogLine, Progress, StyleChanged)):
+                event = rec.event
+                if isinstance(event, RunStarted):
+                    self._register(announce=False)
+                elif isinstance(event, GraphChanged):
+                    self._reapply(rec.seq, event, state_of)
+                elif isinstance(event, NodeStateChanged):
+                    if event.state is NodeState.RUNNING and state_of(event.node) is NodeState.PENDING:
                         self.keeper.started(event.node)
-                    outputs.pop(event.node, None)  # a new attempt: the earlier one's are not its outputs
-                self.node_state[event.node] = event.state
-                self.attempts[event.node] = event.attempt
-            elif isinstance(event, OutputSet):
-                outputs.setdefault(event.node, {})[event.name] = event.value
-            elif isinstance(event, RunStateChanged):
-                self.state = event.state
-            elif isinstance(event, ControlTaken):
-                self._taken.add(event.control)
-        self.outputs.update({n: o for n, o in outputs.items() if self.node_state.get(n) is NodeState.SUCCEEDED})
+                elif isinstance(event, ControlTaken):
+                    self._taken.add(event.control)
+                snap.apply(rec)
+        finally:
+            self.keeper.state_of = live_state_of
+        self.state = snap.state or RunState.RUNNING
+        for node in snap.nodes.values():
+            self.node_state[node.id] = node.state or NodeState.PENDING
+            self.attempts[node.id] = node.attempt
+            if node.state is NodeState.SUCCEEDED:
+                self.outputs[node.id] = node.outputs
         self._seq = self.store.last_seq(self.id)
 
-    def _reapply(self, seq: int, event: GraphChanged) -> None:
+    def _reapply(self, seq: int, event: GraphChanged, state_of: Callable[[str], NodeState]) -> None:
         creator = event.created_by
         raw: dict[str, list[Any]] = {
             "nodes": [n.spec for n in event.nodes],
@@ -276,14 +284,12 @@ class Run:
         }
         where = f"event {seq} of run {self.id}"
         m, problems = self.graph.parse_mutation(creator, raw, where)
-        resolved, more = self.graph.check(m, self._state_of, where) if not problems else ({}, [])
+        resolved, more = self.graph.check(m, state_of, where) if not problems else ({}, [])
         problems += more + (self._confine(creator, m, resolved) if not problems + more else [])
         if problems:
             raise InvalidInput(f"run {self.id} cannot be resumed: {problems[0]}")
         self.graph.apply(m, resolved)
         self.keeper.applied(m)
-        for node in m.nodes:
-            self.node_state[node.id] = NodeState.PENDING
         self._mutated.add(creator)
 
     async def execute(self) -> RunState:
@@ -320,9 +326,6 @@ class Run:
         self.keeper.register(registration.promises)
         if announce:
             self._announce(registration)
-        else:
-            for node in registration.nodes:
-                self.node_state[node.id] = NodeState.PENDING
         self._registered = True
 
     async def _take_over(self) -> None:
