@@ -54,32 +54,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = load_file(path)
     store = open_store(args)
     run = Run(loaded, store, text=text, max_parallel=args.max_parallel, executor=args.executor)
-    _preflight(run)
-    err, out = ReaderSafe(sys.stderr), ReaderSafe(sys.stdout)
-    view = render.RunProgress(run, stream=err, show_logs=args.logs)
-    run.subscribe(view.on_event)
-    use_pidfd_child_watcher()
-    state = asyncio.run(_execute(run, view))
-    view.finish()
-    if args.json:
-        out.write(json.dumps({"run": run.id, "state": state.value}) + "\n")
-    else:
-        render.summary(run, store, out)
-    out.flush()
-    return state.exit_code
+    return _run_here(run, store, json_out=args.json, logs=args.logs)
 
 
 def _resume_here(args: argparse.Namespace, store: Store, run_id: str) -> int:
     """`weft resume` of an interrupted run: this process continues it, as `weft run` would."""
-    run = Run.resuming(store, run_id)
+    return _run_here(Run.resuming(store, run_id), store, json_out=args.json, logs=False)
+
+
+def _run_here(run: Run, store: Store, *, json_out: bool, logs: bool) -> int:
+    """Run ``run`` to its end in this process: progress on stderr, the result on stdout."""
     _preflight(run)
     err, out = ReaderSafe(sys.stderr), ReaderSafe(sys.stdout)
-    view = render.RunProgress(run, stream=err, show_logs=False)
+    view = render.RunProgress(run, stream=err, show_logs=logs)
     run.subscribe(view.on_event)
     use_pidfd_child_watcher()
     state = asyncio.run(_execute(run, view))
     view.finish()
-    if args.json:
+    if json_out:
         out.write(json.dumps({"run": run.id, "state": state.value}) + "\n")
     else:
         render.summary(run, store, out)
