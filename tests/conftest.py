@@ -26,6 +26,15 @@ class CliResult:
         return json.loads(self.out)
 
 
+def alive(pid: int) -> bool:
+    """Does process ``pid`` still run? A zombie (dead, not reaped yet) does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A fresh WEFT_HOME: its own database and workspaces."""

@@ -17,7 +17,7 @@ import pytest
 from engine.events import ControlTaken, NodeState, RunState
 from engine.history.fold import snapshot
 from engine.history.store import LEASE, Store, state_now, this_process
-from tests.conftest import containers_of
+from tests.conftest import alive, containers_of
 
 #: a task: write its pid to FOLDER/NAME, then sleep SECONDS
 STEP = (
@@ -145,7 +145,7 @@ def test_stop_from_another_process_ends_the_run_cancelled(weft: Any, home: Path,
     final = view(home, run_id)
     assert {n.state for n in final.nodes.values()} == {NodeState.CANCELLED}
     pid = int((tmp_path / "pids" / "n0").read_text())
-    wait_until(lambda: not _alive(pid), timeout=10)
+    wait_until(lambda: not alive(pid), timeout=10)
 
 
 def test_controls_in_a_state_that_does_not_allow_them_exit_2_in_one_line(
@@ -204,17 +204,6 @@ def test_the_lease_decides_for_a_run_of_another_host() -> None:
     assert state_now("running", this_process(), now + LEASE, now) == "running"  # this very process lives
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 FIRST = "import weft_task as w; w.output('v', 7)"
 LAST = (
     "import os, sys, weft_task as w; open(os.path.join(sys.argv[1], 'last'), 'w').write(str(os.getpid()));"
@@ -249,13 +238,13 @@ def test_resume_goes_on_where_the_killed_process_stopped(weft: Any, home: Path, 
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     orphan = int((tmp_path / "pids" / "n2").read_text())
-    assert _alive(orphan), "the task should outlive its killed engine (that is what resume cleans up)"
+    assert alive(orphan), "the task should outlive its killed engine (that is what resume cleans up)"
     assert weft("show", run_id, "--json").json()["state"] == "interrupted"
 
     resumed = weft("resume", run_id, "--json", timeout=120)
     assert resumed.code == 0, resumed.err
     assert resumed.json() == {"run": run_id, "state": "succeeded"}
-    wait_until(lambda: not _alive(orphan), timeout=10)
+    wait_until(lambda: not alive(orphan), timeout=10)
     after = view(home, run_id)
     assert after.state is RunState.SUCCEEDED
     for done in ("first", "n0", "n1"):  # succeeded before the kill: never started again

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import containers_of
+from tests.conftest import alive, containers_of
 from tests.engine.test_store_faults import check_record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +66,6 @@ def _read_until(master: int, text: bytes, timeout: float = 60) -> bytes:
         except OSError:
             break
     return seen
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _hang_up(tmp_path: Path, executor: str, extra_env: dict[str, str]) -> tuple[str, Path]:
@@ -131,7 +123,7 @@ def test_a_closed_terminal_stops_the_run_and_its_tasks(tmp_path: Path) -> None:
     assert "SIGHUP" in reason
     pids = [int(p.name) for p in (tmp_path / "pids").iterdir()]
     assert len(pids) == 3
-    assert not [pid for pid in pids if _alive(pid)], "tasks outlived their closed terminal"
+    assert not [pid for pid in pids if alive(pid)], "tasks outlived their closed terminal"
 
 
 @pytest.mark.docker

@@ -3,7 +3,6 @@ other question, and nothing is left running."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,24 +14,34 @@ from PySide6 import QtWidgets
 from engine.events import NodeState, RunState
 from engine.history.fold import snapshot
 from engine.history.store import Store
+from tests.conftest import alive
 from tests.studio.conftest import make_window
 
 SLEEPER = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
 
 
-def test_closing_during_a_run_stops_it_before_asking_to_save(
-    qtbot: Any, settings: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def slow_run(qtbot: Any, settings: Any, home: Path, tmp_path: Path, edit: bool) -> tuple[Any, str, Path]:
+    """A window running a one-node workflow whose task sleeps a minute, once the task runs:
+    (the window, the run id, the file with the task's pid). ``edit``: with unsaved changes."""
     pid_file = tmp_path / "pid"
     workflow = tmp_path / "slow.weft.yaml"
     argv = [sys.executable, "-c", SLEEPER, str(pid_file)]
     workflow.write_text(f"weft: 1\nname: slow\nnodes:\n  - {{id: a, command: {argv!r}}}\n")
     window = make_window(qtbot, settings, home)
     assert window.open(workflow)
-    window.editor.move({"a": (120.0, 40.0)})  # unsaved changes: the second question will come
+    if edit:
+        window.editor.move({"a": (120.0, 40.0)})
     run_id = window.runs.start()
     assert run_id is not None
     qtbot.waitUntil(pid_file.exists, timeout=20000)
+    return window, run_id, pid_file
+
+
+def test_closing_during_a_run_stops_it_before_asking_to_save(
+    qtbot: Any, settings: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # unsaved changes: the second question will come
+    window, run_id, pid_file = slow_run(qtbot, settings, home, tmp_path, edit=True)
     asked: list[tuple[str, bool]] = []
 
     def answer(parent: Any, title: str, *args: Any) -> Any:
@@ -52,7 +61,7 @@ def test_closing_during_a_run_stops_it_before_asking_to_save(
     assert view.state is RunState.CANCELLED and view.nodes["a"].state is NodeState.CANCELLED
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 10
-    while _alive(pid):
+    while alive(pid):
         assert time.monotonic() < deadline, "the task outlived the window"
         time.sleep(0.05)
 
@@ -60,28 +69,10 @@ def test_closing_during_a_run_stops_it_before_asking_to_save(
 def test_answering_no_keeps_the_window_and_the_run(
     qtbot: Any, settings: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pid_file = tmp_path / "pid"
-    workflow = tmp_path / "slow.weft.yaml"
-    argv = [sys.executable, "-c", SLEEPER, str(pid_file)]
-    workflow.write_text(f"weft: 1\nname: slow\nnodes:\n  - {{id: a, command: {argv!r}}}\n")
-    window = make_window(qtbot, settings, home)
-    assert window.open(workflow)
-    assert window.runs.start() is not None
-    qtbot.waitUntil(pid_file.exists, timeout=20000)
+    window, _run_id, _pid_file = slow_run(qtbot, settings, home, tmp_path, edit=False)
     monkeypatch.setattr(QtWidgets.QMessageBox, "question", staticmethod(lambda *a: QtWidgets.QMessageBox.No))
     assert not window.close()
     assert window.isVisible() and window.runs.controller.running
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_pause_and_resume_from_the_toolbar(qtbot: Any, settings: Any, home: Path, tmp_path: Path) -> None:
