@@ -21,6 +21,9 @@ class NodeState(enum.StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    #: created by an attempt that a restart replaced: out of the as-of-now graph and of every
+    #: promise's count, kept in the log (and in replay)
+    RETIRED = "retired"
 
     @property
     def is_terminal(self) -> bool:
@@ -46,7 +49,7 @@ class RunState(enum.StrEnum):
         return _EXIT_CODES.get(self, 1)
 
 
-_TERMINAL_NODE = {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
+_TERMINAL_NODE = {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED, NodeState.RETIRED}
 _EXIT_CODES = {
     RunState.SUCCEEDED: 0,
     RunState.FAILED: 1,
@@ -157,6 +160,29 @@ class ControlTaken(Event):
     control: int
     kind: str
     args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Asked(Event):
+    """A task ended by asking a person (its node is `waiting` until answered): ``fields`` maps
+    each answer's name to its type text."""
+
+    node: str
+    prompt: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Restarted(Event):
+    """``nodes`` were restarted (`weft restart`, or a dynamic node re-attempted on resume):
+    ``reset`` (they and everything downstream) are `pending` again, their outputs gone;
+    ``retired`` (what their earlier attempts created, and in turn those) leave the graph, with
+    every edge and promise their creators made. The run goes on (`running`)."""
+
+    nodes: tuple[str, ...]
+    reset: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

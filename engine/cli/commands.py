@@ -152,7 +152,7 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
             }
             for n in view.nodes.values()
         ],
-        "edges": [{"from": e.source, "to": e.target} for e in view.edges],
+        "edges": [{"from": e.source, "to": e.target} for e in view.graph_now()[1]],
         "promises": [spec for spec, _creator in view.promises],
         "broken": None
         if broken is None

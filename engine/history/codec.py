@@ -15,6 +15,7 @@ from engine.errors import InvalidInput
 from engine.events import (
     AddedEdge,
     AddedNode,
+    Asked,
     ControlTaken,
     Event,
     GraphChanged,
@@ -24,6 +25,7 @@ from engine.events import (
     OutputSet,
     Progress,
     PromiseBroken,
+    Restarted,
     RunStarted,
     RunState,
     RunStateChanged,
@@ -42,6 +44,8 @@ KINDS: dict[type[Event], str] = {
     StyleChanged: "style",
     PromiseBroken: "promise_broken",
     ControlTaken: "control",
+    Asked: "asked",
+    Restarted: "restarted",
 }
 TYPES: dict[str, type[Event]] = {kind: cls for cls, kind in KINDS.items()}
 
@@ -116,6 +120,10 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Event]] = {
     "output": lambda d: OutputSet(d["node"], d["name"], d.get("value")),
     "style": lambda d: StyleChanged(d.get("style") or {}, d.get("node"), _pair(d.get("edge"))),
     "control": lambda d: ControlTaken(int(d["control"]), d["kind"], d.get("args") or {}),
+    "asked": lambda d: Asked(d["node"], d["prompt"], dict(d.get("fields") or {})),
+    "restarted": lambda d: Restarted(
+        tuple(d["nodes"]), tuple(d.get("reset") or ()), tuple(d.get("retired") or ()), d.get("reason")
+    ),
     "promise_broken": lambda d: PromiseBroken(
         d["promise"],
         d.get("task"),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import collector
 from engine.events import (
+    Asked,
     Event,
     GraphChanged,
     LogLine,
@@ -26,6 +27,7 @@ from engine.events import (
     Progress,
     PromiseBroken,
     Recorded,
+    Restarted,
     RunStarted,
     RunState,
     RunStateChanged,
@@ -60,6 +62,8 @@ class NodeRecord:
     progress: float | None = None
     progress_text: str = ""
     style: dict[str, Any] = field(default_factory=dict)
+    #: what the node asks while it is `waiting`: {"prompt": ..., "fields": {name: type}}
+    question: dict[str, Any] | None = None
 
     @property
     def operator(self) -> str | None:
@@ -76,6 +80,8 @@ class EdgeRecord:
     target: str
     spec: dict[str, Any]
     created_by: str | None
+    #: retired by a restart (its creator's earlier attempt made it, or it touches a retired node)
+    retired: bool = False
 
     @property
     def ports(self) -> tuple[str | None, str | None]:
@@ -107,12 +113,18 @@ class RunSnapshot:
     #: each promise as written, with the task that made it (None: the workflow)
     promises: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
     broken: PromiseBroken | None = None
-    #: the structure events in order: the projection replays them through the promise keeper
+    #: the structure events in force, in order (a restart drops those its nodes' earlier
+    #: attempts made): the projection replays them through the promise keeper
     structure: list[Structure] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
         return self.state is not None and self.state.is_terminal
+
+    def graph_now(self) -> tuple[list[NodeRecord], list[EdgeRecord]]:
+        """The as-of-now graph: every node and edge but those a restart retired."""
+        retired = NodeState.RETIRED
+        return [n for n in self.nodes.values() if n.state is not retired], [e for e in self.edges if not e.retired]
 
     def apply(self, rec: Recorded) -> None:
         self.at = rec.seq
@@ -146,8 +158,32 @@ class RunSnapshot:
 
     def _run_state(self, event: RunStateChanged, ts: float) -> None:
         self.state, self.reason = event.state, event.reason
-        if event.state.is_terminal:
-            self.finished_at = ts
+        self.finished_at = ts if event.state.is_terminal else None
+
+    def _asked(self, event: Asked, ts: float) -> None:
+        node = self.nodes.get(event.node)
+        if node is not None:
+            node.question = {"prompt": event.prompt, "fields": dict(event.fields)}
+
+    def _restarted(self, event: Restarted, ts: float) -> None:
+        retired = set(event.retired)
+        gone = retired | set(event.reset)  # whose earlier changes of structure no longer count
+        for node_id in event.retired:
+            node = self.nodes.get(node_id)
+            if node is not None:
+                node.state, node.reason, node.question = NodeState.RETIRED, event.reason, None
+        for node_id in event.reset:
+            node = self.nodes.get(node_id)
+            if node is not None:
+                node.state, node.reason, node.exit_code, node.question = NodeState.PENDING, event.reason, None, None
+                node.outputs, node.progress, node.progress_text = {}, None, ""
+                node.started_at = node.finished_at = None
+        for edge in self.edges:
+            if edge.created_by in gone or edge.source in retired or edge.target in retired:
+                edge.retired = True
+        self.promises = [(p, creator) for p, creator in self.promises if creator not in gone]
+        self.structure = [s for s in self.structure if not (isinstance(s, GraphChanged) and s.created_by in gone)]
+        self.state, self.finished_at = RunState.RUNNING, None
 
     def _node_state(self, event: NodeStateChanged, ts: float) -> None:
         node = self.nodes.get(event.node)
@@ -155,6 +191,8 @@ class RunSnapshot:
             return
         state = event.state
         node.state, node.attempt, node.reason, node.exit_code = state, event.attempt, event.reason, event.exit_code
+        if state is not NodeState.WAITING:
+            node.question = None
         if state is NodeState.RUNNING:
             if node.started_at is not None and event.attempt > 1:
                 node.outputs = {}  # a new attempt: what an earlier one reported is not its output
@@ -208,6 +246,8 @@ _HANDLERS: dict[type[Event], Any] = {
     Progress: RunSnapshot._progress,
     StyleChanged: RunSnapshot._style,
     PromiseBroken: RunSnapshot._broken,
+    Asked: RunSnapshot._asked,
+    Restarted: RunSnapshot._restarted,
 }
 
 

@@ -44,6 +44,7 @@ def at_event(store: Store, run_id: str, upto: int | None = None) -> tuple[RunSna
 
 
 def to_json(view: RunSnapshot, ghosts: list[Ghost], at: int | None = None) -> dict[str, Any]:
+    nodes_now, edges_now = view.graph_now()
     nodes: list[dict[str, Any]] = [
         {
             "id": node.id,
@@ -54,7 +55,7 @@ def to_json(view: RunSnapshot, ghosts: list[Ghost], at: int | None = None) -> di
             "created_by": node.created_by,
             "dynamic": node.dynamic,
         }
-        for node in view.nodes.values()
+        for node in nodes_now
     ]
     for ghost in ghosts:
         item: dict[str, Any] = {"id": ghost.id, "ghost": True, "label": ghost.label, "owner": ghost.owner}
@@ -64,7 +65,7 @@ def to_json(view: RunSnapshot, ghosts: list[Ghost], at: int | None = None) -> di
             item["match"] = list(ghost.match)
         nodes.append(item)
     edges = []
-    for edge in view.edges:
+    for edge in edges_now:
         out_edge: dict[str, Any] = {"from": edge.source, "to": edge.target, "ghost": False}
         source_port, target_port = edge.ports
         if source_port is not None:
@@ -106,7 +107,8 @@ def to_dot(view: RunSnapshot, ghosts: list[Ghost], name: str = "weft") -> str:
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
-    for node in view.nodes.values():
+    nodes_now, edges_now = view.graph_now()
+    for node in nodes_now:
         attrs = [f"label={q(node.label)}"]
         color = _STATE_COLORS.get(node.state or "") or (node.spec.get("style") or {}).get("color")
         if color:
@@ -114,7 +116,7 @@ def to_dot(view: RunSnapshot, ghosts: list[Ghost], name: str = "weft") -> str:
         if node.dynamic:
             attrs.append("peripheries=2")
         lines.append(f"  {q(node.id)} [{', '.join(attrs)}];")
-    for edge in view.edges:
+    for edge in edges_now:
         attrs = []
         source_port, target_port = edge.ports
         if source_port is not None:

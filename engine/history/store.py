@@ -314,9 +314,9 @@ class Store:
             event = rec.event
             if isinstance(event, RunStateChanged):
                 finished = rec.ts if event.state.is_terminal else None
-                run_updates.append(
+                run_updates.append(  # a restarted run is going on again: it has no end yet
                     (
-                        "UPDATE runs SET state=?, finished_at=COALESCE(?, finished_at) WHERE id=?",
+                        "UPDATE runs SET state=?, finished_at=? WHERE id=?",
                         (event.state.value, finished, rec.run),
                     )
                 )

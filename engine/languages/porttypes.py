@@ -447,6 +447,10 @@ class TypeRegistry:
         fields = dict(self._records[t.name].fields)
         return {k: self.map_files(x, fields[k], fn) if k in fields else x for k, x in value.items()}
 
+    def has_file(self, t: PortType) -> bool:
+        """Does a value of type ``t`` hold a ``file`` anywhere?"""
+        return self._has_file(t)
+
     def _has_file(self, t: PortType, visiting: frozenset[str] = frozenset()) -> bool:
         if t in self._has_file_cache:
             return self._has_file_cache[t]

@@ -26,6 +26,8 @@ class Outcome:
     exit_code: int | None = None
     retryable: bool = True
     culprit: bool = False  # this task's own mutation broke the run
+    #: it ended by asking a person (prompt, {field: type}): its node waits for the answer
+    question: tuple[str, dict[str, str]] | None = None
 
 
 def retry_delay(resolved: ResolvedNode, attempt: int) -> float:
@@ -58,14 +60,15 @@ async def run_attempt(executor: Executor, spec: TaskSpec, session: TaskSession) 
         raise
     if code != 0:
         return Outcome(False, describe_exit(code), code)
+    answered = session.question[1] if session.question is not None else {}
     missing = [
         name
         for name, text in resolved.outputs.items()
-        if name not in session.outputs and not text.rstrip().endswith("?")
+        if name not in session.outputs and name not in answered and not text.rstrip().endswith("?")
     ]
     if missing:
         return Outcome(False, f"exited 0 without reporting output {', '.join(missing)}", 0, retryable=False)
-    return Outcome(True, exit_code=0)
+    return Outcome(True, exit_code=0, question=session.question)
 
 
 def describe_exit(code: int) -> str:

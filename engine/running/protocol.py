@@ -18,7 +18,7 @@ from engine.errors import ProtocolError
 PROTOCOL_VERSION = 1
 MAX_DEPTH = 200  # levels of nested lists and objects in one message
 LOG_LEVELS = ("debug", "info", "warning", "error")
-MESSAGE_TYPES = ("log", "progress", "output", "mutate", "add_node", "add_edge", "promise", "style")
+MESSAGE_TYPES = ("log", "progress", "output", "mutate", "add_node", "add_edge", "promise", "style", "ask")
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,14 @@ def _style(body: dict[str, Any]) -> None:
     _need(body, "style", "style", dict, "an object")
 
 
+def _ask(body: dict[str, Any]) -> None:
+    _need(body, "ask", "prompt", str, "text")
+    fields = _need(body, "ask", "fields", dict, "an object of NAME: TYPE")
+    for name, text in fields.items():
+        if not isinstance(text, str):
+            raise ProtocolError(f"'ask' message: the type of field '{name}' must be a type text")
+
+
 _CHECKS = {
     "log": _log,
     "progress": _progress,
@@ -233,6 +241,7 @@ _CHECKS = {
     "add_edge": _single("add_edge", "edge"),
     "promise": _single("promise", "promise"),
     "style": _style,
+    "ask": _ask,
 }
 
 

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,22 @@ from engine.errors import InvalidInput, MutationRejected, RecordingFailed, RunBr
 from engine.events import (
     AddedEdge,
     AddedNode,
+    Asked,
     ControlTaken,
     Event,
     GraphChanged,
     LogLine,
     NodeState,
     NodeStateChanged,
+    OutputSet,
     Progress,
     PromiseBroken,
     Recorded,
+    Restarted,
     RunStarted,
     RunState,
     RunStateChanged,
+    Structure,
     StyleChanged,
 )
 from engine.executors import make_executor
@@ -46,6 +50,7 @@ from engine.history.store import LEASE, Store, WriteRetry, busy_patience
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, Violation
 from engine.running.attempts import Outcome, retry_delay, run_attempt
+from engine.running.control import check_answer, restart_sets
 from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
@@ -58,6 +63,8 @@ FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it
 CONTROL_POLL = 0.25  # seconds between two looks for controls asked of the run
 FLUSH_EVENTS = 10_000  # events that are written at once, without waiting for FLUSH_DELAY
 FINAL_PATIENCE = 10.0  # at least this many seconds for the last writes, once every task has ended
+#: node states that mean the node had started (a shape region's settled part begins there)
+_STARTED = frozenset({NodeState.RUNNING, NodeState.WAITING, NodeState.SUCCEEDED, NodeState.FAILED})
 
 
 Listener = Callable[[Recorded], None]
@@ -107,6 +114,10 @@ class Run:
         self._mutated: set[str] = set()
         self._taken: set[int] = set()  # controls taken (their ControlTaken may not be stored yet)
         self._resumed_from: str | None = None  # resuming: the owner the run had (None: a new run)
+        self._restart_first: list[str] = []  # resuming to restart these nodes (`weft restart`)
+        self._restarting = 0  # restarts waiting for their nodes' tasks to stop
+        #: nodes waiting for a person's answer, with their questions: (prompt, {field: type})
+        self._questions: dict[str, tuple[str, dict[str, str]]] = {}
         self._registered = False
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
         self._halt_reason: str | None = None
@@ -219,9 +230,17 @@ class Run:
     # -- running ----------------------------------------------------------------------------
 
     @classmethod
-    def resuming(cls, store: Store, run_id: str, executors: dict[str, Executor] | None = None) -> Run:
-        """The interrupted run ``run_id``, rebuilt from its events (``_restore``): ``execute``
-        then goes on where its dead process stopped."""
+    def resuming(
+        cls,
+        store: Store,
+        run_id: str,
+        executors: dict[str, Executor] | None = None,
+        restart: Sequence[str] = (),
+    ) -> Run:
+        """The run ``run_id``, rebuilt from its events (``_restore``): ``execute`` then goes on
+        where its dead process stopped (an interrupted run), after restarting ``restart`` (an
+        ended or interrupted run: `weft restart`). Whether the run's state allows it is the
+        caller's check (``engine.running.control``)."""
         row = store.run(run_id)
         path = Path(row["path"]) if row.get("path") else None
         text = row.get("text") or ""
@@ -237,43 +256,56 @@ class Run:
             executors=executors,
         )
         run._resumed_from = row.get("owner") or ""
+        run._restart_first = list(restart)
         run._restore()
         return run
 
     def _restore(self) -> None:
         """The run as its events left it, by the one fold (``RunSnapshot``): node states,
-        attempts, the outputs of succeeded nodes. The registration and every accepted mutation
-        also go through the graph and the keeper again, in order, each checked with the node
-        states of its moment, which the fold gives as it goes."""
+        attempts, outputs, questions. The registration and every change of structure still in
+        force then go through the graph and the keeper again (``_rebuild``)."""
         snap = RunSnapshot(self.id)
-
-        def state_of(node: str) -> NodeState:
-            record = snap.nodes.get(node)
-            return (record.state if record is not None else None) or NodeState.PENDING
-
-        live_state_of, self.keeper.state_of = self.keeper.state_of, state_of
-        try:
-            for rec in self.store.events(self.id, skip=(LogLine, Progress, StyleChanged)):
-                event = rec.event
-                if isinstance(event, RunStarted):
-                    self._register(announce=False)
-                elif isinstance(event, GraphChanged):
-                    self._reapply(rec.seq, event, state_of)
-                elif isinstance(event, NodeStateChanged):
-                    if event.state is NodeState.RUNNING and state_of(event.node) is NodeState.PENDING:
-                        self.keeper.started(event.node)
-                elif isinstance(event, ControlTaken):
-                    self._taken.add(event.control)
-                snap.apply(rec)
-        finally:
-            self.keeper.state_of = live_state_of
+        records = list(self.store.events(self.id, skip=(LogLine, Progress, StyleChanged)))
+        snap.apply_all(records)
+        structure = structure_in_force(records)
         self.state = snap.state or RunState.RUNNING
         for node in snap.nodes.values():
-            self.node_state[node.id] = node.state or NodeState.PENDING
+            state = node.state or NodeState.PENDING
+            self.node_state[node.id] = state
             self.attempts[node.id] = node.attempt
-            if node.state is NodeState.SUCCEEDED:
+            if state in (NodeState.SUCCEEDED, NodeState.WAITING):
                 self.outputs[node.id] = node.outputs
+            if state is NodeState.WAITING and node.question is not None:
+                self._questions[node.id] = (node.question["prompt"], dict(node.question["fields"]))
         self._seq = self.store.last_seq(self.id)
+        if structure:
+            self._rebuild(structure)
+
+    def _rebuild(self, structure: list[tuple[int, Structure]]) -> None:
+        """Graph, promise keeper and readiness anew from the changes of structure in force
+        (resume; a restart, which retires some). Each is checked again as it is applied, with
+        every node pending: the least a change needed when the run accepted it."""
+        self.graph = RunGraph(self.workflow, self.loaded.registry)
+        self.keeper = PromiseKeeper(self.graph)
+        self.readiness = Readiness(self.graph, self._state_of, self.outputs)
+        self._mutated = set()
+
+        def pending(node: str) -> NodeState:
+            return NodeState.PENDING
+
+        self.keeper.state_of = pending
+        try:
+            for seq, event in structure:
+                if isinstance(event, GraphChanged):
+                    self._reapply(seq, event, pending)
+                else:
+                    self._register(announce=False)
+        finally:
+            self.keeper.state_of = self._state_of
+        for node in self.graph.nodes:
+            if self._state_of(node) in _STARTED:
+                self.keeper.started(node)
+        self.readiness.edges_added(0)
 
     def _reapply(self, seq: int, event: GraphChanged, state_of: Callable[[str], NodeState]) -> None:
         creator = event.created_by
@@ -330,8 +362,10 @@ class Run:
 
     async def _take_over(self) -> None:
         """Resume: claim the run, remove what its dead process left (tasks, containers), and
-        give each node that was running a new attempt, or fail it if that attempt had already
-        changed the graph (a new one would create its nodes twice, as with retries)."""
+        give each node that was running a new attempt. An attempt that had already changed the
+        graph is restarted: what it created is retired, so the new attempt may create it again
+        and promises see one consistent graph. Waiting nodes go on waiting. Then the restart
+        asked for (`weft restart`), and the controls asked while the run had no process."""
         self.store.claim(self.id, self._resumed_from or None)
         names = {r.executor or self.default_executor for r in self.graph.resolved.values()}
         for name in sorted(names):
@@ -339,19 +373,71 @@ class Run:
                 await self.executor_for_name(name).sweep(self.id)
             except InvalidInput:
                 pass  # no Docker engine now: none of its containers can be running either
-        was, self.state = self.state, RunState.RUNNING
         if not self._registered:  # it died before its first event was stored: it starts afresh
+            self.state = RunState.RUNNING
             self._register(announce=True)
             return
-        self.emit(RunStateChanged(RunState.RUNNING, f"resumed after an interruption (it was {was.value})"))
-        self.readiness.edges_added(0)
-        for node, state in list(self.node_state.items()):
-            if state in (NodeState.RUNNING, NodeState.WAITING):
-                if node in self._mutated:
-                    self._set(node, NodeState.FAILED, "interrupted after it changed the graph: not attempted again")
-                else:
-                    self._set(node, NodeState.PENDING, "interrupted: attempted again")
-        self._take_controls()  # asked while it had no process (`weft pause|stop`): before any start
+        if not self.state.is_terminal:  # recorded as going on: its process died
+            was, self.state = self.state, RunState.RUNNING
+            self.emit(RunStateChanged(RunState.RUNNING, f"resumed after an interruption (it was {was.value})"))
+            redo = []
+            for node, state in list(self.node_state.items()):
+                if state is NodeState.RUNNING:
+                    if node in self._mutated:
+                        redo.append(node)
+                    else:
+                        self._set(node, NodeState.PENDING, "interrupted: attempted again")
+            if redo:
+                self.restart(redo, "interrupted after it changed the graph: what it created is retired, it runs again")
+        if self._restart_first:
+            self.restart(self._restart_first, "restarted by `weft restart`")
+        self._take_controls()  # asked while it had no process (`weft pause|stop|answer`): before any start
+
+    def restart(self, named: Sequence[str], reason: str) -> None:
+        """Restart ``named`` (none of whose tasks, or their creations', may be running): they
+        and everything downstream go back to pending, what their earlier attempts created is
+        retired, and the run goes on. One ``Restarted`` event says all of it."""
+        reset, retired = restart_sets(self.graph, named)
+        self.emit(Restarted(tuple(named), tuple(reset), tuple(retired), reason))
+        for node in retired:
+            self.node_state[node] = NodeState.RETIRED
+            self.attempts.pop(node, None)  # the id may be created again: that node starts afresh
+        for node in reset:
+            self.node_state[node] = NodeState.PENDING
+        for node in (*reset, *retired):
+            self.outputs.pop(node, None)
+            self._questions.pop(node, None)
+        if self.state is not RunState.RUNNING:
+            self.state, self._halt_reason = RunState.RUNNING, None
+            self.emit(RunStateChanged(RunState.RUNNING, reason))
+        self._rebuild(self._structure_now())
+        for node in reset:
+            self._evaluate(node)
+
+    def _structure_now(self) -> list[tuple[int, Structure]]:
+        """The changes of structure in force, from the store and from the events not stored yet."""
+        kinds = (RunStarted, GraphChanged, Restarted)
+        stored = self.store.events(self.id, kinds)
+        queued = [rec for rec in self._batch if isinstance(rec.event, kinds)]
+        first = queued[0].seq if queued else None
+        return structure_in_force([*(r for r in stored if first is None or r.seq < first), *queued])
+
+    async def _restart_live(self, named: list[str]) -> None:
+        """A restart asked of this (paused) run: stop the affected tasks, then restart."""
+        reset, retired = restart_sets(self.graph, named)
+        doomed = [self._running[n] for n in (*reset, *retired) if n in self._running]
+        self._restarting += 1
+        try:
+            for task in doomed:
+                task.cancel()
+            await asyncio.gather(*doomed, return_exceptions=True)
+        finally:
+            self._restarting -= 1
+        if self.state.is_terminal:  # stopped meanwhile
+            return
+        self.restart(named, "restarted by `weft restart`")
+        self._schedule()
+        self._maybe_finish()
 
     def _settings(self) -> dict[str, Any]:
         return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}
@@ -402,6 +488,36 @@ class Run:
                 self.resume()
             elif kind == "stop":
                 self.cancel("stopped by `weft stop`")
+            elif kind == "answer":
+                self._answer(str(args.get("node")), args.get("values") or {})
+            elif kind == "restart" and self._loop is not None:
+                named = [str(n) for n in args.get("nodes") or ()]
+                missing = [n for n in named if n not in self.graph.nodes]
+                if missing or self.state is RunState.BROKEN:
+                    why = f"no node {', '.join(missing)}" if missing else "the run is broken"
+                    self._log(None, f"restart of {', '.join(named)} not done: {why}", "warning")
+                    continue
+                self._loop.create_task(self._restart_live(named), name="weft:restart")
+
+    def _answer(self, node: str, values: dict[str, Any]) -> None:
+        """A person's answer to a waiting node (`weft answer`, the studio): it becomes the
+        node's outputs and the node succeeds. Checked again here; a wrong one changes nothing."""
+        question = self._questions.get(node)
+        if question is None or self.node_state.get(node) is not NodeState.WAITING:
+            self._log(node, f"answer not taken: {node} is not waiting", "warning")
+            return
+        try:
+            answer = check_answer(question[1], values, self.graph.registry)
+        except InvalidInput as exc:
+            self._log(node, f"answer not taken: {exc}", "warning")
+            return
+        outputs = self.outputs.setdefault(node, {})
+        for name, value in answer.items():
+            outputs[name] = value
+            self.emit(OutputSet(node, name, value))
+        del self._questions[node]
+        self._set(node, NodeState.SUCCEEDED, "answered")
+        self._after_settle(node)
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the run: running tasks are stopped, nothing new starts (e.g. on Ctrl+C).
@@ -432,8 +548,9 @@ class Run:
         self._halt_reason = reason
         self.emit(RunStateChanged(state, reason))
         for node, node_state in self.node_state.items():
-            if node_state is NodeState.PENDING:
+            if node_state in (NodeState.PENDING, NodeState.WAITING):
                 self._set(node, NodeState.CANCELLED, reason)
+        self._questions.clear()
         self.readiness.clear()
         for node, task in self._running.items():
             if node != spare:  # a task breaking the run stops itself (see _attempt)
@@ -441,12 +558,12 @@ class Run:
         self._maybe_finish()
 
     def _maybe_finish(self) -> None:
-        if self._running or self._done is None or self._done.done():
+        if self._running or self._restarting or self._done is None or self._done.done():
             return
         if self.state is RunState.PAUSED:
             return
         if self.state is RunState.RUNNING:
-            if self.readiness.ready:
+            if self.readiness.ready or self._questions:  # an answer may come from any process
                 return
             stuck = [n for n, s in self.node_state.items() if not s.is_terminal]
             for node in stuck:  # cannot happen with sound readiness; never hang on it
@@ -468,7 +585,7 @@ class Run:
             self._set(verdict.node, state, verdict.reason)
 
     def _schedule(self) -> None:
-        if self.state is not RunState.RUNNING:
+        if self.state is not RunState.RUNNING or self._restarting:
             return
         ready = self.readiness.ready
         while ready and len(self._running) < self.max_parallel:
@@ -521,6 +638,11 @@ class Run:
         try:
             while True:
                 outcome = await self._attempt(node, resolved)
+                if outcome.ok and outcome.question is not None:
+                    prompt, fields = self._questions[node] = outcome.question
+                    self.emit(Asked(node, prompt, fields))
+                    self._set(node, NodeState.WAITING, "waiting for an answer")
+                    break
                 if outcome.ok:
                     self._set(node, NodeState.SUCCEEDED, exit_code=outcome.exit_code)
                     break
@@ -655,6 +777,20 @@ class Run:
         self._log(violation.task, f"promise broken: {violation.reason}", "error")
         self._halt(RunState.BROKEN, f"promise broken: {violation.reason}", spare=violation.task)
         raise RunBroken(violation.reason)
+
+
+def structure_in_force(records: Iterable[Recorded]) -> list[tuple[int, Structure]]:
+    """The registration and the changes of structure a run's events leave in force: a
+    ``Restarted`` drops the earlier ones made by the nodes it reset or retired."""
+    structure: list[tuple[int, Structure]] = []
+    for rec in records:
+        event = rec.event
+        if isinstance(event, (RunStarted, GraphChanged)):
+            structure.append((rec.seq, event))
+        elif isinstance(event, Restarted):
+            gone = {*event.reset, *event.retired}
+            structure = [(seq, e) for seq, e in structure if not (isinstance(e, GraphChanged) and e.created_by in gone)]
+    return structure
 
 
 def _more(problems: list[str]) -> str:

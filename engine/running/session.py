@@ -17,6 +17,7 @@ from engine.errors import ProblemCollector, TaskFailure, ValueTypeError
 from engine.events import Event, LogLine, NodeState, OutputSet, Progress, Recorded, StyleChanged
 from engine.executors.lines import is_status_line
 from engine.promises.graph import RunGraph
+from engine.running.control import check_fields
 from engine.running.protocol import Message, as_mutation, parse_line
 from engine.workflow.records import MessageSource, Reader
 
@@ -46,6 +47,8 @@ class TaskSession:
         self.task_workspace = task_workspace
         self.outputs: dict[str, Any] = {}
         self.mutated = False
+        #: what the task asked a person, (prompt, {field: type}); it then ends and its node waits
+        self.question: tuple[str, dict[str, str]] | None = None
         self._messages = 0
         self._declared = run.graph.resolved[node].outputs
         self._pending_status: str | None = None
@@ -112,6 +115,8 @@ class TaskSession:
             self._output(body["name"], body["value"])
         elif msg.type == "style":
             self._style(body)
+        elif msg.type == "ask":
+            self._ask(body["prompt"], body["fields"])
         else:
             where = f"task '{self.node}' message {self._messages}"
             self.mutated = True
@@ -130,6 +135,15 @@ class TaskSession:
             raise TaskFailure(f"output '{name}' ({port_type}): {exc}") from None
         self.outputs[name] = value
         self.run.emit(OutputSet(self.node, name, value))
+
+    def _ask(self, prompt: str, fields: dict[str, Any]) -> None:
+        if self.question is not None:
+            raise TaskFailure("asked twice: a task asks one question, then ends")
+        try:
+            checked = check_fields(fields, self._declared, self.run.graph.registry)
+        except ValueError as exc:
+            raise TaskFailure(f"'ask' message: {exc}") from None
+        self.question = (prompt, checked)
 
     def _workspace_relative(self, path: str) -> str:
         """A file value as a path relative to the workspace, refusing anything outside it."""

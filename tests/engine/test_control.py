@@ -257,18 +257,20 @@ def test_resume_goes_on_where_the_killed_process_stopped(weft: Any, home: Path, 
     assert again.code == 2 and again.err.count("\n") == 1 and "it is succeeded" in again.err
 
 
-def test_a_dynamic_task_interrupted_after_it_changed_the_graph_is_not_attempted_again(
+def test_a_dynamic_task_interrupted_after_it_changed_the_graph_runs_again_on_a_retired_past(
     weft: Any, home: Path, tmp_path: Path, started: Any
 ) -> None:
-    """Under `A -> M* -> B`, A creates m-0 and m-1, then its engine is killed. Resumed, A fails
-    (a new attempt would create its nodes twice); the graph keeps the promise."""
+    """Under `A -> M* -> B`, A's first attempt creates m-0 and m-1, then its engine is killed.
+    Resumed, what that attempt created is retired and A runs again; its second attempt creates
+    m-0 and m-2: the run ends with one graph that keeps the promise, m-1 retired."""
     script = tmp_path / "creator.py"
     script.write_text(
         "import time, weft_task as w\n"
-        "w.mutate(nodes=[{'id': 'm-0', 'operator': 'M'}, {'id': 'm-1', 'operator': 'M'}],\n"
-        "         edges=[{'from': 'A', 'to': 'm-0'}, {'from': 'm-0', 'to': 'B'},\n"
-        "                {'from': 'A', 'to': 'm-1'}, {'from': 'm-1', 'to': 'B'}])\n"
-        "time.sleep(30)\n"
+        "ids = ['m-0', 'm-1'] if w.attempt == 1 else ['m-0', 'm-2']\n"
+        "w.mutate(nodes=[{'id': i, 'operator': 'M'} for i in ids],\n"
+        "         edges=[e for i in ids for e in ({'from': 'A', 'to': i}, {'from': i, 'to': 'B'})])\n"
+        "if w.attempt == 1:\n"
+        "    time.sleep(30)\n"
     )
     workflow = tmp_path / "map.weft.yaml"
     workflow.write_text(
@@ -284,15 +286,28 @@ def test_a_dynamic_task_interrupted_after_it_changed_the_graph_is_not_attempted_
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     resumed = weft("resume", run_id, "--json", timeout=120)
-    assert resumed.code == 1, resumed.err
+    assert resumed.code == 0, resumed.err
     after = view(home, run_id)
-    assert after.state is RunState.FAILED and after.broken is None  # failed, no promise broken
-    assert after.nodes["A"].state is NodeState.FAILED and "changed the graph" in (after.nodes["A"].reason or "")
-    assert {n: after.nodes[n].state for n in ("m-0", "m-1", "B")} == {
-        "m-0": NodeState.SKIPPED,
-        "m-1": NodeState.SKIPPED,
-        "B": NodeState.SKIPPED,
+    assert after.state is RunState.SUCCEEDED and after.broken is None
+    assert after.nodes["A"].attempt == 2
+    assert {n: after.nodes[n].state for n in ("m-0", "m-1", "m-2", "B")} == {
+        "m-0": NodeState.SUCCEEDED,
+        "m-1": NodeState.RETIRED,
+        "m-2": NodeState.SUCCEEDED,
+        "B": NodeState.SUCCEEDED,
     }
+    nodes, edges = after.graph_now()
+    assert sorted(n.id for n in nodes) == ["A", "B", "m-0", "m-2"]
+    assert sorted((e.source, e.target) for e in edges) == [
+        ("A", "B"),
+        ("A", "m-0"),
+        ("A", "m-2"),
+        ("m-0", "B"),
+        ("m-2", "B"),
+    ]
+    shown = weft("show", run_id, "--json").json()
+    assert {"from": "m-1", "to": "B"} not in shown["edges"]
+    assert {n["id"]: n["state"] for n in shown["nodes"]}["m-1"] == "retired"
 
 
 @pytest.mark.docker
