@@ -15,11 +15,13 @@ from typing import Any
 from engine.cli import render
 from engine.cli.streams import ReaderSafe
 from engine.errors import InvalidInput
-from engine.events import GraphChanged, LogLine, RunStarted, RunState, Structure
+from engine.events import GraphChanged, LogLine, NodeState, RunStarted, RunState, Structure
 from engine.executors.local import use_pidfd_child_watcher
 from engine.history.codec import to_data
+from engine.history.fold import snapshot
 from engine.history.store import Store
 from engine.home import default_home
+from engine.running.control import check_answer_of, check_restart
 from engine.running.run import Run
 from engine.workflow.loader import load_file, read_text
 
@@ -127,8 +129,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def show_data(store: Store, run_id: str) -> dict[str, Any]:
-    from engine.history.fold import snapshot
-
     run = store.run(run_id)
     view = snapshot(store, run_id)
     broken = view.broken
@@ -149,6 +149,7 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
                 "attempt": n.attempt,
                 "reason": n.reason,
                 "exit_code": n.exit_code,
+                **({"question": n.question} if n.question is not None else {}),
             }
             for n in view.nodes.values()
         ],
@@ -280,4 +281,55 @@ def cmd_control(args: argparse.Namespace) -> int:
         _emit_json({"run": run_id, "state": state.value})
     else:
         print(f"run {run_id} {state.value}")
+    return 0
+
+
+def _wait_taken(store: Store, run_id: str, number: int, what: str) -> None:
+    """Wait until the run has taken control ``number`` (a live run does within 1 s)."""
+    deadline = time.monotonic() + CONTROL_WAIT
+    while store.is_pending(number):
+        state = RunState(store.run(run_id)["state"])
+        if state.is_terminal or state is RunState.INTERRUPTED:
+            return
+        if time.monotonic() > deadline:
+            raise InvalidInput(f"run {run_id} has not taken the {what} within {CONTROL_WAIT:g} s; it stays asked")
+        time.sleep(0.05)
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    """`weft restart RUN NODE...`: a paused run, alive, is asked to (through the store); an
+    ended or interrupted one is restarted and continued by this process, as `weft run` would."""
+    store = open_store(args)
+    run_id = store.resolve_run(args.run)
+    nodes = list(dict.fromkeys(args.nodes))
+    state = check_restart(store, run_id, nodes)
+    if state is RunState.PAUSED:
+        number = store.add_control(run_id, "restart", {"nodes": nodes})
+        _wait_taken(store, run_id, number, "restart")
+        state = RunState(store.run(run_id)["state"])
+        if args.json:
+            _emit_json({"run": run_id, "state": state.value})
+        else:
+            print(f"run {run_id} restarted {', '.join(nodes)}: it is {state.value}")
+        return 0
+    return _run_here(Run.resuming(store, run_id, restart=nodes), store, json_out=args.json, logs=args.logs)
+
+
+def cmd_answer(args: argparse.Namespace) -> int:
+    """`weft answer RUN NODE`: checked here against the node's question, then given to the run
+    through the store: taken at once by a live run, or when `weft resume` continues it."""
+    store = open_store(args)
+    run_id = store.resolve_run(args.run)
+    state, values = check_answer_of(store, run_id, args.node, args.sets, args.json_answer)
+    number = store.add_control(run_id, "answer", {"node": args.node, "values": values})
+    if state is RunState.INTERRUPTED:
+        print(f"answer recorded: `weft resume {run_id}` continues the run with it")
+        return 0
+    _wait_taken(store, run_id, number, "answer")
+    node = snapshot(store, run_id).nodes[args.node]
+    if node.state is NodeState.WAITING:
+        raise InvalidInput(
+            f"run {run_id} did not take the answer for '{args.node}': see `weft logs {run_id} {args.node}`"
+        )
+    print(f"{args.node} {node.state}")
     return 0

@@ -77,6 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
         p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} once taken')
         p.set_defaults(command="control", control=name)
+
+    p = sub.add_parser("restart", help="run these nodes and everything downstream again, in the same run")
+    p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
+    p.add_argument("nodes", nargs="+", metavar="NODE")
+    p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} at the end')
+    p.add_argument("--logs", action="store_true", help="print task log lines as they come")
+
+    p = sub.add_parser("answer", help="answer a node that waits for a person")
+    p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
+    p.add_argument("node")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one field of the answer, read as its type wants (true/false, a number, text, JSON)",
+    )
+    p.add_argument("--json", dest="json_answer", metavar="OBJECT", help="the answer as a JSON object")
     return parser
 
 

@@ -9,8 +9,9 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from engine.cli.streams import TextOut
-from engine.events import LogLine, NodeState, NodeStateChanged, PromiseBroken, Recorded
+from engine.events import Asked, LogLine, NodeState, NodeStateChanged, PromiseBroken, Recorded
 from engine.promises.keeper import breached_by
+from engine.running.control import how_to_answer
 
 if TYPE_CHECKING:
     from engine.history.store import Store
@@ -24,6 +25,7 @@ _MARK = {
     "running": "running",
     "pending": "pending",
     "waiting": "waiting",
+    "retired": "retired",
 }
 #: Control characters (C0 but tab, DEL, C1): a terminal obeys them, so task text must not carry them raw.
 _CONTROL = re.compile(r"\r\n|[\x00-\x08\x0a-\x1f\x7f-\x9f]")
@@ -72,6 +74,12 @@ class RunProgress:
         elif isinstance(ev, PromiseBroken):
             self._clear()
             self.stream.write(f"  promise broken: {printable(ev.reason)}\n")
+        elif isinstance(ev, Asked):
+            self._clear()
+            self.stream.write(
+                printable(f"  {ev.node} asks: {ev.prompt}") + "\n"
+                f"    answer with: {printable(how_to_answer(self.run.id, ev.node, ev.fields))}\n"
+            )
         self._dirty = True
 
     async def tick(self) -> None:
@@ -85,11 +93,12 @@ class RunProgress:
     def _draw(self) -> None:
         self._dirty = False
         counts = Counter(self.run.node_state.values())
-        total = len(self.run.node_state)
-        done = sum(n for s, n in counts.items() if s.is_terminal)
+        total = len(self.run.node_state) - counts[NodeState.RETIRED]
+        done = sum(n for s, n in counts.items() if s.is_terminal) - counts[NodeState.RETIRED]
         running = [n for n, s in self.run.node_state.items() if s is NodeState.RUNNING]
         names = ", ".join(running[:4]) + (f" +{len(running) - 4}" if len(running) > 4 else "")
-        extra = "".join(f" · {counts[s]} {s.value}" for s in (NodeState.FAILED, NodeState.SKIPPED) if counts[s])
+        shown = (NodeState.FAILED, NodeState.SKIPPED, NodeState.WAITING)
+        extra = "".join(f" · {counts[s]} {s.value}" for s in shown if counts[s])
         text = printable(
             f"{self.run.workflow.name} [{done}/{total}] {time.monotonic() - self.started:5.1f}s"
             f"{extra}{' · running: ' + names if running else ''}"
@@ -148,6 +157,11 @@ def show(data: dict[str, Any], out: TextOut) -> None:
         origin = f" (created by {printable(n['created_by'])})" if n["created_by"] else ""
         reason = f" — {printable(n['reason'])}" if n["reason"] and n["state"] != "succeeded" else ""
         out.write(f"  {ids[n['id']]:<{width}}  {printable(_MARK.get(n['state'], n['state'])):<9}{origin}{reason}\n")
+        question = n.get("question")
+        if question is not None and n["state"] == "waiting":
+            out.write(printable(f"  {'':<{width}}  asks: {question['prompt']}") + "\n")
+            how = how_to_answer(data["run"], n["id"], question["fields"])
+            out.write(f"  {'':<{width}}  answer with: {printable(how)}\n")
     for node, values in data["outputs"].items():
         for name, value in values.items():
             text = repr(value) if not isinstance(value, str) else value

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidInput, TypeSyntaxError, ValueTypeError
+from engine.events import NodeState, RunState
+from engine.history.fold import snapshot
+from engine.history.store import Store
 from engine.languages.porttypes import Optional, Primitive, TypeRegistry
 from engine.promises.graph import RunGraph
+from engine.workflow.loader import load_text
 
 
 def restart_sets(graph: RunGraph, named: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -173,3 +178,45 @@ def how_to_answer(run: str, node: str, fields: Mapping[str, str]) -> str:
         part = f"--set {name}={hint}"
         parts.append(f"[{part}]" if text.rstrip().endswith("?") else part)
     return " ".join(parts)
+
+
+# -- checking a control before asking for it -------------------------------------------------
+
+
+def check_restart(store: Store, run_id: str, nodes: Sequence[str]) -> RunState:
+    """May ``nodes`` of run ``run_id`` be restarted now? Its state as of now if so; else
+    ``InvalidInput`` with the one-line reason (nothing is changed)."""
+    state = RunState(store.run(run_id)["state"])
+    if state is RunState.BROKEN:
+        raise InvalidInput(f"cannot restart run {run_id}: it is broken (a broken run is final)")
+    if state is RunState.RUNNING:
+        raise InvalidInput(f"cannot restart run {run_id}: it is running; pause it first (`weft pause {run_id}`)")
+    view = snapshot(store, run_id)
+    missing = unknown_nodes(view.nodes, nodes)
+    if missing:
+        raise InvalidInput(f"cannot restart run {run_id}: it has {missing}")
+    retired = [n for n in nodes if view.nodes[n].state is NodeState.RETIRED]
+    if retired:
+        raise InvalidInput(f"cannot restart run {run_id}: node '{retired[0]}' was retired by an earlier restart")
+    return state
+
+
+def check_answer_of(
+    store: Store, run_id: str, node: str, sets: Sequence[str], json_text: str | None
+) -> tuple[RunState, dict[str, Any]]:
+    """Run ``run_id``'s state as of now and the checked answer to its waiting ``node``; else
+    ``InvalidInput`` with the one-line reason (nothing is changed)."""
+    row = store.run(run_id)
+    state = RunState(row["state"])
+    view = snapshot(store, run_id)
+    missing = unknown_nodes(view.nodes, [node])
+    if missing:
+        raise InvalidInput(f"cannot answer: run {run_id} has {missing}")
+    if state.is_terminal:
+        raise InvalidInput(f"cannot answer: run {run_id} is {state.value}")
+    record = view.nodes[node]
+    if record.state is not NodeState.WAITING or record.question is None:
+        raise InvalidInput(f"cannot answer: node '{node}' of run {run_id} is not waiting (it is {record.state})")
+    path = Path(row["path"]) if row.get("path") else None
+    registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path).registry
+    return state, answer_values(record.question["fields"], sets, json_text, registry)

@@ -47,6 +47,7 @@ __all__ = [
     "promise",
     "mutate",
     "style",
+    "ask",
     "path",
     # lazily delegated to the default task (PEP 562):
     "inputs",
@@ -264,6 +265,21 @@ class Task:
             raise ValueError("weft_task: output name must not be empty")
         self._send({"type": "output", "name": name, "value": value}, "output %r value" % (name,))
 
+    def ask(self, prompt: str, fields: "Dict[str, str]") -> None:
+        """Ask a person, and end the task: its node waits (no process is held) until someone
+        answers with ``weft answer`` or the studio. ``fields`` maps each answer's name to its
+        type (``bool``, ``str``, ``int``, ``float``, ``json``, ``str?`` ...); the answer becomes
+        the node's outputs. Raises ``SystemExit(0)`` once the question is sent."""
+        if not isinstance(prompt, str):
+            raise TypeError("weft_task: ask prompt must be a string, got %s" % type(prompt).__name__)
+        if not isinstance(fields, dict) or not fields:
+            raise ValueError("weft_task: ask fields must be a non-empty dict of NAME: TYPE")
+        for name, type_text in fields.items():
+            if not isinstance(name, str) or not isinstance(type_text, str):
+                raise TypeError("weft_task: ask fields map names to type texts, e.g. {'approve': 'bool'}")
+        self._send({"type": "ask", "prompt": prompt, "fields": dict(fields)}, "ask")
+        raise SystemExit(0)
+
     def progress(
         self,
         fraction: "Optional[float]" = None,
@@ -477,6 +493,12 @@ def __dir__() -> "list":
 def output(name: str, value: "Any") -> None:
     """Set output port ``name`` to ``value``."""
     default_task().output(name, value)
+
+
+def ask(prompt: str, fields: "Dict[str, str]") -> None:
+    """Ask a person and end the task (exit 0): the node waits, and the answer, checked
+    against ``fields`` (NAME: TYPE), becomes its outputs."""
+    default_task().ask(prompt, fields)
 
 
 def progress(
