@@ -60,6 +60,8 @@ class NodeRecord:
     progress: float | None = None
     progress_text: str = ""
     style: dict[str, Any] = field(default_factory=dict)
+    #: the run whose result this node reused (the cache), as of its latest state change
+    cached_from: str | None = None
 
     @property
     def operator(self) -> str | None:
@@ -155,6 +157,7 @@ class RunSnapshot:
             return
         state = event.state
         node.state, node.attempt, node.reason, node.exit_code = state, event.attempt, event.reason, event.exit_code
+        node.cached_from = event.cached_from
         if state is NodeState.RUNNING:
             if node.started_at is not None and event.attempt > 1:
                 node.outputs = {}  # a new attempt: what an earlier one reported is not its output

@@ -31,6 +31,7 @@ from engine.events import (
     LogLine,
     NodeState,
     NodeStateChanged,
+    OutputSet,
     Progress,
     PromiseBroken,
     Recorded,
@@ -46,6 +47,7 @@ from engine.history.store import LEASE, Store, WriteRetry, busy_patience
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, Violation
 from engine.running.attempts import Outcome, retry_delay, run_attempt
+from engine.running.cache import Hit, NodeCache
 from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
@@ -79,6 +81,7 @@ class Run:
         max_parallel: int | None = None,
         executor: str | None = None,
         executors: dict[str, Executor] | None = None,
+        use_cache: bool = True,
     ) -> None:
         self.loaded = loaded
         self.workflow = loaded.workflow
@@ -118,6 +121,7 @@ class Run:
         self._draining = False
         self._give_up_drain = False
         self._base_env = dict(os.environ)  # reading os.environ decodes every item, every time
+        self.cache = NodeCache(self, use_hits=use_cache)
 
     # -- events -----------------------------------------------------------------------------
 
@@ -145,10 +149,12 @@ class Run:
         if not self._batch or self._draining:
             return
         batch, self._batch = self._batch, []
+        rows = self.cache.take()
         try:
-            self.store.append(batch)
+            self.store.append(batch, rows)
         except RecordingFailed as exc:
             self._batch[:0] = batch
+            self.cache.give_back(rows)
             self._store_trouble(exc)
             return
         self._retry = None
@@ -182,11 +188,13 @@ class Run:
         retry = WriteRetry(max(busy_patience(), FINAL_PATIENCE))
         while self._batch:
             batch, self._batch = self._batch, []
+            rows = self.cache.take()
             try:
-                self.store.append(batch)
+                self.store.append(batch, rows)
                 continue
             except RecordingFailed as exc:
                 self._batch[:0] = batch
+                self.cache.give_back(rows)
                 last = exc
             pause = retry.next_pause(last.busy, loop.time())
             if pause is None or self._give_up_drain:
@@ -208,11 +216,18 @@ class Run:
     def _state_of(self, node: str) -> NodeState:
         return self.node_state.get(node, NodeState.PENDING)
 
-    def _set(self, node: str, state: NodeState, reason: str | None = None, exit_code: int | None = None) -> None:
+    def _set(
+        self,
+        node: str,
+        state: NodeState,
+        reason: str | None = None,
+        exit_code: int | None = None,
+        cached_from: str | None = None,
+    ) -> None:
         """The one door for a node's state: the run's memory, its event, and readiness."""
         before = self.node_state.get(node)
         self.node_state[node] = state
-        self.emit(NodeStateChanged(node, state, self.attempts.get(node, 0), reason, exit_code))
+        self.emit(NodeStateChanged(node, state, self.attempts.get(node, 0), reason, exit_code, cached_from))
         if state.is_terminal and (before is None or not before.is_terminal):
             self.readiness.node_settled(node)
 
@@ -302,6 +317,8 @@ class Run:
             path = str(self.workflow.path) if self.workflow.path else None
             self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
             self._register(announce=True)
+        if any(r.cache for r in self.graph.resolved.values()):
+            await self.cache.prepare()
         for node in self.graph.nodes:
             self._evaluate(node)
         self._schedule()
@@ -500,10 +517,46 @@ class Run:
         if self.graph.resolved[node].dynamic:
             self._dynamic_running.add(node)
         self.attempts[node] = self.attempts.get(node, 0) + 1
+        hit = self.cache.find(node) if self.graph.resolved[node].cache else None
+        if hit is not None:
+            self._reuse(node, hit)
+            return
         self._set(node, NodeState.RUNNING)
         task = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
         self._running[node] = task
         task.add_done_callback(functools.partial(self._reap, node))
+
+    def _reuse(self, node: str, hit: Hit) -> None:
+        """Settle ``node`` with an earlier run's result (``engine.running.cache``), no task
+        started: its graph changes go through ``mutate`` again as its task sent them (checked
+        against this run's promises), then its outputs and its success. Its successors are
+        only evaluated: the ``_schedule`` loop that started it goes on with them, so a chain of
+        hits never recurses."""
+        self.node_state[node] = NodeState.RUNNING  # started, for rule 2 and _halt; not an event
+        self._log(node, f"result reused from run {hit.run} (cache)")
+        failure = None
+        try:
+            for number, raw in enumerate(hit.mutations, 1):
+                self._mutated.add(node)
+                self.mutate(node, raw, f"cached change {number} of '{node}' (from run {hit.run})")
+        except MutationRejected as exc:
+            failure = str(exc)
+        except RunBroken as exc:
+            failure = f"broke a promise: {exc}"
+        finally:
+            self._dynamic_running.discard(node)
+        if failure is None:
+            self.outputs[node] = hit.outputs
+            for name, value in hit.outputs.items():
+                self.emit(OutputSet(node, name, value))
+            self._set(node, NodeState.SUCCEEDED, cached_from=hit.run)
+        else:
+            self._set(node, NodeState.FAILED, failure)
+            if self.workflow.settings.fail_fast:
+                self._halt(RunState.FAILED, f"fail_fast: {node} failed")
+        if not self.state.is_terminal:
+            for successor in self.graph.successors(node):
+                self._evaluate(successor)
 
     def _reap(self, node: str, task: asyncio.Task[None]) -> None:
         """A task cancelled before its first step never runs ``_run_node``'s ``finally``
@@ -593,6 +646,7 @@ class Run:
                 self._mutated.add(node)
         if outcome.ok:
             self.outputs[node] = session.outputs
+            self.cache.succeeded(node, session.outputs, session.mutations)
         return outcome
 
     def executor_for(self, resolved: ResolvedNode) -> Executor:
