@@ -4,7 +4,8 @@ on the path of every command: a wrapper library would cost more to import than a
 The ``events`` table is the append-only, numbered truth of every run, written and read through
 ``engine.history.codec`` (what is read back is typed events); ``engine.history.fold`` turns them into what the
 run was at any event. ``runs`` is an index of runs for listing them (state, times, last event),
-kept in the same transaction that appends the events. Appends are batched: the run hands over
+kept in the same transaction that appends the events, as is ``cache``, the results nodes with
+``cache: true`` may reuse (``engine.running.cache``). Appends are batched: the run hands over
 all events of one scheduler step at once, which keeps persistence cheap enough to record
 everything.
 """

@@ -26,6 +26,7 @@ import json
 import os
 import shlex
 import shutil
+import sqlite3
 import stat
 import time
 from collections.abc import Callable
@@ -169,16 +170,22 @@ class NodeCache:
         self._keys.pop(node, None)
         try:
             key = self.key_of(node)
-        except _NoKey:
+        except (_NoKey, OSError, ValueError):
             return None
         self._keys[node] = key
         if not self.use_hits:
             return None
-        row = self.run.store.cached(key)
-        if row is None or not self._copy_files(row):
+        try:
+            row = self.run.store.cached(key)
+            if row is None:
+                return None
+            hit = Hit(key, row.run, json.loads(row.outputs), json.loads(row.mutations))
+            if not self._copy_files(row):
+                return None
+        except (sqlite3.Error, ValueError):  # unreadable for a moment, or a damaged entry: a miss
             return None
         self.hits.add(node)
-        return Hit(key, row.run, json.loads(row.outputs), json.loads(row.mutations))
+        return hit
 
     def key_of(self, node: str) -> str:
         run = self.run
