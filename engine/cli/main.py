@@ -71,12 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", help="write to this file instead of stdout (png needs it on a terminal)")
 
-    p = sub.add_parser("cache", help="the results nodes with `cache: true` may reuse")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    actions.required = True
-    p = actions.add_parser("clear", help="forget every stored result: the next runs run every task")
-    p.add_argument("--json", action="store_true", help='print {"removed": N}')
-
     for name, what in (
         ("pause", "no new task starts; running tasks go on (from any terminal)"),
         ("resume", "a paused run goes on; an interrupted one is continued by this process"),
@@ -86,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
         p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} once taken')
         p.set_defaults(command="control", control=name)
+
+    p = sub.add_parser("cache", help="the results nodes with `cache: true` may reuse")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    p = actions.add_parser("clear", help="forget every stored result: the next runs run every task")
+    p.add_argument("--json", action="store_true", help='print {"removed": N}')
     return parser
 
 
