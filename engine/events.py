@@ -119,6 +119,8 @@ class NodeStateChanged(Event):
     attempt: int = 0
     reason: str | None = None
     exit_code: int | None = None
+    #: succeeded without running: the result of this earlier run was reused (the cache, SPEC §9)
+    cached_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -318,7 +318,7 @@ class Properties(QtWidgets.QWidget):
             data["style"] = style
         if old.shell is not None and not old.operator:
             data["shell"] = old.shell
-        for name in ("resources", "network", "warm", "build"):
+        for name in ("resources", "network", "warm", "cache", "build"):
             if getattr(old, name) is not None:
                 data[name] = getattr(old, name)
         problems = ProblemCollector()
@@ -364,6 +364,7 @@ class Properties(QtWidgets.QWidget):
             fail_fast=True
             if self.w["fail_fast"].currentText() == "true"
             else (False if wf.settings.fail_fast is False else None),
+            cache=wf.settings.cache,  # not edited here: kept as written
         )
         values: dict[str, Any] = {}
         name = self.w["name"].text().strip() or wf.name

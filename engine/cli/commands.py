@@ -55,7 +55,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     text = read_text(path)
     loaded = load_file(path)
     store = open_store(args)
-    run = Run(loaded, store, text=text, max_parallel=args.max_parallel, executor=args.executor)
+    run = Run(
+        loaded, store, text=text, max_parallel=args.max_parallel, executor=args.executor, use_cache=not args.no_cache
+    )
     return _run_here(run, store, json_out=args.json, logs=args.logs)
 
 
@@ -150,6 +152,8 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
                 "reason": n.reason,
                 "exit_code": n.exit_code,
                 **({"question": n.question} if n.question is not None else {}),
+                "cached": n.cached_from is not None,
+                "cached_from": n.cached_from,
             }
             for n in view.nodes.values()
         ],
@@ -170,6 +174,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         _emit_json(data)
     else:
         render.show(data, sys.stdout)
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """`weft cache clear`: every stored result forgotten, the runs that made them kept."""
+    removed = open_store(args).clear_cache()
+    if args.json:
+        _emit_json({"removed": removed})
+    else:
+        print(f"cache cleared: {removed} result{'' if removed == 1 else 's'} removed")
     return 0
 
 

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=EXECUTORS, help="default executor for this run")
     p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} at the end')
     p.add_argument("--logs", action="store_true", help="stream task log lines to stderr")
+    p.add_argument(
+        "--no-cache", action="store_true", help="run every task, reusing no earlier result (results are still stored)"
+    )
 
     p = sub.add_parser("runs", help="list runs")
     p.add_argument("--json", action="store_true")
@@ -96,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="one field of the answer, read as its type wants (true/false, a number, text, JSON)",
     )
     p.add_argument("--json", dest="json_answer", metavar="OBJECT", help="the answer as a JSON object")
+    p = sub.add_parser("cache", help="the results nodes with `cache: true` may reuse")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    p = actions.add_parser("clear", help="forget every stored result: the next runs run every task")
+    p.add_argument("--json", action="store_true", help='print {"removed": N}')
     return parser
 
 

@@ -123,6 +123,9 @@ def summary(run: Run, store: Store, out: TextOut) -> None:
     row = store.run(run.id)
     took = (row["finished_at"] or time.time()) - row["started_at"]
     parts = ", ".join(f"{counts[s]} {s.value}" for s in NodeState if s.is_terminal and counts[s])
+    cached = sum(1 for n in run.cache.hits if run.node_state.get(n) is NodeState.SUCCEEDED)
+    if cached:
+        parts += f", {cached} {'of them ' if counts[NodeState.SUCCEEDED] == cached else ''}from the cache"
     out.write(f"run {run.id} {run.state.value} in {took:.2f} s ({parts or 'no nodes'})\n")
     if run.broken is not None:
         who = breached_by(run.broken.task, run.broken.before)
@@ -156,7 +159,9 @@ def show(data: dict[str, Any], out: TextOut) -> None:
     for n in data["nodes"]:
         origin = f" (created by {printable(n['created_by'])})" if n["created_by"] else ""
         reason = f" — {printable(n['reason'])}" if n["reason"] and n["state"] != "succeeded" else ""
-        out.write(f"  {ids[n['id']]:<{width}}  {printable(_MARK.get(n['state'], n['state'])):<9}{origin}{reason}\n")
+        cached = f" (cached from {printable(n['cached_from'])})" if n.get("cached_from") else ""
+        mark = printable(_MARK.get(n["state"], n["state"]))
+        out.write(f"  {ids[n['id']]:<{width}}  {mark:<9}{cached}{origin}{reason}\n")
         question = n.get("question")
         if question is not None and n["state"] == "waiting":
             out.write(printable(f"  {'':<{width}}  asks: {question['prompt']}") + "\n")

@@ -78,6 +78,11 @@ class Executor(abc.ABC):
         later (a container whose command does not exist).
         """
 
+    def image_identity(self, node: ResolvedNode, folder: Path, image: str | None) -> str | None:
+        """What identifies the image ``node``'s tasks run, for the cache key (``engine.running.cache``):
+        None where tasks run in no image. Blocking; raises ``LaunchError`` if it cannot be known."""
+        return None
+
     async def close(self) -> None:  # noqa: B027 - an optional hook
         """Release whatever the executor holds (warm containers, clients)."""
 

@@ -55,7 +55,7 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 from engine.errors import EngineUnavailable, InvalidInput, LaunchError
 from engine.executors.base import HELPER_DIR, Executor, LineSink, TaskProcess, TaskSpec
 from engine.executors.docker_container import HELPER, WORKFLOW, WORKSPACE, exit_code, task_workdir
-from engine.executors.docker_images import Images, check_build, one_line
+from engine.executors.docker_images import BASE_IMAGE_ARG, Images, build_dir, check_build, content_hash, one_line
 from engine.executors.docker_stream import STREAM_NAMES, AttachedStream, LineSplitter, detach_socket
 from engine.executors.docker_warm import WarmPool
 from engine.workflow.model import ResolvedNode, memory_bytes
@@ -160,6 +160,23 @@ class DockerExecutor(Executor):
 
     def task_workspace(self, host_workspace: Path) -> str:
         return WORKSPACE
+
+    def image_identity(self, node: ResolvedNode, folder: Path, image: str | None) -> str | None:
+        """The content hash of the node's ``build:`` folder (and of the image it extends, by
+        name), or the id the engine gives its image: a tag moved to another image is another key."""
+        base = image or self.images.default
+        directory = build_dir(node, folder)
+        if directory is not None:
+            problem = check_build(node, folder)
+            if problem is not None:
+                raise LaunchError(problem)
+            return "build:" + content_hash(directory, {BASE_IMAGE_ARG: base})
+        try:
+            return str(self.api.inspect_image(base)["Id"])
+        except ImageNotFound:
+            raise LaunchError(f"image '{base}' is not on this machine yet") from None
+        except (DockerException, requests.RequestException) as exc:
+            raise LaunchError(f"cannot look up image {base}: {one_line(exc)}") from None
 
     def check(self, node: ResolvedNode, folder: Path) -> None:
         problem = check_build(node, folder)

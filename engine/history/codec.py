@@ -78,6 +78,10 @@ def to_data(event: Event) -> dict[str, Any]:
         return {"workflow": event.workflow, "settings": event.settings, **_structure(event)}
     if isinstance(event, GraphChanged):
         return {"created_by": event.created_by, **_structure(event)}
+    if isinstance(event, NodeStateChanged) and event.cached_from is None:
+        data = _fields(event)
+        del data["cached_from"]  # nearly every state change: stored as before the cache existed
+        return data
     return _fields(event)
 
 
@@ -113,7 +117,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Event]] = {
     "graph": lambda d: GraphChanged(created_by=d["created_by"], **_added(d)),
     "run_state": lambda d: RunStateChanged(RunState(d["state"]), d.get("reason")),
     "node_state": lambda d: NodeStateChanged(
-        d["node"], NodeState(d["state"]), d.get("attempt", 0), d.get("reason"), d.get("exit_code")
+        d["node"], NodeState(d["state"]), d.get("attempt", 0), d.get("reason"), d.get("exit_code"), d.get("cached_from")
     ),
     "progress": lambda d: Progress(d["node"], d.get("fraction"), d.get("done"), d.get("total"), d.get("message")),
     "log": lambda d: LogLine(d.get("node"), d.get("stream", ""), d.get("message", ""), d.get("level", "info")),

@@ -64,6 +64,8 @@ class NodeRecord:
     style: dict[str, Any] = field(default_factory=dict)
     #: what the node asks while it is `waiting`: {"prompt": ..., "fields": {name: type}}
     question: dict[str, Any] | None = None
+    #: the run whose result this node reused (the cache), as of its latest state change
+    cached_from: str | None = None
 
     @property
     def operator(self) -> str | None:
@@ -193,6 +195,7 @@ class RunSnapshot:
         node.state, node.attempt, node.reason, node.exit_code = state, event.attempt, event.reason, event.exit_code
         if state is not NodeState.WAITING:
             node.question = None
+        node.cached_from = event.cached_from
         if state is NodeState.RUNNING:
             if node.started_at is not None and event.attempt > 1:
                 node.outputs = {}  # a new attempt: what an earlier one reported is not its output

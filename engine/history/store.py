@@ -4,7 +4,8 @@ on the path of every command: a wrapper library would cost more to import than a
 The ``events`` table is the append-only, numbered truth of every run, written and read through
 ``engine.history.codec`` (what is read back is typed events); ``engine.history.fold`` turns them into what the
 run was at any event. ``runs`` is an index of runs for listing them (state, times, last event),
-kept in the same transaction that appends the events. Appends are batched: the run hands over
+kept in the same transaction that appends the events, as is ``cache``, the results nodes with
+``cache: true`` may reuse (``engine.running.cache``). Appends are batched: the run hands over
 all events of one scheduler step at once, which keeps persistence cheap enough to record
 everything.
 """
@@ -19,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from engine.errors import InvalidInput, RecordingFailed
 from engine.events import ControlTaken, Event, PromiseBroken, Recorded, RunState, RunStateChanged
@@ -60,6 +61,12 @@ SCHEMA = (
     " [data] TEXT, PRIMARY KEY ([run], [seq]))",
     "CREATE INDEX IF NOT EXISTS [idx_events_run_kind_node] ON [events] ([run], [kind], [node])",
     "CREATE INDEX IF NOT EXISTS [idx_runs_started_at] ON [runs] ([started_at])",
+)
+#: Results nodes may reuse (``engine.running.cache``): one succeeded attempt per key. Added
+#: within format 2: a database without it gains it when opened (``_create``).
+CACHE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS [cache] ([key] TEXT PRIMARY KEY, [run] TEXT, [node] TEXT, [at] FLOAT,"
+    " [outputs] TEXT, [mutations] TEXT, [files] TEXT)"
 )
 
 
@@ -137,6 +144,19 @@ def patiently(action: Callable[[], T], patience: float = SETUP_PATIENCE) -> T:
         time.sleep(pause)
 
 
+class CacheRow(NamedTuple):
+    """One reusable result as stored: ``outputs``, ``mutations`` (the raw changes of structure
+    the task sent, in order) and ``files`` (workspace-relative paths of its file outputs) are JSON."""
+
+    key: str
+    run: str
+    node: str
+    at: float
+    outputs: str
+    mutations: str
+    files: str
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -195,10 +215,13 @@ class Store:
 
     def _create(self) -> None:
         exists = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if {"runs", "events", "controls"} <= exists:
+        if {"runs", "events", "controls", "cache"} <= exists:
             return
         with self._tx():
-            for statement in SCHEMA:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if "runs" in exists and version != SCHEMA_VERSION:
+                return  # another format: left as it is, and refused (see __init__)
+            for statement in (*SCHEMA, CACHE_TABLE):
                 self.conn.execute(statement)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -289,13 +312,16 @@ class Store:
         row = self.conn.execute("SELECT taken FROM controls WHERE id=?", (control,)).fetchone()
         return row is not None and not row[0]
 
-    def append(self, batch: list[Recorded]) -> None:
+    def append(self, batch: list[Recorded], cache_rows: Iterable[CacheRow] = ()) -> None:
         """Persist events and their derived rows atomically: all of them, or none and
-        ``RecordingFailed`` (``busy`` when another process holds the write lock)."""
+        ``RecordingFailed`` (``busy`` when another process holds the write lock).
+
+        ``cache_rows`` are results nodes may reuse, written with the events that record their
+        success: no entry ever outlives a lost record of the run it came from."""
         if not batch:
             return
         try:
-            self._append(batch)
+            self._append(batch, cache_rows)
         except (sqlite3.Error, OSError) as exc:
             raise RecordingFailed(describe_db_error(exc), busy=_is_busy(exc)) from None
 
@@ -303,7 +329,7 @@ class Store:
         row = self.conn.execute("SELECT last_seq FROM runs WHERE id=?", (run_id,)).fetchone()
         return int(row[0]) if row else 0
 
-    def _append(self, batch: list[Recorded]) -> None:
+    def _append(self, batch: list[Recorded], cache_rows: Iterable[CacheRow]) -> None:
         conn = self.conn
         last = batch[-1]
         rows = []
@@ -331,6 +357,31 @@ class Store:
             for sql, args in run_updates:
                 conn.execute(sql, args)
             conn.execute("UPDATE runs SET last_seq=? WHERE id=?", (last.seq, last.run))
+            conn.executemany(
+                "INSERT OR REPLACE INTO cache (key, run, node, at, outputs, mutations, files) VALUES (?,?,?,?,?,?,?)",
+                cache_rows,
+            )
+
+    # -- the cache -----------------------------------------------------------------------
+
+    def cached(self, key: str) -> CacheRow | None:
+        """The reusable result stored under ``key``, or None."""
+        row = self.conn.execute(
+            "SELECT key, run, node, at, outputs, mutations, files FROM cache WHERE key=?", (key,)
+        ).fetchone()
+        return None if row is None else CacheRow(*row)
+
+    def clear_cache(self) -> int:
+        """Forget every reusable result; how many there were."""
+
+        def delete() -> int:
+            with self._tx():
+                return self.conn.execute("DELETE FROM cache").rowcount
+
+        try:
+            return patiently(delete)
+        except sqlite3.Error as exc:
+            raise InvalidInput(f"cannot clear the cache in {self.path}: {describe_db_error(exc)}") from None
 
     # -- reading -----------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, Violation
 from engine.running.attempts import Outcome, retry_delay, run_attempt
 from engine.running.control import check_answer, restart_sets
+from engine.running.cache import Hit, NodeCache
 from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
@@ -86,6 +87,7 @@ class Run:
         max_parallel: int | None = None,
         executor: str | None = None,
         executors: dict[str, Executor] | None = None,
+        use_cache: bool = True,
     ) -> None:
         self.loaded = loaded
         self.workflow = loaded.workflow
@@ -115,6 +117,7 @@ class Run:
         self._taken: set[int] = set()  # controls taken (their ControlTaken may not be stored yet)
         self._resumed_from: str | None = None  # resuming: the owner the run had (None: a new run)
         self._restart_first: list[str] = []  # resuming to restart these nodes (`weft restart`)
+        self._rerun: set[str] = set()  # restarted: run again for real, never from the cache
         self._restarting = 0  # restarts waiting for their nodes' tasks to stop
         #: nodes waiting for a person's answer, with their questions: (prompt, {field: type})
         self._questions: dict[str, tuple[str, dict[str, str]]] = {}
@@ -129,6 +132,7 @@ class Run:
         self._draining = False
         self._give_up_drain = False
         self._base_env = dict(os.environ)  # reading os.environ decodes every item, every time
+        self.cache = NodeCache(self, use_hits=use_cache)
 
     # -- events -----------------------------------------------------------------------------
 
@@ -156,10 +160,12 @@ class Run:
         if not self._batch or self._draining:
             return
         batch, self._batch = self._batch, []
+        rows = self.cache.take()
         try:
-            self.store.append(batch)
+            self.store.append(batch, rows)
         except RecordingFailed as exc:
             self._batch[:0] = batch
+            self.cache.give_back(rows)
             self._store_trouble(exc)
             return
         self._retry = None
@@ -193,11 +199,13 @@ class Run:
         retry = WriteRetry(max(busy_patience(), FINAL_PATIENCE))
         while self._batch:
             batch, self._batch = self._batch, []
+            rows = self.cache.take()
             try:
-                self.store.append(batch)
+                self.store.append(batch, rows)
                 continue
             except RecordingFailed as exc:
                 self._batch[:0] = batch
+                self.cache.give_back(rows)
                 last = exc
             pause = retry.next_pause(last.busy, loop.time())
             if pause is None or self._give_up_drain:
@@ -219,11 +227,18 @@ class Run:
     def _state_of(self, node: str) -> NodeState:
         return self.node_state.get(node, NodeState.PENDING)
 
-    def _set(self, node: str, state: NodeState, reason: str | None = None, exit_code: int | None = None) -> None:
+    def _set(
+        self,
+        node: str,
+        state: NodeState,
+        reason: str | None = None,
+        exit_code: int | None = None,
+        cached_from: str | None = None,
+    ) -> None:
         """The one door for a node's state: the run's memory, its event, and readiness."""
         before = self.node_state.get(node)
         self.node_state[node] = state
-        self.emit(NodeStateChanged(node, state, self.attempts.get(node, 0), reason, exit_code))
+        self.emit(NodeStateChanged(node, state, self.attempts.get(node, 0), reason, exit_code, cached_from))
         if state.is_terminal and (before is None or not before.is_terminal):
             self.readiness.node_settled(node)
 
@@ -334,6 +349,8 @@ class Run:
             path = str(self.workflow.path) if self.workflow.path else None
             self.store.create_run(self.id, self.workflow.name, path, self.text, self._settings(), time.time())
             self._register(announce=True)
+        if any(r.cache for r in self.graph.resolved.values()):
+            await self.cache.prepare()
         for node in self.graph.nodes:
             self._evaluate(node)
         self._schedule()
@@ -404,6 +421,7 @@ class Run:
             self.attempts.pop(node, None)  # the id may be created again: that node starts afresh
         for node in reset:
             self.node_state[node] = NodeState.PENDING
+        self._rerun.update(reset)
         for node in (*reset, *retired):
             self.outputs.pop(node, None)
             self._questions.pop(node, None)
@@ -617,10 +635,46 @@ class Run:
         if self.graph.resolved[node].dynamic:
             self._dynamic_running.add(node)
         self.attempts[node] = self.attempts.get(node, 0) + 1
+        hit = self.cache.find(node) if self.graph.resolved[node].cache and node not in self._rerun else None
+        if hit is not None:
+            self._reuse(node, hit)
+            return
         self._set(node, NodeState.RUNNING)
         task = self._loop.create_task(self._run_node(node), name=f"weft:{node}")
         self._running[node] = task
         task.add_done_callback(functools.partial(self._reap, node))
+
+    def _reuse(self, node: str, hit: Hit) -> None:
+        """Settle ``node`` with an earlier run's result (``engine.running.cache``), no task
+        started: its graph changes go through ``mutate`` again as its task sent them (checked
+        against this run's promises), then its outputs and its success. Its successors are
+        only evaluated: the ``_schedule`` loop that started it goes on with them, so a chain of
+        hits never recurses."""
+        self.node_state[node] = NodeState.RUNNING  # started, for rule 2 and _halt; not an event
+        self._log(node, f"result reused from run {hit.run} (cache)")
+        failure = None
+        try:
+            for number, raw in enumerate(hit.mutations, 1):
+                self._mutated.add(node)
+                self.mutate(node, raw, f"cached change {number} of '{node}' (from run {hit.run})")
+        except MutationRejected as exc:
+            failure = str(exc)
+        except RunBroken as exc:
+            failure = f"broke a promise: {exc}"
+        finally:
+            self._dynamic_running.discard(node)
+        if failure is None:
+            self.outputs[node] = hit.outputs
+            for name, value in hit.outputs.items():
+                self.emit(OutputSet(node, name, value))
+            self._set(node, NodeState.SUCCEEDED, cached_from=hit.run)
+        else:
+            self._set(node, NodeState.FAILED, failure)
+            if self.workflow.settings.fail_fast:
+                self._halt(RunState.FAILED, f"fail_fast: {node} failed")
+        if not self.state.is_terminal:
+            for successor in self.graph.successors(node):
+                self._evaluate(successor)
 
     def _reap(self, node: str, task: asyncio.Task[None]) -> None:
         """A task cancelled before its first step never runs ``_run_node``'s ``finally``
@@ -715,6 +769,8 @@ class Run:
                 self._mutated.add(node)
         if outcome.ok:
             self.outputs[node] = session.outputs
+            if outcome.question is None:  # a person's answer is never reused without asking
+                self.cache.succeeded(node, session.outputs, session.mutations)
         return outcome
 
     def executor_for(self, resolved: ResolvedNode) -> Executor:

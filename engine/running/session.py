@@ -49,6 +49,8 @@ class TaskSession:
         self.mutated = False
         #: what the task asked a person, (prompt, {field: type}); it then ends and its node waits
         self.question: tuple[str, dict[str, str]] | None = None
+        #: the graph changes the run accepted from this task, as it sent them, in order (the cache replays them)
+        self.mutations: list[dict[str, list[Any]]] = []
         self._messages = 0
         self._declared = run.graph.resolved[node].outputs
         self._pending_status: str | None = None
@@ -120,7 +122,9 @@ class TaskSession:
         else:
             where = f"task '{self.node}' message {self._messages}"
             self.mutated = True
-            self.run.mutate(self.node, as_mutation(msg), where)
+            raw = as_mutation(msg)
+            self.run.mutate(self.node, raw, where)
+            self.mutations.append(raw)
 
     def _output(self, name: str, value: Any) -> None:
         if name not in self._declared:

@@ -42,6 +42,7 @@ TASK_FIELDS = (
     "resources",
     "network",
     "warm",
+    "cache",
     "params",
     "style",
 )
@@ -70,6 +71,7 @@ class TaskFields:
     resources: dict[str, Any] | None = None
     network: bool | None = None
     warm: bool | None = None
+    cache: bool | None = None
     params: dict[str, Any] | None = None
     style: dict[str, Any] | None = None
 
@@ -132,6 +134,8 @@ class Settings:
     executor: str | None = None
     image: str | None = None
     fail_fast: bool | None = None
+    #: every node may reuse an earlier result (a node or operator saying ``cache:`` decides for itself)
+    cache: bool | None = None
 
 
 @dataclass
@@ -189,10 +193,13 @@ class ResolvedNode:
     params: dict[str, Any]
     style: dict[str, Any]
     trigger: Trigger
+    #: may reuse an earlier succeeded attempt's result (``engine.running.cache``)
+    cache: bool = False
 
 
-def resolve_node(node: NodeSpec, operator: OperatorSpec | None) -> ResolvedNode:
-    """Node settings over operator settings; dict-valued ones (env, params, style) merge."""
+def resolve_node(node: NodeSpec, operator: OperatorSpec | None, settings: Settings | None = None) -> ResolvedNode:
+    """Node settings over operator settings (over the workflow's ``settings`` for ``cache``);
+    dict-valued ones (env, params, style) merge."""
     n, o = node, operator if operator is not None else _NO_OPERATOR
     return ResolvedNode(
         id=n.id,
@@ -216,6 +223,7 @@ def resolve_node(node: NodeSpec, operator: OperatorSpec | None) -> ResolvedNode:
         params=_merged(o.params, n.params),
         style=_merged(o.style, n.style),
         trigger=n.trigger or Trigger.ALL,
+        cache=bool(_pick(n.cache, o.cache, settings.cache if settings is not None else None)),
     )
 
 

@@ -185,7 +185,7 @@ class Reader:
     # -- composite records -------------------------------------------------------------
 
     def settings(self, data: Any, path: Path) -> Settings:
-        m = self.mapping(data, path, "settings", ("max_parallel", "executor", "image", "fail_fast"))
+        m = self.mapping(data, path, "settings", ("max_parallel", "executor", "image", "fail_fast", "cache"))
         return Settings(
             max_parallel=self.number(
                 m.get("max_parallel"), path + ("max_parallel",), "max_parallel", integer=True, minimum=1
@@ -193,6 +193,7 @@ class Reader:
             executor=self.choice(m.get("executor"), path + ("executor",), "executor", EXECUTORS),
             image=self.text(m.get("image"), path + ("image",), "image"),
             fail_fast=self.flag(m.get("fail_fast"), path + ("fail_fast",), "fail_fast"),
+            cache=self.flag(m.get("cache"), path + ("cache",), "cache"),
         )
 
     def task_fields(self, m: dict[str, Any], path: Path, spec: Any) -> None:
@@ -419,6 +420,7 @@ _TASK_FIELD_READERS: dict[str, Callable[[Reader, Any, Path, str], Any]] = {
     "resources": lambda r, value, path, name: r._resources(value, path),
     "network": lambda r, value, path, name: r.flag(value, path, name),
     "warm": lambda r, value, path, name: r.flag(value, path, name),
+    "cache": lambda r, value, path, name: r.flag(value, path, name),
     "params": lambda r, value, path, name: r.json_object(value, path, name),
     "style": lambda r, value, path, name: r.style(value, path),
 }

@@ -124,7 +124,7 @@ class GraphChecker:
             self._folders_checked.add(operator.name)
             written: Location | Path = operator.loc or path + ("operator",)  # in its own file
             ok = self.folders(operator, lambda _name: written) and ok
-        return resolve_node(node, operator) if ok else None
+        return resolve_node(node, operator, self.workflow.settings) if ok else None
 
     def check_edges(
         self,

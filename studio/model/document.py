@@ -219,7 +219,7 @@ class Document:
         operator = self.operators().get(spec.operator) if spec.operator else None
         if spec.operator is not None and operator is None:
             return None
-        return resolve_node(spec, operator)
+        return resolve_node(spec, operator, self.workflow.settings)
 
     def ports(self, node: NodeSpec | str) -> tuple[dict[str, str], dict[str, str]]:
         resolved = self.resolved(node)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from engine.history.store import DB_NAME, Store
+from engine.history.store import DB_NAME, CacheRow, Store
 from engine.running import run as run_module
 from engine.running.run import Run
 from engine.workflow.loader import load_text
@@ -23,9 +24,9 @@ def test_registration_is_written_in_bounded_batches(tmp_path: Path, monkeypatch:
     batches: list[int] = []
     append = store.append
 
-    def counted(batch: list[run_module.Recorded]) -> None:
+    def counted(batch: list[run_module.Recorded], cache_rows: Iterable[CacheRow] = ()) -> None:
         batches.append(len(batch))
-        append(batch)
+        append(batch, cache_rows)
 
     monkeypatch.setattr(store, "append", counted)
     run = Run(loaded, store)
