@@ -8,16 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.events import ControlTaken, NodeState, RunState
-from engine.history.fold import snapshot
 from engine.history.store import LEASE, Store, state_now, this_process
 from tests.conftest import alive, containers_of
+from tests.engine.conftest import view, wait_until
 
 #: a task: write its pid to FOLDER/NAME, then sleep SECONDS
 STEP = (
@@ -38,73 +37,6 @@ def chain(folder: Path, nodes: int, seconds: float) -> Path:
     path = folder / "chain.weft.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-@pytest.fixture
-def started(home: Path, tmp_path: Path) -> Iterator[Any]:
-    """Start `weft run` of a workflow in its own process; kill whatever is left at the end."""
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(path: Path) -> tuple[subprocess.Popen[str], str]:
-        known = run_ids(home)
-        env = dict(os.environ, WEFT_HOME=str(home))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", "run", str(path), "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        procs.append(proc)
-        return proc, wait_for_run(home, known)
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    for pid_file in (tmp_path / "pids").glob("*") if (tmp_path / "pids").is_dir() else []:
-        try:
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
-
-
-def run_ids(home: Path) -> set[str]:
-    if not (home / "weft.db").exists():
-        return set()
-    store = Store(home)
-    try:
-        return {r["id"] for r in store.runs() if store.last_seq(r["id"]) > 0}
-    finally:
-        store.close()
-
-
-def wait_for_run(home: Path, known: set[str], timeout: float = 30) -> str:
-    """The id of the run that started after ``known`` ones, once its first events are stored."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        new = run_ids(home) - known
-        if new:
-            return new.pop()
-        time.sleep(0.05)
-    raise AssertionError("the run never started")
-
-
-def wait_until(check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def view(home: Path, run_id: str) -> Any:
-    store = Store(home)
-    try:
-        return snapshot(store, run_id)
-    finally:
-        store.close()
 
 
 def test_pause_from_another_process_holds_every_start_until_resume(
