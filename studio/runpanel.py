@@ -104,6 +104,7 @@ class RunPanel(QtWidgets.QWidget):
 
     def show_node(self, node: str | None) -> None:
         self.node = node
+        self.question.clear()  # chosen again, a question starts afresh (an answer the run refused too)
         self.refresh()
 
     def refresh(self) -> None:

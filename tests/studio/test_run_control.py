@@ -21,6 +21,7 @@ from engine.history.fold import snapshot
 from engine.history.store import Store
 from studio.canvas.items import RETIRED_OPACITY
 from tests.conftest import ROOT
+from tests.studio.conftest import WORKFLOWS
 
 ARTIFACTS = ROOT / "test-artifacts"
 PY = sys.executable
@@ -62,9 +63,10 @@ def runs_of(folder: Path, node: str) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def node_menu(qtbot: Any, window: Any, node_id: str) -> list[tuple[str, bool]]:
+def node_menu(qtbot: Any, window: Any, node_id: str, shot: str | None = None) -> list[tuple[str, bool]]:
     """Right-click node ``node_id`` on the canvas; the menu's actions (text, enabled). The menu
-    is closed again; ``window._node_menu`` keeps its actions for a test to trigger."""
+    is closed again (``shot``: after a picture of the window with it open is saved there);
+    ``window._node_menu`` keeps its actions for a test to trigger."""
     viewer = window.canvas.viewer
     item = window.canvas.item(node_id)
     assert item is not None, f"{node_id} is not drawn"
@@ -78,6 +80,13 @@ def node_menu(qtbot: Any, window: Any, node_id: str) -> list[tuple[str, bool]]:
             QtCore.QTimer.singleShot(20, look)
             return
         seen.extend((a.text(), a.isEnabled()) for a in menu.actions())
+        if shot is not None:
+            picture = window.grab()
+            painter = QtGui.QPainter(picture)
+            painter.drawPixmap(window.mapFromGlobal(menu.pos()), menu.grab())
+            painter.end()
+            ARTIFACTS.mkdir(exist_ok=True)
+            picture.save(str(ARTIFACTS / shot))
         menu.close()
 
     QtCore.QTimer.singleShot(20, look)
@@ -138,7 +147,7 @@ def test_restart_from_the_menu_of_a_failed_node_reruns_it_and_downstream_only(
             at_restart.update({n: window.canvas.item(n).run_state for n in "abcd"})
 
     window.runs.batch_hooks.append(watch)
-    assert node_menu(qtbot, window, "b")[0] == ("Restart from here", True)
+    assert node_menu(qtbot, window, "b", shot="studio-restart-menu.png")[0] == ("Restart from here", True)
     choose(window, "Restart from here")
     assert window.runs.running and window.runs.controller.run_id == run_id
     assert window.runs.wait(60)
@@ -154,25 +163,16 @@ def test_restart_from_the_menu_of_a_failed_node_reruns_it_and_downstream_only(
     assert "succeeded" in window.statusBar().currentMessage()
 
 
-def test_restart_is_refused_in_one_line_where_the_engine_refuses(
-    qtbot: Any, window: Any, home: Path, tmp_path: Path
-) -> None:
-    workflow = write_workflow(tmp_path, "one", [counting(tmp_path, "a")], [])
-    assert window.open(workflow)
+def test_restart_is_refused_in_one_line_where_the_engine_refuses(qtbot: Any, window: Any, home: Path) -> None:
+    assert window.open(WORKFLOWS / "max-two.weft.yaml")
     run_id = window.runs.start()
-    assert window.runs.wait(60)
-    store = Store(home)
-    try:  # a run that was broken is final: the studio says so, as `weft restart` does
-        store.conn.execute("UPDATE runs SET state='broken' WHERE id=?", (run_id,))
-        store.conn.commit()
-    finally:
-        store.close()
-    node_menu(qtbot, window, "a")
-    choose(window, "Restart from here")
+    assert window.runs.wait(60) and window.runs.model.state is RunState.BROKEN
+    attempts = view(home, run_id).nodes["plan"].attempt
+    assert node_menu(qtbot, window, "plan")[0] == ("Restart from here", True)
+    choose(window, "Restart from here")  # a broken run is final: the studio says so, as `weft restart` does
     assert not window.runs.running
-    message = window.statusBar().currentMessage()
-    assert message == f"cannot restart run {run_id}: it is broken (a broken run is final)"
-    assert runs_of(tmp_path, "a") == 1
+    assert window.statusBar().currentMessage() == f"cannot restart run {run_id}: it is broken (a broken run is final)"
+    assert view(home, run_id).nodes["plan"].attempt == attempts
 
 
 # -- asking a person -------------------------------------------------------------------------
@@ -438,3 +438,91 @@ def test_a_restarted_creator_leaves_what_it_made_before_faded_live_and_in_replay
     window.history.seek(window.history.last)
     assert looks(layer)["m-1"] == (NodeState.RETIRED, faded)
     assert {(k.source, k.target) for k, e in layer.edges.items() if e.retired} == {("A", "m-1"), ("m-1", "B")}
+
+
+def test_restart_of_a_paused_live_run_goes_through_the_store_and_the_run_goes_on(
+    qtbot: Any, window: Any, home: Path, tmp_path: Path
+) -> None:
+    flag = tmp_path / "go"
+    waiter = (
+        "import os, sys, time\n"
+        f"open({str(tmp_path / 'b.count')!r}, 'a').write('x\\n')\n"
+        f"while not os.path.exists({str(flag)!r}):\n"
+        "    time.sleep(0.05)\n"
+    )
+    (tmp_path / "b.py").write_text(waiter)
+    workflow = write_workflow(
+        tmp_path,
+        "held",
+        [counting(tmp_path, "a"), f"{{id: b, command: {[PY, str(tmp_path / 'b.py')]!r}}}", counting(tmp_path, "c")],
+        ["{from: a, to: b}", "{from: b, to: c}"],
+    )
+    assert window.open(workflow)
+    run_id = window.runs.start()
+    qtbot.waitUntil(lambda: window.canvas.item("b").run_state == NodeState.RUNNING, timeout=30000)
+    assert node_menu(qtbot, window, "a")[0] == ("Restart from here (pause the run first)", False)
+    window.actions.pause.trigger()
+    qtbot.waitUntil(lambda: window.runs.model.state is RunState.PAUSED, timeout=10000)
+    assert window.actions.pause.text() == "Res&ume"
+    assert node_menu(qtbot, window, "a")[0] == ("Restart from here", True)
+    choose(window, "Restart from here")
+    assert window.statusBar().currentMessage() == "Restarting a…"
+    # the run took it: b's task was stopped, a runs again, and the run goes on by itself
+    qtbot.waitUntil(lambda: runs_of(tmp_path, "b") == 2, timeout=30000)
+    assert window.actions.pause.text() == "&Pause"
+    flag.write_text("")
+    assert window.runs.wait(60)
+    after = view(home, run_id)
+    assert after.state is RunState.SUCCEEDED
+    assert {n: after.nodes[n].attempt for n in "abc"} == {"a": 2, "b": 2, "c": 1}
+    assert [runs_of(tmp_path, n) for n in "abc"] == [2, 2, 1]
+
+
+def test_a_cached_node_is_marked_and_says_where_from(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    """Drawn from the item's ``cached_from`` (the run layer reads it from the fold's record)."""
+    from studio.canvas.items import SPAWNED, RunNodeItem
+
+    item = RunNodeItem("n", "n", SPAWNED, "op")
+    window.canvas.viewer.scene().addItem(item)
+    item.run_state, item.cached_from = NodeState.SUCCEEDED, "r-20260101-000000-abcdef"
+    item.refresh()
+    assert "cached from run r-20260101-000000-abcdef" in item.tooltip()
+    image = QtGui.QImage(200, 70, QtGui.QImage.Format_ARGB32)
+    image.fill(0)
+    painter = QtGui.QPainter(image)
+    item.paint(painter, None, None)
+    painter.end()
+    # the teal "cached" badge, in the footer's right end (left of its text)
+    badge = image.pixelColor(int(item.WIDTH) - 50, int(item.HEIGHT) - 11)
+    assert (badge.red(), badge.green(), badge.blue()) == (80, 190, 200)
+
+
+def test_a_run_opened_from_the_history_is_restarted_from_a_node(
+    qtbot: Any, window: Any, home: Path, tmp_path: Path
+) -> None:
+    flag = tmp_path / "fixed"
+    script = tmp_path / "b.py"
+    script.write_text(f"import os\nraise SystemExit(0 if os.path.exists({str(flag)!r}) else 'not yet')\n")
+    workflow = write_workflow(
+        tmp_path,
+        "later",
+        [counting(tmp_path, "a"), f"{{id: b, command: {[PY, str(script)]!r}}}", counting(tmp_path, "c")],
+        ["{from: a, to: b}", "{from: b, to: c}"],
+    )
+    assert window.open(workflow)
+    run_id = window.runs.start()
+    assert window.runs.wait(60)
+    window.close_run()
+    window.history.open(run_id)  # as Open Past Run does
+    assert window.past_run == run_id and window.replay.isVisible()
+    assert not window.replay.resume_button.isVisible()  # it ended: nothing to resume
+    flag.write_text("")
+    assert node_menu(qtbot, window, "b")[0] == ("Restart from here", True)
+    choose(window, "Restart from here")
+    assert window.runs.running and not window.replay.isVisible()
+    assert window.runs.wait(60)
+    after = view(home, run_id)
+    assert after.state is RunState.SUCCEEDED and after.nodes["b"].attempt == 2
+    assert [runs_of(tmp_path, n) for n in "ac"] == [1, 1]
+    assert window.canvas.item("c").run_state == NodeState.SUCCEEDED
+    assert window.read_only  # still the run's own workflow, not an editable file
