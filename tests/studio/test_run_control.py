@@ -139,22 +139,22 @@ def test_restart_from_the_menu_of_a_failed_node_reruns_it_and_downstream_only(
     assert (runs_of(tmp_path, "a"), runs_of(tmp_path, "b"), runs_of(tmp_path, "c")) == (1, 1, 0)
 
     assert node_menu(qtbot, window, "a")[0] == ("Restart from here", True)
-    script.write_text(f"open({str(tmp_path / 'b.count')!r}, 'a').write('x\\n')\n")  # fixed
-    at_restart: dict[str, Any] = {}
-
-    def watch(changes: Any, model: Any) -> None:
-        if changes.restarted and not at_restart:
-            at_restart.update({n: window.canvas.item(n).run_state for n in "abcd"})
-
-    window.runs.batch_hooks.append(watch)
+    go = tmp_path / "go"
+    script.write_text(  # fixed; it waits for ``go``, so the test sees the restart drawn
+        "import os, time\n"
+        f"open({str(tmp_path / 'b.count')!r}, 'a').write('x\\n')\n"
+        f"while not os.path.exists({str(go)!r}):\n"
+        "    time.sleep(0.05)\n"
+    )
     assert node_menu(qtbot, window, "b", shot="studio-restart-menu.png")[0] == ("Restart from here", True)
     choose(window, "Restart from here")
     assert window.runs.running and window.runs.controller.run_id == run_id
+    # drawn live: b runs again, c is pending again (it was skipped), a and d as they were
+    qtbot.waitUntil(lambda: window.canvas.item("b").run_state == NodeState.RUNNING, timeout=30000)
+    looks = {n: window.canvas.item(n).run_state for n in "abcd"}
+    assert looks == {"a": NodeState.SUCCEEDED, "b": NodeState.RUNNING, "c": NodeState.PENDING, "d": NodeState.SUCCEEDED}
+    go.write_text("")
     assert window.runs.wait(60)
-    # the restart was drawn as it happened: b and c pending again (b may have started in the
-    # same batch), a and d as they were
-    assert at_restart.pop("b") in (NodeState.PENDING, NodeState.RUNNING)
-    assert at_restart == {"a": NodeState.SUCCEEDED, "c": NodeState.PENDING, "d": NodeState.SUCCEEDED}
     after = view(home, run_id)
     assert after.state is RunState.SUCCEEDED
     assert {n: after.nodes[n].attempt for n in "abcd"} == {"a": 1, "b": 2, "c": 1, "d": 1}
@@ -301,14 +301,20 @@ def killed_run(home: Path, tmp_path: Path) -> Iterator[Any]:
     )
     try:
         deadline = time.monotonic() + 30
-        while not (folder / "n1.count").exists():
+        run_id = None
+        while run_id is None or view(home, run_id).nodes["n1"].state is not NodeState.RUNNING:  # as stored
             assert time.monotonic() < deadline, "the run never reached n1"
             time.sleep(0.05)
+            if run_id is None and (home / "weft.db").exists():
+                store = Store(home)
+                try:
+                    run_id = next((r["id"] for r in store.runs() if store.last_seq(r["id"])), None)
+                finally:
+                    store.close()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         store = Store(home)
         try:
-            run_id = store.runs()[0]["id"]
             assert store.run(run_id)["state"] == "interrupted"
         finally:
             store.close()
