@@ -420,14 +420,32 @@ class Store:
 
 
 def this_process() -> str:
-    """Who runs a run: host and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who runs a run: host, process id and, where known, when the process started (so a
+    process id the system gave again to another process is not taken for the run's)."""
+    pid = os.getpid()
+    started = _start_time(pid)
+    return f"{socket.gethostname()}:{pid}" + (f"@{started}" if started else "")
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_time(pid: int | str) -> str | None:
+    fields = _stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None  # field 22: starttime
 
 
 def _alive(owner: str | None) -> bool | None:
     """Does the process that runs a run live? Known only for a process on this host (None
-    elsewhere). A killed process its parent has not reaped yet is gone."""
-    host, _, pid = (owner or "").rpartition(":")
+    elsewhere). A killed process its parent has not reaped yet is gone, and so is one whose
+    id now belongs to a process that started at another time."""
+    host, _, who = (owner or "").rpartition(":")
+    pid, _, started = who.partition("@")
     if host != socket.gethostname() or not pid.isdigit():
         return None
     try:
@@ -436,10 +454,12 @@ def _alive(owner: str | None) -> bool | None:
         return False
     except OSError:  # another user's process: alive
         return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
+    fields = _stat(pid)
+    if fields is None:
         return True
+    if fields[0] == "Z":
+        return False
+    return not started or len(fields) <= 19 or fields[19] == started
 
 
 def state_now(recorded: str, owner: str | None, lease_until: float | None, now: float | None = None) -> str:

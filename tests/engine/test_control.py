@@ -136,6 +136,17 @@ def test_the_lease_decides_for_a_run_of_another_host() -> None:
     assert state_now("running", this_process(), now + LEASE, now) == "running"  # this very process lives
 
 
+def test_a_process_id_given_again_to_another_process_is_not_the_runs() -> None:
+    """The owner names the process's start time too: the same pid, started at another time
+    (the id was reused after the run's process died), is not the run's process."""
+    now = time.time()
+    me = this_process()
+    assert "@" in me
+    other_start = me.rpartition("@")[0] + "@1"
+    assert state_now("running", other_start, now + LEASE, now) == "interrupted"
+    assert state_now("running", me.rpartition("@")[0], now + LEASE, now) == "running"  # written without it
+
+
 FIRST = "import weft_task as w; w.output('v', 7)"
 LAST = (
     "import os, sys, weft_task as w; open(os.path.join(sys.argv[1], 'last'), 'w').write(str(os.getpid()));"
