@@ -14,6 +14,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.errors import InvalidInput, Problem
+from engine.events import NodeState, RunState
 from engine.workflow.loader import read_text_leniently
 from studio import export
 from studio.actions import Actions, Slots
@@ -22,6 +23,7 @@ from studio.canvas.items import DESIGN, GHOST, REFUSED
 from studio.editor import Editor
 from studio.history import History, ReplayBar
 from studio.model.document import Document
+from studio.model.runmodel import RunModel
 from studio.palette import Palette
 from studio.problems import ProblemsPanel
 from studio.promises_panel import PromisesPanel
@@ -30,6 +32,8 @@ from studio.runpanel import RunPanel
 from studio.runview import Banner, RunView
 
 MAX_RECENT = 10
+#: the node states "Restart from here" is offered in
+_FINISHED = (NodeState.SUCCEEDED, NodeState.FAILED, NodeState.CANCELLED, NodeState.SKIPPED)
 FILE_FILTER = "Weft workflows (*.weft.yaml *.yaml *.yml);;All files (*)"
 
 
@@ -91,13 +95,18 @@ class MainWindow(QtWidgets.QMainWindow):
             may_leave=lambda: not self.runs.running and self.maybe_save(),
             show_workflow=self.show_past_run,
             leave=self.close_run,
+            resume=self.continue_run,
         )
         self.actions = Actions(self, self._slots(), self.undo_stack, self.canvas, self.docks.values())
         self.runs.paused_changed.connect(self.actions.set_paused)
+        self.runs.asked.connect(self._node_asks)
+        self.run_panel.question.answered.connect(self._answer)
+        self.canvas.viewer.node_menu = self.node_menu
+        self._node_menu: QtWidgets.QMenu | None = None
         self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.canvas.selection_changed.connect(self._selection_changed)
         self.canvas.viewer.scene().selectionChanged.connect(self._scene_selection_changed)
-        self.canvas.activated.connect(lambda _id: self.show_page(self.properties))
+        self.canvas.activated.connect(self._activated)
         self.palette.activated.connect(self._add_from_palette)
         self.problems.activated.connect(lambda node: node and self.canvas.select([node]))
         self.statusBar().showMessage("Ready")
@@ -390,6 +399,77 @@ class MainWindow(QtWidgets.QMainWindow):
             document = Document.open(path) if path is not None and path.is_file() else Document()
             self.set_document(document)
         self._update_title()
+
+    def continue_run(self, run_id: str, restart: list[str] | None = None) -> bool:
+        """Restart ``restart`` nodes of run ``run_id``, or resume it (interrupted): a paused live
+        run is asked to; any other is continued by the studio, whose live view then takes over
+        from the replay of that run."""
+        done = self.runs.restart(run_id, restart) if restart else self.runs.continue_run(run_id)
+        hosted = self.runs.controller.running and self.runs.controller.run_id == run_id
+        if done and hosted and self.past_run == run_id:
+            self.history.close()  # the replay bar goes: the run is live again
+        return done
+
+    def node_menu(self, node_id: str) -> QtWidgets.QMenu | None:
+        """What a right-click on a node of the run shown offers: restart it and what follows
+        (once it has finished and the run is not running), answer it (while it waits)."""
+        model = self.canvas.run_layer.model
+        record = model.nodes.get(node_id) if model is not None and model.run_id else None
+        if model is None or record is None or model.run_id is None:
+            return None
+        run_id = model.run_id
+        menu = QtWidgets.QMenu(self)
+        restart = menu.addAction("Restart from here")
+        restart.setObjectName("restart-from-here")
+        restart.setStatusTip(f"Run {node_id} again, and everything downstream of it, in run {run_id}")
+        why_not = self._why_not_restart(model, record.state)
+        if why_not:
+            restart.setText(f"Restart from here ({why_not})")
+            restart.setEnabled(False)
+        restart.triggered.connect(lambda _checked=False: self.continue_run(run_id, [node_id]))
+        if record.state is NodeState.WAITING and record.question:
+            answer = menu.addAction("Answer…")
+            answer.triggered.connect(lambda _checked=False: self._node_asks(node_id, force=True))
+        if self._node_menu is not None:
+            self._node_menu.deleteLater()
+        self._node_menu = menu
+        return menu
+
+    def _why_not_restart(self, model: RunModel, state: NodeState | None) -> str:
+        """Why the menu offers no restart of a node in ``state`` now ('' when it does); the
+        engine's check (``check_restart``) has the last word when it is chosen."""
+        if state is NodeState.RETIRED:
+            return "retired by an earlier restart"
+        if state not in _FINISHED:
+            return "when it has finished"
+        live = self.runs.controller.running and self.runs.model is model
+        if live and model.state is not RunState.PAUSED:
+            return "pause the run first"
+        return ""
+
+    def _node_asks(self, node_id: str, force: bool = False) -> None:
+        """A node waits for an answer: select it, so its question shows in the Run panel
+        (unless another node is selected, which a new question does not take away)."""
+        if force or not self.canvas.selected_ids():
+            self.canvas.select([node_id])
+            self.show_page(self.run_panel)
+
+    def _answer(self, node_id: str, entries: dict[str, Any]) -> None:
+        model = self.run_panel.model
+        form = self.run_panel.question
+        if model is None or model.run_id is None:
+            return
+        sent, text = self.runs.answer(model.run_id, node_id, form.fields, entries)
+        form.show_sent(text) if sent else form.show_error(text)
+
+    def _activated(self, node_id: str) -> None:
+        """Double-click: a waiting node shows its question, any other its properties."""
+        model = self.canvas.run_layer.model
+        record = model.nodes.get(node_id) if model is not None else None
+        if record is not None and record.state is NodeState.WAITING:
+            self.show_page(self.run_panel)
+        else:
+            self.show_page(self.properties)
 
     # -- selection --------------------------------------------------------------------------
 

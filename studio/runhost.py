@@ -7,8 +7,10 @@ window down.
 
 Protocol, over the child's standard streams:
 
-* stdin, from the studio: one JSON line ``{"text", "path", "home", "run_id", "max_parallel"}``,
-  then ``stop`` lines (Stop pressed). End of file (the studio went away) stops the run too.
+* stdin, from the studio: one JSON line ``{"text", "path", "home", "run_id", "max_parallel"}``
+  for a new run, or ``{"home", "resume": RUN, "restart": [NODE...]}`` to continue a run that
+  ended or was interrupted (``Run.resuming``, after restarting ``restart``, as `weft restart`
+  and `weft resume` do), then ``stop`` lines (Stop pressed). End of file (the studio went away) stops the run too.
 * stdout, to the studio: frames of a 4-byte big-endian length and a pickled list of items —
   ``engine.events.Recorded``, ``GhostUpdate`` (the projection, computed here where the graph
   is) and finally ``RunEnded``. Events are sent in batches at most every ``FLUSH`` seconds.
@@ -177,12 +179,17 @@ def main() -> int:
     store = None
     try:
         header = host.read_header()
-        path = Path(header["path"]) if header.get("path") else None
-        loaded = load_text(
-            header["text"], str(path or "<unsaved workflow>"), path if path else Path.cwd() / "untitled.weft.yaml"
-        )
         store = Store(Path(header["home"]))
-        run = Run(loaded, store, text=header["text"], run_id=header["run_id"], max_parallel=header.get("max_parallel"))
+        if header.get("resume"):  # its events are in the store: the studio has shown them already
+            run = Run.resuming(store, header["resume"], restart=list(header.get("restart") or ()))
+        else:
+            path = Path(header["path"]) if header.get("path") else None
+            loaded = load_text(
+                header["text"], str(path or "<unsaved workflow>"), path if path else Path.cwd() / "untitled.weft.yaml"
+            )
+            run = Run(
+                loaded, store, text=header["text"], run_id=header["run_id"], max_parallel=header.get("max_parallel")
+            )
         for resolved in run.loaded.nodes.values():
             run.executor_for(resolved)  # EngineUnavailable when docker cannot be reached
         host.run = run

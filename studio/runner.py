@@ -62,13 +62,35 @@ class RunController(QtCore.QObject):
         Raises ``WorkflowInvalid`` / ``InvalidInput`` before anything starts when the workflow
         cannot run, so the caller can show every problem where it is.
         """
+        self._check_idle()
+        file = str(path) if path else "<unsaved workflow>"
+        load_text(text, file, path.resolve() if path else Path.cwd() / "untitled.weft.yaml")
+        run_id = new_run_id()
+        header = {
+            "text": text,
+            "path": str(path.resolve()) if path else None,
+            "home": str(self.home),
+            "run_id": run_id,
+            "max_parallel": max_parallel,
+        }
+        self._launch(run_id, header, path.resolve().parent if path else Path.cwd())
+        return run_id
+
+    def resume(self, run_id: str, restart: list[str], folder: Path | None) -> None:
+        """Continue run ``run_id`` (ended or interrupted) in a host of its own, after restarting
+        ``restart``: the same ``Run.resuming`` as `weft restart` / `weft resume`, streamed as a
+        fresh run is. Whether the run's state allows it is the caller's check."""
+        self._check_idle()
+        header = {"home": str(self.home), "resume": run_id, "restart": list(restart)}
+        self._launch(run_id, header, folder if folder is not None and folder.is_dir() else Path.cwd())
+
+    def _check_idle(self) -> None:
         if self.running:
             raise InvalidInput("a run is going on already; stop it first")
         if self._reader is not None:
             self._reader.join(5)  # the last run reported its end; its process is on its way out
-        file = str(path) if path else "<unsaved workflow>"
-        load_text(text, file, path.resolve() if path else Path.cwd() / "untitled.weft.yaml")
-        run_id = new_run_id()
+
+    def _launch(self, run_id: str, header: dict[str, object], cwd: Path) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         env.pop("QT_QPA_PLATFORM", None)
@@ -79,17 +101,10 @@ class RunController(QtCore.QObject):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
-                cwd=str(path.resolve().parent if path else Path.cwd()),
+                cwd=str(cwd),
             )
         except OSError as exc:
             raise InvalidInput(f"cannot start the run: {exc}") from None
-        header = {
-            "text": text,
-            "path": str(path.resolve()) if path else None,
-            "home": str(self.home),
-            "run_id": run_id,
-            "max_parallel": max_parallel,
-        }
         assert process.stdin is not None
         process.stdin.write(json.dumps(header).encode("utf-8") + b"\n")
         process.stdin.flush()
@@ -101,7 +116,6 @@ class RunController(QtCore.QObject):
         self._reader.start()
         threading.Thread(target=self._read_stderr, args=(process,), daemon=True).start()
         self.started.emit(run_id)
-        return run_id
 
     def stop(self) -> None:
         """Cancel the run (from the GUI thread, at any moment)."""

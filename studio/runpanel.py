@@ -1,4 +1,5 @@
-"""The run panel: the run's state, and the selected node's progress, outputs and live log.
+"""The run panel: the run's state, and the selected node's progress, outputs and live log;
+beside them, a waiting node's question with its answer form.
 
 The log view shows the ring buffer behind it (the last ``LOG_LINES`` lines) through a list
 model, refreshed at most once per batch: the view draws only the rows on screen, so a task
@@ -15,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.events import NodeState
 from studio.model.runmodel import LOG_LINES, Changes, RunModel
+from studio.question import QuestionForm
 
 LogSource = Callable[[str | None], list[str]]
 
@@ -81,6 +83,8 @@ class RunPanel(QtWidgets.QWidget):
         tabs.addTab(self.log, "Log")
         tabs.addTab(self.outputs, "Outputs")
         self.tabs = tabs
+        self.question = QuestionForm()
+        self.question.setMinimumWidth(320)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -88,7 +92,10 @@ class RunPanel(QtWidgets.QWidget):
         row.addWidget(self.node_label, 1)
         row.addWidget(self.progress)
         layout.addLayout(row)
-        layout.addWidget(tabs, 1)
+        body = QtWidgets.QHBoxLayout()
+        body.addWidget(tabs, 3)
+        body.addWidget(self.question, 2)
+        layout.addLayout(body, 1)
 
     def set_model(self, model: RunModel | None, log_source: LogSource | None = None) -> None:
         self.model = model
@@ -97,15 +104,25 @@ class RunPanel(QtWidgets.QWidget):
 
     def show_node(self, node: str | None) -> None:
         self.node = node
+        self.question.clear()  # chosen again, a question starts afresh (an answer the run refused too)
         self.refresh()
 
     def refresh(self) -> None:
         model = self.model
         self.summary.setText(model.summary() if model else "No run shown.")
         self._show_node_state()
+        self._show_question()
         self.log.set_lines(self._lines())
         self.log.scrollToBottom()
         self._show_outputs()
+
+    def _show_question(self) -> None:
+        model = self.model
+        run = model.nodes.get(self.node) if model and self.node else None
+        if run is not None and run.state is NodeState.WAITING and run.question:
+            self.question.show_question(run.id, run.question)
+        else:
+            self.question.clear()
 
     def _lines(self) -> list[str]:
         if self.log_source is not None:
@@ -162,6 +179,7 @@ class RunPanel(QtWidgets.QWidget):
         node = self.node
         if node is not None and (node in changes.states or node in changes.progress):
             self._show_node_state()
+            self._show_question()
         if node is not None and node in changes.outputs:
             self._show_outputs()
         new = changes.logs.get(node, 0) if node in model.nodes else sum(changes.logs.values())

@@ -14,13 +14,15 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from studio.canvas.items import WeftNodeItem
+from studio.canvas.items import NodeLook, WeftNodeItem
 from studio.canvas.nodegraph import INPUT, OUTPUT, BaseNode, NodeGraph, NodeViewer, PortItem
 
 #: The drag-and-drop format of the palette: JSON {"operator": name, "library": path or ""}.
 OPERATOR_MIME = "application/x-weft-operator"
 
 WireCheck = Callable[[PortItem, PortItem], "str | None"]
+#: the menu a right-click on a node shows (its Weft id given), or None for the canvas's menu
+NodeMenu = Callable[[str], "QtWidgets.QMenu | None"]
 
 
 class WeftPortItem(PortItem):
@@ -110,6 +112,25 @@ class WeftViewer(NodeViewer):
         super().__init__(parent, undo_stack=None)  # no undo shortcuts of its own: the window has them
         self.wire_check: WireCheck | None = None
         self.refused_reason: str | None = None
+        self.node_menu: NodeMenu | None = None
+
+    def node_at(self, pos: QtCore.QPoint) -> NodeLook | None:
+        """The node drawn at ``pos`` (viewport coordinates), whatever part of it is there."""
+        for item in self.items(pos):
+            while item is not None and not isinstance(item, NodeLook):
+                item = item.parentItem()
+            if item is not None:
+                return item
+        return None
+
+    def contextMenuEvent(self, event: Any) -> None:
+        node = self.node_at(event.pos()) if self.node_menu is not None else None
+        menu = self.node_menu(node.weft_id) if node is not None and self.node_menu is not None else None
+        if menu is None or menu.isEmpty():
+            super().contextMenuEvent(event)
+            return
+        self.RMB_state = False
+        menu.exec(event.globalPos())
 
     def _validate_accept_connection(self, from_port: PortItem, to_port: PortItem) -> bool:
         if self.wire_check is None or from_port.port_type == to_port.port_type:

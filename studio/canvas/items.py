@@ -12,6 +12,7 @@ items, nothing is drawn until the item is in the scene, and icons are not loaded
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -29,11 +30,15 @@ STATE_COLORS: dict[str, tuple[int, int, int]] = {
     "failed": (225, 75, 75),
     "skipped": (120, 120, 120),
     "cancelled": (160, 130, 210),
+    "retired": (110, 110, 110),
 }
 BODY = QtGui.QColor(40, 44, 52)
 GHOST_PEN = QtGui.QColor(170, 170, 170)
 REFUSED_PEN = QtGui.QColor(235, 70, 70)
 BADGE = QtGui.QColor(230, 140, 40)
+CACHED_BADGE = QtGui.QColor(80, 190, 200)
+#: how much of a retired node (and of its wires) still shows: it left the as-of-now graph
+RETIRED_OPACITY = 0.35
 
 #: Port colours by the base of their type, so compatible ports look alike.
 TYPE_COLORS: dict[str, tuple[int, int, int]] = {
@@ -122,6 +127,9 @@ class NodeLook:
     problem: str | None
     note: str
     accent: QtGui.QColor | None
+    cached_from: str | None
+    question: str
+    _faded: bool
 
     def _init_look(self, kind: str = DESIGN) -> None:
         self.weft_id = ""
@@ -134,6 +142,9 @@ class NodeLook:
         self.problem = None
         self.note = ""  # why it failed, was skipped or cancelled
         self.accent = None  # style.color
+        self.cached_from = None  # the run whose cached result this node reused
+        self.question = ""  # what it asks while it waits for a person
+        self._faded = False
 
     def tooltip(self) -> str:
         lines = [f"<b>{self.weft_id}</b>"]
@@ -146,6 +157,12 @@ class NodeLook:
         if self.run_state:
             state = self.run_state + (f" ({self.progress:.0%})" if self.progress is not None else "")
             lines.append(f"state: {state}")
+        if self.run_state == "retired":
+            lines.append("<i>made by an earlier attempt that a restart replaced: no longer in the graph</i>")
+        if self.question:
+            lines.append(f"asks: {html.escape(self.question)} (select it to answer)")
+        if self.cached_from:
+            lines.append(f"cached from run {html.escape(self.cached_from)}")
         if self.note:
             lines.append(self.note)
         if self.problem:
@@ -157,6 +174,10 @@ class NodeLook:
         tooltip is built when the pointer comes to the node, not at every change."""
         if self.toolTip():  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
             self.setToolTip("")  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
+        faded = self.run_state == "retired"
+        if faded != self._faded:
+            self._faded = faded
+            self.setOpacity(RETIRED_OPACITY if faded else 1.0)  # type: ignore[attr-defined]  # a mixin
         self.update()  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
 
     def hoverEnterEvent(self, event: Any) -> None:
@@ -207,16 +228,22 @@ class NodeLook:
         if proxy:
             return
         self._paint_footer(painter, rect, state_rgb)
+        right = rect.right()
         if self.dynamic and self.kind != GHOST:
-            self._paint_badge(painter, rect)
+            right = self._paint_badge(painter, rect, right, "dynamic", BADGE)
+        if self.cached_from and self.kind != GHOST:
+            self._paint_badge(painter, rect, right, "cached", CACHED_BADGE)
 
     def _paint_footer(self, painter: QtGui.QPainter, rect: QtCore.QRectF, state_rgb: Any) -> None:
         painter.setFont(_small_font())
-        line = QtCore.QRectF(rect.left() + 8, rect.bottom() - 16, rect.width() - (72 if self.dynamic else 16), 12)
+        badges = int(self.dynamic) + int(bool(self.cached_from))
+        line = QtCore.QRectF(rect.left() + 8, rect.bottom() - 16, rect.width() - 16 - 54 * badges, 12)
         if self.kind == GHOST:
             text = self.detail
         elif self.kind == REFUSED:
             text = "refused: " + self.detail
+        elif self.run_state == "waiting" and self.question:
+            text = f"waiting: {self.question}"
         elif self.run_state:
             text = self.run_state + (f"  {self.progress:.0%}" if self.progress is not None else "")
         else:
@@ -238,14 +265,18 @@ class NodeLook:
                 QtCore.QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(1.0, self.progress)), bar.height())
             )
 
-    def _paint_badge(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
-        badge = QtCore.QRectF(rect.right() - 54, rect.bottom() - 16, 48, 12)
+    def _paint_badge(
+        self, painter: QtGui.QPainter, rect: QtCore.QRectF, right: float, text: str, color: QtGui.QColor
+    ) -> float:
+        """A small rounded label in the footer, ending at ``right``; returns where the next one ends."""
+        badge = QtCore.QRectF(right - 54, rect.bottom() - 16, 48, 12)
         painter.setPen(QtCore.Qt.NoPen)
-        painter.setBrush(BADGE)
+        painter.setBrush(color)
         painter.drawRoundedRect(badge, 6, 6)
         painter.setPen(QtGui.QColor(30, 30, 30))
         painter.setFont(_small_font())
-        painter.drawText(badge, QtCore.Qt.AlignCenter, "dynamic")
+        painter.drawText(badge, QtCore.Qt.AlignCenter, text)
+        return badge.left()
 
 
 class WeftNodeItem(NodeLook, NodeItem):
@@ -394,6 +425,19 @@ class RunEdgeItem(QtWidgets.QGraphicsPathItem):
         pen = QtGui.QPen(QtGui.QColor(*color), 2.0, QtCore.Qt.DashLine if dashed else QtCore.Qt.SolidLine)
         self.setPen(pen)
         self.setToolTip(tooltip)
+        self.tip = tooltip
+        self.retired = False
+
+    def set_retired(self, retired: bool) -> None:
+        """Faded and dotted: a restart took the wire out of the as-of-now graph (replay keeps it)."""
+        if retired == self.retired:
+            return
+        self.retired = retired
+        pen = self.pen()
+        pen.setStyle(QtCore.Qt.DotLine if retired else QtCore.Qt.SolidLine)
+        self.setPen(pen)
+        self.setOpacity(RETIRED_OPACITY if retired else 1.0)
+        self.setToolTip(f"{self.tip} (retired by a restart)" if retired else self.tip)
 
     def route(self, start: QtCore.QPointF, end: QtCore.QPointF) -> None:
         path = QtGui.QPainterPath(start)

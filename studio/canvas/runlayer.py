@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from PySide6 import QtCore, QtWidgets
 
+from engine.events import NodeState
 from studio.canvas.items import GHOST, REFUSED, SPAWNED, NodeLook, RunEdgeItem, RunNodeItem
 from studio.canvas.layout import Grid, beside
 from studio.model.document import AFTER, THEN, EdgeKey
@@ -102,12 +103,14 @@ class RunLayer:
                 continue
             self._edge_queue.append((key, SPAWNED_EDGE, False))
         for node_id in changes.new_nodes:
-            if node_id not in self.canvas.nodes:
+            if node_id not in self.canvas.nodes and node_id not in self.items:
                 self._queue.append(node_id)
-            else:
+            else:  # a workflow node, or one a restart retired that a new attempt made again
                 self._paint(node_id)
         for node_id in changes.states | changes.progress:
             self._paint(node_id)
+        for key in changes.edges:
+            self._style_edge(key)
         if changes.new_nodes:
             self.canvas.frames.created_by = {n: r.created_by for n, r in model.nodes.items() if r.created_by}
         if changes.ghosts:
@@ -134,6 +137,8 @@ class RunLayer:
         ]
         for node_id in list(self.canvas.nodes) + [n for n, i in self.items.items() if i.kind == SPAWNED]:
             self._paint(node_id)
+        for key in list(self.edges):
+            self._style_edge(key)
         self.canvas.frames.created_by = {n: r.created_by for n, r in model.nodes.items() if r.created_by}
         self._sync_ghosts()
         self._show_broken()
@@ -256,6 +261,10 @@ class RunLayer:
         run = self.model.nodes.get(node_id) if self.model is not None else None
         item.run_state = run.state if run is not None else None
         item.progress = run.progress if run is not None else None
+        # ``cached_from`` is read where the fold has it (runs reusing a cached result)
+        item.cached_from = getattr(run, "cached_from", None) if run is not None else None
+        question = run.question if run is not None and run.state is NodeState.WAITING else None
+        item.question = str(question.get("prompt") or "") if question else ""
         reason = run.reason if run is not None and run.reason else ""
         item.note = "<br/>".join(x for x in (reason, getattr(item, "ports_note", "")) if x)
         item.refresh()
@@ -301,6 +310,14 @@ class RunLayer:
         self._edges_of.setdefault(key.target, set()).add(key)
         self.canvas.viewer.scene().addItem(edge)
         self._route(key)
+        self._style_edge(key)
+
+    def _style_edge(self, key: EdgeKey) -> None:
+        """A wire a restart retired is drawn faded (replay shows it as it was at each moment)."""
+        edge = self.edges.get(key)
+        record = self.model.edges.get(key) if self.model is not None else None
+        if edge is not None:
+            edge.set_retired(record is not None and record.retired)
 
     def _route(self, key: EdgeKey) -> None:
         edge = self.edges.get(key)

@@ -17,13 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.events import (
+    Asked,
     GraphChanged,
     LogLine,
+    NodeState,
     NodeStateChanged,
     OutputSet,
     Progress,
     PromiseBroken,
     Recorded,
+    Restarted,
     RunStarted,
     RunState,
     RunStateChanged,
@@ -52,6 +55,8 @@ class RunEnded:
 class Changes:
     new_nodes: list[str] = field(default_factory=list)
     new_edges: list[EdgeKey] = field(default_factory=list)
+    #: edges whose look changed: retired by a restart, or made again by a new attempt
+    edges: set[EdgeKey] = field(default_factory=set)
     states: set[str] = field(default_factory=set)
     progress: set[str] = field(default_factory=set)
     logs: dict[str | None, int] = field(default_factory=dict)  # node -> new lines in this batch
@@ -60,6 +65,10 @@ class Changes:
     ghosts: bool = False
     run_state: bool = False
     broken: bool = False
+    #: nodes that started waiting for a person's answer in this batch
+    asked: list[str] = field(default_factory=list)
+    #: a restart happened in this batch (states, outputs and edges changed at once)
+    restarted: bool = False
     ended: RunEnded | None = None
 
     @property
@@ -180,19 +189,47 @@ class RunModel:
             changes.new_nodes.extend(n.id for n in event.nodes)
             for edge in self.run.edges[len(self.run.edges) - len(event.edges) :]:
                 key = edge_key(edge.spec or {"from": edge.source, "to": edge.target})
-                if key not in self.edges:
+                known = self.edges.get(key)
+                if known is None:
                     self.edges[key] = edge
                     changes.new_edges.append(key)
+                elif known.retired:  # a new attempt made again what a restart retired
+                    self.edges[key] = edge
+                    changes.edges.add(key)
             changes.promises = changes.promises or bool(event.promises)
             if isinstance(event, RunStarted):
                 changes.run_state = True
         elif isinstance(event, PromiseBroken):
             changes.broken = True
+        elif isinstance(event, Asked):
+            if event.node in self.run.nodes:
+                changes.asked.append(event.node)
+                changes.states.add(event.node)
+        elif isinstance(event, Restarted):
+            self._restarted(event, changes)
         elif isinstance(event, RunStateChanged):
             if self.run.finished:
                 self.ghosts = []  # a finished run grows no more
                 changes.ghosts = True
             changes.run_state = True
+
+    def _restarted(self, event: Restarted, changes: Changes) -> None:
+        """Reset nodes are pending again with no outputs; retired ones, and their edges, stay
+        drawn (faded): the log keeps every attempt."""
+        nodes = self.run.nodes
+        touched = [n for n in (*event.reset, *event.retired) if n in nodes]
+        changes.states.update(touched)
+        changes.outputs.update(touched)
+        changes.edges.update(key for key, edge in self.edges.items() if edge.retired)
+        gone = set(touched)
+        if any(g.owner in gone for g in self.ghosts):
+            self.ghosts = [g for g in self.ghosts if g.owner not in gone]  # the host sends them anew
+            changes.ghosts = True
+        changes.restarted = changes.run_state = True
+
+    def waiting(self) -> list[str]:
+        """The nodes waiting for a person's answer, in the run's order."""
+        return [n.id for n in self.run.nodes.values() if n.state is NodeState.WAITING and n.question]
 
     def _log(self, line: LogLine) -> None:
         text = line.message
