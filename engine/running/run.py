@@ -50,8 +50,8 @@ from engine.history.store import LEASE, Store, WriteRetry, busy_patience
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, Violation
 from engine.running.attempts import Outcome, retry_delay, run_attempt
-from engine.running.control import check_answer, restart_sets
 from engine.running.cache import Hit, NodeCache
+from engine.running.control import check_answer, restart_sets
 from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
