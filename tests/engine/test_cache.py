@@ -9,9 +9,12 @@ test sees exactly which tasks ran.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
+import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -396,3 +399,43 @@ def test_show_json_has_the_cache_fields_for_every_node(weft, folder: Path) -> No
     show = run(weft, folder / "wf.weft.yaml")
     assert all(set(n) >= {"cached", "cached_from"} for n in show["nodes"])
     json.dumps(show)
+
+
+def test_a_restarted_node_runs_for_real_and_an_answered_one_is_never_stored(weft, folder: Path, home: Path) -> None:
+    """Restart means run again: a restarted node skips the cache (its downstream too). A node
+    that asked a person is not stored: the next run asks again."""
+    wf = folder / "wf.weft.yaml"
+    first = run(weft, wf)
+    ran(folder)
+    again = weft("restart", first["run"], "b", "--json")
+    assert again.code == 0, again.err
+    assert ran(folder) == ["b", "c"]
+
+    (folder / "ask.py").write_text(
+        "import weft_task as w\nopen('ran.txt', 'a').write('gate\\n')\nw.ask('Go?', {'go': 'bool'})\n"
+    )
+    gate = folder / "gate.weft.yaml"
+    gate.write_text(
+        "weft: 1\nname: gate\nsettings: {cache: true}\n"
+        "nodes:\n  - {id: gate, command: [python3, ask.py], outputs: {go: bool}}\n"
+    )
+    env = dict(os.environ, WEFT_HOME=str(home))
+    for _ in range(2):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli.main", "run", str(gate), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "asks: Go?" not in weft("show", "last").out:
+                assert time.monotonic() < deadline, "the node never asked"
+                time.sleep(0.05)
+            assert weft("answer", "last", "gate", "--set", "go=yes").code == 0
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert ran(folder) == ["gate"]  # asked both times

@@ -33,7 +33,8 @@ def slow_run(qtbot: Any, settings: Any, home: Path, tmp_path: Path, edit: bool) 
         window.editor.move({"a": (120.0, 40.0)})
     run_id = window.runs.start()
     assert run_id is not None
-    qtbot.waitUntil(pid_file.exists, timeout=20000)
+    # the file exists a moment before the pid is in it
+    qtbot.waitUntil(lambda: pid_file.exists() and pid_file.read_text().strip().isdigit(), timeout=20000)
     return window, run_id, pid_file
 
 
