@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.errors import InvalidInput, Problem
 from engine.events import NodeState, RunState
+from engine.promises.registered import registration_problems
 from engine.workflow.loader import read_text_leniently
 from studio import export
 from studio.actions import Actions, Slots
@@ -289,7 +290,8 @@ class MainWindow(QtWidgets.QMainWindow):
         _wf, loaded, problems = read_text_leniently(
             text, str(self.document.path or "<unsaved workflow>"), self.document.path
         )
-        if loaded is not None:
+        broken = registration_problems(loaded) if loaded is not None else []
+        if loaded is not None and not broken:
             self.problems.show_problems(
                 [],
                 text,
@@ -299,7 +301,7 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             self.statusBar().showMessage("The workflow is valid.", 5000)
             return True
-        self.show_problems(problems.problems, text, "The workflow has problems:")
+        self.show_problems(problems.problems + broken, text, "The workflow has problems:")
         return False
 
     def show_problems(self, problems: list[Problem], text: str, title: str) -> None:

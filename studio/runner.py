@@ -25,6 +25,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from engine.errors import InvalidInput
+from engine.promises.registered import checked
 from engine.running.run import new_run_id
 from engine.workflow.loader import load_text
 from studio.bridge import EventBridge
@@ -64,7 +65,7 @@ class RunController(QtCore.QObject):
         """
         self._check_idle()
         file = str(path) if path else "<unsaved workflow>"
-        load_text(text, file, path.resolve() if path else Path.cwd() / "untitled.weft.yaml")
+        checked(load_text(text, file, path.resolve() if path else Path.cwd() / "untitled.weft.yaml"))
         run_id = new_run_id()
         header = {
             "text": text,

@@ -36,6 +36,12 @@ from engine.workflow.model import PromiseSpec
 
 StateOf = Callable[[str], NodeState]
 PENDING = NodeState.PENDING
+
+
+def _pending(node: str) -> NodeState:
+    return PENDING
+
+
 #: states of a node that has started: no edge may point into it any more
 STARTED = frozenset({NodeState.RUNNING, NodeState.WAITING, NodeState.SUCCEEDED})
 
@@ -295,14 +301,14 @@ class Region:
         inside_source, inside_target = source in members, target in members
         if inside_source == inside_target:
             return None
-        if inside_source and source not in (self.first, self.last):
+        if inside_source and source != self.last:
             if not self._may_join(view, target, state_of, starting):
                 return Finding(
                     f"edge {source} -> {target} leaves the region other than through {self.last}, and "
                     f"{target} cannot join the region (it matches no part of `{self.shape}`)",
                     (source, target),
                 )
-        elif inside_target and target not in (self.first, self.last):
+        elif inside_target and target != self.first:
             if not self._may_enter(view, source, state_of, starting):
                 return Finding(
                     f"edge {source} -> {target} enters the region from outside (only {self.first} may lead into "
@@ -343,14 +349,15 @@ class Region:
         self.closed = True
         if self.first not in members or not self._reaches(view):
             return Finding(f"{self.last} is about to start, but no path leads from {self.first} to it")
-        for n in sorted(members):
-            if n not in (self.first, self.last):  # only the anchors may have neighbours outside
+        for n in sorted(members):  # one entry, one exit: only A is entered, only B is left
+            if n != self.first:
                 for p in view.pred(n):
                     if p not in members:
                         return Finding(
                             f"edge {p} -> {n} enters the region from outside (only {self.first} may lead into it)",
                             (p, n),
                         )
+            if n != self.last:
                 for s in view.succ(n):
                     if s not in members:
                         return Finding(f"edge {n} -> {s} leaves the region other than through {self.last}", (n, s))
@@ -362,6 +369,49 @@ class Region:
         return Finding(
             f"{self.last} is about to start, but the region ({listed}) does not have the form `{self.shape}`",
             tuple(counted),
+        )
+
+    def check_registered(self, final: bool) -> Finding | None:
+        """The registered workflow, before anything runs: can the region still get its form?
+        ``final``: no task may change the graph (no node is dynamic), so what is drawn is all
+        there will be, and only a `when` may still take a node out (a skipped node does not
+        count). Otherwise a continuation may add nodes and edges too (``check``'s rule)."""
+        view = _View(self.graph)
+        members = self.members_in(view)
+        if final and (self.first not in members or not self._reaches(view)):
+            return Finding(f"no path leads from {self.first} to {self.last}", (self.first, self.last))
+        for n in sorted(members):
+            for p in view.pred(n):
+                if p not in members and n != self.first:
+                    found = self._border_of(view, members, p, n, final)
+                    if found is not None:
+                        return found
+            for succ in view.succ(n):
+                if succ not in members and n != self.last:
+                    found = self._border_of(view, members, n, succ, final)
+                    if found is not None:
+                        return found
+        order, _, _ = self._order(view, members, _pending, lenient=True, thin=False)
+        matcher = Matcher(self.shape, order)
+        optional = len(order.ids) < len(members)  # nodes behind a `when` may still be skipped
+        if matcher.lenient() if not final or optional else matcher.exact():
+            return None
+        listed = ", ".join(order.ids[i] for i in order.order)
+        return Finding(f"the region ({listed}) does not have the form `{self.shape}`", tuple(order.ids))
+
+    def _border_of(self, view: _View, members: set[str], source: str, target: str, final: bool) -> Finding | None:
+        if not final:
+            return self._border(view, members, source, target, _pending)
+        outer = target if source in members else source
+        if view.has_when_into(outer):
+            return None  # it may be skipped, and then the edge does not count
+        if source in members:
+            return Finding(
+                f"edge {source} -> {target} leaves the region other than through {self.last}", (source, target)
+            )
+        return Finding(
+            f"edge {source} -> {target} enters the region from outside (only {self.first} may lead into it)",
+            (source, target),
         )
 
     def _reaches(self, view: _View) -> bool:

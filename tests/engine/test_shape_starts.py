@@ -192,13 +192,14 @@ def test_an_edge_out_of_a_map_to_a_node_that_cannot_join_is_refused_at_once(writ
 def test_an_edge_out_of_a_map_breaks_the_run_before_its_outer_end_starts(write, run_file, store):
     # C may still be skipped (its edge from A has a condition), and a skipped node is not
     # counted, so the mutation stands; once C is about to start, it can neither be skipped
-    # nor belong to the region: the run is broken before C starts, while m-1 still runs
+    # nor belong to the region: the run is broken before C starts, while m-1 still runs (A's
+    # own edge to C leaves the region at A, not B: it is the first one named)
     path = map_leaving(write, when=True)
     run = run_file(path)
     assert run.state.value == "broken"
     assert run.broken is not None and run.broken.task is None and run.broken.before == "C"
-    assert run.broken.reason.startswith("edge m-0 -> C leaves the region other than through B")
-    assert sorted(run.broken.nodes) == ["C", "m-0"]
+    assert run.broken.reason.startswith("edge A -> C leaves the region other than through B")
+    assert sorted(run.broken.nodes) == ["A", "C"]
     assert "C" not in ran(path) and "C" not in started(store, run)
     assert "B" not in ran(path) and "B" not in started(store, run)
     assert {"A", "m-0"} <= ran(path)

@@ -221,3 +221,21 @@ def test_nothing_can_be_edited_while_a_run_goes_on(qtbot: Any, window: Any, tmp_
     assert window.canvas.editable and not window.properties.locked
     window.canvas.select(["b"])
     assert window.properties.f["retries"].isEnabled()
+
+
+def test_a_shape_the_drawing_breaks_is_a_problem_at_validate_and_run(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "extra.weft.yaml"
+    path.write_text(
+        "weft: 1\nname: extra\nnodes:\n"
+        + "".join(f"  - {{id: {n}, command: [/bin/true]}}\n" for n in "abcx")
+        + "edges:\n  - {from: a, to: b}\n  - {from: b, to: c}\n  - {from: x, to: c}\n"
+        "promises:\n  - shape: 'a -> b -> c'\n"
+    )
+    assert window.open(path)
+    assert not window.validate()
+    expected = f"{path}:13:13: promise `shape a -> b -> c` cannot be kept: edge x -> c enters the region from outside"
+    assert any(m.startswith(expected) for m in window.problems.messages()), window.problems.messages()
+    assert window.runs.start() is None  # Run refuses it too, before anything starts
+    assert any(m.startswith(expected) for m in window.problems.messages()), window.problems.messages()
