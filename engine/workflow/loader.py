@@ -9,6 +9,7 @@ file:line:column.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,17 +118,44 @@ def library_folders() -> list[Path]:
     of ``$WEFT_LIBRARY_PATH`` (SPEC §10). This is the one place a future ``--library DIR`` or
     ``settings.libraries`` adds folders.
     """
+    return list(libraries().values())
 
-    folders = [SHIPPED_LIBRARY, default_home() / "operators"]
-    folders += [Path(p).expanduser() for p in os.environ.get("WEFT_LIBRARY_PATH", "").split(os.pathsep) if p]
-    return [real_path(f) for f in folders]
+
+def libraries() -> dict[str, Path]:
+    """The library folders by the name an import gives them (``weft:basic``): ``weft`` is the
+    library Weft ships, ``my`` the user's own, and each folder of ``$WEFT_LIBRARY_PATH`` is
+    named by its folder name (the first of a name wins)."""
+    named = {"weft": SHIPPED_LIBRARY, "my": default_home() / "operators"}
+    for entry in os.environ.get("WEFT_LIBRARY_PATH", "").split(os.pathsep):
+        if entry:
+            folder = Path(entry).expanduser()
+            named.setdefault(folder.name, folder)
+    return {name: real_path(folder) for name, folder in named.items()}
+
+
+LIBRARY_SUFFIX = ".weft.yaml"
+#: An import that names a library file by library: ``weft:basic`` (no folder, no suffix needed)
+_LIBRARY_REF = re.compile(r"([A-Za-z_][\w-]*):([A-Za-z0-9_][\w.-]*)")
 
 
 def import_target(name: str, base: Path, roots: list[Path]) -> tuple[Path, str | None]:
     """Where import ``name`` (written in a file in ``base``) leads, and why it may not be read.
 
-    Symlinks are followed first, so a link inside the folder that points out is refused too.
+    ``LIBRARY:FILE`` names a file of a library folder, so a workflow that uses the shipped
+    library stays portable; anything else is a path relative to ``base``. Symlinks are
+    followed first, so a link inside the folder that points out is refused too.
     """
+    ref = _LIBRARY_REF.fullmatch(name)
+    if ref is not None:
+        known = libraries()
+        folder = known.get(ref.group(1))
+        if folder is None:
+            return base / name, f"no library named '{ref.group(1)}' (libraries: {', '.join(known)})"
+        file = ref.group(2) if ref.group(2).endswith(LIBRARY_SUFFIX) else ref.group(2) + LIBRARY_SUFFIX
+        target = real_path(folder / file)
+        if not target.is_relative_to(folder):
+            return target, f"leaves the library '{ref.group(1)}'"
+        return target, None
     target = real_path(base / name)
     if any(target.is_relative_to(root) for root in roots):
         return target, None

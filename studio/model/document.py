@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from engine.workflow.roundtrip import merge_text
 from engine.workflow.wiring import wire_problem
 from engine.workflow.writer import workflow_data, write_text
 from studio.model.events import Events
-from studio.model.library import LibraryFile, import_text, read_library, rebase_import
+from studio.model.library import LibraryFile, import_path, import_text, read_library, rebase_import
 from studio.model.regions import Region, region_members, shape_anchors
 
 #: The ports every node has for runs-after edges (names no data port can have).
@@ -148,10 +149,12 @@ class Document:
             self.workflow.imports = [rebase_import(i, self.path, target) for i in self.workflow.imports]
             self._libraries = {rebase_import(i, self.path, target): lib for i, lib in self._libraries.items()}
         text = self.text()
+        mode = _file_mode(target)
         fd, tmp = tempfile.mkstemp(prefix=".weft-", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
+            os.chmod(tmp, mode)  # mkstemp makes it private: keep the file's own, or the usual
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -441,14 +444,24 @@ class Document:
         return import_text(library, self.path)
 
     def _load_imports(self) -> None:
-        base = self.path.parent if self.path else Path.cwd()
         libraries = {}
         for text in self.workflow.imports:
-            target = Path(text) if os.path.isabs(text) else base / text
+            target = import_path(text, self.path)
             if target.is_file():
                 libraries[text] = read_library(target)
         self._libraries = libraries
         self._registry = None
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions a saved file keeps: its own if it exists, else what the umask gives a
+    new file (as any editor writes it)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _renamed_edge(edge: EdgeSpec, old: str, new: str) -> EdgeSpec:

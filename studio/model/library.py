@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import Problem
-from engine.workflow.loader import load_library
+from engine.workflow.loader import LIBRARY_SUFFIX as ENGINE_SUFFIX
+from engine.workflow.loader import import_target, libraries, load_library
 from engine.workflow.model import OperatorSpec
 
 #: The operator library that ships with Weft.
 BUILTIN_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "operators"
-LIBRARY_SUFFIX = ".weft.yaml"
+LIBRARY_SUFFIX = ENGINE_SUFFIX
 
 
 @dataclass
@@ -45,8 +46,13 @@ def library_files(folder: Path | None) -> list[LibraryFile]:
 
 
 def import_text(library: Path, workflow: Path | None) -> str:
-    """How a workflow at ``workflow`` names ``library`` under ``imports:`` (relative when saved)."""
+    """How a workflow at ``workflow`` names ``library`` under ``imports:``: ``LIBRARY:NAME``
+    for a file of a library folder (portable: no path into wherever Weft is installed),
+    else a path relative to the workflow when it is saved."""
     library = library.resolve()
+    for name, folder in libraries().items():
+        if library.parent == folder and library.name.endswith(LIBRARY_SUFFIX):
+            return f"{name}:{library.name.removesuffix(LIBRARY_SUFFIX)}"
     if workflow is None:
         return str(library)
     try:
@@ -55,8 +61,12 @@ def import_text(library: Path, workflow: Path | None) -> str:
         return str(library)
 
 
+def import_path(text: str, workflow: Path | None) -> Path:
+    """The library file an ``imports:`` entry of a workflow at ``workflow`` names."""
+    base = workflow.resolve().parent if workflow is not None else Path.cwd()
+    return import_target(text, base, [])[0]
+
+
 def rebase_import(text: str, old: Path | None, new: Path) -> str:
     """An ``imports:`` entry written for a workflow at ``old``, rewritten for one at ``new``."""
-    base = old.resolve().parent if old is not None else Path.cwd()
-    target = Path(text) if os.path.isabs(text) else (base / text)
-    return import_text(target, new)
+    return import_text(import_path(text, old), new)

@@ -251,3 +251,17 @@ def test_deep_yaml_through_the_pure_python_parser_is_a_problem_not_a_recursion_e
     assert [str(p) for p in problems.problems] == [
         f"deep.yaml:1:{4 + yamlsrc.MAX_DEPTH - 1}: nested more than {yamlsrc.MAX_DEPTH} levels deep"
     ]
+
+
+def test_a_library_is_named_by_its_name_and_an_unknown_one_is_an_error(weft, tmp_path) -> None:
+    good = tmp_path / "g.weft.yaml"
+    good.write_text("weft: 1\nname: g\nimports: [weft:basic]\nnodes:\n  - {id: s, operator: sleep}\n")
+    assert weft("validate", str(good)).code == 0
+    for name, reason in (
+        ("nowhere:basic", "no library named 'nowhere' (libraries: weft, my"),
+        ("weft:missing", "weft:missing"),
+    ):
+        bad = tmp_path / "b.weft.yaml"
+        bad.write_text(f"weft: 1\nname: b\nimports: ['{name}']\nnodes: []\n")
+        result = weft("validate", str(bad))
+        assert result.code == 2 and reason in result.err and f"{bad}:3:" in result.err, result.err

@@ -150,3 +150,31 @@ def test_edge_keys() -> None:
     key = EdgeKey.of(EdgeSpec("a", "b", "out", "in"))
     assert str(key) == "a.out -> b.in" and key.canvas_ports == ("out", "in")
     assert EdgeKey.of(EdgeSpec("a", "b")).canvas_ports == ("(then)", "(after)")
+
+
+def test_saved_files_keep_their_permissions_and_name_the_shipped_library_portably(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from engine.workflow.loader import SHIPPED_LIBRARY, load_file
+    from studio.model.document import Document
+
+    path = tmp_path / "w.weft.yaml"
+    path.write_text("weft: 1\nname: w\nnodes:\n  - {id: a, command: [/bin/true]}\n")
+    os.chmod(path, 0o640)
+    doc = Document.open(path)
+    entry = doc.import_for(SHIPPED_LIBRARY / "basic.weft.yaml")
+    assert entry == "weft:basic"  # not ../../<where Weft is installed>/resources/operators/...
+    doc.set_fields(imports=[entry])
+    doc.save()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert "imports: ['weft:basic']" in path.read_text()
+    assert "sleep" in load_file(path).workflow.library  # the engine finds it by library name
+    fresh = tmp_path / "new.weft.yaml"
+    umask = os.umask(0o022)
+    try:
+        doc.save(fresh)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+    assert Document.open(fresh).workflow.imports == ["weft:basic"]  # moved: still the same reference

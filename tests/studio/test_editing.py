@@ -223,9 +223,7 @@ def test_nothing_can_be_edited_while_a_run_goes_on(qtbot: Any, window: Any, tmp_
     assert window.properties.f["retries"].isEnabled()
 
 
-def test_a_shape_the_drawing_breaks_is_a_problem_at_validate_and_run(
-    qtbot: Any, window: Any, tmp_path: Path
-) -> None:
+def test_a_shape_the_drawing_breaks_is_a_problem_at_validate_and_run(qtbot: Any, window: Any, tmp_path: Path) -> None:
     path = tmp_path / "extra.weft.yaml"
     path.write_text(
         "weft: 1\nname: extra\nnodes:\n"
