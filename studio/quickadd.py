@@ -29,9 +29,8 @@ _MUTED = QtGui.QColor(150, 156, 168)
 
 def ports_line(choice: Choice) -> str:
     """``text → counts, total``: what goes in and comes out, by name."""
-    ins = ", ".join(choice.spec.inputs or {}) or "·"
-    outs = ", ".join(choice.spec.outputs or {}) or "·"
-    return f"{ins} → {outs}"
+    ins, outs = ", ".join(choice.spec.inputs or {}), ", ".join(choice.spec.outputs or {})
+    return f"{ins} → {outs}".strip() if ins or outs else ""
 
 
 def describe(choice: Choice) -> str:
@@ -84,7 +83,7 @@ class QuickAddPopup(QtWidgets.QFrame):
         self.detail.setObjectName("quick-add-detail")
         self.detail.setWordWrap(True)
         self.detail.setTextFormat(QtCore.Qt.RichText)
-        self.detail.setMinimumHeight(54)
+        self.detail.setFixedHeight(4 * self.detail.fontMetrics().lineSpacing() + 4)
         self.detail.setAlignment(QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -93,7 +92,7 @@ class QuickAddPopup(QtWidgets.QFrame):
         layout.addWidget(self.filter)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.detail)
-        self.resize(440, 380)
+        self.setFixedWidth(460)
         self.filter.textChanged.connect(self._apply_filter)
         self.filter.installEventFilter(self)
         self.list.itemClicked.connect(lambda item, _col: self._choose(item))
@@ -120,6 +119,10 @@ class QuickAddPopup(QtWidgets.QFrame):
             self.list.addTopLevelItem(item)
         for column in range(3):
             self.list.resizeColumnToContents(column)
+        # as tall as what is offered (up to a dozen rows), and then no taller while filtering
+        row = self.list.sizeHintForRow(0) if offered else self.list.fontMetrics().height() + 8
+        self.list.setFixedHeight(max(4, min(len(offered), 12)) * row + 6)
+        self.adjustSize()
         self.filter.blockSignals(True)
         self.filter.clear()
         self.filter.blockSignals(False)
