@@ -41,6 +41,11 @@ class Slots:
     clear_run: Callable[[], object]
     history: Callable[[], object]
     recent_files: Callable[[], list[str]]
+    copy: Callable[[], object]
+    cut: Callable[[], object]
+    paste: Callable[[], object]
+    duplicate: Callable[[], object]
+    quick_add: Callable[[], object]  # the searchable operator list at the pointer
 
 
 class Actions:
@@ -76,6 +81,16 @@ class Actions:
         self.select_all = self._make("Select &All", lambda: canvas.select(canvas.nodes), Keys.SelectAll)
         self.select_all.setShortcutContext(QtCore.Qt.WidgetWithChildrenShortcut)
         canvas.viewer.addAction(self.select_all)
+        self.copy = self._make("&Copy", s.copy, Keys.Copy, "Copy the selected nodes and the wires between them")
+        self.cut = self._make("Cu&t", s.cut, Keys.Cut, "Cut the selected nodes (copy, then delete)")
+        self.paste = self._make("&Paste", s.paste, Keys.Paste, "Paste nodes at the pointer")
+        self.duplicate = self._make("D&uplicate", s.duplicate, "Ctrl+D", "Duplicate the selected nodes")
+        self.quick_add = self._make(
+            "&Quick Add…", s.quick_add, "Tab", "Search the operators and add one at the pointer"
+        )
+        for action in (self.copy, self.cut, self.paste, self.duplicate, self.quick_add):
+            action.setShortcutContext(QtCore.Qt.WidgetWithChildrenShortcut)  # text fields keep their own
+            canvas.viewer.addAction(action)
         self.fit = self._make("&Fit View", canvas.fit, "Ctrl+0", "Show the whole graph (also: F on the canvas)")
         QtGui.QShortcut(Keys("F"), canvas.viewer, canvas.fit, context=QtCore.Qt.WidgetShortcut)
         self.arrange = self._make("&Arrange", s.arrange, "Ctrl+L", "Lay the nodes out in layers (undoable)")
@@ -92,7 +107,8 @@ class Actions:
         self._toolbar()
         # right-click on the canvas: the same actions (NodeGraphQt shows its menu when it has any)
         canvas.add_context_actions(
-            [self.undo, self.redo, self.delete, self.select_all, self.fit, self.arrange, self.run, self.stop]
+            [self.undo, self.redo, self.cut, self.copy, self.paste, self.delete]
+            + [self.select_all, self.fit, self.arrange, self.run, self.stop]
         )
 
     def _make(self, text: str, slot: Callable[[], object], shortcut: object = None, tip: str = "") -> QtGui.QAction:
@@ -121,7 +137,9 @@ class Actions:
         edit = bar.addMenu("&Edit")
         edit.addActions([self.undo, self.redo])
         edit.addSeparator()
-        edit.addActions([self.delete, self.select_all])
+        edit.addActions([self.cut, self.copy, self.paste, self.duplicate, self.delete, self.select_all])
+        edit.addSeparator()
+        edit.addAction(self.quick_add)
         view = bar.addMenu("&View")
         view.addActions([self.fit, self.arrange])
         view.addSeparator()
@@ -169,7 +187,7 @@ class Actions:
         self.pause.setEnabled(running)
         if not running:
             self.set_paused(False)
-        for action in (self.delete, self.arrange):
+        for action in (self.delete, self.arrange, self.cut, self.paste, self.duplicate, self.quick_add):
             action.setEnabled(editable)
         self.undo.setVisible(True)
         if running:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QUndoStack
 
 from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio import commands as cmd
+from studio.model.clipboard import PastePlan
 from studio.model.document import Document, EdgeKey
 from studio.model.library import read_library
 
@@ -29,6 +30,19 @@ class Editor:
     def add_operator_node(self, operator: str, library: str | None, pos: tuple[float, float]) -> str | None:
         """What a drop from the palette does: a node of ``operator`` at ``pos`` (importing the
         library it comes from if needed). Returns a reason when it cannot."""
+        planned = self._operator_node(operator, library, pos)
+        if isinstance(planned, str):
+            return planned
+        spec, imports = planned
+        self.stack.beginMacro(f"Add node {spec.id}")
+        self._push_operator_node(spec, imports, library)
+        self.stack.endMacro()
+        return None
+
+    def _operator_node(
+        self, operator: str, library: str | None, pos: tuple[float, float]
+    ) -> str | tuple[NodeSpec, list[str] | None]:
+        """The node a drop of ``operator`` adds and the imports it needs (None: as they are), or why not."""
         doc = self.document
         if not operator:
             return "nothing to add"
@@ -51,12 +65,53 @@ class Editor:
         spec = NodeSpec(
             id=doc.unique_id(operator), operator=operator, style={"pos": [round(pos[0], 1), round(pos[1], 1)]}
         )
-        self.stack.beginMacro(f"Add node {spec.id}")
+        return spec, imports
+
+    def _push_operator_node(self, spec: NodeSpec, imports: list[str] | None, library: str | None) -> None:
         if imports is not None:
-            self.stack.push(cmd.SetFields(doc, f"Import {Path(library or '').name}", imports=imports))
-        self.stack.push(cmd.AddNode(doc, spec))
+            self.stack.push(cmd.SetFields(self.document, f"Import {Path(library or '').name}", imports=imports))
+        self.stack.push(cmd.AddNode(self.document, spec))
+
+    def add_wired_node(self, operator: str, library: str | None, pos: tuple[float, float], wire: EdgeKey) -> str | None:
+        """A node of ``operator`` at ``pos`` wired to an existing node, as one undo step: ``wire``
+        names the new node by an empty id (``EdgeKey("", "text", "count", "text")``). Returns why not."""
+        planned = self._operator_node(operator, library, pos)
+        if isinstance(planned, str):
+            return planned
+        spec, imports = planned
+        doc = self.document
+        key = EdgeKey(wire.source or spec.id, wire.source_port, wire.target or spec.id, wire.target_port)
+        self.stack.beginMacro(f"Add node {spec.id} and connect {key}")
+        self._push_operator_node(spec, imports, library)
+        problem = doc.connection_problem(key.source, key.source_port, key.target, key.target_port)
+        if problem is None:
+            self.rewire([], [key])
         self.stack.endMacro()
-        return None
+        if problem is not None:  # the caller offered a port that does not fit: leave nothing behind
+            self.stack.undo()
+        return problem
+
+    def paste(self, plan: PastePlan, text: str = "Paste") -> list[str]:
+        """Pasted nodes, their wires and what they need (operators, types, imports) as one undo
+        step. Returns the ids of the new nodes."""
+        doc = self.document
+        if plan.refused or not plan.nodes:
+            return []
+        fields = {
+            name: value
+            for name, value in (("types", plan.types), ("operators", plan.operators), ("imports", plan.imports))
+            if value is not None
+        }
+        count = len(plan.nodes)
+        self.stack.beginMacro(f"{text} {plan.nodes[0].id}" if count == 1 else f"{text} {count} nodes")
+        if fields:
+            self.stack.push(cmd.SetFields(doc, f"Bring along {', '.join(fields)}", **fields))
+        for spec in plan.nodes:
+            self.stack.push(cmd.AddNode(doc, spec))
+        for edge in plan.edges:
+            self.stack.push(cmd.AddEdge(doc, edge))
+        self.stack.endMacro()
+        return [n.id for n in plan.nodes]
 
     def add_node(self, spec: NodeSpec) -> None:
         self.stack.push(cmd.AddNode(self.document, spec))

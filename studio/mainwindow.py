@@ -21,6 +21,7 @@ from studio import export
 from studio.actions import Actions, Slots
 from studio.canvas.canvas import Canvas
 from studio.canvas.items import DESIGN, GHOST, REFUSED
+from studio.clipboard import CanvasClipboard
 from studio.editor import Editor
 from studio.history import History, ReplayBar
 from studio.model.document import Document
@@ -29,6 +30,7 @@ from studio.palette import Palette
 from studio.problems import ProblemsPanel
 from studio.promises_panel import PromisesPanel
 from studio.properties import Properties
+from studio.quickadd import QuickAdd
 from studio.runpanel import RunPanel
 from studio.runview import Banner, RunView
 
@@ -98,6 +100,8 @@ class MainWindow(QtWidgets.QMainWindow):
             leave=self.close_run,
             resume=self.continue_run,
         )
+        self.clipboard = CanvasClipboard(self.canvas, self)
+        self.quick_add = QuickAdd(self.canvas, self.palette.libraries, self)
         self.actions = Actions(self, self._slots(), self.undo_stack, self.canvas, self.docks.values())
         self.runs.paused_changed.connect(self.actions.set_paused)
         self.runs.asked.connect(self._node_asks)
@@ -136,6 +140,11 @@ class MainWindow(QtWidgets.QMainWindow):
             clear_run=self.close_run,
             history=self.history.choose,
             recent_files=self.recent_files,
+            copy=self.clipboard.copy,
+            cut=self.clipboard.cut,
+            paste=self.clipboard.paste,
+            duplicate=self.clipboard.duplicate,
+            quick_add=self.quick_add.open_at_cursor,
         )
 
     def show_page(self, page: QtWidgets.QWidget) -> None:

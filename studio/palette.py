@@ -93,6 +93,10 @@ class Palette(QtWidgets.QWidget):
         self._user = library_files(self.user_folder)
         self.rebuild()
 
+    def libraries(self) -> list[LibraryFile]:
+        """The library files offered (Weft's, then the user's), as last read."""
+        return self._builtin + self._user
+
     def rebuild(self, *_changed: object) -> None:
         self.tree.clear()
         doc = self.document

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from studio.canvas.items import NodeLook, WeftNodeItem
-from studio.canvas.nodegraph import INPUT, OUTPUT, BaseNode, NodeGraph, NodeViewer, PortItem
+from studio.canvas.nodegraph import INPUT, OUTPUT, BaseNode, NodeGraph, NodeViewer, PipeItem, PortItem
 
 #: The drag-and-drop format of the palette: JSON {"operator": name, "library": path or ""}.
 OPERATOR_MIME = "application/x-weft-operator"
@@ -107,6 +107,10 @@ class WeftNode(BaseNode):
 class WeftViewer(NodeViewer):
     wire_refused = QtCore.Signal(str)
     port_hovered = QtCore.Signal(str)
+    #: a new wire was dragged from a port (a PortItem) and let go over empty space (scene point)
+    wire_dropped = QtCore.Signal(object, QtCore.QPointF)
+    #: empty canvas was double-clicked (scene point)
+    background_double_clicked = QtCore.Signal(QtCore.QPointF)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent, undo_stack=None)  # no undo shortcuts of its own: the window has them
@@ -131,6 +135,28 @@ class WeftViewer(NodeViewer):
             return
         self.RMB_state = False
         menu.exec(event.globalPos())
+
+    def apply_live_connection(self, event: Any) -> None:
+        """A new wire let go over no port asks what to add there (``wire_dropped``); a wire
+        picked up from a port and let go there is cut, as NodeGraphQt does."""
+        start = self._start_port
+        fresh = self._LIVE_PIPE.isVisible() and start is not None and self._detached_port is None
+        if fresh and not self._LIVE_PIPE.shift_selected:
+            if not any(isinstance(i, PortItem) for i in self.scene().items(event.scenePos())):
+                start.hovered = False
+                self.end_live_connection()
+                self.wire_dropped.emit(start, event.scenePos())
+                return
+        super().apply_live_connection(event)
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:
+        at = event.position().toPoint()
+        busy = [i for i in self.items(at) if i.isVisible() and isinstance(i, (PortItem, PipeItem))]
+        if event.button() == QtCore.Qt.LeftButton and not busy and self.node_at(at) is None:
+            self.background_double_clicked.emit(self.mapToScene(at))
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def _validate_accept_connection(self, from_port: PortItem, to_port: PortItem) -> bool:
         if self.wire_check is None or from_port.port_type == to_port.port_type:

@@ -215,6 +215,19 @@ class Document:
             return None
         return next((i for i, lib in self._libraries.items() if name in lib.operators), None)
 
+    def operator_library(self, name: str) -> Path | None:
+        """The library file an imported operator comes from (None: the workflow's own, or unknown)."""
+        if name in self.workflow.operators:
+            return None
+        return next((lib.path for lib in self._libraries.values() if name in lib.operators), None)
+
+    def imported_types(self) -> dict[str, dict[str, str]]:
+        """The record types the imported libraries define."""
+        types: dict[str, dict[str, str]] = {}
+        for lib in self._libraries.values():
+            types.update(lib.types)
+        return types
+
     def resolved(self, node: NodeSpec | str) -> ResolvedNode | None:
         spec = self.node(node) if isinstance(node, str) else node
         if spec is None:
@@ -231,10 +244,7 @@ class Document:
     @property
     def registry(self) -> TypeRegistry:
         if self._registry is None:
-            types: dict[str, dict[str, str]] = {}
-            for lib in self._libraries.values():
-                types.update(lib.types)
-            types.update(self.workflow.types)
+            types = {**self.imported_types(), **self.workflow.types}
             self._registry, _problems = TypeRegistry.from_definitions(types)
         return self._registry
 
@@ -431,6 +441,8 @@ class Document:
             setattr(self.workflow, name, value)
         if "imports" in values:
             self._load_imports()
+        if "types" in values:
+            self._registry = None
         self._changed()
         self.events.workflow_changed.emit(sorted(values))
         return old
