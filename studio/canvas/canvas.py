@@ -9,6 +9,7 @@ commands on the document, whose events come back here. The run's state is drawn 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,6 +25,10 @@ from studio.model.document import AFTER, THEN, Document, EdgeKey
 
 NODE_HEIGHT = 80.0
 WHEN_COLOR = (200, 190, 90, 255)
+
+
+#: how a node is drawn: label, inputs, outputs, detail line, dynamic, colour
+Design = tuple[str, dict[str, str], dict[str, str], str, bool, str | None]
 
 
 class Canvas(QtCore.QObject):
@@ -102,13 +107,17 @@ class Canvas(QtCore.QObject):
             growing=[n for n, d in drawn.items() if d[4]],
         )
         self.auto_positions.update(laid)
+        counts = Counter(spec.id for spec in doc.nodes)
         for spec in doc.nodes:
-            self.nodes[spec.id] = self._create(spec, laid.get(spec.id), drawn[spec.id])
+            if spec.id in self.nodes:
+                continue  # a duplicate id (a problem of the file): the first node stays, marked
+            design = drawn[spec.id] if counts[spec.id] == 1 else self._duplicated(spec, counts[spec.id])
+            self.nodes[spec.id] = self._create(spec, laid.get(spec.id), design)
         for edge in doc.edges:
             self._connect(EdgeKey.of(edge))
         self.frames.schedule()
 
-    def design_node(self, spec: NodeSpec) -> tuple[str, dict[str, str], dict[str, str], str, bool, str | None]:
+    def design_node(self, spec: NodeSpec) -> Design:
         """label, inputs, outputs, detail line, dynamic, colour — of a workflow node as drawn."""
         doc = self.document
         assert doc is not None
@@ -122,6 +131,14 @@ class Canvas(QtCore.QObject):
             detail = " ".join(command) if isinstance(command, list) else (command or "")
         inputs, outputs = (resolved.inputs, resolved.outputs) if resolved else ({}, {})
         return label, inputs, outputs, detail, bool(resolved and resolved.dynamic), style.get("color")
+
+    def _duplicated(
+        self, spec: NodeSpec, count: int
+    ) -> tuple[str, dict[str, str], dict[str, str], str, bool, str | None]:
+        """How the first of ``count`` nodes sharing an id is drawn: as itself, said plainly to
+        stand for several (the file's problem list names the others' lines)."""
+        label, inputs, outputs, _detail, dynamic, _color = self.design_node(spec)
+        return label, inputs, outputs, f"{count} nodes have the id '{spec.id}': see Problems", dynamic, "#b3261e"
 
     def _create(self, spec: NodeSpec, pos: tuple[float, float] | None, drawn: Any = None) -> WeftNode:
         label, inputs, outputs, detail, dynamic, color = drawn or self.design_node(spec)

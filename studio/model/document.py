@@ -185,7 +185,9 @@ class Document:
     def _indexes(self) -> tuple[dict[str, NodeSpec], dict[EdgeKey, EdgeSpec]]:
         """Lookups by id and by edge key, rebuilt after each change (big workflows need O(1))."""
         if self._index is None or self._index[0] != self.revision:
-            nodes = {n.id: n for n in self.workflow.nodes}
+            nodes: dict[str, NodeSpec] = {}
+            for n in self.workflow.nodes:
+                nodes.setdefault(n.id, n)  # a duplicate id (a problem): the first node is the one
             edges = {EdgeKey.of(e): e for e in self.workflow.edges}
             self._index = (self.revision, nodes, edges)
         return self._index[1], self._index[2]

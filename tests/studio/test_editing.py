@@ -237,3 +237,16 @@ def test_a_shape_the_drawing_breaks_is_a_problem_at_validate_and_run(qtbot: Any,
     assert any(m.startswith(expected) for m in window.problems.messages()), window.problems.messages()
     assert window.runs.start() is None  # Run refuses it too, before anything starts
     assert any(m.startswith(expected) for m in window.problems.messages()), window.problems.messages()
+
+
+def test_a_duplicate_node_id_keeps_the_first_node_drawn_and_says_so(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    path = tmp_path / "dup.weft.yaml"
+    path.write_text(
+        "weft: 1\nname: dup\nnodes:\n  - {id: a, command: [/bin/true]}\n  - {id: a, command: [/bin/false]}\n"
+        "  - {id: b, command: [/bin/true]}\nedges:\n  - {from: a, to: b}\n"
+    )
+    assert window.open(path)
+    assert any(":5:" in m and "duplicate node id 'a'" in m for m in window.problems.messages())
+    assert sorted(window.canvas.nodes) == ["a", "b"]
+    assert window.canvas.item("a").detail == "2 nodes have the id 'a': see Problems"
+    assert window.document.node("a").command == ["/bin/true"]  # the first one, not replaced
