@@ -250,3 +250,18 @@ def test_a_duplicate_node_id_keeps_the_first_node_drawn_and_says_so(qtbot: Any, 
     assert sorted(window.canvas.nodes) == ["a", "b"]
     assert window.canvas.item("a").detail == "2 nodes have the id 'a': see Problems"
     assert window.document.node("a").command == ["/bin/true"]  # the first one, not replaced
+
+
+def test_problems_found_at_run_point_into_the_users_file(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    """Comments, blank lines and the user's own layout stay: a problem found when Run is
+    pressed names the line of the file as the user wrote it."""
+    path = tmp_path / "mine.weft.yaml"
+    path.write_text(
+        "# my workflow\n\nweft: 1\nname: mine   # named by me\n\nnodes:\n"
+        "  - id: a\n    command: [/bin/true]\n\n  # the second one\n"
+        "  - id: b\n    command: [/bin/true]\n    inputs: {x: int}\n"
+    )
+    assert window.open(path)
+    assert window.runs.start() is None
+    messages = window.problems.messages()
+    assert any(m.startswith(f"{path}:11:") and "input 'x' of node 'b' is not fed" in m for m in messages), messages
