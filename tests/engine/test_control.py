@@ -39,19 +39,35 @@ def chain(folder: Path, nodes: int, seconds: float) -> Path:
     return path
 
 
+def gated_chain(folder: Path, nodes: int) -> Path:
+    """A chain whose first task runs until the file ``go`` appears (the test decides when),
+    then ``nodes - 1`` short ones."""
+    wait = "import os, time\nwhile not os.path.exists('go'):\n    time.sleep(0.02)\n"
+    (folder / "gate.py").write_text(wait)
+    lines = ["weft: 1", "name: gated", "nodes:", f"  - {{id: n0, command: [{sys.executable!r}, gate.py]}}"]
+    lines += [f"  - {{id: n{i}, command: [{sys.executable!r}, -c, pass]}}" for i in range(1, nodes)]
+    lines.append("edges:")
+    lines += [f"  - {{from: n{i}, to: n{i + 1}}}" for i in range(nodes - 1)]
+    path = folder / "gated.weft.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def test_pause_from_another_process_holds_every_start_until_resume(
     weft: Any, home: Path, tmp_path: Path, started: Any
 ) -> None:
-    proc, run_id = started(chain(tmp_path, 4, 0.6))
+    proc, run_id = started(gated_chain(tmp_path, 4))
     wait_until(lambda: view(home, run_id).nodes["n0"].state is NodeState.RUNNING)
     paused = weft("pause", run_id, "--json")
     assert paused.code == 0, paused.err
     assert paused.json() == {"run": run_id, "state": "paused"}
     assert weft("show", run_id, "--json").json()["state"] == "paused"
-    time.sleep(1.5)  # n0 ends meanwhile: n1 must not start
+    (tmp_path / "go").write_text("")  # n0 ends now, while the run is paused: n1 must not start
+    wait_until(lambda: view(home, run_id).nodes["n0"].state is NodeState.SUCCEEDED)
+    time.sleep(1.0)
     during = view(home, run_id)
-    assert during.nodes["n0"].state is NodeState.SUCCEEDED
     assert during.nodes["n1"].state is NodeState.PENDING, "a task started while the run was paused"
+    asked = time.time()
     resumed = weft("resume", run_id)
     assert resumed.code == 0 and f"run {run_id} running" in resumed.out, resumed.err
     out, err = proc.communicate(timeout=60)
@@ -59,6 +75,7 @@ def test_pause_from_another_process_holds_every_start_until_resume(
     final = view(home, run_id)
     assert final.state is RunState.SUCCEEDED
     assert all(n.state is NodeState.SUCCEEDED and n.attempt == 1 for n in final.nodes.values())
+    assert (final.nodes["n1"].started_at or 0) >= asked  # started only once resumed
     store = Store(home)
     try:
         taken = [r.event for r in store.events(run_id, (ControlTaken,))]
@@ -176,7 +193,8 @@ def chain_with_data(folder: Path, middle: int, seconds: float) -> Path:
 
 def test_resume_goes_on_where_the_killed_process_stopped(weft: Any, home: Path, tmp_path: Path, started: Any) -> None:
     proc, run_id = started(chain_with_data(tmp_path, 4, 0.5))
-    wait_until(lambda: view(home, run_id).nodes["n2"].state is NodeState.RUNNING)
+    pid_of_n2 = tmp_path / "pids" / "n2"
+    wait_until(lambda: pid_of_n2.exists() and pid_of_n2.read_text().strip().isdigit())  # n2's task lives
     before = view(home, run_id)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

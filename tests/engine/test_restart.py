@@ -205,14 +205,14 @@ def test_restart_of_a_running_run_is_refused_and_of_a_paused_one_is_taken_live(
         "slow.py",
         "import sys, time, weft_task as w\n"
         "open('attempts.txt', 'a').write('%s %d\\n' % (w.node, w.attempt))\n"
-        "time.sleep(float(sys.argv[1]))\n",
+        "time.sleep(float(sys.argv[1]) if w.attempt == 1 else 0)\n",
     )
     workflow = write(
         tmp_path,
         "pair.weft.yaml",
         "weft: 1\nname: pair\nsettings: {max_parallel: 2}\nnodes:\n"
         f"  - {{id: quick, command: [{PY!r}, slow.py, '0.1']}}\n"
-        f"  - {{id: slow, command: [{PY!r}, slow.py, '1.5']}}\n"
+        f"  - {{id: slow, command: [{PY!r}, slow.py, '60']}}\n"
         f"  - {{id: after, command: [{PY!r}, slow.py, '0']}}\n"
         "edges:\n  - {from: slow, to: after}\n",
     )
