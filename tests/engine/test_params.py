@@ -252,3 +252,22 @@ def test_the_schema_accepts_declarations_and_refuses_bad_ones() -> None:
         "{'a b': str}",
     ):
         assert errors(bad), bad
+
+
+def test_the_shipped_count_operator_follows_its_declared_params(write, run_file) -> None:
+    text = f"""\
+        weft: 1
+        imports: [{SHIPPED_LIBRARY / "text.weft.yaml"}]
+        nodes:
+          - {{id: text, command: [python3, -c, "import weft_task as w; w.output('text', 'The cat, the CAT. a b')"],
+              outputs: {{text: str}}}}
+          - {{id: plain, operator: count}}
+          - {{id: strict, operator: count, params: {{case: keep, min_length: 3, strip_punctuation: true}}}}
+        edges:
+          - {{from: text.text, to: plain.text}}
+          - {{from: text.text, to: strict.text}}
+        """
+    run = run_file(write(text))
+    assert set(states(run).values()) == {"succeeded"}
+    assert run.outputs["plain"]["counts"] == {"the": 2, "cat,": 1, "cat.": 1, "a": 1, "b": 1}  # the defaults
+    assert run.outputs["strict"]["counts"] == {"The": 1, "cat": 1, "the": 1, "CAT": 1}
