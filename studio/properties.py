@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
 from PySide6 import QtCore, QtWidgets
 
 from engine.errors import ProblemCollector
-from engine.workflow.model import EXECUTORS, NodeSpec, Settings, Trigger
+from engine.workflow.model import EXECUTORS, NodeSpec, ParamSpec, Settings, Trigger, declared_defaults
 from engine.workflow.records import MessageSource, Reader
-from engine.workflow.writer import node_data
+from engine.workflow.writer import node_data, param_data
 from studio.model.document import Document, EdgeKey
+from studio.paramform import ParamForm
 
 TEXT_FIELDS = ("description", "image", "workdir")
 NUMBER_FIELDS = ("retries", "retry_delay", "timeout")
@@ -119,7 +121,14 @@ class Properties(QtWidgets.QWidget):
         self.ports = QtWidgets.QLabel()
         self.ports.setWordWrap(True)
         self.ports.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.param_form = ParamForm()
+        self.param_form.edited.connect(c)
+        self.param_box = QtWidgets.QGroupBox("Params")
+        QtWidgets.QVBoxLayout(self.param_box).addWidget(self.param_form)
+        self._node_layout = form
         for name, widget in self.f.items():
+            if name == "params":
+                form.addRow(self.param_box)
             form.addRow(name.replace("_", " "), widget)
             if name == "outputs":
                 form.addRow("ports", self.ports)
@@ -200,6 +209,8 @@ class Properties(QtWidgets.QWidget):
         self._loading = True
         self.title.setText(f"<b>Node {node_id}</b>" + (f"<br/><i>{note}</i>" if note else ""))
         style = data.get("style") or {}
+        schema, defaults = self._declared(data)
+        self._show_params(schema, defaults, data.get("params") or {})
         for name, widget in self.f.items():
             value = style.get(name) if name in ("label", "color", "icon") else data.get(name)
             if name == "dynamic":
@@ -210,6 +221,9 @@ class Properties(QtWidgets.QWidget):
                 widget.setCurrentText(value or "(default)")
             elif name == "operator":
                 widget.setText(value or "(inline: command and ports below)")
+            elif name == "params" and schema is not None:
+                extra = {k: v for k, v in (value or {}).items() if k not in schema}
+                widget.setText(_flow(extra) if extra else "")
             elif name in ("command", "inputs", "outputs", "params", "env"):
                 widget.setText(_flow(value))
             else:
@@ -228,6 +242,43 @@ class Properties(QtWidgets.QWidget):
         self._loading = False
         self.problems.clear()
         self.stack.setCurrentIndex(0)
+
+    def _declared(self, data: dict[str, Any]) -> tuple[dict[str, ParamSpec] | None, dict[str, Any]]:
+        """The params a node's task declares, and what each is when the node leaves it unset:
+        the declared default, or the value its operator's ``params`` gives."""
+        doc = self.document
+        operator = doc.operators().get(data["operator"]) if doc is not None and data.get("operator") else None
+        if data.get("operator"):
+            if operator is None or operator.params_schema is None:
+                return None, {}
+            schema, inherited = operator.params_schema, operator.params or {}
+        else:
+            raw = data.get("params_schema")
+            if raw is None:
+                return None, {}
+            problems = ProblemCollector()
+            schema = Reader(MessageSource("params_schema"), problems).params_schema(raw, ()) or {}
+            inherited = {}
+        defaults = {**(declared_defaults(schema) or {}), **{k: v for k, v in inherited.items() if k in schema}}
+        return schema, defaults
+
+    def _show_params(
+        self, schema: dict[str, ParamSpec] | None, defaults: dict[str, Any], values: dict[str, Any]
+    ) -> None:
+        """The declared params as a form; the raw line keeps the params nobody declared."""
+        declared = schema is not None
+        self._node_layout.setRowVisible(self.param_box, declared)
+        label = self._node_layout.labelForField(self.f["params"])
+        label.setText("other params" if declared else "params")
+        self.f["params"].setToolTip(
+            "params the operator does not declare, as free JSON, e.g. {note: text}"
+            if declared
+            else "free JSON for the task, e.g. {path: data/words.txt}"
+        )
+        if declared:
+            doc = self.document
+            folder = doc.workflow.folder if doc is not None else Path.cwd()
+            self.param_form.show_params(schema or {}, defaults, values, folder, not self.read_only)
 
     def show_note(self, title: str, text: str) -> None:
         """Something on the canvas that is not part of the workflow (a ghost, a refused node)."""
@@ -295,6 +346,14 @@ class Properties(QtWidgets.QWidget):
                 errors.append(error)
             elif value is not None:
                 data[name] = value
+        if self._node_layout.isRowVisible(self.param_box):  # declared params: the form's, then the rest
+            declared, form_errors = self.param_form.values()
+            errors += form_errors
+            extra = data.pop("params", None)
+            if extra is not None and not isinstance(extra, dict):
+                data["params"] = extra  # the reader says why it cannot be
+            elif declared or extra:
+                data["params"] = {**declared, **(extra or {})}
         for name in TEXT_FIELDS:
             if self.f[name].text().strip():
                 data[name] = self.f[name].text().strip()
@@ -321,6 +380,8 @@ class Properties(QtWidgets.QWidget):
         for name in ("resources", "network", "warm", "cache", "build"):
             if getattr(old, name) is not None:
                 data[name] = getattr(old, name)
+        if old.params_schema is not None and not old.operator:
+            data["params_schema"] = {k: param_data(p) for k, p in old.params_schema.items()}
         problems = ProblemCollector()
         spec = Reader(MessageSource(f"node '{data['id']}'"), problems).node(data, ())
         errors += [str(p) for p in problems.problems]
@@ -382,5 +443,5 @@ class Properties(QtWidgets.QWidget):
 
 def _spec_fields(data: dict[str, Any]) -> dict[str, Any]:
     """The NodeSpec fields of a node written as data (for resolving its ports)."""
-    names = {f.name for f in dataclasses.fields(NodeSpec)} - {"loc", "trigger"}
+    names = {f.name for f in dataclasses.fields(NodeSpec)} - {"loc", "trigger", "params_schema"}
     return {k: v for k, v in data.items() if k in names}

@@ -44,10 +44,34 @@ TASK_FIELDS = (
     "warm",
     "cache",
     "params",
+    "params_schema",
     "style",
 )
 EXECUTORS = ("local", "docker")
 STYLE_KEYS = ("color", "label", "icon", "pos")
+#: The kinds of value an operator may declare for a param (``params_schema``).
+PARAM_TYPES = ("str", "int", "float", "bool", "file", "json", "choice")
+
+
+@dataclass(slots=True)
+class ParamSpec:
+    """One declared param of an operator: what a node may set, and what it gets if it does not.
+
+    ``default`` None means "no default" (a null default is the same as none). ``short`` records
+    that the text said only the type (``path: file``), so writing it back says the same."""
+
+    type: str
+    default: Any = None
+    help: str | None = None
+    required: bool | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    choices: list[Any] | None = None
+    short: bool = field(default=False, compare=False)
+
+    @property
+    def is_required(self) -> bool:
+        return bool(self.required)
 
 
 @dataclass(slots=True)
@@ -73,6 +97,8 @@ class TaskFields:
     warm: bool | None = None
     cache: bool | None = None
     params: dict[str, Any] | None = None
+    #: the params it declares (name -> ParamSpec); ``params`` above are values
+    params_schema: dict[str, ParamSpec] | None = None
     style: dict[str, Any] | None = None
 
 
@@ -220,11 +246,23 @@ def resolve_node(node: NodeSpec, operator: OperatorSpec | None, settings: Settin
         resources=_merged(o.resources, n.resources),
         network=bool(_pick(n.network, o.network, False)),
         warm=bool(_pick(n.warm, o.warm, False)),
-        params=_merged(o.params, n.params),
+        params=_with_defaults(declared_defaults(declaration_of(n, operator)), _merged(o.params, n.params)),
         style=_merged(o.style, n.style),
         trigger=n.trigger or Trigger.ALL,
         cache=bool(_pick(n.cache, o.cache, settings.cache if settings is not None else None)),
     )
+
+
+def declaration_of(node: NodeSpec, operator: OperatorSpec | None) -> dict[str, ParamSpec] | None:
+    """The params a node's task declares: its operator's, or (inline) its own; None if undeclared."""
+    return operator.params_schema if node.operator is not None and operator is not None else node.params_schema
+
+
+def declared_defaults(schema: dict[str, ParamSpec] | None) -> dict[str, Any] | None:
+    """The declared default of every param that has one, to fill in what a node leaves unset."""
+    if not schema:
+        return None
+    return {name: spec.default for name, spec in schema.items() if spec.default is not None} or None
 
 
 #: What a node without an operator inherits: nothing.
@@ -242,6 +280,11 @@ def _merged(inherited: dict[str, Any] | None, own: dict[str, Any] | None) -> dic
     base = dict(inherited)
     base.update(own or {})
     return base
+
+
+def _with_defaults(defaults: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Declared defaults under the params a node and its operator set."""
+    return {**defaults, **params} if defaults else params
 
 
 def _copy(mapping: dict[str, Any] | None) -> dict[str, Any]:

@@ -18,22 +18,27 @@ from engine.errors import Location, ProblemCollector, ShapeError
 from engine.languages.shape import compile_shape
 from engine.workflow.model import (
     EXECUTORS,
+    PARAM_TYPES,
     STYLE_KEYS,
     TASK_FIELDS,
     EdgeSpec,
     NodeSpec,
     OperatorSpec,
+    ParamSpec,
     PromiseSpec,
     Settings,
     Trigger,
     memory_bytes,
 )
+from engine.workflow.params import value_problem
 from engine.workflow.yamlsrc import Path, scalar_text
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OPERATOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 RECORD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+PARAM_KEYS = ("type", "default", "help", "required", "min", "max", "choices")
 
 
 def _is_memory_size(text: str) -> bool:
@@ -288,13 +293,98 @@ class Reader:
         if spec.operator is None and "command" not in m:
             self.error(path, f"node '{spec.id}' needs a command or an operator")
         if spec.operator is not None:
-            for own in ("command", "inputs", "outputs", "shell"):
+            for own in ("command", "inputs", "outputs", "shell", "params_schema"):
                 if own in m:
                     self.problems.add(
                         self.source.key(path + (own,)),
                         f"node '{spec.id}' uses operator '{spec.operator}', so its {own} comes from there",
                     )
         return spec
+
+    def params_schema(self, value: Any, path: Path) -> dict[str, ParamSpec] | None:
+        """Declared params: ``NAME: TYPE`` or ``NAME: {type, default, help, required, min, max, choices}``."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.error(path, f"params_schema must be a mapping of param names, not {_kind(value)}")
+            return None
+        out: dict[str, ParamSpec] = {}
+        for name, decl in value.items():
+            if not PARAM_NAME.match(str(name)):
+                self.problems.add(self.source.key(path + (name,)), f"'{name}' is not a valid param name")
+                continue
+            spec = self._param(str(name), decl, path + (name,))
+            if spec is not None:
+                out[str(name)] = spec
+        return out
+
+    def _param(self, name: str, decl: Any, path: Path) -> ParamSpec | None:
+        what = f"param '{name}'"
+        if isinstance(decl, str):
+            if decl == "choice":
+                self.error(path, f"{what}: a choice needs its choices ({{type: choice, choices: [a, b]}})")
+                return None
+            kind = self.choice(decl, path, f"{what}: the type", PARAM_TYPES)
+            return ParamSpec(kind, short=True) if kind else None
+        if not isinstance(decl, dict):
+            types = ", ".join(PARAM_TYPES)
+            self.error(path, f"{what} must be a type ({types}) or a mapping with 'type', not {_kind(decl)}")
+            return None
+        m = self.mapping(decl, path, what, PARAM_KEYS)
+        if "type" not in m:
+            self.error(path, f"{what} needs a type ({', '.join(PARAM_TYPES)})")
+            return None
+        kind = self.choice(m["type"], path + ("type",), f"{what}: the type", PARAM_TYPES)
+        if kind is None:
+            return None
+        spec = ParamSpec(kind)
+        spec.help = self.text(m.get("help"), path + ("help",), f"{what}: help")
+        spec.required = self.flag(m.get("required"), path + ("required",), f"{what}: required")
+        ok = True
+        for bound in ("min", "max"):
+            if bound not in m:
+                continue
+            if kind not in ("int", "float"):
+                self.error(path + (bound,), f"{what}: {bound} is for int and float params, not {kind}")
+                ok = False
+                continue
+            whole = kind == "int"
+            number = self.number(m[bound], path + (bound,), f"{what}: {bound}", integer=whole, minimum=-math.inf)
+            ok = ok and number is not None
+            setattr(spec, bound, number)
+        if spec.min is not None and spec.max is not None and spec.min > spec.max:
+            self.error(path + ("max",), f"{what}: max ({spec.max}) is less than min ({spec.min})")
+            ok = False
+        if kind == "choice":
+            spec.choices = self._choices(m.get("choices"), path, what)
+            ok = ok and spec.choices is not None
+        elif "choices" in m:
+            self.error(path + ("choices",), f"{what}: choices are for 'type: choice', not {kind}")
+            ok = False
+        if m.get("default") is not None:
+            if spec.required:
+                self.error(path + ("default",), f"{what} is required (every node sets it), so it cannot have a default")
+                ok = False
+            elif ok:
+                problem = value_problem(spec, m["default"])
+                if problem is not None:
+                    self.error(path + ("default",), f"{what}: the default {problem}")
+                    ok = False
+            spec.default = m["default"]
+        return spec if ok else None
+
+    def _choices(self, value: Any, path: Path, what: str) -> list[Any] | None:
+        if value is None:
+            self.error(path, f"{what}: a choice needs its choices (choices: [a, b])")
+            return None
+        scalar = (str, int, float)
+        if not isinstance(value, list) or not value or not all(isinstance(v, scalar) for v in value):
+            self.error(path + ("choices",), f"{what}: choices must be a non-empty list of text or numbers")
+            return None
+        if len({repr(v) for v in value}) != len(value):
+            self.error(path + ("choices",), f"{what}: a choice is listed twice")
+            return None
+        return list(value)
 
     def edge(self, data: Any, path: Path) -> EdgeSpec | None:
         if not isinstance(data, dict):
@@ -422,6 +512,7 @@ _TASK_FIELD_READERS: dict[str, Callable[[Reader, Any, Path, str], Any]] = {
     "warm": lambda r, value, path, name: r.flag(value, path, name),
     "cache": lambda r, value, path, name: r.flag(value, path, name),
     "params": lambda r, value, path, name: r.json_object(value, path, name),
+    "params_schema": lambda r, value, path, name: r.params_schema(value, path),
     "style": lambda r, value, path, name: r.style(value, path),
 }
 

@@ -21,12 +21,15 @@ from engine.workflow.model import (
     EdgeSpec,
     NodeSpec,
     OperatorSpec,
+    ParamSpec,
     PromiseSpec,
     ResolvedNode,
     TaskFields,
     Workflow,
+    declaration_of,
     resolve_node,
 )
+from engine.workflow.params import value_problem
 from engine.workflow.records import Source, did_you_mean
 from engine.workflow.wiring import missing_port, wire_problem
 from engine.workflow.yamlsrc import Path
@@ -45,18 +48,20 @@ def real_path(path: FilePath | str) -> FilePath:
     return FilePath(os.path.realpath(path))
 
 
-def outside_folder(text: str, folder: FilePath) -> str | None:
-    """Why the folder ``text`` (relative to the workflow's ``folder``) may not be used, or None.
+def outside_folder(text: str, folder: FilePath, what: str = "folder") -> str | None:
+    """Why the folder (or, with ``what="path"``, the file) ``text``, relative to the workflow's
+    ``folder``, may not be used, or None.
 
     A workflow runs its tasks in its own folder; a ``workdir`` or ``build`` leaving it (``..``,
     an absolute path, a symlink pointing out) would let a file someone hands you run its
-    commands in, or send to Docker, any folder of your machine. The folder itself is allowed.
+    commands in, or send to Docker, any folder of your machine; a ``file`` param leaving it
+    would point its task at any file (``~/.ssh/id_rsa``). The folder itself is allowed.
     """
     if os.path.isabs(text):
-        return "is an absolute path; it must be a folder inside the workflow's folder, written relative to it"
+        return f"is an absolute path; it must be a {what} inside the workflow's folder, written relative to it"
     root = real_path(folder)
     if not real_path(root / text).is_relative_to(root):
-        return "leaves the workflow's folder (symlinks followed); it must be a folder inside it"
+        return f"leaves the workflow's folder (symlinks followed); it must be a {what} inside it"
     return None
 
 
@@ -90,6 +95,34 @@ class GraphChecker:
         self.port_types(op.outputs, path + ("outputs",), "output")
         self._folders_checked.add(op.name)
         self.folders(op, lambda name: path + (name,))
+        self.own_params(op, path)
+
+    def own_params(self, spec: TaskFields, path: Path | Location) -> bool:
+        """An operator's (or inline node's) declared file defaults and its own params fit its
+        declaration. ``path`` is a place in this text, or the location of a library operator."""
+
+        def where(*parts: Any) -> Location | Path:
+            return path if isinstance(path, Location) else path + parts
+
+        schema = spec.params_schema or {}
+        ok = True
+        for name, declared in schema.items():
+            if declared.type == "file" and declared.default is not None:
+                ok = self.param_value(name, declared, declared.default, where("params_schema", name, "default")) and ok
+        for name, value in (spec.params or {}).items():
+            if name in schema:
+                ok = self.param_value(name, schema[name], value, where("params", name)) and ok
+        return ok
+
+    def param_value(self, name: str, declared: ParamSpec, value: Any, where: Location | Path) -> bool:
+        """One param's value against its declaration; a ``file`` stays in the workflow's folder."""
+        problem = value_problem(declared, value)
+        if problem is None and declared.type == "file":
+            reason = outside_folder(value, self.workflow.folder, "path")
+            problem = f"'{value}' {reason}" if reason else None
+        if problem is not None:
+            self.error(where, f"param '{name}' {problem}")
+        return problem is None
 
     def folders(self, spec: TaskFields, where: Callable[[str], Location | Path]) -> bool:
         """Check that ``spec``'s own workdir and build stay in the workflow's folder; ``where(field)``
@@ -124,7 +157,29 @@ class GraphChecker:
             self._folders_checked.add(operator.name)
             written: Location | Path = operator.loc or path + ("operator",)  # in its own file
             ok = self.folders(operator, lambda _name: written) and ok
+            self.own_params(operator, written)
+        self.node_params(node, operator, path)
         return resolve_node(node, operator, self.workflow.settings) if ok else None
+
+    def node_params(self, node: NodeSpec, operator: OperatorSpec | None, path: Path) -> None:
+        """The params a node sets fit what its task declares, and every required one is set.
+
+        A wrong param is reported but leaves the node's ports usable, so its edges are still
+        checked; a node a task creates with a wrong param is refused like any faulty node."""
+        schema = declaration_of(node, operator)
+        if schema is None:
+            return
+        if node.operator is None:
+            self.own_params(node, path)  # an inline node declares and sets its own
+        else:
+            for name, value in (node.params or {}).items():
+                if name in schema:
+                    self.param_value(name, schema[name], value, path + ("params", name))
+        given = {**((operator.params if operator is not None else None) or {}), **(node.params or {})}
+        for name, declared in schema.items():
+            if declared.is_required and name not in given:
+                by = f"operator '{node.operator}'" if node.operator else "its params_schema"
+                self.error(path, f"node '{node.id}' must set param '{name}' ({declared.type}, required by {by})")
 
     def check_edges(
         self,

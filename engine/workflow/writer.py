@@ -11,7 +11,16 @@ from typing import Any
 
 import yaml
 
-from engine.workflow.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, Workflow, task_fields_of
+from engine.workflow.model import (
+    EdgeSpec,
+    NodeSpec,
+    OperatorSpec,
+    ParamSpec,
+    PromiseSpec,
+    TaskFields,
+    Workflow,
+    task_fields_of,
+)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -51,14 +60,31 @@ def workflow_data(workflow: Workflow) -> dict[str, Any]:
 
 
 def operator_data(op: OperatorSpec) -> dict[str, Any]:
-    return task_fields_of(op)
+    return _task_data(op)
+
+
+def _task_data(spec: TaskFields) -> dict[str, Any]:
+    out = task_fields_of(spec)
+    if spec.params_schema is not None:
+        out["params_schema"] = {name: param_data(p) for name, p in spec.params_schema.items()}
+    return out
+
+
+def param_data(param: ParamSpec) -> str | dict[str, Any]:
+    """A declared param as written: ``file`` when only its type was said, else a mapping."""
+    out: dict[str, Any] = {"type": param.type}
+    for key in ("choices", "default", "min", "max", "required", "help"):
+        value = getattr(param, key)
+        if value is not None:
+            out[key] = value
+    return param.type if param.short and len(out) == 1 else out
 
 
 def node_data(node: NodeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"id": node.id}
     if node.operator is not None:
         out["operator"] = node.operator
-    out.update(task_fields_of(node))
+    out.update(_task_data(node))
     if node.trigger is not None:
         out["trigger"] = node.trigger.value
     return out

@@ -42,6 +42,7 @@ OPERATOR_KEYS = {
     "warm",
     "cache",
     "params",
+    "params_schema",
     "style",
 }
 NODE_ONLY_KEYS = {"id", "operator", "trigger"}
