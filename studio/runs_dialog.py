@@ -107,7 +107,7 @@ class RunsDialog(QtWidgets.QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Past runs")
-        self.resize(940, 480)
+        self.resize(1000, 480)
         self.store = store
         self.clock = clock
         self.resume_chosen = False
@@ -138,10 +138,11 @@ class RunsDialog(QtWidgets.QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self._fill()
         self.table.resizeColumnsToContents()
-        self.table.setColumnWidth(1, max(self.table.columnWidth(1), 160))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)  # the workflow name takes what is left
+        header.setMinimumSectionSize(60)
         roomy = self.table.fontMetrics().horizontalAdvance("59 min 59 s so far") + 16  # grows while open
         self.table.setColumnWidth(self.DURATION_COLUMN, max(self.table.columnWidth(self.DURATION_COLUMN), roomy))
         self.table.doubleClicked.connect(self._open_double_clicked)
