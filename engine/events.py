@@ -45,6 +45,12 @@ class RunState(enum.StrEnum):
         return self not in (RunState.RUNNING, RunState.PAUSED, RunState.INTERRUPTED)
 
     @property
+    def is_live(self) -> bool:
+        """Going on, its process alive (as ``Store.run`` says it *now*: a run whose process died
+        reads `interrupted`). A live run is never deleted."""
+        return self in (RunState.RUNNING, RunState.PAUSED)
+
+    @property
     def exit_code(self) -> int:
         return _EXIT_CODES.get(self, 1)
 

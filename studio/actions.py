@@ -31,6 +31,7 @@ class Slots:
     save_as: Callable[[], object]
     export_dot: Callable[[], object]
     export_png: Callable[[], object]
+    export_svg: Callable[[], object]
     quit: Callable[[], object]
     delete: Callable[[], object]
     arrange: Callable[[], object]
@@ -68,6 +69,7 @@ class Actions:
             "Export &DOT…", s.export_dot, "Ctrl+E", "Export the as-of-now graph (with ghosts) as GraphViz DOT"
         )
         self.export_png = self._make("Export &PNG…", s.export_png, "Ctrl+Shift+E", "Export the canvas as a PNG image")
+        self.export_svg = self._make("Export S&VG…", s.export_svg, None, "Export the as-of-now graph as SVG (GraphViz)")
         self.quit = self._make("&Quit", s.quit, Keys.Quit, "Quit Weft Studio")
         self.undo = undo_stack.createUndoAction(host, "&Undo")
         self.undo.setShortcut(Keys.Undo)
@@ -131,7 +133,7 @@ class Actions:
         self.recent = file.addMenu("Open &Recent")
         file.addActions([self.save, self.save_as])
         file.addSeparator()
-        file.addActions([self.export_dot, self.export_png])
+        file.addActions([self.export_dot, self.export_svg, self.export_png])
         file.addSeparator()
         file.addAction(self.quit)
         edit = bar.addMenu("&Edit")

@@ -1,4 +1,5 @@
-"""Export the as-of-now graph: DOT through the engine's own writer, PNG from the canvas.
+"""Export the as-of-now graph: DOT through the engine's own writer, SVG drawn from that DOT by
+GraphViz (as `weft graph --format svg` does), PNG from the canvas.
 
 "As of now" means what the canvas shows: the workflow with the ghosts the projection gives it
 before any run, or the run being shown (live or past) with its states and ghosts.
@@ -9,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine.cli import graphviz
 from engine.history.fold import EdgeRecord, NodeRecord, RunSnapshot
 from engine.history.replay import from_workflow, to_dot
 from engine.promises.projection import Ghost
@@ -76,4 +78,40 @@ def export_png(
     if not render(str(path)):
         QtWidgets.QMessageBox.warning(parent, "Export PNG", f"Could not write {path}")
         return None
+    return path
+
+
+GRAPHVIZ_MISSING = (
+    "Exporting SVG needs GraphViz's `dot` program, which is not installed (it is not on PATH).\n\n"
+    "Install GraphViz (e.g. `apt install graphviz`, `brew install graphviz`, or from graphviz.org) "
+    "and export again. Meanwhile, Export DOT writes the same graph as text, and Export PNG saves "
+    "the canvas as drawn."
+)
+
+
+def export_svg(
+    document: Document, model: RunModel | None, parent: QtWidgets.QWidget, path: Path | None = None
+) -> Path | None:
+    """Write the as-of-now graph as SVG, laid out by GraphViz, to ``path`` (asked for when None);
+    the path, or None. Without GraphViz it says so before asking for a file."""
+    dot = graphviz.find_dot()
+    if dot is None:
+        QtWidgets.QMessageBox.warning(parent, "Export SVG", GRAPHVIZ_MISSING)
+        return None
+    path = path or _target(document, parent, "Export SVG", ".svg", "SVG image (*.svg)")
+    if path is None:
+        return None
+    QtWidgets.QApplication.setOverrideCursor(QtGui.QCursor(QtCore.Qt.WaitCursor))
+    try:
+        picture = graphviz.render(dot_text(document, model), "svg", dot)
+        path.write_bytes(picture)
+    except graphviz.GraphvizMissing:
+        QtWidgets.QMessageBox.warning(parent, "Export SVG", GRAPHVIZ_MISSING)
+        return None
+    except (graphviz.GraphvizFailed, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        QtWidgets.QMessageBox.warning(parent, "Export SVG", f"Could not write {path}: {reason}")
+        return None
+    finally:
+        QtWidgets.QApplication.restoreOverrideCursor()
     return path

@@ -130,6 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
             save_as=self.save_as,
             export_dot=self.export_dot,
             export_png=self.export_png,
+            export_svg=self.export_svg,
             quit=self.close,
             delete=self.delete_selection,
             arrange=self.arrange,
@@ -320,6 +321,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_dot(self) -> None:
         path = export.export_dot(self.document, self.canvas.run_layer.model, self)
+        if path is not None:
+            self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def export_svg(self) -> None:
+        path = export.export_svg(self.document, self.canvas.run_layer.model, self)
         if path is not None:
             self.statusBar().showMessage(f"Exported {path}", 5000)
 

@@ -19,7 +19,7 @@ from engine.events import GraphChanged, LogLine, NodeState, RunStarted, RunState
 from engine.executors.local import use_pidfd_child_watcher
 from engine.history.codec import to_data
 from engine.history.fold import snapshot
-from engine.history.store import Store
+from engine.history.store import Store, deletion_refused
 from engine.home import default_home
 from engine.promises.registered import checked
 from engine.running.control import check_answer_of, check_restart
@@ -186,6 +186,38 @@ def cmd_cache(args: argparse.Namespace) -> int:
     else:
         print(f"cache cleared: {removed} result{'' if removed == 1 else 's'} removed")
     return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """`weft delete RUN...`: runs forgotten with their events, cached results and workspaces.
+    Every run named is found and checked first: an unknown one, or one going on, deletes none."""
+    store = open_store(args)
+    run_ids = list(dict.fromkeys(store.resolve_run(ref) for ref in args.runs))
+    refused = [reason for reason in (deletion_refused(store.run(r)) for r in run_ids) if reason]
+    if refused:
+        more = (
+            f" (and {len(refused) - 1} more run{'s' if len(refused) > 2 else ''} going on)" if len(refused) > 1 else ""
+        )
+        raise InvalidInput(f"{refused[0]}{more}; nothing was deleted")
+    deleted = [store.delete_run(r) for r in run_ids]
+    if args.json:
+        _emit_json(
+            [
+                {"run": d.run, "events": d.events, "cached": d.cached, "workspace_removed": d.workspace}
+                | ({"workspace_error": d.workspace_error} if d.workspace_error else {})
+                for d in deleted
+            ]
+        )
+    else:
+        for d in deleted:
+            print(
+                f"deleted run {d.run}: {d.events} events, {d.cached} cached results"
+                + (", workspace" if d.workspace else "")
+            )
+    for d in deleted:
+        if d.workspace_error:
+            print(f"weft: warning: run {d.run} deleted, but {d.workspace_error}", file=sys.stderr)
+    return 1 if any(d.workspace_error for d in deleted) else 0
 
 
 def _has_node(store: Store, run_id: str, node: str) -> bool:

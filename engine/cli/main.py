@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=_positive, default=None, help="only the newest N")
 
+    p = sub.add_parser("delete", help="delete runs: their events, cached results and workspaces (not a live run)")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run id, a unique prefix of one, or 'last'")
+    p.add_argument("--json", action="store_true", help="what was removed, per run")
+
     p = sub.add_parser("show", help="a run's state, nodes and edges")
     p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
     p.add_argument("--json", action="store_true")

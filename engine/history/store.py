@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, TypeVar
 from engine.errors import InvalidInput, RecordingFailed
 from engine.events import ControlTaken, Event, PromiseBroken, Recorded, RunState, RunStateChanged
 from engine.history.codec import KINDS, decode, encode
+from engine.home import remove_inside
 
 DB_NAME = "weft.db"
 #: 2: a change of structure is one event (``graph``), the registration is ``run_started``
@@ -142,6 +143,36 @@ def patiently(action: Callable[[], T], patience: float = SETUP_PATIENCE) -> T:
             if pause is None:
                 raise
         time.sleep(pause)
+
+
+class Deleted(NamedTuple):
+    """What deleting a run removed: its events and cached results (counts), and whether its
+    workspace went too (``workspace_error`` says why not when it could not be removed)."""
+
+    run: str
+    events: int
+    cached: int
+    workspace: bool
+    workspace_error: str | None = None
+
+
+def deletion_refused(row: dict[str, Any]) -> str | None:
+    """Why run ``row`` (as ``Store.run`` or ``Store.runs`` give it) may not be deleted now, in
+    one line, or None: a run that is going on, its process alive, is never deleted."""
+    try:
+        live = RunState(row["state"]).is_live
+    except ValueError:
+        return None
+    if not live:
+        return None
+    owner = str(row.get("owner") or "")
+    host, _, who = owner.rpartition(":")
+    pid = who.partition("@")[0]
+    process = f"process {pid} on {host}" if pid and host else "its process"
+    return (
+        f"run {row['id']} is {row['state']}: {process} is still running it; "
+        f"stop it first (`weft stop {row['id']}`), then delete it"
+    )
 
 
 class CacheRow(NamedTuple):
@@ -383,6 +414,35 @@ class Store:
         except sqlite3.Error as exc:
             raise InvalidInput(f"cannot clear the cache in {self.path}: {describe_db_error(exc)}") from None
 
+    def delete_run(self, run_id: str) -> Deleted:
+        """Forget run ``run_id``: its row, events, controls and cached results in one
+        transaction, then its workspace (only inside the home). A run going on is refused
+        (``InvalidInput``, ``deletion_refused``), checked under the write lock so it cannot be
+        resumed in between. A workspace that cannot be removed is reported, not raised: the
+        run is gone from the database by then."""
+
+        def delete() -> tuple[int, int]:
+            with self._tx():
+                reason = deletion_refused(self.run(run_id))
+                if reason:
+                    raise InvalidInput(reason)
+                events = self.conn.execute("DELETE FROM events WHERE run=?", (run_id,)).rowcount
+                cached = self.conn.execute("DELETE FROM cache WHERE run=?", (run_id,)).rowcount
+                self.conn.execute("DELETE FROM controls WHERE run=?", (run_id,))
+                self.conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
+                return events, cached
+
+        try:
+            events, cached = patiently(delete)
+        except sqlite3.Error as exc:
+            raise InvalidInput(f"cannot delete run {run_id} in {self.path}: {describe_db_error(exc)}") from None
+        try:
+            removed = remove_inside(self.workspace(run_id), self.home)
+        except OSError as exc:
+            error = f"its workspace {self.workspace(run_id)} could not be removed: {exc.strerror or exc}"
+            return Deleted(run_id, events, cached, False, error)
+        return Deleted(run_id, events, cached, removed)
+
     # -- reading -----------------------------------------------------------------------
 
     def resolve_run(self, ref: str) -> str:
@@ -416,6 +476,7 @@ class Store:
         return data
 
     def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The runs, newest first; ``state`` as of now, ``owner`` the process that runs (ran) it."""
         sql = (
             "SELECT id, workflow, path, state, started_at, finished_at, owner, lease_until FROM runs"
             " ORDER BY started_at DESC"
@@ -427,9 +488,13 @@ class Store:
         out = []
         for r in cur.fetchall():
             data = dict(zip(cols, r))
-            data["state"] = state_now(data.pop("state"), data.pop("owner"), data.pop("lease_until"))
+            data["state"] = state_now(data.pop("state"), data["owner"], data.pop("lease_until"))
             out.append(data)
         return out
+
+    def event_times(self, run_id: str) -> list[float]:
+        """When each of the run's events happened, in order (index 0 is event 1): a replay's clock."""
+        return [float(ts) for (ts,) in self.conn.execute("SELECT ts FROM events WHERE run=? ORDER BY seq", (run_id,))]
 
     def events(
         self,
