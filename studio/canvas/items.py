@@ -286,12 +286,9 @@ class NodeLook:
         self._paint_footer(painter, rect, state_rgb)
 
     def _paint_state_icon(self, painter: QtGui.QPainter, rect: QtCore.QRectF, header: float, rgb: Any) -> None:
-        """The state's glyph in a disc at the header's right end (a failed node: big and red)."""
-        size = min(16.0, header - 4.0) if self.run_state != "failed" else min(20.0, header)
-        disc = QtCore.QRectF(rect.right() - size - 4, rect.top() + (header - size) / 2, size, size)
-        if self.run_state == "failed":
-            disc.moveTop(rect.top() - size / 3)  # over the corner: seen even far out
-            disc.moveLeft(rect.right() - size * 2 / 3)
+        """The state's glyph in a disc at the header's right end (a failed node's is bigger)."""
+        size = 16.0 if self.run_state == "failed" else 13.0
+        disc = QtCore.QRectF(rect.right() - size - 3, rect.top() + max(1.0, (header - size) / 2), size, size)
         painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255, 200), 1.0))
         painter.setBrush(QtGui.QColor(*rgb))
         painter.drawEllipse(disc)

@@ -303,3 +303,38 @@ def test_the_palette_keeps_the_operator_under_the_pointer(qtbot: Any, window: An
     after = tree.itemAt(point)
     assert after is not None and after.data(0, QtCore.Qt.UserRole + 1) == under
     assert window.palette.find("sleep", BASIC).font(0).bold()  # listed as imported, in place
+
+
+# -- pictures to look at -------------------------------------------------------------------------
+
+
+def test_screenshots_under_both_themes(qtbot: Any, window: Any, examples: Path) -> None:
+    """word-count under both themes, and a finished fan-out run with one failed square
+    (saved under test-artifacts/ to be looked at)."""
+    from tests.conftest import ROOT
+    from tests.studio.conftest import run_to_end
+
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    window.resize(1400, 860)
+    square = examples / "ops" / "square.py"
+    square.write_text(
+        square.read_text() + "\nif x == 3:\n    weft.log('three is not allowed here')\n    raise SystemExit(1)\n"
+    )
+    for name in ("light", "dark"):
+        window.apply_preferences(Preferences(theme=name))
+        assert window.open(examples / "word-count.weft.yaml")
+        window.canvas.fit()
+        window.canvas.select(["count"])
+        qtbot.wait(100)
+        picture = window.grab()
+        assert picture.save(str(artifacts / f"studio-word-count-{name}.png"))
+        assert window.open(examples / "fan-out.weft.yaml")
+        model = run_to_end(qtbot, window)
+        assert model.nodes["square-3"].state == "failed" and model.nodes["sum"].state == "skipped"
+        window.canvas.run_layer.flush()
+        window.canvas.select(["square-3"])
+        window.canvas.fit()
+        qtbot.wait(100)
+        assert window.grab().save(str(artifacts / f"studio-fan-out-failed-{name}.png"))
+        window.close_run()
