@@ -102,6 +102,11 @@ class GettingStarted(QtWidgets.QLabel):
             self.move((parent.width() - self.width()) // 2, max(10, (parent.height() - self.height()) // 2))
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.Resize and self.isVisible():
+        if event.type() in (QtCore.QEvent.Resize, QtCore.QEvent.Show):
             self._center()
         return False
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        self.adjustSize()
+        self._center()
+        super().showEvent(event)
