@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from studio import help
 from studio.canvas.canvas import Canvas
 
 Keys = QtGui.QKeySequence
@@ -47,6 +49,8 @@ class Slots:
     paste: Callable[[], object]
     duplicate: Callable[[], object]
     quick_add: Callable[[], object]  # the searchable operator list at the pointer
+    preferences: Callable[[], object] = lambda: None
+    about: Callable[[], object] = lambda: None
 
 
 class Actions:
@@ -105,6 +109,15 @@ class Actions:
         self.pause.setEnabled(False)
         self.clear_run = self._make("&Clear Run", s.clear_run, None, "Remove the run's drawing from the canvas")
         self.history = self._make("Open &Past Run…", s.history, "Ctrl+H", "Open a run from the history")
+        self.preferences = self._make("&Preferences…", s.preferences, Keys.Preferences, "Executor, libraries, theme")
+        self.preferences.setMenuRole(QtGui.QAction.PreferencesRole)
+        self.about = self._make("&About Weft Studio", s.about, None, "Version and links")
+        self.guides = [
+            self._make(text, lambda p=path: help.open_guide(p), None, f"Open {path.name}") for text, path in help.GUIDES
+        ]
+        # the toolbar's Undo and Redo keep their width: their text never changes, the tooltip says what
+        self.undo_tool = Twin("Undo", self.undo, undo_stack.undo)
+        self.redo_tool = Twin("Redo", self.redo, undo_stack.redo)
         self._menus(docks)
         self._toolbar()
         # right-click on the canvas: the same actions (NodeGraphQt shows its menu when it has any)
@@ -142,6 +155,8 @@ class Actions:
         edit.addActions([self.cut, self.copy, self.paste, self.duplicate, self.delete, self.select_all])
         edit.addSeparator()
         edit.addAction(self.quick_add)
+        edit.addSeparator()
+        edit.addAction(self.preferences)
         view = bar.addMenu("&View")
         view.addActions([self.fit, self.arrange])
         view.addSeparator()
@@ -151,6 +166,10 @@ class Actions:
         workflow.addActions([self.validate, self.run, self.pause, self.stop, self.clear_run])
         history = bar.addMenu("&History")
         history.addAction(self.history)
+        guide = bar.addMenu("&Help")
+        guide.addActions(self.guides)
+        guide.addSeparator()
+        guide.addAction(self.about)
         self.rebuild_recent()
 
     def _toolbar(self) -> None:
@@ -159,7 +178,7 @@ class Actions:
         tools.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
         tools.addActions([self.new, self.open, self.save])
         tools.addSeparator()
-        tools.addActions([self.undo, self.redo, self.delete])
+        tools.addActions([self.undo_tool, self.redo_tool, self.delete])
         tools.addSeparator()
         tools.addActions([self.validate, self.run, self.pause, self.stop])
         tools.addSeparator()
@@ -200,3 +219,24 @@ class Actions:
             self.redo.setEnabled(self.undo_stack.canRedo())
         for action in (self.new, self.open):
             action.setEnabled(not running)
+
+
+class Twin(QtGui.QAction):
+    """A toolbar twin of a menu action whose text changes (Undo Delete 1 wire): its own text stays,
+    so the toolbar never moves; it takes the action's state and says what it would do in its
+    tooltip."""
+
+    def __init__(self, text: str, action: QtGui.QAction, slot: Callable[[], object]) -> None:
+        super().__init__(text, action.parent())
+        self.action = action
+        self.triggered.connect(lambda _checked=False: slot())
+        action.changed.connect(self.follow)
+        self.follow()
+
+    def follow(self) -> None:
+        if not shiboken6.isValid(self.action) or not shiboken6.isValid(self):
+            return  # the window is going: its actions tell their last changes as they are deleted
+        what = self.action.text().replace("&", "")
+        self.setEnabled(self.action.isEnabled())
+        self.setToolTip(f"{what} ({self.action.shortcut().toString()})")
+        self.setStatusTip(what)

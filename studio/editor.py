@@ -20,6 +20,11 @@ from studio.model.document import Document, EdgeKey
 from studio.model.library import read_library
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 wire``, ``2 wires``: what an undo entry says it did."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class Editor:
     def __init__(self, document: Document, stack: QUndoStack) -> None:
         self.document = document
@@ -143,9 +148,9 @@ class Editor:
         if not node_ids and not edges:
             return
         self.stack.beginMacro(
-            f"Delete {len(node_ids)} nodes and {len(edges)} wires"
+            f"Delete {counted(len(node_ids), 'node')} and {counted(len(edges), 'wire')}"
             if node_ids and edges
-            else (f"Delete {', '.join(node_ids)}" if node_ids else f"Delete {len(edges)} wires")
+            else (f"Delete {', '.join(node_ids)}" if node_ids else f"Delete {counted(len(edges), 'wire')}")
         )
         for key in edges:
             self.stack.push(cmd.RemoveEdge(doc, key))

@@ -8,6 +8,7 @@ and the window's layout in ``QSettings``, and hands runs to ``RunView`` and past
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,18 @@ from engine.errors import InvalidInput, Problem
 from engine.events import NodeState, RunState
 from engine.promises.registered import registration_problems
 from engine.workflow.loader import read_text_leniently
-from studio import export
+from studio import export, help, theme
 from studio.actions import Actions, Slots
 from studio.canvas.canvas import Canvas
 from studio.canvas.items import DESIGN, GHOST, REFUSED
 from studio.clipboard import CanvasClipboard
 from studio.editor import Editor
+from studio.help import GettingStarted
 from studio.history import History, ReplayBar
 from studio.model.document import Document
 from studio.model.runmodel import RunModel
 from studio.palette import Palette
+from studio.preferences import Preferences, PreferencesDialog, new_workflow_settings
 from studio.problems import ProblemsPanel
 from studio.promises_panel import PromisesPanel
 from studio.properties import Properties
@@ -50,8 +53,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_error = ""
         self.undo_stack = QtGui.QUndoStack(self)
         self.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.prefs = Preferences.load(settings)
+        theme.apply(theme.theme_named(self.prefs.theme))
         self.canvas = Canvas(self)
         self.palette = Palette(user_library)
+        self.getting_started = GettingStarted(self.canvas.viewer.viewport())
         self.properties = Properties()
         self.promises = PromisesPanel()
         self.run_panel = RunPanel()
@@ -118,7 +124,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resize(1400, 860)
         self.document = Document()
         self.editor = Editor(self.document, self.undo_stack)
-        self.set_document(Document())
+        self.apply_preferences(self.prefs)
+        self.set_document(self.new_document())
         self._restore_layout()
 
     def _slots(self) -> Slots:
@@ -146,6 +153,8 @@ class MainWindow(QtWidgets.QMainWindow):
             paste=self.clipboard.paste,
             duplicate=self.clipboard.duplicate,
             quick_add=self.quick_add.open_at_cursor,
+            preferences=self.edit_preferences,
+            about=lambda: help.show_about(self),
         )
 
     def show_page(self, page: QtWidgets.QWidget) -> None:
@@ -191,6 +200,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_page(self.problems)
         self._update_actions()
         self._update_title()
+        self.getting_started.set_empty(not document.nodes)
         QtCore.QTimer.singleShot(0, self.canvas.fit)
 
     def _source_text(self, document: Document) -> str:
@@ -201,6 +211,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _structure_edited(self, *_args: Any) -> None:
         """An edit after a run makes the run's drawing stale: clear it."""
+        self.getting_started.set_empty(not self.document.nodes)
         if self.canvas.run_layer.model is not None and not self.runs.running and self.past_run is None:
             self.canvas.run_layer.reset()
             self.banner.hide()
@@ -223,7 +234,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.runs.running or not self.maybe_save():
             return
         self.close_run(keep_document=True)
-        self.set_document(Document())
+        self.set_document(self.new_document())
 
     def open_dialog(self) -> None:
         start = str(self.document.path.parent) if self.document.path else str(Path.cwd())
@@ -333,6 +344,31 @@ class MainWindow(QtWidgets.QMainWindow):
         path = export.export_png(self.document, self.canvas.render, self)
         if path is not None:
             self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    # -- preferences ------------------------------------------------------------------------
+
+    def new_document(self) -> Document:
+        """An empty workflow with the preferred executor and image in its settings."""
+        document = Document()
+        document.workflow.settings = new_workflow_settings(self.prefs, document.workflow.settings)
+        return document
+
+    def edit_preferences(self) -> None:
+        dialog = PreferencesDialog(self.prefs, self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog.preferences(), save=True))
+        dialog.open()  # window-modal, without a nested event loop
+
+    def apply_preferences(self, prefs: Preferences, save: bool = False) -> None:
+        self.prefs = prefs
+        if save:
+            prefs.save(self.settings)
+        theme.apply(theme.theme_named(prefs.theme))
+        self.canvas.apply_theme()
+        self.getting_started.restyle()
+        self.palette.set_folders([Path(f) for f in prefs.libraries])
+        # workflows may import from these folders (the loader confines imports to the library path)
+        paths = [p for p in os.environ.get("WEFT_LIBRARY_PATH", "").split(os.pathsep) if p]
+        os.environ["WEFT_LIBRARY_PATH"] = os.pathsep.join(dict.fromkeys(paths + prefs.libraries))
 
     # -- recent files and layout ------------------------------------------------------------
 

@@ -40,6 +40,7 @@ class OperatorTree(QtWidgets.QTreeWidget):
         self.setDragEnabled(True)
         self.setDragDropMode(QtWidgets.QAbstractItemView.DragOnly)
         self.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        self.setVerticalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
 
     def mimeTypes(self) -> list[str]:
         return [OPERATOR_MIME]
@@ -79,6 +80,8 @@ class Palette(QtWidgets.QWidget):
         self.tree.itemDoubleClicked.connect(self._double_clicked)
         self._builtin: list[LibraryFile] = []
         self._user: list[LibraryFile] = []
+        self.extra_folders: list[Path] = []
+        self._extra: list[tuple[Path, list[LibraryFile]]] = []
         self.refresh()
 
     def set_document(self, document: Document) -> None:
@@ -88,9 +91,15 @@ class Palette(QtWidgets.QWidget):
         document.events.workflow_changed.connect(self.rebuild)
         self.rebuild()
 
+    def set_folders(self, folders: list[Path]) -> None:
+        """More library folders to show (from the preferences), each a group of its own."""
+        self.extra_folders = [Path(f) for f in folders]
+        self.refresh()
+
     def refresh(self) -> None:
         self._builtin = library_files(BUILTIN_FOLDER)
         self._user = library_files(self.user_folder)
+        self._extra = [(folder, library_files(folder)) for folder in self.extra_folders]
         self.rebuild()
 
     def libraries(self) -> list[LibraryFile]:
@@ -98,32 +107,81 @@ class Palette(QtWidgets.QWidget):
         return self._builtin + self._user
 
     def rebuild(self, *_changed: object) -> None:
+        """List everything again, keeping what the pointer is over where it is: a drop that
+        imports a library must not slide the next operator out from under the pointer."""
+        anchor = self._anchor()
+        collapsed = {
+            self.tree.topLevelItem(i).text(0).split(" (")[0]
+            for i in range(self.tree.topLevelItemCount())
+            if not self.tree.topLevelItem(i).isExpanded()
+        }
+        scroll = self.tree.verticalScrollBar().value()
         self.tree.clear()
         doc = self.document
+        groups = [("Weft library", self._builtin, ""), ("My library", self._user, str(self.user_folder))]
+        groups += [(folder.name or str(folder), libs, str(folder)) for folder, libs in self._extra]
+        shown = {doc.import_for(lib.path) for _t, libs, _f in groups for lib in libs} if doc is not None else set()
+        imported = set(doc.workflow.imports) if doc is not None else set()
         if doc is not None:
             own = QtWidgets.QTreeWidgetItem(self.tree, [f"This workflow ({doc.workflow.name})"])
             for name, op in sorted(doc.operators().items()):
                 source = doc.operator_source(name)
+                if source in shown:
+                    continue  # listed (in bold) under its library: the list keeps its rows
                 self._leaf(own, op, None, f" ({Path(source).name})" if source else "")
-        for title, libraries in (("Weft library", self._builtin), ("My library", self._user)):
+        for title, libraries, folder in groups:
             group = QtWidgets.QTreeWidgetItem(self.tree, [title])
-            if title == "My library":
-                group.setToolTip(0, f"operator library files (*.weft.yaml) in {self.user_folder}")
+            if folder:
+                group.setToolTip(0, f"operator library files (*.weft.yaml) in {folder}")
             for lib in libraries:
                 node = QtWidgets.QTreeWidgetItem(group, [lib.title])
                 node.setToolTip(0, str(lib.path) + "".join(f"\n{p}" for p in lib.problems))
+                uses = doc is not None and doc.import_for(lib.path) in imported
                 for _name, op in sorted(lib.operators.items()):
-                    self._leaf(node, op, lib.path, "")
+                    leaf = self._leaf(node, op, lib.path, "")
+                    if uses:
+                        font = leaf.font(0)
+                        font.setBold(True)
+                        leaf.setFont(0, font)
+                        leaf.setToolTip(0, leaf.toolTip(0) + "<br/><i>imported by this workflow</i>")
         self.tree.expandAll()
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            if top.text(0).split(" (")[0] in collapsed:
+                top.setExpanded(False)
         self._apply_filter(self.filter.text())
+        self.tree.verticalScrollBar().setValue(scroll)
+        self._restore(anchor)
 
-    def _leaf(self, parent: QtWidgets.QTreeWidgetItem, op: OperatorSpec, library: Path | None, suffix: str) -> None:
+    def _anchor(self) -> tuple[dict[str, str], int] | None:
+        """The operator under the pointer and where it is drawn (or None)."""
+        viewport = self.tree.viewport()
+        point = viewport.mapFromGlobal(QtGui.QCursor.pos())
+        if not viewport.rect().contains(point):
+            return None
+        item = self.tree.itemAt(point)
+        ref = item.data(0, ROLE_REF) if item is not None else None
+        return (ref, self.tree.visualItemRect(item).top()) if ref else None
+
+    def _restore(self, anchor: tuple[dict[str, str], int] | None) -> None:
+        if anchor is None:
+            return
+        ref, top = anchor
+        item = self.find(ref["operator"], Path(ref["library"]) if ref["library"] else None)
+        if item is not None:
+            bar = self.tree.verticalScrollBar()
+            bar.setValue(bar.value() + self.tree.visualItemRect(item).top() - top)
+
+    def _leaf(
+        self, parent: QtWidgets.QTreeWidgetItem, op: OperatorSpec, library: Path | None, suffix: str
+    ) -> QtWidgets.QTreeWidgetItem:
         item = QtWidgets.QTreeWidgetItem(parent, [op.name + suffix])
         item.setData(0, ROLE_REF, {"operator": op.name, "library": str(library) if library else ""})
         item.setToolTip(0, describe_operator(op))
         item.setFlags(item.flags() | QtCore.Qt.ItemIsDragEnabled)
         if op.dynamic:
             item.setForeground(0, QtGui.QBrush(QtGui.QColor(230, 140, 40)))
+        return item
 
     def _apply_filter(self, text: str) -> None:
         text = text.strip().lower()

@@ -21,9 +21,12 @@ from engine.workflow.records import MessageSource, Reader
 from engine.workflow.writer import node_data, param_data
 from studio.model.document import Document, EdgeKey
 from studio.paramform import ParamForm
+from studio.preferences import DEFAULT_EXECUTOR, executor_choices
 
 TEXT_FIELDS = ("description", "image", "workdir")
 NUMBER_FIELDS = ("retries", "retry_delay", "timeout")
+#: a node's executor entry that says nothing in the text: the workflow's executor
+NODE_DEFAULT_EXECUTOR = "default (the workflow's)"
 
 
 def _flow(value: Any) -> str:
@@ -107,7 +110,7 @@ class Properties(QtWidgets.QWidget):
             "params": self._line(c, "free JSON for the task, e.g. {path: data/words.txt}"),
             "env": self._line(c, "environment, e.g. {LANG: C.UTF-8}"),
             "image": self._line(c, "the container image, for the docker executor"),
-            "executor": self._combo(["(default)", *EXECUTORS], c),
+            "executor": self._combo([NODE_DEFAULT_EXECUTOR, *EXECUTORS], c),
             "retries": self._line(c, "re-runs after a failure, with backoff"),
             "retry_delay": self._line(c, "seconds before the first retry (doubling)"),
             "timeout": self._line(c, "seconds per attempt"),
@@ -151,7 +154,7 @@ class Properties(QtWidgets.QWidget):
             "name": self._line(c),
             "description": self._line(c),
             "max_parallel": self._line(c, "tasks at once (default: CPU count)"),
-            "executor": self._combo(["(local)", *EXECUTORS], c),
+            "executor": self._combo(executor_choices(), c),
             "image": self._line(c),
             "fail_fast": self._combo(["false", "true"], c),
             "imports": QtWidgets.QLabel(),
@@ -218,7 +221,7 @@ class Properties(QtWidgets.QWidget):
             elif name == "trigger":
                 widget.setCurrentText(value or "(all)")
             elif name == "executor":
-                widget.setCurrentText(value or "(default)")
+                widget.setCurrentText(value or NODE_DEFAULT_EXECUTOR)
             elif name == "operator":
                 widget.setText(value or "(inline: command and ports below)")
             elif name == "params" and schema is not None:
@@ -318,7 +321,8 @@ class Properties(QtWidgets.QWidget):
         self.w["name"].setText(wf.name)
         self.w["description"].setText(wf.description or "")
         self.w["max_parallel"].setText("" if wf.settings.max_parallel is None else str(wf.settings.max_parallel))
-        self.w["executor"].setCurrentText(wf.settings.executor or "(local)")
+        executor = wf.settings.executor
+        self.w["executor"].setCurrentText(DEFAULT_EXECUTOR if executor in (None, "local") else executor)
         self.w["image"].setText(wf.settings.image or "")
         self.w["fail_fast"].setCurrentText("true" if wf.settings.fail_fast else "false")
         self.w["imports"].setText("<br/>".join(wf.imports) or "(none)")
@@ -420,7 +424,9 @@ class Properties(QtWidgets.QWidget):
             return
         settings = Settings(
             max_parallel=max_parallel,
-            executor=None if self.w["executor"].currentIndex() == 0 else self.w["executor"].currentText(),
+            executor=(wf.settings.executor if wf.settings.executor == "local" else None)  # as written
+            if self.w["executor"].currentIndex() == 0
+            else self.w["executor"].currentText(),
             image=self.w["image"].text().strip() or None,
             fail_fast=True
             if self.w["fail_fast"].currentText() == "true"

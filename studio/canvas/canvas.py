@@ -16,15 +16,16 @@ from typing import Any
 from PySide6 import QtCore, QtGui
 
 from engine.workflow.model import NodeSpec
+from studio import theme
 from studio.canvas.frames import Frames
 from studio.canvas.graph import OPERATOR_MIME, WeftGraph, WeftNode
-from studio.canvas.items import DESIGN, GHOST, NodeLook, WeftNodeItem, type_color
+from studio.canvas.items import DESIGN, GHOST, NodeLook, WeftNodeItem, type_color, where_text
 from studio.canvas.layout import Grid, beside, layered
-from studio.canvas.nodegraph import DASHED, OUTPUT, PipeItem, PortItem, join, part
+from studio.canvas.nodegraph import GRID_DOTS, GRID_LINES, OUTPUT, PipeItem, PortItem, join, part
+from studio.canvas.wires import WeftPipeItem
 from studio.model.document import AFTER, THEN, Document, EdgeKey
 
 NODE_HEIGHT = 80.0
-WHEN_COLOR = (200, 190, 90, 255)
 
 
 #: how a node is drawn: label, inputs, outputs, detail line, dynamic, colour
@@ -41,7 +42,7 @@ class Canvas(QtCore.QObject):
         self.graph = WeftGraph(self)
         self.viewer = self.graph.viewer()
         self.viewer.wire_check = self._wire_problem
-        self.viewer.wire_refused.connect(lambda reason: self.message.emit(f"Refused: {reason}"))
+        self.viewer.wire_refused.connect(lambda reason: self.message.emit(f"Refused: {reason}" if reason else ""))
         self.viewer.port_hovered.connect(self.message.emit)
         self.viewer.connection_changed.connect(self._on_connection_changed)
         self.viewer.connection_sliced.connect(self._on_connection_sliced)
@@ -56,7 +57,9 @@ class Canvas(QtCore.QObject):
         self.nodes: dict[str, WeftNode] = {}
         self.auto_positions: dict[str, tuple[float, float]] = {}
         self._last_selection: list[str] = []
+        self._reselect: EdgeKey | None = None
         self.frames = Frames(self)
+        self.apply_theme()
         from studio.canvas.runlayer import RunLayer  # the run layer draws on this canvas
 
         self.run_layer = RunLayer(self)
@@ -146,7 +149,21 @@ class Canvas(QtCore.QObject):
         if pos is None and doc is not None:
             pos = doc.position(spec.id)
         accent = QtGui.QColor(color) if color and QtGui.QColor.isValidColorName(color) else None
-        return self.make_node(spec.id, label, inputs, outputs, DESIGN, detail, dynamic, pos, accent)
+        node = self.make_node(spec.id, label, inputs, outputs, DESIGN, detail, dynamic, pos, accent)
+        self._runs_on(node.view, spec)
+        return node
+
+    def _runs_on(self, item: WeftNodeItem, spec: NodeSpec) -> None:
+        """Where the node runs and its badges (cache, retries, timeout), as its text says."""
+        doc = self.document
+        resolved = doc.resolved(spec) if doc is not None else None
+        settings = doc.workflow.settings if doc is not None else None
+        executor = (resolved.executor if resolved else spec.executor) or (settings.executor if settings else None)
+        image = (resolved.image if resolved else spec.image) or (settings.image if settings else None)
+        item.where = where_text(executor, image)
+        item.cache = bool(resolved and resolved.cache)
+        item.retries = resolved.retries if resolved else 0
+        item.timeout = resolved.timeout if resolved else None
 
     def make_node(
         self,
@@ -172,9 +189,11 @@ class Canvas(QtCore.QObject):
             for name, text in inputs.items():
                 port = node.add_input(name, color=type_color(text)[:3])
                 port.view.tip = f"{node_id}.{name}: input of type {text}"
+                port.view.type_text = text
             for name, text in outputs.items():
                 port = node.add_output(name, multi_output=True, color=type_color(text)[:3])
                 port.view.tip = f"{node_id}.{name}: output of type {text}"
+                port.view.type_text = text
             then = node.add_output(THEN, multi_output=True, color=type_color(None)[:3])
             then.view.tip = f"{node_id}: then — wire it to another node's 'after': that node runs after this one"
         self.graph.add_node(node, pos=list(pos) if pos else [0.0, 0.0], selected=False, push_undo=False)
@@ -243,11 +262,19 @@ class Canvas(QtCore.QObject):
 
     def _edge_added(self, key: EdgeKey) -> None:
         self._connect(key)
+        if key == self._reselect:  # a wire whose `when` changed stays selected
+            ports = self._ports(key)
+            pipe = pipe_between(ports[0].view, ports[1].view) if ports is not None else None
+            if pipe is not None:
+                pipe.setSelected(True)
+        self._reselect = None
         self.frames.schedule()
 
     def _edge_removed(self, key: EdgeKey) -> None:
         ports = self._ports(key)
         if ports is not None:
+            pipe = pipe_between(ports[0].view, ports[1].view)
+            self._reselect = key if pipe is not None and pipe.isSelected() else None
             part(ports[0], ports[1])
         self.frames.schedule()
 
@@ -263,9 +290,15 @@ class Canvas(QtCore.QObject):
 
     def _workflow_changed(self, fields: list[str] | None = None) -> None:
         """Imports changed: nodes of imported operators may have gained or lost ports."""
-        if fields is not None and not {"imports", "types", "operators"} & set(fields):
-            return  # the name, description or settings: nothing drawn depends on them
         doc = self.document
+        if fields is not None and "settings" in fields and doc is not None:
+            for node_id, node in self.nodes.items():  # the default executor, image or cache
+                spec = doc.node(node_id)
+                if spec is not None:
+                    self._runs_on(node.view, spec)
+                    node.view.refresh()
+        if fields is not None and not {"imports", "types", "operators"} & set(fields):
+            return  # the name or description: nothing drawn depends on them
         for node_id in list(self.nodes):
             spec = doc.node(node_id) if doc is not None else None
             if spec is not None and spec.operator is not None:
@@ -281,7 +314,7 @@ class Canvas(QtCore.QObject):
         out, inp = src.outputs().get(out_name), dst.inputs().get(in_name)
         return (out, inp) if out is not None and inp is not None else None
 
-    def _connect(self, key: EdgeKey, color: tuple[int, ...] | None = None, dashed: bool = False) -> bool:
+    def _connect(self, key: EdgeKey) -> bool:
         ports = self._ports(key)
         if ports is None:
             return False
@@ -289,15 +322,9 @@ class Canvas(QtCore.QObject):
         if out.view not in inp.view.connected_ports:  # the input side: an output may have thousands
             join(out, inp)
         edge = self.document.edge(key) if self.document else None
-        when = edge.when if edge is not None else None
         pipe = pipe_between(out.view, inp.view)
-        if pipe is not None:
-            pipe.setToolTip(f"{key}\nwhen {when}" if when else str(key))
-            if when or color is not None or dashed:
-                pipe.color = color or WHEN_COLOR
-                if dashed:
-                    pipe.style = DASHED
-                pipe.reset()
+        if isinstance(pipe, WeftPipeItem):
+            pipe.set_when(edge.when if edge is not None else None)
         return True
 
     def _wire_problem(self, a: PortItem, b: PortItem) -> str | None:
@@ -322,6 +349,11 @@ class Canvas(QtCore.QObject):
             refused = self.editor.rewire(cut, drawn)
             if refused:
                 self.message.emit(f"Refused: {refused}")
+            elif drawn:  # says what landed, and takes away a refusal shown while dragging
+                self.message.emit(f"Connected {drawn[-1]}")
+            elif cut and not self.viewer.refused_reason:  # (a refusal says why the wire came off)
+                self.message.emit(f"Disconnected {cut[-1]}")
+            self.viewer.refused_reason = None
         self.resync_wires([k.source for k in cut + drawn] + [k.target for k in cut + drawn])
 
     def _on_connection_sliced(self, pairs: list[Any]) -> None:
@@ -439,6 +471,20 @@ class Canvas(QtCore.QObject):
             rect = rect.united(item.sceneBoundingRect())
         return rect
 
+    def apply_theme(self) -> None:
+        """Draw the canvas in the current theme: background, grid, nodes, wires, labels."""
+        look = theme.current()
+        scene = self.viewer.scene()
+        scene.background_color = look.canvas
+        scene.grid_color = look.grid
+        scene.grid_mode = GRID_DOTS if look.dotted_grid else GRID_LINES
+        for item in scene.items():
+            if isinstance(item, WeftPipeItem):
+                item.restyle()
+            elif isinstance(item, NodeLook):
+                item.apply_theme()
+        self.viewer.viewport().update()
+
     def add_context_actions(self, actions: list[QtGui.QAction]) -> None:
         """Offer ``actions`` on a right-click on the canvas (NodeGraphQt shows its menu when it has any)."""
         self.viewer.context_menus()["graph"].addActions(actions)
@@ -479,7 +525,7 @@ class Canvas(QtCore.QObject):
         if rect.isNull():
             rect = QtCore.QRectF(0, 0, 400, 300)
         image = QtGui.QImage(int(rect.width() * scale), int(rect.height() * scale), QtGui.QImage.Format_ARGB32)
-        image.fill(QtGui.QColor(35, 35, 35))
+        image.fill(theme.color(theme.current().canvas))
         painter = QtGui.QPainter(image)
         painter.setRenderHint(QtGui.QPainter.Antialiasing)
         scene.render(painter, QtCore.QRectF(image.rect()), rect)
@@ -489,7 +535,7 @@ class Canvas(QtCore.QObject):
 
 def estimated_height(inputs: int, outputs: int) -> float:
     """How tall NodeGraphQt will draw a node with these data ports (plus 'after' and 'then')."""
-    return 26.0 + 23.0 * max(inputs + 1, outputs + 1) * 1.05 + 14.0
+    return 26.0 + 23.0 * max(inputs + 1, outputs + 1) * 1.05 + 30.0
 
 
 def _out_in(a: PortItem, b: PortItem) -> tuple[PortItem, PortItem]:

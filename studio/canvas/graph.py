@@ -16,6 +16,11 @@ from PySide6 import QtCore, QtWidgets
 
 from studio.canvas.items import NodeLook, WeftNodeItem
 from studio.canvas.nodegraph import INPUT, OUTPUT, BaseNode, NodeGraph, NodeViewer, PipeItem, PortItem
+from studio.canvas.wires import WeftPipeItem
+
+#: a press on a wire this close to one of its ports (scene units) picks the wire up to move its
+#: end, as a drag from the port does; anywhere else along the wire, a click selects it
+PORT_END = 18.0
 
 #: The drag-and-drop format of the palette: JSON {"operator": name, "library": path or ""}.
 OPERATOR_MIME = "application/x-weft-operator"
@@ -33,6 +38,7 @@ class WeftPortItem(PortItem):
     """
 
     tip = ""
+    type_text: str | None = None  # the port's data type; None for 'after' and 'then'
 
     @PortItem.multi_connection.setter
     def multi_connection(self, mode: bool = False) -> None:
@@ -118,6 +124,56 @@ class WeftViewer(NodeViewer):
         self.refused_reason: str | None = None
         self.node_menu: NodeMenu | None = None
 
+    # -- wires ------------------------------------------------------------------------------
+
+    def establish_connection(self, start_port: PortItem, end_port: PortItem) -> None:
+        """NodeGraphQt's, with Weft's wire item (its look, label, tooltip and wider hit area)."""
+        pipe = WeftPipeItem()
+        self.scene().addItem(pipe)
+        pipe.set_connections(start_port, end_port)
+        pipe.draw_path(pipe.input_port, pipe.output_port)
+        if start_port.node.selected or end_port.node.selected:
+            pipe.highlight()
+        if not start_port.node.visible or not end_port.node.visible:
+            pipe.hide()
+
+    def wire_to_select(self, pos: QtCore.QPointF) -> WeftPipeItem | None:
+        """The wire a left click at ``pos`` (scene) selects: one under the pointer, away from its
+        ports' ends and from any node (a press there picks the wire up, as NodeGraphQt does)."""
+        for item in self.scene().items(pos):
+            if isinstance(item, (NodeLook, PortItem)) or isinstance(item.parentItem(), NodeLook):
+                return None
+            if isinstance(item, WeftPipeItem) and item.input_port is not None and item.output_port is not None:
+                ends = (item.input_port.sceneBoundingRect().center(), item.output_port.sceneBoundingRect().center())
+                if all(QtCore.QLineF(pos, end).length() > PORT_END for end in ends):
+                    return item
+                return None
+        return None
+
+    def sceneMousePressEvent(self, event: Any) -> None:
+        plain = not (self.ALT_state or self.SHIFT_state or self.CTRL_state or self._LIVE_PIPE.isVisible())
+        if plain and event.button() == QtCore.Qt.LeftButton and self.wire_to_select(event.scenePos()) is not None:
+            return  # the scene's own press selects it
+        super().sceneMousePressEvent(event)
+
+    # -- NodeGraphQt's modifier hints -------------------------------------------------------
+
+    def focusOutEvent(self, event: Any) -> None:
+        """A shortcut that opens a dialog takes the keyboard away before Ctrl (or Shift, Alt) is
+        released: the viewer never sees the release, so forget the modifiers here, and the hint
+        NodeGraphQt draws for them ("CTRL: Deselect Nodes") with them."""
+        self.forget_modifiers()
+        super().focusOutEvent(event)
+
+    def forget_modifiers(self) -> None:
+        self.ALT_state = self.CTRL_state = self.SHIFT_state = False
+        self._cursor_text.setPlainText("")
+        self._cursor_text.setVisible(False)
+
+    def modifier_hint(self) -> str:
+        """The hint NodeGraphQt draws on the canvas while a modifier is held ('' when none)."""
+        return self._cursor_text.toPlainText().strip() if self._cursor_text.isVisible() else ""
+
     def node_at(self, pos: QtCore.QPoint) -> NodeLook | None:
         """The node drawn at ``pos`` (viewport coordinates), whatever part of it is there."""
         for item in self.items(pos):
@@ -162,10 +218,12 @@ class WeftViewer(NodeViewer):
         if self.wire_check is None or from_port.port_type == to_port.port_type:
             return True  # same-side drops are restored by the viewer itself
         reason = self.wire_check(from_port, to_port)
-        self.refused_reason = reason
+        refused_before, self.refused_reason = self.refused_reason, reason
         if reason:
             self.wire_refused.emit(reason)
             return False
+        if refused_before:
+            self.wire_refused.emit("")  # over a port that fits now: the refusal no longer holds
         return True
 
     def _validate_reject_connection(self, from_port: PortItem, to_port: PortItem) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from studio import theme
 from studio.canvas.nodegraph import CACHE_MODE, INPUT, SELECTED_BORDER_COLOR, SELECTED_COLOR, AbstractNodeItem, NodeItem
 
 DESIGN, SPAWNED, GHOST, REFUSED = "design", "spawned", "ghost", "refused"
@@ -27,16 +28,33 @@ STATE_COLORS: dict[str, tuple[int, int, int]] = {
     "running": (70, 150, 230),
     "waiting": (235, 200, 70),
     "succeeded": (90, 185, 100),
-    "failed": (225, 75, 75),
+    "failed": (235, 45, 45),
     "skipped": (120, 120, 120),
     "cancelled": (160, 130, 210),
     "retired": (110, 110, 110),
 }
-BODY = QtGui.QColor(40, 44, 52)
+#: A glyph per state, drawn beside the state's name and in the node's corner: a state reads
+#: without its colour too (and two close colours never stand alone).
+STATE_ICONS: dict[str, str] = {
+    "pending": "○",
+    "running": "▶",
+    "waiting": "?",
+    "succeeded": "✓",
+    "failed": "✕",
+    "skipped": "↷",
+    "cancelled": "⊘",
+    "retired": "⌀",
+}
+#: how much of the state's colour goes into the node's fill (out of 4): failed stands out
+STATE_TINT: dict[str, int] = {"failed": 2, "pending": 0, "retired": 0}
 GHOST_PEN = QtGui.QColor(170, 170, 170)
 REFUSED_PEN = QtGui.QColor(235, 70, 70)
 BADGE = QtGui.QColor(230, 140, 40)
 CACHED_BADGE = QtGui.QColor(80, 190, 200)
+RETRY_BADGE = QtGui.QColor(150, 160, 200)
+TIMEOUT_BADGE = QtGui.QColor(175, 175, 150)
+#: height of each of the two footer lines: the state (or detail), and where it runs with badges
+LINE = 13.0
 #: how much of a retired node (and of its wires) still shows: it left the as-of-now graph
 RETIRED_OPACITY = 0.35
 
@@ -77,7 +95,7 @@ class _Title(QtWidgets.QGraphicsSimpleTextItem):
 
     def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
         super().__init__(text, parent)
-        self.setBrush(QtGui.QColor(235, 235, 235))
+        self.setBrush(theme.color(theme.current().node_title))
         self.setCacheMode(CACHE_MODE)
 
     def setPlainText(self, text: str) -> None:
@@ -129,6 +147,10 @@ class NodeLook:
     accent: QtGui.QColor | None
     cached_from: str | None
     question: str
+    where: str
+    cache: bool
+    retries: int
+    timeout: float | None
     _faded: bool
 
     def _init_look(self, kind: str = DESIGN) -> None:
@@ -144,6 +166,10 @@ class NodeLook:
         self.accent = None  # style.color
         self.cached_from = None  # the run whose cached result this node reused
         self.question = ""  # what it asks while it waits for a person
+        self.where = ""  # where it runs: local, or docker and the image
+        self.cache = False  # may reuse an earlier result
+        self.retries = 0
+        self.timeout: float | None = None
         self._faded = False
 
     def tooltip(self) -> str:
@@ -152,8 +178,16 @@ class NodeLook:
             lines.append(self.detail)
         if self.kind == SPAWNED:
             lines.append("<i>created during the run</i>")
+        if self.where:
+            lines.append(f"runs on: {html.escape(self.where)}")
         if self.dynamic:
             lines.append("dynamic: its task may add nodes, edges and promises")
+        if self.cache:
+            lines.append("cache: may reuse an earlier run's result")
+        if self.retries:
+            lines.append(f"retries: {self.retries}")
+        if self.timeout:
+            lines.append(f"timeout: {_seconds(self.timeout)} per attempt")
         if self.run_state:
             state = self.run_state + (f" ({self.progress:.0%})" if self.progress is not None else "")
             lines.append(f"state: {state}")
@@ -184,29 +218,47 @@ class NodeLook:
         self.setToolTip(self.tooltip())  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
         super().hoverEnterEvent(event)  # type: ignore[misc]  # a mixin: the QGraphicsItem provides it
 
+    def badges(self) -> list[tuple[str, QtGui.QColor]]:
+        """The small labels of the second footer line, most telling first."""
+        out: list[tuple[str, QtGui.QColor]] = []
+        if self.kind == GHOST:
+            return out
+        if self.dynamic:
+            out.append(("dynamic", BADGE))
+        if self.cached_from:
+            out.append(("cached", CACHED_BADGE))
+        elif self.cache:
+            out.append(("cache", CACHED_BADGE))
+        if self.retries:
+            out.append((f"↻{self.retries}", RETRY_BADGE))
+        if self.timeout:
+            out.append((f"⏱{_seconds(self.timeout)}", TIMEOUT_BADGE))
+        return out
+
     def paint_look(
         self, painter: QtGui.QPainter, rect: QtCore.QRectF, header: float, selected: bool, border_rgba: Any, proxy: bool
     ) -> None:
+        look = theme.current()
         radius = 5.0
         state_rgb = STATE_COLORS.get(self.run_state or "")
         if self.kind in (GHOST, REFUSED):
             pen = QtGui.QPen(GHOST_PEN if self.kind == GHOST else REFUSED_PEN, 1.6, QtCore.Qt.DashLine)
             painter.setPen(pen)
-            painter.setBrush(QtGui.QColor(60, 60, 60, 90) if self.kind == GHOST else QtGui.QColor(120, 30, 30, 90))
+            painter.setBrush(theme.color(look.ghost_fill) if self.kind == GHOST else QtGui.QColor(120, 30, 30, 90))
             painter.drawRoundedRect(rect, radius, radius)
         else:
-            fill = QtGui.QColor(BODY)
+            fill = theme.color(look.node_body)
             if state_rgb is not None:
-                tint = QtGui.QColor(*state_rgb)
+                tint, share = QtGui.QColor(*state_rgb), STATE_TINT.get(self.run_state or "", 1)
                 fill = QtGui.QColor(
-                    (fill.red() * 3 + tint.red()) // 4,
-                    (fill.green() * 3 + tint.green()) // 4,
-                    (fill.blue() * 3 + tint.blue()) // 4,
+                    (fill.red() * (4 - share) + tint.red() * share) // 4,
+                    (fill.green() * (4 - share) + tint.green() * share) // 4,
+                    (fill.blue() * (4 - share) + tint.blue() * share) // 4,
                 )
             painter.setPen(QtCore.Qt.NoPen)
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, radius, radius)
-            painter.setBrush(self.accent if self.accent is not None else QtGui.QColor(0, 0, 0, 70))
+            painter.setBrush(self.accent if self.accent is not None else theme.color(look.node_header))
             painter.drawRoundedRect(QtCore.QRectF(rect.left(), rect.top(), rect.width(), header), radius, radius)
             if self.kind == SPAWNED:  # a stripe on the left: made by a task, not by a person
                 painter.setBrush(QtGui.QColor(230, 140, 40, 160))
@@ -216,45 +268,83 @@ class NodeLook:
                 painter.drawRoundedRect(rect, radius, radius)
             if self.culprit or self.problem:
                 border, width = REFUSED_PEN, 3.0
+            elif self.run_state == "failed":
+                border, width = QtGui.QColor(*STATE_COLORS["failed"]), 3.6
             elif state_rgb is not None:
                 border, width = QtGui.QColor(*state_rgb), 2.6
             else:
-                border, width = QtGui.QColor(*border_rgba), 1.0
+                border, width = theme.color(look.node_border), 1.2
             if selected:
                 border, width = QtGui.QColor(*SELECTED_BORDER_COLOR), max(width, 2.0)
             painter.setBrush(QtCore.Qt.NoBrush)
             painter.setPen(QtGui.QPen(border, width))
             painter.drawRoundedRect(rect, radius, radius)
+            if state_rgb is not None and not proxy:
+                self._paint_state_icon(painter, rect, header, state_rgb)
         if proxy:
             return
         self._paint_footer(painter, rect, state_rgb)
-        right = rect.right()
-        if self.dynamic and self.kind != GHOST:
-            right = self._paint_badge(painter, rect, right, "dynamic", BADGE)
-        if self.cached_from and self.kind != GHOST:
-            self._paint_badge(painter, rect, right, "cached", CACHED_BADGE)
+
+    def _paint_state_icon(self, painter: QtGui.QPainter, rect: QtCore.QRectF, header: float, rgb: Any) -> None:
+        """The state's glyph in a disc at the header's right end (a failed node's is bigger)."""
+        size = 16.0 if self.run_state == "failed" else 13.0
+        disc = QtCore.QRectF(rect.right() - size - 3, rect.top() + max(1.0, (header - size) / 2), size, size)
+        painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255, 200), 1.0))
+        painter.setBrush(QtGui.QColor(*rgb))
+        painter.drawEllipse(disc)
+        font = QtGui.QFont(_small_font())
+        font.setBold(True)
+        font.setPointSizeF(size * 0.45)
+        painter.setFont(font)
+        painter.setPen(QtGui.QColor(255, 255, 255))
+        painter.drawText(disc, QtCore.Qt.AlignCenter, STATE_ICONS.get(self.run_state or "", ""))
 
     def _paint_footer(self, painter: QtGui.QPainter, rect: QtCore.QRectF, state_rgb: Any) -> None:
+        look = theme.current()
         painter.setFont(_small_font())
-        badges = int(self.dynamic) + int(bool(self.cached_from))
-        line = QtCore.QRectF(rect.left() + 8, rect.bottom() - 16, rect.width() - 16 - 54 * badges, 12)
+        metrics = QtGui.QFontMetrics(_small_font())
+        first = QtCore.QRectF(rect.left() + 8, rect.bottom() - 6 - 2 * LINE, rect.width() - 16, LINE)
+        second = QtCore.QRectF(first.left(), first.bottom(), first.width(), LINE)
         if self.kind == GHOST:
             text = self.detail
         elif self.kind == REFUSED:
             text = "refused: " + self.detail
         elif self.run_state == "waiting" and self.question:
-            text = f"waiting: {self.question}"
+            text = f"? waiting: {self.question}"
         elif self.run_state:
-            text = self.run_state + (f"  {self.progress:.0%}" if self.progress is not None else "")
+            text = f"{STATE_ICONS.get(self.run_state, '')} {self.run_state}" + (
+                f"  {self.progress:.0%}" if self.progress is not None else ""
+            )
         else:
             text = self.detail
-        painter.setPen(QtGui.QColor(200, 200, 200) if self.kind != REFUSED else REFUSED_PEN)
-        metrics = QtGui.QFontMetrics(_small_font())
+        if self.kind == REFUSED:
+            pen = REFUSED_PEN
+        elif self.run_state == "failed":
+            pen = QtGui.QColor(255, 235, 235) if look.name == "dark" else QtGui.QColor(150, 0, 0)
+        else:
+            pen = theme.color(look.node_footer)
+        painter.setPen(pen)
+        if self.run_state == "failed":
+            bold = QtGui.QFont(_small_font())
+            bold.setBold(True)
+            painter.setFont(bold)
         painter.drawText(
-            line,
+            first,
             QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter,
-            metrics.elidedText(text, QtCore.Qt.ElideRight, int(line.width())),
+            metrics.elidedText(text, QtCore.Qt.ElideRight, int(first.width())),
         )
+        painter.setFont(_small_font())
+        right = second.right()
+        for label, colour in reversed(self.badges()):
+            right = self._paint_badge(painter, second, right, label, colour)
+        if self.where and self.kind != GHOST:
+            painter.setPen(theme.color(look.node_where))
+            room = QtCore.QRectF(second.left(), second.top(), max(0.0, right - second.left() - 4), LINE)
+            painter.drawText(
+                room,
+                QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter,
+                metrics.elidedText(self.where, QtCore.Qt.ElideMiddle, int(room.width())),
+            )
         if self.progress is not None and self.kind not in (GHOST, REFUSED):
             bar = QtCore.QRectF(rect.left() + 4, rect.bottom() - 4, rect.width() - 8, 3)
             painter.setPen(QtCore.Qt.NoPen)
@@ -266,17 +356,51 @@ class NodeLook:
             )
 
     def _paint_badge(
-        self, painter: QtGui.QPainter, rect: QtCore.QRectF, right: float, text: str, color: QtGui.QColor
+        self, painter: QtGui.QPainter, line: QtCore.QRectF, right: float, text: str, color: QtGui.QColor
     ) -> float:
-        """A small rounded label in the footer, ending at ``right``; returns where the next one ends."""
-        badge = QtCore.QRectF(right - 54, rect.bottom() - 16, 48, 12)
+        """A small rounded label on ``line``, ending at ``right``; returns where the next one ends."""
+        width = QtGui.QFontMetrics(_small_font()).horizontalAdvance(text) + 10.0
+        badge = QtCore.QRectF(right - width, line.top() + 0.5, width, LINE - 1.0)
         painter.setPen(QtCore.Qt.NoPen)
         painter.setBrush(color)
         painter.drawRoundedRect(badge, 6, 6)
         painter.setPen(QtGui.QColor(30, 30, 30))
         painter.setFont(_small_font())
         painter.drawText(badge, QtCore.Qt.AlignCenter, text)
-        return badge.left()
+        return badge.left() - 3.0
+
+    def apply_theme(self) -> None:
+        """Take the current theme's text colours (the body is painted from it anyway)."""
+        self.update()  # type: ignore[attr-defined]  # a mixin: the QGraphicsItem provides it
+
+
+def _seconds(value: float) -> str:
+    value = float(value)
+    if value >= 3600 and value % 3600 == 0:
+        return f"{int(value // 3600)}h"
+    if value >= 60 and value % 60 == 0:
+        return f"{int(value // 60)}m"
+    return f"{value:g}s"
+
+
+def short_image(image: str, limit: int = 22) -> str:
+    """An image name as a node shows it: no registry host, no ``library/``, no digest."""
+    name = image.split("@", 1)[0]
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    if parts and parts[0] == "library":
+        parts = parts[1:]
+    name = "/".join(parts) or image
+    return name if len(name) <= limit else "…" + name[-(limit - 1) :]
+
+
+def where_text(executor: str | None, image: str | None) -> str:
+    """Where a node runs, in a few words: ``local``, ``docker · python:3.12-slim``."""
+    executor = executor or "local"
+    if executor == "local" or not image:
+        return executor
+    return f"{executor} · {short_image(image)}"
 
 
 class WeftNodeItem(NodeLook, NodeItem):
@@ -331,7 +455,7 @@ class WeftNodeItem(NodeLook, NodeItem):
     def _add_port(self, port: Any) -> Any:
         text = QtWidgets.QGraphicsSimpleTextItem(port.name, self)
         text.setFont(_small_font())
-        text.setBrush(QtGui.QColor(220, 220, 220))
+        text.setBrush(theme.color(theme.current().node_text))
         text.setVisible(port.display_name)
         text.setCacheMode(CACHE_MODE)
         if port.port_type == INPUT:
@@ -341,7 +465,14 @@ class WeftNodeItem(NodeLook, NodeItem):
         return port
 
     def _set_text_color(self, color: Any) -> None:
-        self._text_item.setDefaultTextColor(QtGui.QColor(*color))
+        self._text_item.setDefaultTextColor(theme.color(theme.current().node_title))  # not NodeGraphQt's
+
+    def apply_theme(self) -> None:
+        look = theme.current()
+        self._text_item.setBrush(theme.color(look.node_title))
+        for text in list(self._input_items.values()) + list(self._output_items.values()):
+            text.setBrush(theme.color(look.node_text))
+        self.update()
 
     def _tooltip_disable(self, state: bool) -> None:
         pass  # the canvas sets the tooltip once, and refresh() when the state changes
@@ -354,7 +485,7 @@ class WeftNodeItem(NodeLook, NodeItem):
 
     def draw_node(self) -> None:
         super().draw_node()
-        self._height += 14.0  # a line for the state / progress / meaning
+        self._height += 2 * LINE + 4.0  # the state (or detail) line, and where it runs with badges
         self.prepareGeometryChange()
 
     def paint(self, painter: QtGui.QPainter, option: Any, widget: Any) -> None:
@@ -407,7 +538,7 @@ class RunNodeItem(NodeLook, AbstractNodeItem):
         proxy = scale * self._width < 70
         self.paint_look(painter, rect, self.HEADER, self.isSelected(), (46, 57, 66, 255), proxy)
         if not proxy:
-            painter.setPen(QtGui.QColor(235, 235, 235) if self.kind not in (GHOST,) else GHOST_PEN)
+            painter.setPen(theme.color(theme.current().node_title) if self.kind not in (GHOST,) else GHOST_PEN)
             title = QtCore.QRectF(rect.left() + 8, rect.top(), rect.width() - 16, self.HEADER)
             metrics = QtGui.QFontMetrics(painter.font())
             painter.drawText(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.base.commands import PortConnectedCmd, PortDisconnectedCmd
-from NodeGraphQt.constants import ITEM_CACHE_MODE, NodeEnum, PipeEnum, PortTypeEnum
+from NodeGraphQt.constants import ITEM_CACHE_MODE, NodeEnum, PipeEnum, PortTypeEnum, ViewerEnum
 from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
@@ -22,6 +22,8 @@ __all__ = [
     "BaseNode",
     "CACHE_MODE",
     "DASHED",
+    "GRID_DOTS",
+    "GRID_LINES",
     "INPUT",
     "NodeGraph",
     "NodeItem",
@@ -31,6 +33,7 @@ __all__ = [
     "PortItem",
     "SELECTED_BORDER_COLOR",
     "SELECTED_COLOR",
+    "SOLID",
     "join",
     "part",
 ]
@@ -38,8 +41,12 @@ __all__ = [
 #: ``PortItem.port_type`` of an input and of an output.
 INPUT: int = PortTypeEnum.IN.value
 OUTPUT: int = PortTypeEnum.OUT.value
-#: ``PipeItem.style`` of a dashed wire.
+#: ``PipeItem.style`` of a dashed and of a solid wire.
 DASHED: int = PipeEnum.DRAW_TYPE_DASHED.value
+SOLID: int = PipeEnum.DRAW_TYPE_DEFAULT.value
+#: ``NodeScene.grid_mode`` of a dotted and of a lined canvas.
+GRID_DOTS: int = ViewerEnum.GRID_DISPLAY_DOTS.value
+GRID_LINES: int = ViewerEnum.GRID_DISPLAY_LINES.value
 #: How node items cache their drawing, as NodeGraphQt's own items do.
 CACHE_MODE = ITEM_CACHE_MODE
 #: NodeGraphQt's fill and border of a selected node (RGBA).

@@ -18,7 +18,7 @@ import networkx as nx
 from PySide6 import QtCore, QtWidgets
 
 from engine.events import NodeState
-from studio.canvas.items import GHOST, REFUSED, SPAWNED, NodeLook, RunEdgeItem, RunNodeItem
+from studio.canvas.items import GHOST, REFUSED, SPAWNED, NodeLook, RunEdgeItem, RunNodeItem, where_text
 from studio.canvas.layout import Grid, beside
 from studio.model.document import AFTER, THEN, EdgeKey
 from studio.model.runmodel import Changes, RunModel, edge_key
@@ -243,6 +243,11 @@ class RunLayer:
         else:
             self.grid.mark(pos[0], pos[1], RunNodeItem.HEIGHT)
         item = self._new_item(node_id, label, SPAWNED, detail, run.dynamic, ports)
+        settings = self.canvas.document.workflow.settings if self.canvas.document is not None else None
+        item.where = where_text(
+            run.spec.get("executor") or (settings.executor if settings else None),
+            run.spec.get("image") or (settings.image if settings else None),
+        )
         item.setPos(*pos)
         self._paint(node_id)
         now = time.time()
