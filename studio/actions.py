@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import help
 from studio.canvas.canvas import Canvas
+from studio.canvas.navigation import ZOOM_STEP, zoom
 
 Keys = QtGui.QKeySequence
 
@@ -99,6 +100,14 @@ class Actions:
             canvas.viewer.addAction(action)
         self.fit = self._make("&Fit View", canvas.fit, "Ctrl+0", "Show the whole graph (also: F on the canvas)")
         QtGui.QShortcut(Keys("F"), canvas.viewer, canvas.fit, context=QtCore.Qt.WidgetShortcut)
+        self.zoom_in = self._make("Zoom &In", lambda: zoom(canvas.viewer, ZOOM_STEP), "Ctrl+=", "Zoom in")
+        self.zoom_in.setShortcuts([Keys("Ctrl+="), Keys("Ctrl++")])
+        self.zoom_out = self._make("Zoom &Out", lambda: zoom(canvas.viewer, 1 / ZOOM_STEP), "Ctrl+-", "Zoom out")
+        layer = canvas.run_layer
+        self.follow = self._toggle(
+            "F&ollow New Nodes", layer.follow, lambda on: setattr(layer, "follow", on), "Scroll to nodes a run creates"
+        )
+        self.minimap = self._toggle("&Minimap", True, canvas.minimap.setVisible, "The whole graph, small, in a corner")
         self.arrange = self._make("&Arrange", s.arrange, "Ctrl+L", "Lay the nodes out in layers (undoable)")
         self.validate = self._make("&Validate", s.validate, "F7", "Check the workflow as the engine would")
         self.run = self._make("&Run", s.run, "F5", "Run the workflow as it is on the canvas")
@@ -139,6 +148,11 @@ class Actions:
         action.triggered.connect(lambda _checked=False: slot())
         return action
 
+    def _toggle(self, text: str, checked: bool, setter: Callable[[bool], object], tip: str) -> QtGui.QAction:
+        action = QtGui.QAction(text, self.host, checkable=True, checked=checked, statusTip=tip)
+        action.toggled.connect(setter)
+        return action
+
     def _menus(self, docks: Iterable[QtWidgets.QDockWidget]) -> None:
         bar = self.host.menuBar()
         file = bar.addMenu("&File")
@@ -158,7 +172,8 @@ class Actions:
         edit.addSeparator()
         edit.addAction(self.preferences)
         view = bar.addMenu("&View")
-        view.addActions([self.fit, self.arrange])
+        view.addActions([self.zoom_in, self.zoom_out, self.fit, self.arrange])
+        view.addActions([self.follow, self.minimap])
         view.addSeparator()
         for dock in docks:
             view.addAction(dock.toggleViewAction())

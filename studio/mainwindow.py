@@ -468,10 +468,18 @@ class MainWindow(QtWidgets.QMainWindow):
         (once it has finished and the run is not running), answer it (while it waits)."""
         model = self.canvas.run_layer.model
         record = model.nodes.get(node_id) if model is not None and model.run_id else None
-        if model is None or record is None or model.run_id is None:
+        stacking = self.canvas.run_layer.stack_action(node_id)  # many siblings drawn as one node
+        if (model is None or record is None or model.run_id is None) and not stacking:
             return None
-        run_id = model.run_id
         menu = QtWidgets.QMenu(self)
+        if self._node_menu is not None:
+            self._node_menu.deleteLater()
+        self._node_menu = menu
+        if stacking:
+            menu.addAction(stacking).triggered.connect(lambda _c=False: self.canvas.run_layer.toggle(node_id))
+        if model is None or record is None or model.run_id is None:
+            return menu
+        run_id = model.run_id
         restart = menu.addAction("Restart from here")
         restart.setObjectName("restart-from-here")
         restart.setStatusTip(f"Run {node_id} again, and everything downstream of it, in run {run_id}")
@@ -483,9 +491,6 @@ class MainWindow(QtWidgets.QMainWindow):
         if record.state is NodeState.WAITING and record.question:
             answer = menu.addAction("Answer…")
             answer.triggered.connect(lambda _checked=False: self._node_asks(node_id, force=True))
-        if self._node_menu is not None:
-            self._node_menu.deleteLater()
-        self._node_menu = menu
         return menu
 
     def _why_not_restart(self, model: RunModel, state: NodeState | None) -> str:

@@ -63,6 +63,9 @@ class Canvas(QtCore.QObject):
         from studio.canvas.runlayer import RunLayer  # the run layer draws on this canvas
 
         self.run_layer = RunLayer(self)
+        from studio.canvas.minimap import Minimap  # the overview in the corner of the view
+
+        self.minimap = Minimap(self)
 
     # -- the document -----------------------------------------------------------------------
 
@@ -429,7 +432,8 @@ class Canvas(QtCore.QObject):
     def item(self, node_id: str) -> NodeLook | None:
         """The item drawing node ``node_id``: a workflow node, or one the run added."""
         node = self.nodes.get(node_id)
-        return node.view if node is not None else self.run_layer.items.get(node_id)
+        layer = self.run_layer
+        return node.view if node is not None else layer.items.get(layer.stack_of.get(node_id, node_id))
 
     def port(self, node_id: str, name: str, output: bool) -> PortItem | None:
         node = self.nodes.get(node_id)

@@ -39,6 +39,10 @@ class WeftPortItem(PortItem):
 
     tip = ""
     type_text: str | None = None  # the port's data type; None for 'after' and 'then'
+    #: Qt's own itemChange, not NodeGraphQt's Python one: ports change a dozen times each while a
+    #: node is built, and each call into Python cost more than the port; the node moves its
+    #: pipes instead (``_Item.itemChange``)
+    itemChange = QtWidgets.QGraphicsItem.itemChange
 
     @PortItem.multi_connection.setter
     def multi_connection(self, mode: bool = False) -> None:
@@ -59,8 +63,6 @@ class WeftPortItem(PortItem):
 
 def _add_port(item: WeftNodeItem, name: str, port_type: int, multi: bool, display: bool, locked: bool) -> PortItem:
     port = WeftPortItem(item)
-    # no scene-position notifications while the node is being built and placed (``placed``)
-    port.setFlag(QtWidgets.QGraphicsItem.ItemSendsScenePositionChanges, False)
     port.name = name
     port.port_type = port_type
     port.multi_connection = multi
@@ -70,10 +72,18 @@ def _add_port(item: WeftNodeItem, name: str, port_type: int, multi: bool, displa
 
 
 class _Item(WeftNodeItem):
+    _placed = False
+
     def placed(self) -> None:
-        """The node stands where it belongs: from now on, ports move their wires along."""
-        for port in self.inputs + self.outputs:
-            port.setFlag(QtWidgets.QGraphicsItem.ItemSendsScenePositionChanges, True)
+        """The node stands where it belongs: from now on, moving it moves its wires along."""
+        self._placed = True
+        self.setFlag(QtWidgets.QGraphicsItem.ItemSendsGeometryChanges, True)
+
+    def itemChange(self, change: Any, value: Any) -> Any:
+        if change == QtWidgets.QGraphicsItem.ItemPositionHasChanged and self._placed:
+            for port in self.inputs + self.outputs:
+                port.redraw_connected_pipes()
+        return super().itemChange(change, value)
 
     def add_input(
         self,

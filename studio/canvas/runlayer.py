@@ -4,11 +4,15 @@ Nothing here touches the document or the undo stack. Workflow nodes are NodeGrap
 (people wire them); what the run adds — created nodes, ghosts, refused nodes and their wires —
 are light scene items of their own, so a task that creates a thousand nodes costs the window
 little. They are added in slices of at most ``BUDGET`` seconds per turn of the event loop, each
-in the free slot beside its creator (or its inputs): nothing a person placed moves.
+in the free slot beside its creator (or its inputs): nothing a person placed moves. Many
+siblings are drawn as one stack (``stacks.py``) until someone expands it; a created node that
+feeds a node left of it pushes that node (and what follows it) right, if the studio placed it,
+so wires keep flowing left to right.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +24,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.events import NodeState
 from studio.canvas.items import GHOST, REFUSED, SPAWNED, NodeLook, RunEdgeItem, RunNodeItem, where_text
 from studio.canvas.layout import Grid, beside
+from studio.canvas.stacks import STACK, THRESHOLD, Group, StackItem, group_key
 from studio.model.document import AFTER, THEN, EdgeKey
 from studio.model.runmodel import Changes, RunModel, edge_key
 
@@ -43,6 +48,20 @@ class RunLayer:
         self.positions: dict[str, tuple[float, float]] = {}
         self.grid = Grid()
         self._preds: dict[str, list[str]] = {}
+        self._succs: dict[str, list[str]] = {}
+        self._model_edges_of: dict[str, list[EdgeKey]] = {}  # every edge of the run, by its ends
+        #: siblings by (creator, operator); ``stack_of`` names the stack drawing a member now
+        self.groups: dict[tuple[str, str], Group] = {}
+        self.group_of: dict[str, Group] = {}
+        self.stack_of: dict[str, str] = {}
+        self._dirty: set[str] = set()  # stacks to repaint after this batch
+        self._expanded: set[tuple[str, str]] = set()  # groups a person asked to see in full
+        #: workflow nodes the run pushed right (their first position, restored on reset)
+        self._shifted: dict[str, tuple[float, float]] = {}
+        #: scroll to nodes as they are created (View > Follow New Nodes)
+        self.follow = True
+        self._last_created: str | None = None
+        self._followed_at = 0.0
         self._queue: deque[str] = deque()
         self._edge_queue: list[tuple[EdgeKey, tuple[int, ...], bool]] = []
         self._pumping = False
@@ -73,6 +92,16 @@ class RunLayer:
         self.model = None
         self.positions.clear()
         self._preds.clear()
+        self._succs.clear()
+        self._model_edges_of.clear()
+        self._clear_groups()
+        self._expanded.clear()
+        doc = self.canvas.document
+        for node_id, pos in self._shifted.items():
+            node = self.canvas.nodes.get(node_id)
+            if node is not None and (doc is None or doc.position(node_id) is None):
+                node.view.setPos(*pos)
+        self._shifted.clear()
         self._queue.clear()
         self._edge_queue.clear()
         self._burst(False)
@@ -98,13 +127,17 @@ class RunLayer:
         if model is None:
             return
         for key in changes.new_edges:
-            self._preds.setdefault(key.target, []).append(key.source)
+            self._note_edge(key)
             if self._drawn_by_workflow(key):
                 continue
             self._edge_queue.append((key, SPAWNED_EDGE, False))
         for node_id in changes.new_nodes:
-            if node_id not in self.canvas.nodes and node_id not in self.items:
-                self._queue.append(node_id)
+            if node_id in self.group_of:  # a restart retired it, a new attempt made it again
+                self._paint(node_id)
+            elif node_id not in self.canvas.nodes and node_id not in self.items:
+                group = self._join_group(node_id)
+                if group is None or not group.collapsed:
+                    self._queue.append(node_id)
             else:  # a workflow node, or one a restart retired that a new attempt made again
                 self._paint(node_id)
         for node_id in changes.states | changes.progress:
@@ -118,6 +151,7 @@ class RunLayer:
         if changes.broken:
             self._show_broken()
         self._pump()
+        self._sync_stacks()
 
     def show(self, model: RunModel) -> None:
         """Draw ``model`` as it is (the replay slider): add what is new, remove what is not there."""
@@ -128,10 +162,18 @@ class RunLayer:
             self._remove(node_id)
         for key in [k for k in self.edges if k not in model.edges and not k.target.startswith(("ghost:", "refused:"))]:
             self._remove_edge(key)
-        self._preds = {}
+        self._preds, self._succs, self._model_edges_of = {}, {}, {}
         for key in model.edges:
-            self._preds.setdefault(key.target, []).append(key.source)
-        self._queue = deque(n for n in model.nodes if n not in self.canvas.nodes and n not in self.items)
+            self._note_edge(key)
+        self._clear_groups()
+        queue: deque[str] = deque()
+        for node_id in model.nodes:
+            if node_id in self.canvas.nodes:
+                continue
+            group = self._join_group(node_id)
+            if (group is None or not group.collapsed) and node_id not in self.items:
+                queue.append(node_id)
+        self._queue = queue
         self._edge_queue = [
             (k, SPAWNED_EDGE, False) for k in model.edges if k not in self.edges and not self._drawn_by_workflow(k)
         ]
@@ -143,6 +185,7 @@ class RunLayer:
         self._sync_ghosts()
         self._show_broken()
         self._pump()
+        self._sync_stacks()
 
     def flush(self) -> None:
         """Create everything still queued now (tests, screenshots, the end of a replay step)."""
@@ -160,21 +203,28 @@ class RunLayer:
                 and node_id in self.model.nodes
                 and node_id not in self.items
                 and node_id not in self.canvas.nodes
+                and node_id not in self.stack_of
             ):
                 self._create_spawned(node_id)
+                self._last_created = node_id
                 created = True
         if self._edge_queue:
             queued = set(self._queue)
             waiting = []
             for entry in self._edge_queue:
-                key = entry[0]
+                key = self._visible(entry[0])
+                if key is None:
+                    continue  # between two members of one stack
                 if self._has(key.source) and self._has(key.target):
-                    self._draw_edge(*entry)
+                    self._draw_edge(key, *entry[1:])
+                    if entry[1] is SPAWNED_EDGE:
+                        self._keep_flow(key)
                 elif key.source in queued or key.target in queued:
                     waiting.append(entry)
             self._edge_queue = waiting
         if created:
             self.canvas.frames.schedule()
+            self._follow()
         backlog = bool(self._queue)
         self._burst(backlog and budget is not None)
         if backlog and not self._pumping and budget is not None:
@@ -234,11 +284,15 @@ class RunLayer:
         detail, ports = self._detail(run.spec)
         label = (run.spec.get("style") or {}).get("label") or node_id
         pos = self.positions.get(node_id)
-        if pos is None:
+        group = self.group_of.get(node_id)
+        if pos is None and group is not None and group.expanded and group.pos is not None:
+            pos = self._in_block(group, node_id)
+        elif pos is None:
             anchors = [p for p in self._preds.get(node_id, []) if self._has(p)] or (
                 [run.created_by] if run.created_by and self._has(run.created_by) else []
             )
             pos = beside([self._pos(a) for a in anchors], RunNodeItem.HEIGHT, self.grid)
+        if node_id not in self.positions:
             self.positions[node_id] = pos
         else:
             self.grid.mark(pos[0], pos[1], RunNodeItem.HEIGHT)
@@ -260,6 +314,12 @@ class RunLayer:
         return (pos.x(), pos.y())
 
     def _paint(self, node_id: str) -> None:
+        group = self.group_of.get(node_id)
+        if group is not None and self.model is not None and node_id in self.model.nodes:
+            group.note(node_id, self.model.nodes[node_id])
+            if group.collapsed:
+                self._dirty.add(group.stack_id)
+                return
         item = self._item(node_id)
         if item is None or item.kind in (GHOST, REFUSED):
             return
@@ -281,10 +341,240 @@ class RunLayer:
         for key in list(self._edges_of.get(node_id, ())):
             self._remove_edge(key)
         pos = item.scenePos()
-        self.grid.unmark(pos.x(), pos.y(), item.HEIGHT)
+        self.grid.unmark(pos.x(), pos.y(), item.boundingRect().height())
         scene = item.scene()
         if scene is not None:
             scene.removeItem(item)
+
+    # -- stacks of siblings -----------------------------------------------------------------
+
+    def _clear_groups(self) -> None:
+        for group in self.groups.values():
+            self._remove(group.stack_id)
+        self.groups.clear()
+        self.group_of.clear()
+        self.stack_of.clear()
+        self._dirty.clear()
+
+    def _join_group(self, node_id: str) -> Group | None:
+        """Count ``node_id`` among its siblings; once they are too many, they become a stack."""
+        assert self.model is not None
+        record = self.model.nodes[node_id]
+        key = group_key(record)
+        if key is None:
+            return None
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = Group(key, f"stack:{key[0]}:{len(self.groups)}")
+            group.expanded = key in self._expanded
+        group.add(node_id, record)
+        self.group_of[node_id] = group
+        if group.collapsed:
+            self.stack_of[node_id] = group.stack_id
+            self._dirty.add(group.stack_id)
+            self._shown([node_id])
+        elif len(group.members) > THRESHOLD and not group.expanded:
+            self._collapse(group)
+        return group
+
+    def _collapse(self, group: Group) -> None:
+        """Draw ``group`` as one stack node where its first member is (or would be)."""
+        group.collapsed = True
+        for member in group.members:
+            self.stack_of[member] = group.stack_id
+            self._remove(member)
+        item = StackItem(group, lambda stack: self.toggle(stack.weft_id))
+        item.on_moved = self._item_moved
+        self.canvas.viewer.scene().addItem(item)
+        self.items[group.stack_id] = item
+        height = item.boundingRect().height()
+        if group.pos is None:
+            anchors = [self._rep(p) for p in self._preds.get(group.members[0], [])]
+            anchors = [a for a in anchors if a != group.stack_id and self._has(a)] or [
+                a for a in group.key[:1] if self._has(a)
+            ]
+            group.pos = beside([self._pos(a) for a in anchors], height, self.grid)
+        else:
+            self.grid.mark(group.pos[0], group.pos[1], height)
+        item.setPos(*group.pos)
+        self._requeue_edges(group.members)
+        self._dirty.add(group.stack_id)
+        self._shown(group.members)
+        self._last_created = group.stack_id
+
+    def _expand(self, group: Group) -> None:
+        """Draw every member of ``group`` again (placed beside their inputs, as when they came)."""
+        item = self.items.get(group.stack_id)
+        if item is not None:
+            group.pos = (item.scenePos().x(), item.scenePos().y())
+        self._remove(group.stack_id)
+        group.collapsed = False
+        for member in group.members:
+            self.stack_of.pop(member, None)
+            self._queue.append(member)
+        self._requeue_edges(group.members)
+
+    def _in_block(self, group: Group, node_id: str) -> tuple[float, float]:
+        """An expanded stack's members fill a block of columns from where the stack stood, about
+        as tall as it is wide, rather than one column thousands of rows high."""
+        assert group.pos is not None
+        grid = self.grid
+        index = group.index_of(node_id)
+        rows = max(THRESHOLD, math.ceil(math.sqrt(4 * len(group.members))))
+        col, row = divmod(index, rows)
+        top = grid.row_of(group.pos[1]) - (min(rows, len(group.members)) * grid.rows_for(RunNodeItem.HEIGHT)) // 2
+        return grid.place(
+            grid.col_of(group.pos[0]) + col, top + row * grid.rows_for(RunNodeItem.HEIGHT), RunNodeItem.HEIGHT
+        )
+
+    def _requeue_edges(self, members: list[str]) -> None:
+        for member in members:
+            for key in self._model_edges_of.get(member, ()):
+                if not self._drawn_by_workflow(key):
+                    self._edge_queue.append((key, SPAWNED_EDGE, False))
+
+    def toggle(self, node_id: str) -> bool:
+        """Expand the stack ``node_id``, or collapse the stack a member ``node_id`` belongs to."""
+        group = next((g for g in self.groups.values() if g.stack_id == node_id), None) or self.group_of.get(node_id)
+        if group is None or len(group.members) <= THRESHOLD:
+            return False
+        if group.collapsed:
+            self._expanded.add(group.key)
+            group.expanded = True
+            self._expand(group)
+        else:
+            self._expanded.discard(group.key)
+            group.expanded = False
+            self._collapse(group)
+        self._pump()
+        self._sync_stacks()
+        self.canvas.frames.schedule()
+        return True
+
+    def stack_action(self, node_id: str) -> str | None:
+        """What a right-click on ``node_id`` may do with a stack: 'Expand', 'Collapse' or nothing."""
+        item = self.items.get(node_id)
+        if item is not None and item.kind == STACK:
+            return "Expand"
+        group = self.group_of.get(node_id)
+        if group is not None and not group.collapsed and len(group.members) > THRESHOLD:
+            return "Collapse"
+        return None
+
+    def _sync_stacks(self) -> None:
+        for stack_id in self._dirty:
+            item = self.items.get(stack_id)
+            if isinstance(item, StackItem):
+                item.sync()
+        self._dirty.clear()
+
+    def _rep(self, node_id: str) -> str:
+        """The node drawing ``node_id``: itself, or the stack it is part of."""
+        return self.stack_of.get(node_id, node_id)
+
+    def _visible(self, key: EdgeKey) -> EdgeKey | None:
+        """The wire that stands for edge ``key`` on the canvas (members' wires go to their stack)."""
+        source, target = self.stack_of.get(key.source), self.stack_of.get(key.target)
+        if source is None and target is None:
+            return key
+        if source is not None and source == target:
+            return None
+        return EdgeKey(
+            source or key.source,
+            None if source else key.source_port,
+            target or key.target,
+            None if target else key.target_port,
+        )
+
+    def _shown(self, node_ids: list[str]) -> None:
+        now = time.time()
+        for hook in self.shown_hooks:
+            for node_id in node_ids:
+                hook(node_id, now)
+
+    # -- flow ---------------------------------------------------------------------------------
+
+    def _note_edge(self, key: EdgeKey) -> None:
+        self._preds.setdefault(key.target, []).append(key.source)
+        self._succs.setdefault(key.source, []).append(key.target)
+        self._model_edges_of.setdefault(key.source, []).append(key)
+        self._model_edges_of.setdefault(key.target, []).append(key)
+
+    def _movable(self, node_id: str) -> bool:
+        """May the run move this node? Created nodes and stacks, and workflow nodes the studio
+        laid out (those with no position in the file): never what a person placed."""
+        item = self.items.get(node_id)
+        if item is not None:
+            return item.kind in (SPAWNED, STACK)
+        doc = self.canvas.document
+        return node_id in self.canvas.nodes and doc is not None and doc.position(node_id) is None
+
+    def _keep_flow(self, key: EdgeKey) -> None:
+        """A wire must not double back: a created node feeding one at or left of its own column
+        pushes that one, and what follows it, right (as far as the studio may move them)."""
+        grid = self.grid
+        source_col = grid.col_of(self._pos(key.source)[0])
+        if grid.col_of(self._pos(key.target)[0]) > source_col or not self._movable(key.target):
+            return
+        todo = [(key.target, source_col + 1)]
+        while todo:
+            node_id, col = todo.pop()
+            x, y = self._pos(node_id)
+            if grid.col_of(x) >= col or not self._movable(node_id):
+                continue
+            item = self._item(node_id)
+            if item is None:
+                continue
+            height = item.boundingRect().height() if node_id in self.items else item.height
+            grid.unmark(x, y, height)
+            pos = grid.place(col, grid.row_of(y), height)
+            if node_id in self.canvas.nodes:
+                self._shifted.setdefault(node_id, (x, y))
+            else:
+                self.positions[node_id] = pos
+            item.setPos(*pos)
+            for edge in list(self._edges_of.get(node_id, ())):  # workflow nodes do not route run wires
+                self._route(edge)
+            stack = self.items.get(node_id)
+            first = stack.group.members[0] if isinstance(stack, StackItem) else node_id  # siblings: alike
+            for successor in self._succs.get(first, ()):
+                todo.append((self._rep(successor), col + 1))
+            doc = self.canvas.document
+            for edge in doc.edges if doc is not None and node_id in self.canvas.nodes else ():
+                if edge.source == node_id:
+                    todo.append((edge.target, col + 1))
+        self._settle(key.source)
+        self.canvas.frames.schedule()
+
+    def _settle(self, node_id: str) -> None:
+        """Put a created node back level with its inputs once what crowded it there moved away."""
+        item = self.items.get(node_id)
+        anchors = [self._rep(p) for p in self._preds.get(node_id, ()) if self._has(self._rep(p))]
+        if item is None or item.kind != SPAWNED or not anchors:
+            return
+        grid = self.grid
+        x, y = self._pos(node_id)
+        near = round(sum(grid.row_of(self._pos(a)[1]) for a in anchors) / len(anchors))
+        if near == grid.row_of(y):
+            return
+        height = item.boundingRect().height()
+        grid.unmark(x, y, height)
+        pos = grid.place(grid.col_of(x), near, height)
+        self.positions[node_id] = pos
+        item.setPos(*pos)
+
+    def _follow(self) -> None:
+        """Bring the newest created node into view (at most five times a second)."""
+        now = time.perf_counter()
+        if not self.follow or self._last_created is None or now - self._followed_at < 0.2:
+            return
+        item = self.items.get(self._rep(self._last_created))
+        if item is None:
+            return
+        self._followed_at = now
+        from studio.canvas.navigation import reveal
+
+        reveal(self.canvas.viewer, item.sceneBoundingRect())
 
     # -- edges ------------------------------------------------------------------------------
 
