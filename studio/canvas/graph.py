@@ -71,6 +71,10 @@ def _add_port(item: WeftNodeItem, name: str, port_type: int, multi: bool, displa
     return item._add_port(port)
 
 
+_SELECTED_CHANGE = QtWidgets.QGraphicsItem.GraphicsItemChange.ItemSelectedChange
+_MOVED = QtWidgets.QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+
+
 class _Item(WeftNodeItem):
     _placed = False
 
@@ -80,10 +84,14 @@ class _Item(WeftNodeItem):
         self.setFlag(QtWidgets.QGraphicsItem.ItemSendsGeometryChanges, True)
 
     def itemChange(self, change: Any, value: Any) -> Any:
-        if change == QtWidgets.QGraphicsItem.ItemPositionHasChanged and self._placed:
+        # called tens of times per node while a canvas is built: decide by identity, and leave
+        # NodeGraphQt's handler (wire highlights) to the one change it is for
+        if change is _SELECTED_CHANGE:
+            return super().itemChange(change, value)
+        if change is _MOVED and self._placed:
             for port in self.inputs + self.outputs:
                 port.redraw_connected_pipes()
-        return super().itemChange(change, value)
+        return value
 
     def add_input(
         self,

@@ -112,7 +112,6 @@ class WeftPipeItem(PipeItem):
             self._place_label()
         elif self.label is not None:
             self.label.setVisible(False)
-        self.setToolTip(self.tip())
 
     def restyle(self) -> None:
         """Colour, width and dash from the ports and the current theme."""
@@ -122,7 +121,6 @@ class WeftPipeItem(PipeItem):
             self.color, self.style, self.width_px = theme.current().after_wire, DASHED, AFTER_WIDTH
         else:
             self.color, self.style, self.width_px = type_color(source), SOLID, DATA_WIDTH
-        self.setToolTip(self.tip())
         if self.isSelected():
             self.highlight()
         else:

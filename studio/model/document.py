@@ -106,6 +106,7 @@ class Document:
         self._registry: TypeRegistry | None = None
         self._regions: tuple[int, list[Region]] | None = None
         self._index: tuple[int, dict[str, NodeSpec], dict[EdgeKey, EdgeSpec]] | None = None
+        self._resolved: tuple[int, dict[int, tuple[NodeSpec, ResolvedNode | None]]] = (-1, {})
         self._operators: tuple[int, dict[str, OperatorSpec]] | None = None
         self._load_imports()
 
@@ -231,13 +232,26 @@ class Document:
         return types
 
     def resolved(self, node: NodeSpec | str) -> ResolvedNode | None:
+        """The node merged with its operator and the settings; kept until the next change (a
+        canvas asks several times per node while it draws a thousand)."""
         spec = self.node(node) if isinstance(node, str) else node
         if spec is None:
             return None
+        cache = self._resolved
+        if cache[0] != self.revision:
+            cache = self._resolved = (self.revision, {})
+        key = id(spec)
+        hit = cache[1].get(key)
+        if hit is not None and hit[0] is spec:
+            return hit[1]
         operator = self.operators().get(spec.operator) if spec.operator else None
-        if spec.operator is not None and operator is None:
-            return None
-        return resolve_node(spec, operator, self.workflow.settings)
+        result = (
+            None
+            if spec.operator is not None and operator is None
+            else resolve_node(spec, operator, self.workflow.settings)
+        )
+        cache[1][key] = (spec, result)
+        return result
 
     def ports(self, node: NodeSpec | str) -> tuple[dict[str, str], dict[str, str]]:
         resolved = self.resolved(node)
