@@ -21,9 +21,10 @@ GUIDES = (
 
 GETTING_STARTED = (
     "<h3>Getting started</h3>"
-    "<p><b>Add a node:</b> drag an operator from the <i>Operators</i> palette onto the canvas "
-    "(or double-click it).</p>"
-    "<p><b>Wire:</b> drag from an output port (right) to an input port (left). "
+    "<p><b>Add a node:</b> press <b>Tab</b> or double-click the canvas and type, or drag an "
+    "operator from the <i>Operators</i> palette.</p>"
+    "<p><b>Wire:</b> drag from an output port (right) to an input port (left), or let the "
+    "wire go on empty canvas to pick a node that fits. "
     "<i>then</i> → <i>after</i> makes a node run after another. Click a wire to give it a "
     "<i>when</i> in Properties.</p>"
     "<p><b>Run:</b> F5 (or Run in the toolbar); the run is drawn on the canvas.</p>"
