@@ -112,3 +112,48 @@ def test_screenshot_of_a_finished_map_run(xvfb: str, tmp_path: Path) -> None:
     colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
     assert len(colours) > 20, "the picture is not blank"
     print(f"\nscreenshot of the studio: {picture}")
+
+
+def _shoot(xvfb: str, tmp_path: Path, workflow: Path, picture: Path, theme: str) -> None:
+    """A real studio window on X, themed, that runs ``workflow`` and saves itself as ``picture``."""
+    settings = tmp_path / f"studio-{theme}.ini"
+    settings.write_text(f"[preferences]\ntheme={theme}\n")
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb", "WEFT_HOME": str(tmp_path / "home")}
+    env.pop("WAYLAND_DISPLAY", None)
+    picture.unlink(missing_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "studio.app", "--settings", str(settings), "--screenshot", str(picture), str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_screenshots_of_word_count_and_a_2000_node_run_in_both_themes(xvfb: str, tmp_path: Path, theme: str) -> None:
+    from PySide6 import QtGui
+
+    from tests.studio.test_bigrun import fanout
+
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    big = tmp_path / "big"
+    big.mkdir()
+    ARTIFACTS.mkdir(exist_ok=True)
+    backgrounds = []
+    for name, workflow in (("word-count", examples / "word-count.weft.yaml"), ("2000-nodes", fanout(big, 2000, 500))):
+        picture = ARTIFACTS / f"studio-{name}-{theme}.png"
+        _shoot(xvfb, tmp_path, workflow, picture, theme)
+        image = QtGui.QImage(str(picture))
+        assert image.width() >= 800 and image.height() >= 500
+        colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
+        assert len(colours) > 20, f"{picture} is blank"
+        backgrounds.append(QtGui.QColor(image.pixel(image.width() // 2, 60)).lightness())
+    if theme == "light":  # the panels follow the theme: the top of the window is light
+        assert min(backgrounds) > 128, backgrounds
+    else:
+        assert max(backgrounds) < 128, backgrounds
