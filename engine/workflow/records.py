@@ -30,7 +30,7 @@ from engine.workflow.model import (
     Trigger,
     memory_bytes,
 )
-from engine.workflow.params import value_problem
+from engine.workflow.params import describe, value_problem
 from engine.workflow.yamlsrc import Path, scalar_text
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -102,7 +102,7 @@ class Reader:
         if data is None:
             return {}
         if not isinstance(data, dict):
-            self.error(path, f"{what} must be a mapping, not {_kind(data)}")
+            self.error(path, f"{what} must be a mapping, not {describe(data)}")
             return {}
         if allowed is not None:
             for key in data:
@@ -115,13 +115,13 @@ class Reader:
     def text(self, data: Any, path: Path, what: str) -> str | None:
         if data is None or isinstance(data, str):
             return data
-        self.error(path, f"{what} must be text, not {_kind(data)}")
+        self.error(path, f"{what} must be text, not {describe(data)}")
         return None
 
     def flag(self, data: Any, path: Path, what: str) -> bool | None:
         if data is None or isinstance(data, bool):
             return data
-        self.error(path, f"{what} must be true or false, not {_kind(data)}")
+        self.error(path, f"{what} must be true or false, not {describe(data)}")
         return None
 
     def number(
@@ -131,7 +131,7 @@ class Reader:
             return None
         ok = isinstance(data, int) if integer else isinstance(data, (int, float))
         if isinstance(data, bool) or not ok or (isinstance(data, float) and not math.isfinite(data)):
-            self.error(path, f"{what} must be {'a whole number' if integer else 'a number'}, not {_kind(data)}")
+            self.error(path, f"{what} must be {'a whole number' if integer else 'a number'}, not {describe(data)}")
             return None
         if data < minimum or (exclusive and data == minimum):
             bound = f"greater than {minimum}" if exclusive else f"at least {minimum}"
@@ -163,7 +163,7 @@ class Reader:
             if stringify and isinstance(value, (int, float, bool)):
                 value = scalar_text(value)
             if not isinstance(value, str):
-                self.error(path + (key,), f"{what}: '{key}' must be text, not {_kind(value)}")
+                self.error(path + (key,), f"{what}: '{key}' must be text, not {describe(value)}")
                 continue
             out[key] = value
         return out
@@ -183,7 +183,7 @@ class Reader:
         if data is None:
             return None
         if not isinstance(data, dict):
-            self.error(path, f"{what} must be a mapping, not {_kind(data)}")
+            self.error(path, f"{what} must be a mapping, not {describe(data)}")
             return None
         return data
 
@@ -275,7 +275,7 @@ class Reader:
     def node(self, data: Any, path: Path) -> NodeSpec | None:
         allowed = NODE_KEYS
         if not isinstance(data, dict):
-            self.error(path, f"a node must be a mapping, not {_kind(data)}")
+            self.error(path, f"a node must be a mapping, not {describe(data)}")
             return None
         m = self.mapping(data, path, "node", allowed)
         spec = NodeSpec(loc=self.source.at(path))
@@ -306,7 +306,7 @@ class Reader:
         if value is None:
             return None
         if not isinstance(value, dict):
-            self.error(path, f"params_schema must be a mapping of param names, not {_kind(value)}")
+            self.error(path, f"params_schema must be a mapping of param names, not {describe(value)}")
             return None
         out: dict[str, ParamSpec] = {}
         for name, decl in value.items():
@@ -328,7 +328,7 @@ class Reader:
             return ParamSpec(kind, short=True) if kind else None
         if not isinstance(decl, dict):
             types = ", ".join(PARAM_TYPES)
-            self.error(path, f"{what} must be a type ({types}) or a mapping with 'type', not {_kind(decl)}")
+            self.error(path, f"{what} must be a type ({types}) or a mapping with 'type', not {describe(decl)}")
             return None
         m = self.mapping(decl, path, what, PARAM_KEYS)
         if "type" not in m:
@@ -388,7 +388,7 @@ class Reader:
 
     def edge(self, data: Any, path: Path) -> EdgeSpec | None:
         if not isinstance(data, dict):
-            self.error(path, f"an edge must be a mapping, not {_kind(data)}")
+            self.error(path, f"an edge must be a mapping, not {describe(data)}")
             return None
         m = self.mapping(data, path, "edge", ("from", "to", "when", "style"))
         ends = []
@@ -423,7 +423,7 @@ class Reader:
 
     def promise(self, data: Any, path: Path) -> PromiseSpec | None:
         if not isinstance(data, dict):
-            self.error(path, f"a promise must be a mapping like {{no_new_nodes: {{}}}}, not {_kind(data)}")
+            self.error(path, f"a promise must be a mapping like {{no_new_nodes: {{}}}}, not {describe(data)}")
             return None
         kinds = [k for k in data if k in PROMISE_KINDS]
         extra = ("id", "by", "where") if "shape" in kinds else ("id",)
@@ -515,19 +515,3 @@ _TASK_FIELD_READERS: dict[str, Callable[[Reader, Any, Path, str], Any]] = {
     "params_schema": lambda r, value, path, name: r.params_schema(value, path),
     "style": lambda r, value, path, name: r.style(value, path),
 }
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"text ('{value[:40]}')"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__

@@ -82,8 +82,12 @@ def port_center(window: Any, port: Any) -> QtCore.QPoint:
 
 def drag_wire(qtbot: Any, window: Any, source: Any, target: Any) -> None:
     """Draw a wire with the mouse, from port item ``source`` to port item ``target``."""
+    drag_between(window, port_center(window, source), port_center(window, target))
+
+
+def drag_between(window: Any, start: QtCore.QPoint, end: QtCore.QPoint) -> None:
+    """Press at ``start`` in the canvas, move in steps, let go at ``end`` (viewport points)."""
     viewer = window.canvas.viewer
-    start, end = port_center(window, source), port_center(window, target)
     QtTest.QTest.mousePress(viewer.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, start)
     for i in range(1, 6):
         point = start + (end - start) * (i / 5)

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 from engine.workflow.loader import load_file
 from studio.model.clipboard import FRAGMENT_MIME
 from studio.model.library import BUILTIN_FOLDER
-from tests.studio.conftest import drop_operator, make_window, port_center
+from tests.studio.conftest import drag_between, drop_operator, make_window, port_center
 
 TEXT = BUILTIN_FOLDER / "text.weft.yaml"
 
@@ -41,23 +41,9 @@ def point_at(window: Any, scene: tuple[float, float]) -> QtCore.QPoint:
 
 def drag_to_empty(window: Any, port: Any, scene: tuple[float, float]) -> None:
     """Drag a wire with the mouse from ``port`` and let it go at ``scene``, over nothing."""
-    viewer = window.canvas.viewer
-    start = port_center(window, port)
-    end = viewer.mapFromScene(QtCore.QPointF(*scene))
+    end = window.canvas.viewer.mapFromScene(QtCore.QPointF(*scene))
     assert window.canvas.viewer.node_at(end) is None
-    QtTest.QTest.mousePress(viewer.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, start)
-    for i in range(1, 6):
-        point = start + (end - start) * (i / 5)
-        event = QtGui.QMouseEvent(
-            QtCore.QEvent.MouseMove,
-            QtCore.QPointF(point),
-            QtCore.QPointF(viewer.viewport().mapToGlobal(point)),
-            QtCore.Qt.NoButton,
-            QtCore.Qt.LeftButton,
-            QtCore.Qt.NoModifier,
-        )
-        QtWidgets.QApplication.sendEvent(viewer.viewport(), event)
-    QtTest.QTest.mouseRelease(viewer.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, end)
+    drag_between(window, port_center(window, port), end)
 
 
 def choose(window: Any, typed: str) -> None:
