@@ -29,8 +29,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import ProblemCollector
 from engine.home import default_home
 from engine.workflow.files import Unreadable, read_bounded
+from engine.workflow.yamlsrc import parse_yaml
 
 #: The library Weft ships (the studio's palette offers it too).
 SHIPPED_LIBRARY = Path(__file__).resolve().parents[2] / "resources" / "operators"
@@ -134,12 +136,11 @@ def _top_files(folder: Path) -> list[Path]:
 
 def _top_keys(file: Path) -> dict[str, object]:
     """The top-level mapping of a Weft file, or {} for one that is not (never an error here)."""
-    import yaml
-
     try:
-        data = yaml.safe_load(read_bounded(file, MAX_LIBRARY_BYTES))
-    except (Unreadable, yaml.YAMLError):
+        doc = parse_yaml(read_bounded(file, MAX_LIBRARY_BYTES), str(file), ProblemCollector())
+    except Unreadable:
         return {}
+    data = doc.data if doc is not None else None
     return data if isinstance(data, dict) and "weft" in data else {}
 
 
@@ -269,7 +270,3 @@ def resolve(kind: str, ref: str, known: Mapping[str, Path]) -> Path:
     if kind not in KINDS:
         raise ValueError(f"unknown kind of library item: {kind}")
     return locate(kind, ref, known)
-
-
-def names(folders: Sequence[Path]) -> list[str]:
-    return [folder.name for folder in folders]
