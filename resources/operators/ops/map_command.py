@@ -28,9 +28,7 @@ nodes = [
     for name, item in zip(names, items)
 ]
 gather = (
-    "import weft_task as w\n"
-    f"n = {len(names)}\n"
-    "w.output('results', [w.inputs[f'r{i}'] for i in range(1, n + 1)])\n"
+    f"import weft_task as w\nn = {len(names)}\nw.output('results', [w.inputs[f'r{{i}}'] for i in range(1, n + 1)])\n"
 )
 nodes.append(
     {
