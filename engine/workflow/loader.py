@@ -29,6 +29,7 @@ from engine.workflow.libraries import (
     is_library_image,
     parse_ref,
 )
+from engine.workflow.libraries import SHIPPED_LIBRARY as SHIPPED_LIBRARY  # re-exported: callers import it here
 from engine.workflow.libraries import libraries as library_set
 from engine.workflow.libraries import resolve as resolve_item
 from engine.workflow.model import OperatorSpec, ResolvedNode, Workflow
