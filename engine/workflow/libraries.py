@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import ProblemCollector
+from engine.errors import InvalidInput, ProblemCollector
 from engine.home import default_home
 from engine.workflow.files import Unreadable, read_bounded
 from engine.workflow.yamlsrc import parse_yaml
@@ -46,8 +46,9 @@ REF = re.compile(r"([A-Za-z_][\w-]*):([A-Za-z0-9_][\w.-]*)")
 MAX_LIBRARY_BYTES = 4 * 1024 * 1024
 
 
-class LibraryMiss(Exception):
-    """Why ``LIBRARY:NAME`` names nothing usable: one line, for the caller to place."""
+class LibraryMiss(InvalidInput):
+    """Why ``LIBRARY:NAME`` names nothing usable: one line, which the caller places (the
+    loader turns it into a located problem); unplaced, it is bad input (exit 2)."""
 
 
 def parse_ref(text: str) -> tuple[str, str] | None:
