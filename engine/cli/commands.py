@@ -42,7 +42,7 @@ def _emit_json(value: Any) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    loaded = checked(load_file(args.file))
+    loaded = checked(load_file(args.file, args.library))
     wf = loaded.workflow
     if args.json:
         _emit_json({"file": args.file, "valid": True, "nodes": len(wf.nodes), "edges": len(wf.edges)})
@@ -54,7 +54,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     text = read_text(path)
-    loaded = checked(load_file(path))
+    loaded = checked(load_file(path, args.library))
     store = open_store(args)
     run = Run(
         loaded, store, text=text, max_parallel=args.max_parallel, executor=args.executor, use_cache=not args.no_cache
@@ -256,7 +256,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     if target.exists() and target.is_file():
         if args.at is not None:
             raise InvalidInput("--at needs a run, not a workflow file")
-        loaded = checked(load_file(target))
+        loaded = checked(load_file(target, args.library))
         (view, ghosts), name, at = from_workflow(loaded), loaded.workflow.name, None
     else:
         store = open_store(args)

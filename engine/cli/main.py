@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from engine import __version__
@@ -35,10 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a workflow file and report every problem")
     p.add_argument("file")
+    _library_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable result")
 
     p = sub.add_parser("run", help="run a workflow file")
     p.add_argument("file")
+    _library_option(p)
     p.add_argument("--max-parallel", type=_positive, metavar="N", help="tasks at once (default: settings or CPUs)")
     p.add_argument("--executor", choices=EXECUTORS, help="default executor for this run")
     p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} at the end')
@@ -66,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("graph", help="a workflow's or a run's graph as DOT, JSON, SVG or PNG")
     p.add_argument("target", metavar="FILE|RUN")
+    _library_option(p)
     p.add_argument("--at", type=int, metavar="N", help="as of event N of a run")
     p.add_argument(
         "--format",
@@ -109,6 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = actions.add_parser("clear", help="forget every stored result: the next runs run every task")
     p.add_argument("--json", action="store_true", help='print {"removed": N}')
     return parser
+
+
+def _library_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--library",
+        action="append",
+        default=[],
+        type=_folder,
+        metavar="DIR",
+        help="a library folder, named by its folder name (LIBRARY:NAME); repeatable",
+    )
+
+
+def _folder(text: str) -> str:
+    if not Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a folder")
+    return str(Path(text).expanduser().resolve())
 
 
 def _positive(text: str) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.workflow.libraries import LibraryImage
 from engine.workflow.model import ResolvedNode
 
 #: The folder of ``weft_task``, the one-file helper every task may import: on a process's
@@ -40,6 +41,10 @@ class TaskSpec:
     #: The Weft home (run database, every run's workspace): never visible to a task, even
     #: when it lies inside the workflow's folder.
     home: Path | None = None
+    #: ``image`` names a library image (``weft:base``): what it is built from
+    library_image: LibraryImage | None = None
+    #: the library folders by name, mounted for a container whose argv names a script in one
+    libraries: dict[str, Path] = field(default_factory=dict)
 
 
 class TaskProcess(abc.ABC):
@@ -78,7 +83,9 @@ class Executor(abc.ABC):
         later (a container whose command does not exist).
         """
 
-    def image_identity(self, node: ResolvedNode, folder: Path, image: str | None) -> str | None:
+    def image_identity(
+        self, node: ResolvedNode, folder: Path, image: str | None, library: LibraryImage | None = None
+    ) -> str | None:
         """What identifies the image ``node``'s tasks run, for the cache key (``engine.running.cache``):
         None where tasks run in no image. Blocking; raises ``LaunchError`` if it cannot be known."""
         return None

@@ -14,6 +14,8 @@ What a container may touch, and why:
   and a task cannot change the workflow it is part of. The Weft home (the run database, every
   run's workspace) is never visible: inside the folder it is covered by an empty read-only
   tmpfs; a workflow folder that is the home or in a run's workspace is refused (``hidden_home``).
+- ``/opt/weft-libraries/NAME`` is a library folder, read-only, mounted when the task's argv
+  names a script in it (``operator: weft:read``): the argv word is rewritten to that path.
 - ``/opt/weft`` holds the ``weft_task`` helper, read-only, on ``PYTHONPATH``: images need no
   Weft installed.
 - No network unless ``network: true``; every capability dropped, ``no-new-privileges``, never
@@ -43,7 +45,7 @@ import os
 import posixpath
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,9 +57,18 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 from engine.errors import EngineUnavailable, InvalidInput, LaunchError
 from engine.executors.base import HELPER_DIR, Executor, LineSink, TaskProcess, TaskSpec
 from engine.executors.docker_container import HELPER, WORKFLOW, WORKSPACE, exit_code, task_workdir
-from engine.executors.docker_images import BASE_IMAGE_ARG, Images, build_dir, check_build, content_hash, one_line
+from engine.executors.docker_images import (
+    BASE_IMAGE_ARG,
+    Images,
+    build_dir,
+    check_build,
+    content_hash,
+    library_tags,
+    one_line,
+)
 from engine.executors.docker_stream import STREAM_NAMES, AttachedStream, LineSplitter, detach_socket
 from engine.executors.docker_warm import WarmPool
+from engine.workflow.libraries import LibraryImage
 from engine.workflow.model import ResolvedNode, memory_bytes
 
 #: Memory a container may use unless its node's ``resources.memory`` says otherwise: fixed, not a
@@ -161,10 +172,17 @@ class DockerExecutor(Executor):
     def task_workspace(self, host_workspace: Path) -> str:
         return WORKSPACE
 
-    def image_identity(self, node: ResolvedNode, folder: Path, image: str | None) -> str | None:
+    def image_identity(
+        self, node: ResolvedNode, folder: Path, image: str | None, library: LibraryImage | None = None
+    ) -> str | None:
         """The content hash of the node's ``build:`` folder (and of the image it extends, by
-        name), or the id the engine gives its image: a tag moved to another image is another key."""
+        name), or the id the engine gives its image: a tag moved to another image is another key.
+        A library image is its tag, which hashes its folder and every parent's."""
         base = image or self.images.default
+        if library is not None:
+            base = library_tags(library, self.images.default)[library.ref][0]
+            if build_dir(node, folder) is None:
+                return "library:" + base
         directory = build_dir(node, folder)
         if directory is not None:
             problem = check_build(node, folder)
@@ -203,6 +221,8 @@ class DockerExecutor(Executor):
             str(HELPER_DIR): {"bind": HELPER, "mode": "ro"},
         }
         tmpfs: dict[str, str] = {}
+        command, library_binds = library_argv(command, spec.cwd, folder, spec.libraries)
+        binds.update(library_binds)
         home = hidden_home(folder, spec.home, spec.workspace.resolve().parent)
         if home is not None:
             tmpfs[home] = HIDE
@@ -414,6 +434,34 @@ def task_user(client: Any) -> str | None:
     if os.getuid() == 0:
         return NOBODY
     return f"{os.getuid()}:{os.getgid()}"
+
+
+LIBRARIES = "/opt/weft-libraries"
+
+
+def library_argv(
+    argv: list[str], cwd: Path, folder: Path, libraries: Mapping[str, Path]
+) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """``argv`` as a container runs it, and the library folders to mount for it.
+
+    A library operator's script is written relative to the workflow's folder, but lies in its
+    library (``../lib/ops/x.py``), which the container does not see at ``/workflow``: such a
+    word becomes ``/opt/weft-libraries/NAME/ops/x.py`` and that library is mounted read-only."""
+    out: list[str] = []
+    binds: dict[str, dict[str, str]] = {}
+    for word in argv:
+        real = Path(os.path.realpath(cwd / word)) if "/" in word and not os.path.isabs(word) else None
+        if real is None or real.is_relative_to(folder) or not real.exists():
+            out.append(word)
+            continue
+        for name, library in libraries.items():
+            if real.is_relative_to(library):
+                out.append(posixpath.join(LIBRARIES, name, real.relative_to(library).as_posix()))
+                binds[str(library)] = {"bind": posixpath.join(LIBRARIES, name), "mode": "ro"}
+                break
+        else:
+            out.append(word)
+    return out, binds
 
 
 def _open_to_others(folder: Path) -> bool:

@@ -12,6 +12,14 @@ would otherwise run as the build argument ``WEFT_BASE_IMAGE``, so ``ARG WEFT_BAS
 ``FROM ${WEFT_BASE_IMAGE}`` extends the workflow's usual image. Builds use the classic
 builder, which works offline from local images (BuildKit does not).
 
+A library image (``image: weft:base``, ``engine.workflow.libraries``) is built the same way,
+from its ``images/NAME`` folder, after the library images its ``FROM LIBRARY:NAME`` lines name
+(parents first): each such FROM is replaced by the parent's built tag in the Dockerfile sent
+to the engine, and the parent's tag is part of the child's hash, so a changed parent gets a new
+tag and rebuilds every image built on it, while unchanged ones are reused. A root library
+image that declares ``ARG WEFT_BASE_IMAGE`` receives the default image (``$WEFT_DOCKER_IMAGE``,
+else ``python:3.12-slim``): the shipped ``weft:base`` is ``FROM ${WEFT_BASE_IMAGE}``.
+
 An image missing from the engine is pulled once per run (like ``docker run`` would); when that
 fails, every task that needs it fails with the same one-line reason.
 """
@@ -20,9 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import re
 import stat
+import tarfile
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,6 +42,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 
 from engine.errors import LaunchError
 from engine.executors.base import TaskSpec
+from engine.workflow.libraries import ImageLayer, LibraryImage, translate_from
 from engine.workflow.model import ResolvedNode
 
 DEFAULT_IMAGE = "python:3.12-slim"
@@ -98,6 +109,49 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(text).split())
 
 
+def library_tags(plan: LibraryImage, default: str) -> dict[str, tuple[str, dict[str, str], str]]:
+    """For each layer of ``plan``: its tag, the build args it is given, and its Dockerfile with
+    every ``FROM LIBRARY:NAME`` translated to the parent's tag. Blocking (reads the folders).
+
+    A layer's tag hashes its folder, its args and its parents' tags: a changed parent changes
+    every tag built on it."""
+    out: dict[str, tuple[str, dict[str, str], str]] = {}
+    for layer in plan.layers:
+        dockerfile = _dockerfile(layer)
+        args = {BASE_IMAGE_ARG: default} if BASE_IMAGE_ARG in dockerfile else {}
+        parents = {ref: out[ref][0] for ref in layer.parents}
+        digest = content_hash(layer.directory, {**args, **{f"FROM {ref}": tag for ref, tag in parents.items()}})
+        tag = f"{BUILD_REPOSITORY}/{repository_name(layer.ref)}:{digest[:16]}"
+        out[layer.ref] = (tag, args, translate_from(dockerfile, parents))
+    return out
+
+
+def _dockerfile(layer: ImageLayer) -> str:
+    try:
+        return (layer.directory / "Dockerfile").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LaunchError(f"cannot read the Dockerfile of image {layer.ref}: {exc}") from None
+
+
+def context_with(directory: Path, dockerfile: str) -> io.BytesIO:
+    """The build context of ``directory`` as a tar, with ``dockerfile`` as its Dockerfile."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for root, dirs, files in os.walk(directory):
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(root, name)
+                rel = path.relative_to(directory).as_posix()
+                if rel != "Dockerfile":
+                    tar.add(str(path), arcname=rel, recursive=False)
+        data = dockerfile.encode("utf-8")
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
 class Images:
     def __init__(self, client: Any, blocking: Blocking, default: str | None = None) -> None:
         self.client = client
@@ -113,6 +167,8 @@ class Images:
     async def image_for(self, spec: TaskSpec) -> str:
         """The image ``spec`` runs: built (at most once per run and directory) or named."""
         base = self.base_image(spec)
+        if spec.library_image is not None:
+            base = await self.library_image(spec.library_image)
         folder = spec.folder or spec.cwd
         directory = build_dir(spec.node, folder)
         if directory is None:
@@ -126,9 +182,24 @@ class Images:
             self._builds[key] = _shared(self._built(directory, args, spec.node.operator or spec.node.id))
         return await asyncio.shield(self._builds[key])
 
+    async def library_image(self, plan: LibraryImage) -> str:
+        """The tag of library image ``plan``, built with its parents (each once per run)."""
+        tags = await self.blocking(library_tags, plan, self.default)
+        for layer in plan.layers:
+            tag, args, dockerfile = tags[layer.ref]
+            key = (layer.directory, tag)
+            if key not in self._builds:
+                self._builds[key] = _shared(self._present(layer.directory, tag, args, dockerfile))
+            await asyncio.shield(self._builds[key])
+        return tags[plan.ref][0]
+
     async def _built(self, directory: Path, args: dict[str, str], name: str) -> str:
         digest = await self.blocking(content_hash, directory, args)
         tag = f"{BUILD_REPOSITORY}/{repository_name(name)}:{digest[:16]}"
+        return await self._present(directory, tag, args)
+
+    async def _present(self, directory: Path, tag: str, args: dict[str, str], dockerfile: str | None = None) -> str:
+        """``tag``, built from ``directory`` unless the engine has it already."""
         try:
             await self.blocking(self.client.api.inspect_image, tag)
             return tag  # built before, from exactly this content: reuse it
@@ -136,14 +207,17 @@ class Images:
             pass
         except DockerException as exc:
             raise LaunchError(f"cannot look up image {tag}: {one_line(exc)}") from None
-        await in_daemon_thread(self._build, directory, tag, args)
+        await in_daemon_thread(self._build, directory, tag, args, dockerfile)
         return tag
 
-    def _build(self, directory: Path, tag: str, args: dict[str, str]) -> None:
+    def _build(self, directory: Path, tag: str, args: dict[str, str], dockerfile: str | None = None) -> None:
         last = ""
+        where: dict[str, Any] = {"path": str(directory)}
+        if dockerfile is not None:  # FROM LIBRARY:NAME translated: the context is sent as a tar
+            where = {"fileobj": context_with(directory, dockerfile), "custom_context": True}
         try:
             for chunk in self.client.api.build(
-                path=str(directory),
+                **where,
                 tag=tag,
                 buildargs=args,
                 rm=True,

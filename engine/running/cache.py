@@ -251,7 +251,8 @@ class NodeCache:
     def _identity(self, executor: Executor, resolved: ResolvedNode) -> str | None | _NoKey:
         image = resolved.image or self.run.workflow.settings.image
         try:
-            return executor.image_identity(resolved, self.run.workflow.folder, image)
+            library = self.run.workflow.images.get(image) if image else None
+            return executor.image_identity(resolved, self.run.workflow.folder, image, library)
         except LaunchError as exc:
             return _NoKey(str(exc))
 

@@ -56,7 +56,7 @@ from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
 from engine.running.taskspec import inputs_for, task_spec
-from engine.workflow.loader import Loaded, load_text
+from engine.workflow.loader import Loaded, load_text, run_libraries
 from engine.workflow.model import ResolvedNode
 from engine.workflow.writer import edge_data, node_data, promise_data
 
@@ -259,8 +259,8 @@ class Run:
         row = store.run(run_id)
         path = Path(row["path"]) if row.get("path") else None
         text = row.get("text") or ""
-        loaded = load_text(text, row.get("path") or f"run {run_id}", path)
         settings = row.get("settings") or {}
+        loaded = load_text(text, row.get("path") or f"run {run_id}", path, settings.get("libraries") or ())
         run = cls(
             loaded,
             store,
@@ -458,7 +458,12 @@ class Run:
         self._maybe_finish()
 
     def _settings(self) -> dict[str, Any]:
-        return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}
+        return {
+            "max_parallel": self.max_parallel,
+            "executor": self.default_executor,
+            "workspace": str(self.workspace),
+            "libraries": run_libraries(self.workflow),
+        }
 
     def _announce(self, m: Mutation) -> None:
         """Record an applied change of structure as one event (the registration: the first)."""

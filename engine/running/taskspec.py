@@ -75,6 +75,7 @@ def task_spec(
 ) -> TaskSpec:
     cwd = workflow.folder / resolved.workdir if resolved.workdir else workflow.folder
     line = start_message(run_id, node, inputs, resolved.params, task_ws, attempt)
+    image = resolved.image or workflow.settings.image
     return TaskSpec(
         run_id,
         resolved,
@@ -83,7 +84,9 @@ def task_spec(
         env_of(base_env, resolved, run_id, node, task_ws),
         workspace,
         line,
-        image=resolved.image or workflow.settings.image,
+        image=image,
+        library_image=workflow.images.get(image) if image else None,
+        libraries=workflow.library_folders,
         labels={"weft.run": run_id, "weft.node": node},
         folder=workflow.folder,
         home=home,

@@ -8,17 +8,30 @@ file:line:column.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
-import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine import collector
 from engine.errors import InvalidInput, Location, Problem, ProblemCollector
-from engine.home import default_home
 from engine.languages.porttypes import TypeRegistry
+from engine.workflow.files import MIB, Unreadable, read_bounded
+from engine.workflow.libraries import (
+    LIBRARY_SUFFIX,
+    MINE,
+    SHIPPED,
+    LibraryMiss,
+    declared_problem,
+    image_plan,
+    is_library_image,
+    parse_ref,
+)
+from engine.workflow.libraries import SHIPPED_LIBRARY as SHIPPED_LIBRARY  # re-exported: callers import it here
+from engine.workflow.libraries import libraries as library_set
+from engine.workflow.libraries import resolve as resolve_item
 from engine.workflow.model import OperatorSpec, ResolvedNode, Workflow
 from engine.workflow.records import RECORD_NAME, Reader
 from engine.workflow.validate import real_path, validate_workflow
@@ -28,13 +41,10 @@ from engine.workflow.yamlsrc import Path as SourcePath
 FORMAT_VERSION = 1
 TOP_KEYS = ("weft", "name", "description", "settings", "types", "imports", "operators", "nodes", "edges", "promises")
 LIBRARY_KEYS = ("weft", "description", "types", "imports", "operators")
-MIB = 1024 * 1024
 #: Larger files are refused before they are read: a workflow may be generated (100,000 nodes
 #: fit), a library is written by hand. Neither is ever read whole from /dev/zero or a pipe.
 MAX_WORKFLOW_BYTES = 16 * MIB
 MAX_LIBRARY_BYTES = 4 * MIB
-#: The operator library that ships with Weft (the studio's palette offers it too).
-SHIPPED_LIBRARY = Path(__file__).resolve().parents[2] / "resources" / "operators"
 
 
 @dataclass
@@ -47,10 +57,6 @@ class Loaded:
     source: SourceMap
 
 
-class Unreadable(Exception):
-    """Why a file cannot be read as a Weft text; the reason never quotes the file's content."""
-
-
 def read_text(path: Path, limit: int = MAX_WORKFLOW_BYTES) -> str:
     """A workflow file's text; one-line ``InvalidInput`` if it is not a readable text file."""
     try:
@@ -59,102 +65,41 @@ def read_text(path: Path, limit: int = MAX_WORKFLOW_BYTES) -> str:
         raise InvalidInput(f"{path}: {exc}") from None
 
 
-def read_bounded(path: Path, limit: int) -> str:
-    """The UTF-8 text of a regular file of at most ``limit`` bytes, or ``Unreadable``.
-
-    Opened without blocking and checked on the open descriptor, so a named pipe (which would
-    wait for a writer forever) or a device such as /dev/zero (which never ends) is refused
-    before a single byte is read, and a file swapped after a check is still the one checked.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise Unreadable("no such file") from None
-    except OSError as exc:
-        raise Unreadable(f"cannot read: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise Unreadable("is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise Unreadable(f"is not a regular file (it is {_file_kind(info.st_mode)})")
-        if info.st_size > limit:
-            raise Unreadable(_too_large(info.st_size, limit))
-        with os.fdopen(os.dup(fd), "rb") as f:
-            data = f.read(limit + 1)  # a file that grew since fstat is still bounded
-    except OSError as exc:
-        raise Unreadable(f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise Unreadable(_too_large(len(data), limit))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Unreadable(f"not UTF-8 text (byte {exc.start})") from None
-
-
-def _too_large(size: int, limit: int) -> str:
-    return f"is too large ({size:,} bytes; a Weft file may be at most {limit // MIB} MiB)"
-
-
-def _file_kind(mode: int) -> str:
-    kinds = (
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    )
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
-
-
 def library_folders() -> list[Path]:
-    """Folders any workflow may import from besides its own (each resolved).
-
-    Imports are confined so that a workflow handed to someone cannot make ``weft validate``
-    read (and echo) files elsewhere on their machine. Allowed: the library Weft ships, the
-    user's own library (``$WEFT_HOME/operators``, the studio's "My library") and every folder
-    of ``$WEFT_LIBRARY_PATH`` (SPEC §10). This is the one place a future ``--library DIR`` or
-    ``settings.libraries`` adds folders.
-    """
+    """Folders any workflow may import from besides its own (each resolved): the shipped
+    library, the user's own (``$WEFT_HOME/operators``) and those of ``$WEFT_LIBRARY_PATH``.
+    A workflow also sees its ``settings.libraries`` and the ``--library`` folders it was run with
+    (``Workflow.library_folders``)."""
     return list(libraries().values())
 
 
 def libraries() -> dict[str, Path]:
     """The library folders by the name an import gives them (``weft:basic``): ``weft`` is the
     library Weft ships, ``my`` the user's own, and each folder of ``$WEFT_LIBRARY_PATH`` is
-    named by its folder name (the first of a name wins)."""
-    named = {"weft": SHIPPED_LIBRARY, "my": default_home() / "operators"}
-    for entry in os.environ.get("WEFT_LIBRARY_PATH", "").split(os.pathsep):
-        if entry:
-            folder = Path(entry).expanduser()
-            named.setdefault(folder.name, folder)
-    return {name: real_path(folder) for name, folder in named.items()}
+    named by its folder name (the first of a name wins). See ``engine.workflow.libraries``."""
+    return library_set()
 
 
-LIBRARY_SUFFIX = ".weft.yaml"
-#: An import that names a library file by library: ``weft:basic`` (no folder, no suffix needed)
-_LIBRARY_REF = re.compile(r"([A-Za-z_][\w-]*):([A-Za-z0-9_][\w.-]*)")
-
-
-def import_target(name: str, base: Path, roots: list[Path]) -> tuple[Path, str | None]:
+def import_target(
+    name: str, base: Path, roots: list[Path], known: dict[str, Path] | None = None
+) -> tuple[Path, str | None]:
     """Where import ``name`` (written in a file in ``base``) leads, and why it may not be read.
 
     ``LIBRARY:FILE`` names a file of a library folder, so a workflow that uses the shipped
     library stays portable; anything else is a path relative to ``base``. Symlinks are
-    followed first, so a link inside the folder that points out is refused too.
+    followed first, so a link inside the folder that points out is refused too. ``known`` are
+    the library folders by name (default: ``libraries()``).
     """
-    ref = _LIBRARY_REF.fullmatch(name)
+    ref = parse_ref(name)
     if ref is not None:
-        known = libraries()
-        folder = known.get(ref.group(1))
+        known = known if known is not None else libraries()
+        folder = known.get(ref[0])
         if folder is None:
-            return base / name, f"no library named '{ref.group(1)}' (libraries: {', '.join(known)})"
-        file = ref.group(2) if ref.group(2).endswith(LIBRARY_SUFFIX) else ref.group(2) + LIBRARY_SUFFIX
+            return base / name, f"no library named '{ref[0]}' (libraries: {', '.join(known)})"
+        file = ref[1] if ref[1].endswith(LIBRARY_SUFFIX) else ref[1] + LIBRARY_SUFFIX
         target = real_path(folder / file)
         if not target.is_relative_to(folder):
-            return target, f"leaves the library '{ref.group(1)}'"
+            return target, f"leaves the library '{ref[0]}'"
         return target, None
     target = real_path(base / name)
     if any(target.is_relative_to(root) for root in roots):
@@ -164,21 +109,25 @@ def import_target(name: str, base: Path, roots: list[Path]) -> tuple[Path, str |
     )
 
 
-def load_file(path: str | Path) -> Loaded:
-    """Load and validate a workflow file; raises ``WorkflowInvalid`` with every problem."""
+def load_file(path: str | Path, libraries: Sequence[Path | str] = ()) -> Loaded:
+    """Load and validate a workflow file; raises ``WorkflowInvalid`` with every problem.
+
+    ``libraries`` are library folders given on the command line (``--library DIR``)."""
     path = Path(path)
-    return load_text(read_text(path), str(path), path=path.resolve())
+    return load_text(read_text(path), str(path), path=path.resolve(), libraries=libraries)
 
 
-def load_text(text: str, file: str = "<text>", path: Path | None = None) -> Loaded:
-    workflow, loaded, problems = read_text_leniently(text, file, path)
+def load_text(
+    text: str, file: str = "<text>", path: Path | None = None, libraries: Sequence[Path | str] = ()
+) -> Loaded:
+    workflow, loaded, problems = read_text_leniently(text, file, path, libraries)
     problems.raise_if_any()
     assert loaded is not None
     return loaded
 
 
 def read_text_leniently(
-    text: str, file: str = "<text>", path: Path | None = None
+    text: str, file: str = "<text>", path: Path | None = None, libraries: Sequence[Path | str] = ()
 ) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     """Everything that could be read of a workflow text, and every problem of it.
 
@@ -188,10 +137,12 @@ def read_text_leniently(
     is not YAML at all.
     """
     with collector.paused():  # a large file is millions of new objects, none of them garbage
-        return _read_leniently(text, file, path)
+        return _read_leniently(text, file, path, libraries)
 
 
-def _read_leniently(text: str, file: str, path: Path | None) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
+def _read_leniently(
+    text: str, file: str, path: Path | None, extra: Sequence[Path | str]
+) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     problems = ProblemCollector()
     doc = parse_yaml(text, file, problems)
     if doc is None or problems:
@@ -212,12 +163,13 @@ def _read_leniently(text: str, file: str, path: Path | None) -> tuple[Workflow |
     workflow.types = _types(reader, data.get("types"))
     workflow.imports = reader.text_list(data.get("imports"), ("imports",), "imports") or []
     workflow.operators = _operators(reader, data.get("operators"))
+    base = path.parent if path else Path.cwd()
+    known = workflow.library_folders = _library_folders(workflow, base, extra, source, problems)
     library_types: dict[str, dict[str, str]] = {}
     if workflow.imports:
-        base = path.parent if path else Path.cwd()
         seen = {path} if path else set()  # a library that imports this very file adds nothing
-        roots = [real_path(base), *library_folders()]
-        workflow.library, library_types = _imports(workflow.imports, base, source, problems, seen, roots)
+        roots = [real_path(base), *known.values()]
+        workflow.library, library_types = _imports(workflow.imports, base, source, problems, seen, roots, known)
     # Where each kept node and edge stands in the text (a dropped bad one must not shift the rest).
     node_paths: list[SourcePath] = []
     edge_paths: list[SourcePath] = []
@@ -235,12 +187,15 @@ def _read_leniently(text: str, file: str, path: Path | None) -> tuple[Workflow |
         promise = reader.promise(raw, ("promises", i))
         if promise is not None:
             workflow.promises.append(promise)
+    library_operators(workflow, node_paths, base, source, problems, library_types)
+    library_images(workflow, node_paths, source, problems)
     del data, doc  # everything read is in the records now: the parsed text goes before validating
     registry, type_problems = TypeRegistry.from_definitions({**library_types, **workflow.types})
     for record, fieldname, message in type_problems:
         where = ("types", record) + ((fieldname,) if fieldname else ())
         problems.add(source.at(where), message)
     nodes = validate_workflow(workflow, registry, source, problems, node_paths=node_paths, edge_paths=edge_paths)
+    workflow.find_operator = _operator_finder(workflow, base)  # for nodes tasks create
     if problems:
         return workflow, None, problems
     return workflow, Loaded(workflow, registry, nodes, source), problems
@@ -294,7 +249,13 @@ def _operators(reader: Reader, value: Any) -> dict[str, OperatorSpec]:
 
 
 def _imports(
-    files: list[str], base: Path, source: SourceMap, problems: ProblemCollector, seen: set[Path], roots: list[Path]
+    files: list[str],
+    base: Path,
+    source: SourceMap,
+    problems: ProblemCollector,
+    seen: set[Path],
+    roots: list[Path],
+    known: dict[str, Path] | None = None,
 ) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]]]:
     """Operators and types of library files (which may import further libraries).
 
@@ -305,7 +266,7 @@ def _imports(
     types: dict[str, dict[str, str]] = {}
     for i, name in enumerate(files):
         where = source.at(("imports", i))
-        target, outside = import_target(name, base, roots)
+        target, outside = import_target(name, base, roots, known)
         if outside is not None:
             problems.add(where, f"import: {name}: {outside}")
             continue
@@ -334,6 +295,7 @@ def _imports(
             lib_problems,
             seen,
             roots,
+            known,
         )
         operators.update(sub_ops)
         types.update(sub_types)
@@ -363,12 +325,112 @@ def _not_a_library(doc: Document | None, found: ProblemCollector) -> str | None:
 
 def _rebase(op: OperatorSpec, lib_dir: Path, base: Path) -> OperatorSpec:
     """Library scripts are written relative to the library; tasks run in the workflow's folder."""
-    import dataclasses
-    import os
-
     command = list(op.command or [])
     for i, arg in enumerate(command):
         candidate = lib_dir / arg
         if i > 0 and not os.path.isabs(arg) and ("/" in arg) and candidate.exists():
             command[i] = os.path.relpath(candidate, base)
     return dataclasses.replace(op, command=command)
+
+
+# -- library items: ``operator: LIBRARY:NAME``, ``image: LIBRARY:NAME`` ------------------------
+
+
+def run_libraries(workflow: Workflow) -> list[str]:
+    """The library folders a run of ``workflow`` saw besides ``weft`` and ``my``, in the order
+    that names them the same way again: a resumed run loads its text with these."""
+    return [str(folder) for name, folder in workflow.library_folders.items() if name not in (SHIPPED, MINE)]
+
+
+def _library_folders(
+    workflow: Workflow, base: Path, extra: Sequence[Path | str], source: SourceMap, problems: ProblemCollector
+) -> dict[str, Path]:
+    """The library folders ``workflow`` sees by name; a ``settings.libraries`` entry that leaves
+    the workflow's folder is a located problem (see ``engine.workflow.libraries``)."""
+    declared: list[Path] = []
+    for i, text in enumerate(workflow.settings.libraries or []):
+        reason = declared_problem(text, base)
+        if reason is not None:
+            problems.add(source.at(("settings", "libraries", i)), f"library '{text}' {reason}")
+        else:
+            declared.append(base / text)
+    return library_set(extra, declared)
+
+
+def library_operator(
+    ref: str, known: dict[str, Path], base: Path, problems: ProblemCollector
+) -> tuple[OperatorSpec, dict[str, dict[str, str]]]:
+    """The operator ``LIBRARY:NAME`` (named so, its scripts seen from ``base``) and the record
+    types of its file. Raises ``LibraryMiss``; problems of the library file go to ``problems``."""
+    file = resolve_item("operator", ref, known)
+    library, name = ref.split(":", 1)
+    found = ProblemCollector()
+    operators, types = _imports(
+        [str(file)], base, SourceMap(str(file)), found, set(), [known[library], *known.values()], known
+    )
+    problems.problems.extend(found.problems)
+    if name not in operators or found.problems:
+        raise LibraryMiss(f"operator '{ref}' is not valid (its problems are reported in {file.name})")
+    return dataclasses.replace(operators[name], name=ref), types
+
+
+def library_operators(
+    workflow: Workflow,
+    node_paths: list[SourcePath],
+    base: Path,
+    source: SourceMap,
+    problems: ProblemCollector,
+    types: dict[str, dict[str, str]],
+) -> None:
+    """Every ``operator: LIBRARY:NAME`` of the workflow's nodes, into ``workflow.library`` (and
+    their files' record types into ``types``); a task's node may name one later (``find``)."""
+    known = workflow.library_folders
+    for node, where in zip(workflow.nodes, node_paths, strict=True):
+        name = node.operator
+        if name is None or name in workflow.library or parse_ref(name) is None:
+            continue
+        try:
+            workflow.library[name], file_types = library_operator(name, known, base, problems)
+        except LibraryMiss as exc:
+            problems.add(source.at((*where, "operator")), f"operator '{name}': {exc}")
+            workflow.library[name] = _MISSING  # reported once, not again by the validator
+            continue
+        types.update(file_types)
+    for name in [n for n, op in workflow.library.items() if op is _MISSING]:
+        del workflow.library[name]
+
+
+def _operator_finder(workflow: Workflow, base: Path) -> Callable[[str], OperatorSpec]:
+    """Finds a library operator a task's node names that the text did not (``LibraryMiss``)."""
+
+    def find(name: str) -> OperatorSpec:
+        if name not in workflow.library:
+            workflow.library[name] = library_operator(name, workflow.library_folders, base, ProblemCollector())[0]
+        return workflow.library[name]
+
+    return find
+
+
+_MISSING = OperatorSpec(name="")
+
+
+def library_images(
+    workflow: Workflow, node_paths: list[SourcePath], source: SourceMap, problems: ProblemCollector
+) -> None:
+    """Every ``image: LIBRARY:NAME`` (settings, operators, library operators, nodes), with the
+    library images it is built FROM, into ``workflow.images``; a missing one or a cycle of
+    FROMs is a located problem."""
+    known = workflow.library_folders
+    places: list[tuple[str | None, Location]] = [(workflow.settings.image, source.at(("settings", "image")))]
+    places += [(op.image, source.at(("operators", name, "image"))) for name, op in workflow.operators.items()]
+    places += [(op.image, op.loc or source.at(())) for op in workflow.library.values()]
+    places += [
+        (node.image, source.at((*where, "image"))) for node, where in zip(workflow.nodes, node_paths, strict=True)
+    ]
+    for image, where in places:
+        if image is None or image in workflow.images or not is_library_image(image, known):
+            continue
+        try:
+            workflow.images[image] = image_plan(image, known)
+        except LibraryMiss as exc:
+            problems.add(where, f"image '{image}': {exc}")

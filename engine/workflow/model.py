@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Location
+from engine.workflow.libraries import LibraryImage
 
 
 class Trigger(str, enum.Enum):
@@ -162,6 +164,8 @@ class Settings:
     fail_fast: bool | None = None
     #: every node may reuse an earlier result (a node or operator saying ``cache:`` decides for itself)
     cache: bool | None = None
+    #: library folders (relative to the workflow's folder), named by their folder names
+    libraries: list[str] | None = None
 
 
 @dataclass
@@ -180,6 +184,13 @@ class Workflow:
     path: Path | None = field(default=None, compare=False, repr=False)
     #: Operators from ``imports`` (not written back; the import line is).
     library: dict[str, OperatorSpec] = field(default_factory=dict, compare=False, repr=False)
+    #: The library folders it sees, by name (``engine.workflow.libraries``); set by the loader.
+    library_folders: dict[str, Path] = field(default_factory=dict, compare=False, repr=False)
+    #: Library images its nodes and settings name (``image: weft:base``), with what they are built on.
+    images: dict[str, LibraryImage] = field(default_factory=dict, compare=False, repr=False)
+    #: Finds a library operator (``weft:read``) a task's node names that the text did not;
+    #: raises ``engine.workflow.libraries.LibraryMiss``. Set by the loader.
+    find_operator: Callable[[str], OperatorSpec] | None = field(default=None, compare=False, repr=False)
 
     @property
     def folder(self) -> Path:

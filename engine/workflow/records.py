@@ -190,7 +190,9 @@ class Reader:
     # -- composite records -------------------------------------------------------------
 
     def settings(self, data: Any, path: Path) -> Settings:
-        m = self.mapping(data, path, "settings", ("max_parallel", "executor", "image", "fail_fast", "cache"))
+        m = self.mapping(
+            data, path, "settings", ("max_parallel", "executor", "image", "fail_fast", "cache", "libraries")
+        )
         return Settings(
             max_parallel=self.number(
                 m.get("max_parallel"), path + ("max_parallel",), "max_parallel", integer=True, minimum=1
@@ -199,6 +201,7 @@ class Reader:
             image=self.text(m.get("image"), path + ("image",), "image"),
             fail_fast=self.flag(m.get("fail_fast"), path + ("fail_fast",), "fail_fast"),
             cache=self.flag(m.get("cache"), path + ("cache",), "cache"),
+            libraries=self.text_list(m.get("libraries"), path + ("libraries",), "libraries"),
         )
 
     def task_fields(self, m: dict[str, Any], path: Path, spec: Any) -> None:

@@ -17,6 +17,7 @@ from engine.languages import expr
 from engine.languages.porttypes import Optional, PortType, TypeRegistry
 from engine.languages.shape import compile_shape
 from engine.workflow.digraph import DiGraph
+from engine.workflow.libraries import LibraryMiss, parse_ref
 from engine.workflow.model import (
     EdgeSpec,
     NodeSpec,
@@ -145,6 +146,14 @@ class GraphChecker:
         operator = None
         if node.operator is not None:
             operator = self._operators.get(node.operator)
+            if operator is None and parse_ref(node.operator) is not None:
+                if self.workflow.find_operator is None:
+                    return None  # the loader reported why it is not there
+                try:  # a task's node may name a library operator the text did not (weft:sleep)
+                    operator = self._operators[node.operator] = self.workflow.find_operator(node.operator)
+                except LibraryMiss as exc:
+                    self.error(path + ("operator",), f"operator '{node.operator}': {exc}")
+                    return None
             if operator is None:
                 hint = did_you_mean(node.operator, list(self._operators))
                 self.error(path + ("operator",), f"unknown operator '{node.operator}'{hint}")

@@ -22,7 +22,7 @@ from engine.errors import (
 #: signals that never leave their module: each is turned into a WeftError where it is caught
 INTERNAL = {
     "engine.languages.shape.Undecided": "a search past its budget; the matcher answers 'still possible'",
-    "engine.workflow.loader.Unreadable": "read_text turns it into InvalidInput with the file's path",
+    "engine.workflow.files.Unreadable": "read_text turns it into InvalidInput with the file's path",
 }
 
 
