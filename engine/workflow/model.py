@@ -162,6 +162,8 @@ class Settings:
     fail_fast: bool | None = None
     #: every node may reuse an earlier result (a node or operator saying ``cache:`` decides for itself)
     cache: bool | None = None
+    #: how many iterations a loop may run (``engine.workflow.loops``); None: the default, 1000
+    max_iterations: int | None = None
 
 
 @dataclass
@@ -180,6 +182,8 @@ class Workflow:
     path: Path | None = field(default=None, compare=False, repr=False)
     #: Operators from ``imports`` (not written back; the import line is).
     library: dict[str, OperatorSpec] = field(default_factory=dict, compare=False, repr=False)
+    #: its cycles, each a loop (``engine.workflow.loops.Loop``), found when it is validated
+    loops: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def folder(self) -> Path:

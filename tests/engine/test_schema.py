@@ -95,7 +95,14 @@ def test_top_level_and_shared_keys_match_the_contract(schema: dict[str, Any]) ->
     assert set(schema["properties"]) == TOP_KEYS
     assert set(defs["operator"]["properties"]) == OPERATOR_KEYS
     assert set(defs["node"]["properties"]) == OPERATOR_KEYS | NODE_ONLY_KEYS
-    assert set(defs["settings"]["properties"]) == {"max_parallel", "executor", "image", "fail_fast", "cache"}
+    assert set(defs["settings"]["properties"]) == {
+        "max_parallel",
+        "executor",
+        "image",
+        "fail_fast",
+        "cache",
+        "max_iterations",
+    }
     assert set(defs["style"]["properties"]) == {"color", "label", "icon", "pos"}
     assert set(defs["edge"]["properties"]) == {"from", "to", "when", "style"}
 
