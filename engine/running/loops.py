@@ -103,13 +103,17 @@ class LoopDriver:
             holds = self._condition(loop).test(lambda ref: self._outputs_of(self.rename(node, ref)))
         except ExpressionError as exc:
             return NodeState.FAILED, f"the condition of the loop at '{loop.entry}' ({loop.when}): {exc.message}"
-        self._verdicts[node] = holds
+        self._verdicts[node] = holds and k < self.max_iterations
         if holds and k >= self.max_iterations:
             return NodeState.FAILED, (
                 f"the loop at '{loop.entry}' reached max_iterations ({self.max_iterations}) "
                 f"while its condition still holds ({loop.when})"
             )
         return NodeState.SUCCEEDED, reason
+
+    def goes_round(self, node: str) -> bool:
+        """Whether ``node``, vetted, is a latch whose loop goes round again."""
+        return self._verdicts.get(node, False) and self._latch(node)[0] is not None
 
     def settled(self, node: str, state: NodeState) -> Step | None:
         """``node`` settled: if it is the latch of its loop's last iteration, what follows."""

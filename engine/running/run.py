@@ -243,6 +243,8 @@ class Run:
         before = self.node_state.get(node)
         if state is NodeState.SUCCEEDED and self.loops.latches:  # past max_iterations: failed
             state, reason = self.loops.vet(node, reason)
+            if self.loops.goes_round(node):  # added while the latch is still running, as a task's change
+                self._loop_settled(node, state)
         self.node_state[node] = state
         self.emit(NodeStateChanged(node, state, self.attempts.get(node, 0), reason, exit_code, cached_from))
         if state.is_terminal and (before is None or not before.is_terminal):
