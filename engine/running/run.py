@@ -241,8 +241,10 @@ class Run:
     ) -> None:
         """The one door for a node's state: the run's memory, its event, and readiness."""
         before = self.node_state.get(node)
+        vetoed = False
         if state is NodeState.SUCCEEDED and self.loops.latches:  # past max_iterations: failed
             state, reason = self.loops.vet(node, reason)
+            vetoed = state is NodeState.FAILED
             if self.loops.goes_round(node):  # added while the latch is still running, as a task's change
                 self._loop_settled(node, state)
         self.node_state[node] = state
@@ -251,6 +253,8 @@ class Run:
             self.readiness.node_settled(node)
             if self.loops.latches:
                 self._loop_settled(node, state)
+                if vetoed and self.workflow.settings.fail_fast:
+                    self._halt(RunState.FAILED, f"fail_fast: {node} failed")
 
     def _loop_settled(self, node: str, state: NodeState) -> None:
         """A loop's latch settled (``engine.running.loops``): its next iteration is added, or
