@@ -103,6 +103,9 @@ class RunStarted(Structure):
 
     workflow: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    #: the workflow's loops (``engine.workflow.loops.Loop.describe``): their back edges are not
+    #: registered, so a replay learns of them here
+    loops: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ def project_ghosts(run: Any) -> list[Any]:
     try:
         from engine.promises.projection import ghosts
 
-        return list(ghosts(run.keeper, run.node_state))
+        return list(ghosts(run.keeper, run.node_state, [loop.describe() for loop in run.workflow.loops]))
     except Exception:  # noqa: BLE001 - a projection problem must not stop the run
         return []
 

@@ -14,6 +14,7 @@ from engine.history.fold import RunSnapshot, snapshot
 from engine.history.store import Store
 from engine.promises.projection import Ghost
 from engine.workflow.loader import Loaded
+from engine.workflow.loops import registered_edges
 from engine.workflow.writer import edge_data, node_data, promise_data
 
 
@@ -22,8 +23,12 @@ def registration(loaded: Loaded) -> RunStarted:
     return RunStarted(
         workflow=loaded.workflow.name,
         nodes=tuple(AddedNode(n.id, node_data(n), loaded.nodes[n.id].dynamic) for n in loaded.workflow.nodes),
-        edges=tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in loaded.workflow.edges),
+        edges=tuple(
+            AddedEdge(e.source, e.target, edge_data(e))
+            for e in registered_edges(loaded.workflow, loaded.workflow.loops)
+        ),
         promises=tuple(promise_data(p) for p in loaded.workflow.promises),
+        loops=tuple(loop.describe() for loop in loaded.workflow.loops),
     )
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from engine.errors import ShapeError
+from engine.languages.iterations import SEPARATOR, base_of
 
 #: Search steps a lenient question may take before it is answered "still possible"; a
 #: lenient answer only ever delays a refusal to the region's complete check.
@@ -64,6 +65,8 @@ class Atom:
     anchor: bool = False
 
     def matches(self, node_id: str, operator: str | None) -> bool:
+        if SEPARATOR in node_id:  # a loop's later iteration of a node is that node
+            node_id = base_of(node_id)
         if self.glob:
             return fnmatchcase(node_id, self.name) or (operator is not None and fnmatchcase(operator, self.name))
         return self.name == node_id or self.name == operator

@@ -16,6 +16,7 @@ from engine.errors import ProblemCollector
 from engine.events import NodeState
 from engine.languages.porttypes import TypeRegistry
 from engine.workflow.digraph import DiGraph
+from engine.workflow.loops import registered_edges
 from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
 from engine.workflow.records import MessageSource, Reader
 from engine.workflow.validate import GraphChecker
@@ -86,9 +87,13 @@ class RunGraph:
     # -- rules 1-3 --------------------------------------------------------------------------
 
     def check(
-        self, m: Mutation, state_of: Callable[[str], NodeState], where: str
+        self, m: Mutation, state_of: Callable[[str], NodeState], where: str, unrolled: bool = False
     ) -> tuple[dict[str, ResolvedNode], list[str]]:
-        """Check rules 1-3 and well-formedness; ``state_of(node)`` is its state (pending: not started)."""
+        """Check rules 1-3 and well-formedness; ``state_of(node)`` is its state (pending: not started).
+
+        ``unrolled``: ``m`` is a loop's next iteration, copied from the workflow's own nodes and
+        edges; its conditions name the workflow's nodes and read the iteration's instances
+        (``engine.running.loops``), so they are not checked against the run's graph again."""
         problems = ProblemCollector()
         checker = GraphChecker(self.workflow, self.registry, MessageSource(where), problems)
         new: dict[str, ResolvedNode] = {}
@@ -104,13 +109,14 @@ class RunGraph:
         def node_of(node_id: str) -> ResolvedNode | None:
             return new.get(node_id) or self.resolved.get(node_id)
 
-        fed = dict(self.fed)
+        # an iteration's exits feed the ports the previous iteration's fed (which no longer count)
+        fed = {} if unrolled else dict(self.fed)
         edges = checker.check_edges(
             ((e, ("edges", i)) for i, e in enumerate(m.edges)),
             node_of,
             fed,
             lambda e: (e.source_text, e.target_text) in self.edge_keys,
-            lambda ref, src: self._upstream(ref, src, m),
+            None if unrolled else (lambda ref, src: self._upstream(ref, src, m)),
         )
         sound = {id(e) for e in edges}  # identity, not equality: one pass however large the message
         for i, edge in enumerate(m.edges):
@@ -181,8 +187,9 @@ class RunGraph:
             self.promises.append((promise, m.creator))
 
     def registration(self, workflow: Workflow, resolved: dict[str, ResolvedNode]) -> Mutation:
-        """The workflow's own nodes, edges and promises, as the first mutation of a run."""
-        m = Mutation(None, list(workflow.nodes), list(workflow.edges), list(workflow.promises))
+        """The workflow's own nodes, edges and promises, as the first mutation of a run: its loops'
+        back edges stay out (``engine.workflow.loops``), so the graph is acyclic."""
+        m = Mutation(None, list(workflow.nodes), registered_edges(workflow, workflow.loops), list(workflow.promises))
         self.apply(m, resolved)
         return m
 

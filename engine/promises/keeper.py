@@ -26,6 +26,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from engine.events import NodeState
+from engine.languages.iterations import SEPARATOR, base_of
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.regions import Region, StateOf
 from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
@@ -65,6 +66,8 @@ def matches(patterns: tuple[str, ...] | None, node: str, operator: str | None) -
     """Selectors name node ids or operator names, or globs of either (``"map-*"``)."""
     if patterns is None:
         return True
+    if SEPARATOR in node:  # a loop's later iteration of a node is that node
+        node = base_of(node)
     return any(fnmatchcase(node, p) or (operator is not None and fnmatchcase(operator, p)) for p in patterns)
 
 

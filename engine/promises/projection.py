@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from engine.errors import ProblemCollector
-from engine.events import AddedEdge, GraphChanged, NodeState, Structure
+from engine.events import AddedEdge, GraphChanged, NodeState, RunStarted, Structure
+from engine.languages.iterations import SEPARATOR, instance, split
 from engine.languages.porttypes import TypeRegistry
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, matches
@@ -34,15 +36,20 @@ class Ghost:
     label: str
     max: int | None = None
     match: tuple[str, ...] | None = None
+    #: what kind of growth it stands for, when not its owner's own: "loop" for a loop's next iteration
+    kind: str = ""
 
     @property
     def id(self) -> str:
-        return f"ghost:{self.owner}"
+        return f"ghost:{self.owner}:{self.kind}" if self.kind else f"ghost:{self.owner}"
 
 
-def ghosts(keeper: PromiseKeeper, states: Mapping[str, NodeState]) -> list[Ghost]:
-    """Ghosts for the graph in ``keeper`` with nodes in ``states`` (missing: pending)."""
-    out = []
+def ghosts(
+    keeper: PromiseKeeper, states: Mapping[str, NodeState], loops: Iterable[Mapping[str, Any]] = ()
+) -> list[Ghost]:
+    """Ghosts for the graph in ``keeper`` with nodes in ``states`` (missing: pending), and for
+    each of ``loops`` (``engine.workflow.loops.Loop.describe``) whose last iteration is unfinished."""
+    out = loop_ghosts(keeper.graph.nodes, states, loops)
     state_of = keeper.state_of
     pending = NodeState.PENDING
     keeper.state_of = lambda node: states.get(node, pending)
@@ -62,6 +69,32 @@ def ghosts(keeper: PromiseKeeper, states: Mapping[str, NodeState]) -> list[Ghost
             out.append(Ghost(node, _label(remaining, allowed), remaining, allowed))
     finally:
         keeper.state_of = state_of
+    return out
+
+
+def loop_ghosts(
+    nodes: Iterable[str], states: Mapping[str, NodeState], loops: Iterable[Mapping[str, Any]]
+) -> list[Ghost]:
+    """A loop whose last iteration's latch has not settled may go round again: its next
+    iteration is a ghost hanging off that latch ("may repeat while COND"). Sound: a next
+    iteration is only ever created by that latch, when it succeeds."""
+    loops = list(loops)
+    if not loops:
+        return []
+    latest = {str(loop["entry"]): 1 for loop in loops}
+    for node in nodes:
+        if SEPARATOR in node:
+            base, k = split(node)
+            if base in latest and k > latest[base]:
+                latest[base] = k
+    out = []
+    for loop in loops:
+        k = latest[str(loop["entry"])]
+        latch = instance(str(loop["latch"]), k)
+        if not states.get(latch, NodeState.PENDING).is_terminal:
+            members = tuple(str(m) for m in loop.get("members") or ())
+            label = f"may repeat while {loop['when']}"
+            out.append(Ghost(latch, label, None, members or None, "loop"))
     return out
 
 
@@ -92,7 +125,9 @@ def _label(remaining: int | None, allowed: tuple[str, ...] | None) -> str:
 
 def ghosts_of(structure: Iterable[Structure], states: Mapping[str, NodeState]) -> list[Ghost]:
     """Ghosts of a run folded from its structure events (``engine.history.fold``)."""
-    return ghosts(keeper_of(structure), states)
+    structure = list(structure)
+    loops = next((e.loops for e in structure if isinstance(e, RunStarted)), ())
+    return ghosts(keeper_of(structure), states, loops)
 
 
 def keeper_of(structure: Iterable[Structure]) -> PromiseKeeper:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,13 @@ from engine.events import NodeState
 from engine.languages import expr
 from engine.promises.graph import RunGraph
 from engine.workflow.model import Trigger
+
+
+class Gate(enum.Enum):
+    """What a loop says of a new edge (``engine.running.loops``)."""
+
+    HOLD = "hold"  # an exit of an iteration whose fate is not known: undecided until it is
+    VOID = "void"  # an exit of an iteration that went round again: not counted
 
 
 class Decision(enum.Enum):
@@ -59,23 +66,60 @@ class Readiness:
         #: per node, its incoming edges counted as [satisfied, unsatisfied, undecided]
         self._counts: dict[str, list[int]] = {}
         self._errors: dict[str, str] = {}
+        #: a loop's exits (``engine.running.loops``): ``gate(index)`` says whether a new edge is
+        #: held (undecided until its iteration's fate is known) or void (an earlier iteration's
+        #: exit: never counted); held and void edges, by index
+        self.gate: Callable[[int], Gate | None] | None = None
+        self.held: set[int] = set()
+        self.void: set[int] = set()
+        #: ``rename(source, ref)``: the node a condition on an edge from ``source`` reads as ``ref``
+        self.rename: Callable[[str, str], str] | None = None
 
     # -- what happened ------------------------------------------------------------------------
 
     def edges_added(self, first: int) -> None:
         """The graph's edges from index ``first`` on are new: count them into their targets."""
         edges = self.graph.edges
+        gate = self.gate
         for index in range(first, len(edges)):
             edge = edges[index]
+            if gate is not None:
+                fate = gate(index)
+                if fate is Gate.VOID:
+                    self.void.add(index)
+                    continue
+                if fate is Gate.HOLD:
+                    self.held.add(index)
             self._counts.setdefault(edge.target, [0, 0, 0])[2] += 1
-            if self.state_of(edge.source).is_terminal:
+            if self.state_of(edge.source).is_terminal and index not in self.held:
                 self._edge_decided(index)
+
+    def release(self, indices: Iterable[int]) -> list[str]:
+        """Held edges count as any edge again (their loop stopped); returns their targets."""
+        targets = []
+        for index in indices:
+            if index in self.held:
+                self.held.discard(index)
+                if self.state_of(self.graph.edges[index].source).is_terminal:
+                    self._edge_decided(index)
+                targets.append(self.graph.edges[index].target)
+        return targets
+
+    def drop(self, indices: Iterable[int]) -> None:
+        """Held edges no longer count at all (their loop went round again: the next iteration's
+        exits stand for them)."""
+        for index in indices:
+            if index in self.held:
+                self.held.discard(index)
+                self.void.add(index)
+                self._counts[self.graph.edges[index].target][2] -= 1
 
     def node_settled(self, node: str) -> None:
         """``node`` reached a terminal state: its outgoing edges are decided now."""
         self.ready.pop(node, None)
         for index in self.graph.outgoing.get(node, ()):
-            self._edge_decided(index)
+            if index not in self.held and index not in self.void:
+                self._edge_decided(index)
 
     def clear(self) -> None:
         """Nothing starts any more (the run is ending)."""
@@ -148,7 +192,11 @@ class Readiness:
             try:
                 condition = self._conditions.get(index) or expr.parse(edge.when)
                 self._conditions[index] = condition
-                result = condition.test(self._outputs_of)
+                if self.rename is None:
+                    result = condition.test(self._outputs_of)
+                else:
+                    rename, source = self.rename, edge.source
+                    result = condition.test(lambda ref: self._outputs_of(rename(source, ref)))
             except ExpressionError as exc:
                 return f"condition on {edge.source} -> {edge.target} ({edge.when}): {exc.message}"
         self._edge_status[index] = result

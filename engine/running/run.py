@@ -47,11 +47,13 @@ from engine.executors import make_executor
 from engine.executors.base import Executor
 from engine.history.fold import RunSnapshot
 from engine.history.store import LEASE, Store, WriteRetry, busy_patience
+from engine.languages.iterations import is_iteration
 from engine.promises.graph import Mutation, RunGraph
 from engine.promises.keeper import PromiseKeeper, Violation
 from engine.running.attempts import Outcome, retry_delay, run_attempt
 from engine.running.cache import Hit, NodeCache
 from engine.running.control import check_answer, restart_sets
+from engine.running.loops import LoopDriver
 from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
@@ -123,6 +125,8 @@ class Run:
         self._questions: dict[str, tuple[str, dict[str, str]]] = {}
         self._registered = False
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
+        self.loops = LoopDriver(self.workflow)
+        self.loops.bind(self.graph, self.readiness, self._state_of, self.outputs)
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -237,10 +241,41 @@ class Run:
     ) -> None:
         """The one door for a node's state: the run's memory, its event, and readiness."""
         before = self.node_state.get(node)
+        vetoed = False
+        if state is NodeState.SUCCEEDED and self.loops.latches:  # past max_iterations: failed
+            state, reason = self.loops.vet(node, reason)
+            vetoed = state is NodeState.FAILED
+            if self.loops.goes_round(node):  # added while the latch is still running, as a task's change
+                self._loop_settled(node, state)
         self.node_state[node] = state
         self.emit(NodeStateChanged(node, state, self.attempts.get(node, 0), reason, exit_code, cached_from))
         if state.is_terminal and (before is None or not before.is_terminal):
             self.readiness.node_settled(node)
+            if self.loops.latches:
+                self._loop_settled(node, state)
+                if vetoed and self.workflow.settings.fail_fast:
+                    self._halt(RunState.FAILED, f"fail_fast: {node} failed")
+
+    def _loop_settled(self, node: str, state: NodeState) -> None:
+        """A loop's latch settled (``engine.running.loops``): its next iteration is added, or
+        the loop's exits proceed."""
+        step = self.loops.settled(node, state)
+        if step is None:
+            return
+        if step.mutation is None or self.state.is_terminal:
+            for target in self.readiness.release(step.held):
+                self._evaluate(target)
+            return
+        try:
+            self._admit(step.mutation, f"iteration {step.iteration + 1} of the loop at '{step.loop.entry}'")
+        except RunBroken:
+            return  # the run is broken: recorded, and ended
+        except MutationRejected as exc:  # a copy of the workflow's own loop: not expected
+            self._log(node, f"the loop at '{step.loop.entry}' cannot go round again: {exc}", "error")
+            self._halt(RunState.FAILED, f"the loop at '{step.loop.entry}' cannot go round again")
+            return
+        self.loops.advanced(step)
+        self.readiness.drop(step.held)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -303,6 +338,7 @@ class Run:
         self.graph = RunGraph(self.workflow, self.loaded.registry)
         self.keeper = PromiseKeeper(self.graph)
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
+        self.loops.bind(self.graph, self.readiness, self._state_of, self.outputs)
         self._mutated = set()
 
         def pending(node: str) -> NodeState:
@@ -331,8 +367,9 @@ class Run:
         }
         where = f"event {seq} of run {self.id}"
         m, problems = self.graph.parse_mutation(creator, raw, where)
-        resolved, more = self.graph.check(m, state_of, where) if not problems else ({}, [])
-        problems += more + (self._confine(creator, m, resolved) if not problems + more else [])
+        unrolled = any(is_iteration(n.id) for n in m.nodes)  # a loop's iteration: the engine's own
+        resolved, more = self.graph.check(m, state_of, where, unrolled) if not problems else ({}, [])
+        problems += more + (self._confine(creator, m, resolved) if not problems + more and not unrolled else [])
         if problems:
             raise InvalidInput(f"run {self.id} cannot be resumed: {problems[0]}")
         self.graph.apply(m, resolved)
@@ -475,7 +512,10 @@ class Run:
         edges = tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in m.edges)
         promises = tuple(promise_data(p) for p in m.promises)
         if m.creator is None:
-            self.emit(RunStarted(nodes, edges, promises, workflow=self.workflow.name, settings=self._settings()))
+            loops = tuple(loop.describe() for loop in self.workflow.loops)
+            self.emit(
+                RunStarted(nodes, edges, promises, workflow=self.workflow.name, settings=self._settings(), loops=loops)
+            )
         elif m.changes_structure:  # a message that changes nothing leaves no trace
             self.emit(GraphChanged(nodes, edges, promises, created_by=m.creator))
 
@@ -793,18 +833,33 @@ class Run:
         if self.state.is_terminal:  # a task being stopped after the run ended changes nothing
             raise MutationRejected(f"refused mutation: the run has already ended ({self.state.value})")
         m, problems = self.graph.parse_mutation(creator, raw, where)
+        reserved = [n.id for n in m.nodes if is_iteration(n.id)]
+        if reserved:
+            problems.append(f"node id '{reserved[0]}' names a loop's iteration: ids with '@' are the engine's")
         if problems:
             raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
         implicit = self.keeper.check_implicit(m)
         if implicit is not None:
             self._break(implicit, raw)
-        resolved, problems = self.graph.check(m, self._state_of, where)
-        problems += self._confine(creator, m, resolved)
+        self._admit(m, where, confined=True)
+        self._schedule()
+
+    def _admit(self, m: Mutation, where: str, confined: bool = False) -> None:
+        """Rules 1-3 (and 6 for a task's change, ``confined``) fail the change, a promise it
+        would break breaks the run; otherwise it is applied, recorded and re-decided.
+
+        A loop's next iteration (``_loop_settled``) comes in here directly: it is the engine
+        unrolling the loop the workflow draws, not a task changing the graph, so the implicit
+        promise does not apply and its nodes are not narrowed to the latch's reach; every other
+        promise counts its nodes like any created nodes."""
+        resolved, problems = self.graph.check(m, self._state_of, where, unrolled=not confined)
+        if confined:
+            problems += self._confine(m.creator or "", m, resolved)
         if problems:
             raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
         violation = self.keeper.check(m)
         if violation is not None:
-            self._break(violation, raw)
+            self._break(violation, m.raw)
         self.graph.apply(m, resolved)
         self.keeper.applied(m)
         self._announce(m)
@@ -813,7 +868,6 @@ class Run:
         for edge in m.edges:
             if edge.target not in resolved:
                 self._evaluate(edge.target)
-        self._schedule()
 
     def _confine(self, creator: str, m: Mutation, resolved: dict[str, ResolvedNode]) -> list[str]:
         """Rule 6 (``engine.running.reach``): narrow or refuse what a confined creator's nodes may reach."""

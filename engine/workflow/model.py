@@ -166,6 +166,8 @@ class Settings:
     cache: bool | None = None
     #: library folders (relative to the workflow's folder), named by their folder names
     libraries: list[str] | None = None
+    #: how many iterations a loop may run (``engine.workflow.loops``); None: the default, 1000
+    max_iterations: int | None = None
 
 
 @dataclass
@@ -191,6 +193,8 @@ class Workflow:
     #: Finds a library operator (``weft:read``) a task's node names that the text did not;
     #: raises ``engine.workflow.libraries.LibraryMiss``. Set by the loader.
     find_operator: Callable[[str], OperatorSpec] | None = field(default=None, compare=False, repr=False)
+    #: its cycles, each a loop (``engine.workflow.loops.Loop``), found when it is validated
+    loops: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def folder(self) -> Path:

@@ -34,6 +34,9 @@ from engine.workflow.params import describe, value_problem
 from engine.workflow.yamlsrc import Path, scalar_text
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+#: a loop's later iteration of a node (``engine.languages.iterations``): only the engine makes
+#: them, so only a change of structure read back from a run's events may name one
+ITERATION_ID = re.compile(r"^[A-Za-z0-9_-]+@[0-9]+$")
 PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OPERATOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 RECORD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -191,7 +194,10 @@ class Reader:
 
     def settings(self, data: Any, path: Path) -> Settings:
         m = self.mapping(
-            data, path, "settings", ("max_parallel", "executor", "image", "fail_fast", "cache", "libraries")
+            data,
+            path,
+            "settings",
+            ("max_parallel", "executor", "image", "fail_fast", "cache", "libraries", "max_iterations"),
         )
         return Settings(
             max_parallel=self.number(
@@ -202,6 +208,9 @@ class Reader:
             fail_fast=self.flag(m.get("fail_fast"), path + ("fail_fast",), "fail_fast"),
             cache=self.flag(m.get("cache"), path + ("cache",), "cache"),
             libraries=self.text_list(m.get("libraries"), path + ("libraries",), "libraries"),
+            max_iterations=self.number(
+                m.get("max_iterations"), path + ("max_iterations",), "max_iterations", integer=True, minimum=1
+            ),
         )
 
     def task_fields(self, m: dict[str, Any], path: Path, spec: Any) -> None:
@@ -275,6 +284,10 @@ class Reader:
             self.problems.add(self.source.key(path), f"operator '{name}' has no command")
         return spec
 
+    def _iteration_id(self, node_id: str) -> bool:
+        """A loop iteration's id, read from a message (a task's, refused later; or a run's event)."""
+        return isinstance(self.source, MessageSource) and ITERATION_ID.match(node_id) is not None
+
     def node(self, data: Any, path: Path) -> NodeSpec | None:
         allowed = NODE_KEYS
         if not isinstance(data, dict):
@@ -287,7 +300,7 @@ class Reader:
             self.error(path, "a node needs an id")
             return None
         spec.id = scalar_text(raw_id)
-        if not NODE_ID.match(spec.id):
+        if not NODE_ID.match(spec.id) and not self._iteration_id(spec.id):
             self.error(path + ("id",), f"node id '{spec.id}' may only use letters, digits, '_' and '-'")
         spec.operator = self.text(m.get("operator"), path + ("operator",), "operator")
         trigger = self.choice(m.get("trigger"), path + ("trigger",), "trigger", TRIGGERS)
@@ -405,7 +418,7 @@ class Reader:
                 self.error(path + (end,), f"edge '{end}' must be 'node' or 'node.port'")
                 return None
             node, _, port = text.partition(".")
-            if not NODE_ID.match(node) or ("." in text and not PORT_NAME.match(port)):
+            if not (NODE_ID.match(node) or self._iteration_id(node)) or ("." in text and not PORT_NAME.match(port)):
                 self.error(path + (end,), f"edge '{end}' must be 'node' or 'node.port', not '{text}'")
                 return None
             ends.append((node, port or None))

@@ -18,6 +18,7 @@ from engine.languages.porttypes import Optional, PortType, TypeRegistry
 from engine.languages.shape import compile_shape
 from engine.workflow.digraph import DiGraph
 from engine.workflow.libraries import LibraryMiss, parse_ref
+from engine.workflow.loops import find_loops
 from engine.workflow.model import (
     EdgeSpec,
     NodeSpec,
@@ -197,12 +198,14 @@ class GraphChecker:
         fed: dict[tuple[str, str], EdgeSpec],
         known_edges: Callable[[EdgeSpec], bool],
         is_upstream: Callable[[str, str], bool] | None,
+        back: bool = False,
     ) -> list[EdgeSpec]:
         """Check each edge; return the ones that are sound enough to put into a graph.
 
         ``fed`` maps (node, input) to the data edge feeding it and is updated; ``known_edges``
         tells whether the same edge (same ends, same ports) already exists; ``is_upstream(ref, source)``
-        tells whether a ``when`` may read ``ref``'s outputs (None: checked later).
+        tells whether a ``when`` may read ``ref``'s outputs (None: checked later); ``back``: these
+        are a loop's back edges, which may go from a node to itself.
         """
         good: list[EdgeSpec] = []
         seen: set[tuple[str, str]] = set()
@@ -224,7 +227,7 @@ class GraphChecker:
                     break
             else:
                 source, target = ends
-                if not self._edge_ok(edge, path, source, target, fed, seen, known_edges, is_upstream):
+                if not self._edge_ok(edge, path, source, target, fed, seen, known_edges, is_upstream, back):
                     continue
                 good.append(edge)
         return good
@@ -239,6 +242,7 @@ class GraphChecker:
         seen: set[tuple[str, str]],
         known_edges: Callable[[EdgeSpec], bool],
         is_upstream: Callable[[str, str], bool] | None,
+        back: bool = False,
     ) -> bool:
         pair = (edge.source_text, edge.target_text)
         duplicate = pair in seen or known_edges(edge)
@@ -247,7 +251,7 @@ class GraphChecker:
         fed_by = fed.get(key) if data else None
         try:
             problem = wire_problem(
-                edge, source.outputs, target.inputs, self.registry, duplicate=duplicate, fed_by=fed_by
+                edge, source.outputs, target.inputs, self.registry, duplicate=duplicate, fed_by=fed_by, back=back
             )
         except TypeSyntaxError:
             problem = ""  # the port's bad type is reported where it is declared
@@ -331,27 +335,40 @@ def validate_workflow(
         if r is not None:
             resolved[node.id] = r
     ids = {n.id for n in workflow.nodes}
-    graph = DiGraph()
-    graph.add_nodes_from(n.id for n in workflow.nodes)  # file order: the reported cycle is stable
-    for e in workflow.edges:
-        if e.source in ids and e.target in ids and e.source != e.target:  # self edges: reported apart
+    loops, loop_problems = find_loops(workflow)
+    workflow.loops = loops
+    # back edges, and edges from a node to itself (a loop's, or a cycle reported below)
+    back = {i for loop in loops for i in loop.back} | {i for i, e in enumerate(workflow.edges) if e.source == e.target}
+    graph = DiGraph()  # without back edges: a loop's iterations follow one another
+    graph.add_nodes_from(n.id for n in workflow.nodes)
+    for i, e in enumerate(workflow.edges):
+        if e.source in ids and e.target in ids and e.source != e.target and i not in back:
             graph.add_edge(e.source, e.target)
-    cycle = graph.find_cycle()
     fed: dict[tuple[str, str], EdgeSpec] = {}
 
     def upstream(ref: str, source_node: str) -> bool:
         return ref == source_node or graph.has_path(ref, source_node)
 
+    def node_of(n: str) -> Any:
+        return resolved[n] if n in resolved else (UNCHECKABLE if n in ids else None)
+
+    checkable = None if loop_problems else upstream  # a cycle that is no loop: no order to check against
     checker.check_edges(
-        ((e, edge_paths[i]) for i, e in enumerate(workflow.edges)),
-        lambda n: resolved[n] if n in resolved else (UNCHECKABLE if n in ids else None),
+        ((e, edge_paths[i]) for i, e in enumerate(workflow.edges) if i not in back),
+        node_of,
         fed,
         lambda e: False,
-        None if cycle else upstream,
+        checkable,
     )
-    if cycle:
-        first = next((i for i, e in enumerate(workflow.edges) if (e.source, e.target) == (cycle[0], cycle[1])), 0)
-        checker.error(edge_paths[first] if workflow.edges else ("edges",), "cycle: " + " -> ".join(cycle))
+    # a back edge feeds the next iteration's entry: the port an edge from outside feeds for the first
+    checker.check_edges(
+        ((workflow.edges[i], edge_paths[i]) for i in sorted(back)), node_of, {}, lambda e: False, checkable, back=True
+    )
+    for problem in loop_problems:
+        if problem.edge is not None:
+            checker.error(edge_paths[problem.edge], problem.message)
+        else:
+            checker.error(node_paths[problem.node or 0], problem.message)
     for i, promise in enumerate(workflow.promises):
         if promise.kind == "shape":
             check_anchors(checker, promise, ("promises", i), ids)

@@ -33,13 +33,15 @@ def wire_problem(
     duplicate: bool = False,
     fed_by: EdgeSpec | None = None,
     path_back: Callable[[], list[str] | None] | None = None,
+    back: bool = False,
 ) -> str | None:
     """Why ``edge`` may not exist, in one line; None when it may.
 
     ``outputs`` are the source node's output ports and ``inputs`` the target's input ports
     (name -> type). What the graph around says comes from the caller: ``duplicate``, the same
     wire (same ends, same ports) exists; ``fed_by``, the data edge that feeds the target input
-    and stays; ``path_back()``, a path from the edge's target back to its source, if any (the
+    and stays; ``back``, it is a loop's back edge (``engine.workflow.loops``), which may join a
+    node to itself; ``path_back()``, a path from the edge's target back to its source, if any (the
     wire would close a cycle), asked last since it is the dearest.
 
     A port type that does not read raises ``TypeSyntaxError``: that is the port's problem,
@@ -53,7 +55,7 @@ def wire_problem(
         )
         if problem:
             return problem
-    if edge.source == edge.target:
+    if edge.source == edge.target and not back:
         return f"edge from '{edge.source}' to itself"
     if duplicate:
         return f"duplicate edge {edge}"

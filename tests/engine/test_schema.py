@@ -102,6 +102,7 @@ def test_top_level_and_shared_keys_match_the_contract(schema: dict[str, Any]) ->
         "fail_fast",
         "cache",
         "libraries",
+        "max_iterations",
     }
     assert set(defs["style"]["properties"]) == {"color", "label", "icon", "pos"}
     assert set(defs["edge"]["properties"]) == {"from", "to", "when", "style"}
