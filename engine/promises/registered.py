@@ -2,7 +2,8 @@
 
 A shape promise is about the region between its anchors. Before anything runs, the region is
 checked as the run would check a change of structure: when no node is dynamic the drawn graph
-is all there will be, so it must have the form (up to nodes a `when` may skip); otherwise some
+is all there will be (no node is dynamic, no loop unrolls), so it must have the form (up to
+nodes a `when` may skip); otherwise some
 continuation must still be able to give it the form. Each problem points at the promise.
 """
 
@@ -22,7 +23,8 @@ def registration_problems(loaded: Loaded) -> list[Problem]:
         return []
     graph = RunGraph(workflow, loaded.registry)
     graph.registration(workflow, loaded.nodes)
-    final = not any(r.dynamic for r in loaded.nodes.values())
+    # the drawn graph is all there will be when no task may change it and no loop unrolls
+    final = not any(r.dynamic for r in loaded.nodes.values()) and not workflow.loops
     problems = []
     for i, spec in shapes:
         finding = Region(spec, graph).check_registered(final)

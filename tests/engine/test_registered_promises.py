@@ -117,3 +117,15 @@ def test_every_shipped_example_keeps_its_promises_as_drawn() -> None:
     assert examples
     for path in examples:
         assert registration_problems(load_file(path)) == [], path
+
+
+def test_a_loop_may_still_grow_the_region_into_its_form(tmp_path: Path) -> None:
+    """Drawn, the loop is one round; the shape asks for two or more: its unrolling may get there."""
+    path = tmp_path / "l.weft.yaml"
+    path.write_text(
+        "weft: 1\nname: l\nnodes:\n  - {id: a, command: [/bin/true]}\n"
+        "  - {id: body, command: [/bin/true], outputs: {again: bool}}\n  - {id: z, command: [/bin/true]}\n"
+        "edges:\n  - {from: a, to: body}\n  - {from: body, to: body, when: body.again}\n  - {from: body, to: z}\n"
+        "promises:\n  - shape: 'a -> body -> body -> Rest -> z'\n    where: {Rest: 'body -> Rest | ()'}\n"
+    )
+    assert registration_problems(load_file(path)) == []
