@@ -103,6 +103,8 @@ class RunStarted(Structure):
 
     workflow: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    #: each `workflow:` node -> the run nodes it expanded into (``engine.workflow.nesting``)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

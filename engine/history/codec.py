@@ -75,7 +75,10 @@ def _fields(event: Event) -> dict[str, Any]:
 def to_data(event: Event) -> dict[str, Any]:
     """The event as the JSON object it is stored as."""
     if isinstance(event, RunStarted):
-        return {"workflow": event.workflow, "settings": event.settings, **_structure(event)}
+        data = {"workflow": event.workflow, "settings": event.settings, **_structure(event)}
+        if event.groups:
+            data["groups"] = {group: list(members) for group, members in event.groups.items()}
+        return data
     if isinstance(event, GraphChanged):
         return {"created_by": event.created_by, **_structure(event)}
     if isinstance(event, NodeStateChanged) and event.cached_from is None:
@@ -113,7 +116,12 @@ def _pair(value: Any) -> tuple[str, str] | None:
 
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Event]] = {
-    "run_started": lambda d: RunStarted(workflow=d["workflow"], settings=d.get("settings") or {}, **_added(d)),
+    "run_started": lambda d: RunStarted(
+        workflow=d["workflow"],
+        settings=d.get("settings") or {},
+        groups={group: tuple(members) for group, members in (d.get("groups") or {}).items()},
+        **_added(d),
+    ),
     "graph": lambda d: GraphChanged(created_by=d["created_by"], **_added(d)),
     "run_state": lambda d: RunStateChanged(RunState(d["state"]), d.get("reason")),
     "node_state": lambda d: NodeStateChanged(

@@ -14,16 +14,19 @@ from engine.history.fold import RunSnapshot, snapshot
 from engine.history.store import Store
 from engine.promises.projection import Ghost
 from engine.workflow.loader import Loaded
+from engine.workflow.nesting import expand
 from engine.workflow.writer import edge_data, node_data, promise_data
 
 
 def registration(loaded: Loaded) -> RunStarted:
     """The first event a run of ``loaded`` records: its own nodes, edges and promises."""
+    ex = expand(loaded)
     return RunStarted(
         workflow=loaded.workflow.name,
-        nodes=tuple(AddedNode(n.id, node_data(n), loaded.nodes[n.id].dynamic) for n in loaded.workflow.nodes),
-        edges=tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in loaded.workflow.edges),
-        promises=tuple(promise_data(p) for p in loaded.workflow.promises),
+        nodes=tuple(AddedNode(n.id, node_data(n), ex.resolved[n.id].dynamic) for n in ex.nodes),
+        edges=tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in ex.edges),
+        promises=tuple(promise_data(p) for p in ex.promises),
+        groups={group: tuple(members) for group, members in ex.groups.items()},
     )
 
 

@@ -58,6 +58,7 @@ from engine.running.session import TaskSession
 from engine.running.taskspec import inputs_for, task_spec
 from engine.workflow.loader import Loaded, load_text
 from engine.workflow.model import ResolvedNode
+from engine.workflow.nesting import expand, in_group, rebase_created
 from engine.workflow.writer import edge_data, node_data, promise_data
 
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
@@ -88,8 +89,12 @@ class Run:
         executor: str | None = None,
         executors: dict[str, Executor] | None = None,
         use_cache: bool = True,
+        inputs: dict[str, Any] | None = None,
     ) -> None:
         self.loaded = loaded
+        self.inputs = inputs
+        #: the workflow with every `workflow:` node expanded into its own nodes: what is registered
+        self.expanded = expand(loaded, inputs)
         self.workflow = loaded.workflow
         self.store = store
         self.text = text
@@ -269,6 +274,7 @@ class Run:
             max_parallel=settings.get("max_parallel"),
             executor=settings.get("executor"),
             executors=executors,
+            inputs=settings.get("inputs"),
         )
         run._resumed_from = row.get("owner") or ""
         run._restart_first = list(restart)
@@ -331,7 +337,9 @@ class Run:
         }
         where = f"event {seq} of run {self.id}"
         m, problems = self.graph.parse_mutation(creator, raw, where)
-        resolved, more = self.graph.check(m, state_of, where) if not problems else ({}, [])
+        scope = self.expanded.scopes.get(creator.rpartition("/")[0]) if "/" in creator else None
+        resolved, more = self.graph.check(m, state_of, where, scope) if not problems else ({}, [])
+        rebase_created(resolved, scope, self.workflow)
         problems += more + (self._confine(creator, m, resolved) if not problems + more else [])
         if problems:
             raise InvalidInput(f"run {self.id} cannot be resumed: {problems[0]}")
@@ -371,7 +379,9 @@ class Run:
     def _register(self, announce: bool) -> None:
         """The workflow's own nodes, edges and promises as the run's first change (its first
         event when ``announce``; resuming, that event is in the log already)."""
-        registration = self.graph.registration(self.workflow, self.loaded.nodes)
+        ex = self.expanded
+        registration = Mutation(None, list(ex.nodes), list(ex.edges), list(ex.promises))
+        self.graph.apply(registration, ex.resolved)
         self.keeper.register(registration.promises)
         if announce:
             self._announce(registration)
@@ -458,7 +468,14 @@ class Run:
         self._maybe_finish()
 
     def _settings(self) -> dict[str, Any]:
-        return {"max_parallel": self.max_parallel, "executor": self.default_executor, "workspace": str(self.workspace)}
+        settings = {
+            "max_parallel": self.max_parallel,
+            "executor": self.default_executor,
+            "workspace": str(self.workspace),
+        }
+        if self.inputs is not None:
+            settings["inputs"] = self.inputs  # a resumed run gives its nodes the same values
+        return settings
 
     def _announce(self, m: Mutation) -> None:
         """Record an applied change of structure as one event (the registration: the first)."""
@@ -470,7 +487,12 @@ class Run:
         edges = tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in m.edges)
         promises = tuple(promise_data(p) for p in m.promises)
         if m.creator is None:
-            self.emit(RunStarted(nodes, edges, promises, workflow=self.workflow.name, settings=self._settings()))
+            groups = {group: tuple(members) for group, members in self.expanded.groups.items()}
+            self.emit(
+                RunStarted(
+                    nodes, edges, promises, workflow=self.workflow.name, settings=self._settings(), groups=groups
+                )
+            )
         elif m.changes_structure:  # a message that changes nothing leaves no trace
             self.emit(GraphChanged(nodes, edges, promises, created_by=m.creator))
 
@@ -790,10 +812,12 @@ class Run:
         m, problems = self.graph.parse_mutation(creator, raw, where)
         if problems:
             raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
+        scope = in_group(m, self.expanded)
         implicit = self.keeper.check_implicit(m)
         if implicit is not None:
             self._break(implicit, raw)
-        resolved, problems = self.graph.check(m, self._state_of, where)
+        resolved, problems = self.graph.check(m, self._state_of, where, scope)
+        rebase_created(resolved, scope, self.workflow)
         problems += self._confine(creator, m, resolved)
         if problems:
             raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
