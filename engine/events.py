@@ -106,6 +106,8 @@ class RunStarted(Structure):
     #: the workflow's loops (``engine.workflow.loops.Loop.describe``): their back edges are not
     #: registered, so a replay learns of them here
     loops: tuple[dict[str, Any], ...] = ()
+    #: each `workflow:` node -> the run nodes it expanded into (``engine.workflow.nesting``)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

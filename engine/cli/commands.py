@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ from engine.errors import InvalidInput
 from engine.events import GraphChanged, LogLine, NodeState, RunStarted, RunState, Structure
 from engine.executors.local import use_pidfd_child_watcher
 from engine.history.codec import to_data
-from engine.history.fold import snapshot
+from engine.history.fold import RunSnapshot, snapshot
 from engine.history.store import Store, deletion_refused
 from engine.home import default_home
 from engine.promises.registered import checked
-from engine.running.control import check_answer_of, check_restart
+from engine.running.control import check_answer_of, check_restart, given_inputs
 from engine.running.run import Run
 from engine.workflow.loader import load_file, read_text
 
@@ -55,9 +56,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     text = read_text(path)
     loaded = checked(load_file(path, args.library))
+    inputs = given_inputs(args.inputs, loaded.workflow.inputs, loaded.registry)
     store = open_store(args)
     run = Run(
-        loaded, store, text=text, max_parallel=args.max_parallel, executor=args.executor, use_cache=not args.no_cache
+        loaded,
+        store,
+        text=text,
+        max_parallel=args.max_parallel,
+        executor=args.executor,
+        use_cache=not args.no_cache,
+        inputs=inputs,
     )
     return _run_here(run, store, json_out=args.json, logs=args.logs)
 
@@ -86,7 +94,7 @@ def _run_here(run: Run, store: Store, *, json_out: bool, logs: bool) -> int:
 
 def _preflight(run: Run) -> None:
     """Refuse before anything starts: executors that are not available."""
-    for resolved in run.loaded.nodes.values():
+    for resolved in run.expanded.resolved.values():
         run.executor_for(resolved).check(resolved, run.workflow.folder)
 
 
@@ -141,23 +149,26 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
         "state": run["state"],
         "started_at": iso(run["started_at"]),
         "finished_at": iso(run["finished_at"]),
-        "nodes": [
-            {
-                "id": n.id,
-                "state": n.state,
-                "operator": n.operator,
-                "created_by": n.created_by,
-                "started_at": iso(n.started_at),
-                "finished_at": iso(n.finished_at),
-                "attempt": n.attempt,
-                "reason": n.reason,
-                "exit_code": n.exit_code,
-                **({"question": n.question} if n.question is not None else {}),
-                "cached": n.cached_from is not None,
-                "cached_from": n.cached_from,
-            }
-            for n in view.nodes.values()
-        ],
+        "nodes": with_groups(
+            view,
+            (
+                {
+                    "id": n.id,
+                    "state": n.state,
+                    "operator": n.operator,
+                    "created_by": n.created_by,
+                    "started_at": iso(n.started_at),
+                    "finished_at": iso(n.finished_at),
+                    "attempt": n.attempt,
+                    "reason": n.reason,
+                    "exit_code": n.exit_code,
+                    **({"question": n.question} if n.question is not None else {}),
+                    "cached": n.cached_from is not None,
+                    "cached_from": n.cached_from,
+                }
+                for n in view.nodes.values()
+            ),
+        ),
         "edges": [{"from": e.source, "to": e.target} for e in view.graph_now()[1]],
         "promises": [spec for spec, _creator in view.promises],
         "broken": None
@@ -166,6 +177,50 @@ def show_data(store: Store, run_id: str) -> dict[str, Any]:
         "outputs": {n.id: n.outputs for n in view.nodes.values() if n.outputs},
         "events": run["last_seq"],
     }
+
+
+def with_groups(view: RunSnapshot, nodes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes of ``weft show``, each `workflow:` node listed before its first node with its
+    aggregate state and ``members``; every node says the innermost one it belongs to (``group``)."""
+    if not view.groups:
+        return list(nodes)
+    groups = sorted(view.groups, key=len, reverse=True)  # innermost first
+
+    def group_of(node_id: str) -> str | None:
+        return next((g for g in groups if node_id.startswith(g + "/")), None)
+
+    out: list[dict[str, Any]] = []
+    listed: set[str] = set()
+    for node in nodes:
+        enclosing = []
+        group = group_of(node["id"])
+        while group is not None and group not in listed:
+            enclosing.append(group)
+            group = group_of(group)
+        for g in reversed(enclosing):
+            listed.add(g)
+            members = view.members(g)
+            started = [m.started_at for m in members if m.started_at is not None]
+            finished = [m.finished_at for m in members if m.finished_at is not None]
+            out.append(
+                {
+                    "id": g,
+                    "state": view.group_state(g),
+                    "operator": None,
+                    "created_by": None,
+                    "started_at": iso(min(started)) if started else None,
+                    "finished_at": iso(max(finished)) if finished and len(finished) == len(members) else None,
+                    "attempt": 0,
+                    "reason": None,
+                    "exit_code": None,
+                    "cached": False,
+                    "cached_from": None,
+                    "group": group_of(g),
+                    "members": [m.id for m in members],
+                }
+            )
+        out.append({**node, "group": group_of(node["id"])})
+    return out
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-cache", action="store_true", help="run every task, reusing no earlier result (results are still stored)"
     )
+    p.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value of the workflow's inputs:, read as its type wants (true/false, a number, text, JSON)",
+    )
 
     p = sub.add_parser("runs", help="list runs")
     p.add_argument("--json", action="store_true")

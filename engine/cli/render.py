@@ -161,7 +161,8 @@ def show(data: dict[str, Any], out: TextOut) -> None:
         reason = f" — {printable(n['reason'])}" if n["reason"] and n["state"] != "succeeded" else ""
         cached = f" (cached from {printable(n['cached_from'])})" if n.get("cached_from") else ""
         mark = printable(_MARK.get(n["state"], n["state"]))
-        out.write(f"  {ids[n['id']]:<{width}}  {mark:<9}{cached}{origin}{reason}\n")
+        members = f" (workflow: {len(n['members'])} nodes)" if "members" in n else ""
+        out.write(f"  {ids[n['id']]:<{width}}  {mark:<9}{members}{cached}{origin}{reason}\n")
         question = n.get("question")
         if question is not None and n["state"] == "waiting":
             out.write(printable(f"  {'':<{width}}  asks: {question['prompt']}") + "\n")

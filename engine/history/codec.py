@@ -78,6 +78,8 @@ def to_data(event: Event) -> dict[str, Any]:
         data = {"workflow": event.workflow, "settings": event.settings, **_structure(event)}
         if event.loops:
             data["loops"] = list(event.loops)
+        if event.groups:
+            data["groups"] = {group: list(members) for group, members in event.groups.items()}
         return data
     if isinstance(event, GraphChanged):
         return {"created_by": event.created_by, **_structure(event)}
@@ -117,7 +119,11 @@ def _pair(value: Any) -> tuple[str, str] | None:
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Event]] = {
     "run_started": lambda d: RunStarted(
-        workflow=d["workflow"], settings=d.get("settings") or {}, loops=tuple(d.get("loops") or ()), **_added(d)
+        workflow=d["workflow"],
+        settings=d.get("settings") or {},
+        loops=tuple(d.get("loops") or ()),
+        groups={group: tuple(members) for group, members in (d.get("groups") or {}).items()},
+        **_added(d),
     ),
     "graph": lambda d: GraphChanged(created_by=d["created_by"], **_added(d)),
     "run_state": lambda d: RunStateChanged(RunState(d["state"]), d.get("reason")),

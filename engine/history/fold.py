@@ -118,6 +118,8 @@ class RunSnapshot:
     #: the structure events in force, in order (a restart drops those its nodes' earlier
     #: attempts made): the projection replays them through the promise keeper
     structure: list[Structure] = field(default_factory=list)
+    #: each `workflow:` node -> the run nodes it was expanded into at registration
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -143,7 +145,7 @@ class RunSnapshot:
     # -- the handlers, one per kind of event ------------------------------------------------
 
     def _started(self, event: RunStarted, ts: float) -> None:
-        self.workflow, self.settings = event.workflow, event.settings
+        self.workflow, self.settings, self.groups = event.workflow, event.settings, event.groups
         self.state, self.started_at = RunState.RUNNING, ts
         self._grow(event, None)
 
@@ -229,6 +231,17 @@ class RunSnapshot:
 
     # -- the projection ---------------------------------------------------------------------
 
+    def members(self, group: str) -> list[NodeRecord]:
+        """The nodes a `workflow:` node is made of now: its own and those their tasks created
+        (every run node under its prefix), but not retired ones."""
+        prefix = group + "/"
+        retired = NodeState.RETIRED
+        return [n for n in self.nodes.values() if n.id.startswith(prefix) and n.state is not retired]
+
+    def group_state(self, group: str) -> NodeState:
+        """A `workflow:` node's state, from its nodes' (see ``aggregate_state``)."""
+        return aggregate_state([n.state or NodeState.PENDING for n in self.members(group)])
+
     def ghosts(self) -> list[Ghost]:
         """What may still appear as of now: nothing once the run has ended (it grows no more)."""
         if self.finished:
@@ -264,3 +277,24 @@ def snapshot(store: Store, run_id: str, upto: int | None = None, *, logs: bool =
     else:
         snap.at = upto
     return snap
+
+
+def aggregate_state(states: list[NodeState]) -> NodeState:
+    """The state of a group of nodes as one: running while any runs (or some have settled and
+    some not yet started), waiting when only questions hold it up, then failed if any failed,
+    cancelled if any was cancelled, skipped or retired when all were, else succeeded."""
+    present = set(states)
+    if not present:
+        return NodeState.PENDING
+    if NodeState.RUNNING in present:
+        return NodeState.RUNNING
+    if NodeState.WAITING in present:
+        return NodeState.WAITING
+    if NodeState.PENDING in present:
+        return NodeState.PENDING if present == {NodeState.PENDING} else NodeState.RUNNING
+    for state in (NodeState.FAILED, NodeState.CANCELLED):
+        if state in present:
+            return state
+    if len(present) == 1:
+        return states[0]  # all skipped, all retired, all succeeded
+    return NodeState.SUCCEEDED  # succeeded, with branches skipped

@@ -14,21 +14,20 @@ from engine.history.fold import RunSnapshot, snapshot
 from engine.history.store import Store
 from engine.promises.projection import Ghost
 from engine.workflow.loader import Loaded
-from engine.workflow.loops import registered_edges
+from engine.workflow.nesting import expand
 from engine.workflow.writer import edge_data, node_data, promise_data
 
 
 def registration(loaded: Loaded) -> RunStarted:
     """The first event a run of ``loaded`` records: its own nodes, edges and promises."""
+    ex = expand(loaded)
     return RunStarted(
         workflow=loaded.workflow.name,
-        nodes=tuple(AddedNode(n.id, node_data(n), loaded.nodes[n.id].dynamic) for n in loaded.workflow.nodes),
-        edges=tuple(
-            AddedEdge(e.source, e.target, edge_data(e))
-            for e in registered_edges(loaded.workflow, loaded.workflow.loops)
-        ),
-        promises=tuple(promise_data(p) for p in loaded.workflow.promises),
+        nodes=tuple(AddedNode(n.id, node_data(n), ex.resolved[n.id].dynamic) for n in ex.nodes),
+        edges=tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in ex.edges),
+        promises=tuple(promise_data(p) for p in ex.promises),
         loops=tuple(loop.describe() for loop in loaded.workflow.loops),
+        groups={group: tuple(members) for group, members in ex.groups.items()},
     )
 
 

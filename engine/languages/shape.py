@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -134,7 +134,7 @@ def _wrap(p: Pattern, loose: tuple[type, ...]) -> str:
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<arrow>->)|(?P<op>[|&*+?()])|(?P<quoted>'[^']*'|"[^"]*")|"""
-    r"""(?P<name>[A-Za-z0-9_](?:[A-Za-z0-9_.]|-(?!>))*))"""
+    r"""(?P<name>[A-Za-z0-9_](?:[A-Za-z0-9_./]|-(?!>))*))"""
 )
 
 
@@ -154,6 +154,20 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         pos = m.end()
     out.append(("end", "", len(text)))
     return out
+
+
+def rename_atoms(text: str, names: Iterable[str], rename: Callable[[str], str]) -> str:
+    """``text`` with every unquoted atom (not a name of ``names``, the ``where:`` sub-patterns)
+    renamed; quoted globs and the rest of the text stay as written. A workflow inside a workflow
+    prefixes its node ids this way (``engine.workflow.nesting``)."""
+    refs = frozenset(names)
+    out, last = [], 0
+    for kind, value, offset in _tokens(text):
+        if kind == "name" and value not in refs:
+            out += [text[last:offset], rename(value)]
+            last = offset + len(value)
+    out.append(text[last:])
+    return "".join(out)
 
 
 class _Parser:

@@ -70,7 +70,7 @@ class RunGraph:
     def parse_mutation(self, creator: str, raw: dict[str, list[Any]], where: str) -> tuple[Mutation, list[str]]:
         """Records from a task's message; problems are one-line reasons."""
         problems = ProblemCollector()
-        reader = Reader(MessageSource(where), problems)
+        reader = Reader(MessageSource(where), problems, run_ids=True)
         m = Mutation(creator, raw=raw)
         readers: tuple[tuple[str, Callable[..., Any], list[Any]], ...] = (
             ("nodes", reader.node, m.nodes),
@@ -87,15 +87,23 @@ class RunGraph:
     # -- rules 1-3 --------------------------------------------------------------------------
 
     def check(
-        self, m: Mutation, state_of: Callable[[str], NodeState], where: str, unrolled: bool = False
+        self,
+        m: Mutation,
+        state_of: Callable[[str], NodeState],
+        where: str,
+        unrolled: bool = False,
+        scope: Any = None,
     ) -> tuple[dict[str, ResolvedNode], list[str]]:
         """Check rules 1-3 and well-formedness; ``state_of(node)`` is its state (pending: not started).
 
         ``unrolled``: ``m`` is a loop's next iteration, copied from the workflow's own nodes and
         edges; its conditions name the workflow's nodes and read the iteration's instances
-        (``engine.running.loops``), so they are not checked against the run's graph again."""
+        (``engine.running.loops``), so they are not checked against the run's graph again.
+        ``scope`` (a ``loader.Loaded``) is the workflow inside a workflow whose task made ``m``:
+        its operators and types make the new nodes."""
         problems = ProblemCollector()
-        checker = GraphChecker(self.workflow, self.registry, MessageSource(where), problems)
+        workflow, registry = (scope.workflow, scope.registry) if scope is not None else (self.workflow, self.registry)
+        checker = GraphChecker(workflow, registry, MessageSource(where), problems)
         new: dict[str, ResolvedNode] = {}
         for i, node in enumerate(m.nodes):
             path = ("nodes", i)

@@ -221,3 +221,32 @@ def check_answer_of(
     libraries = (row.get("settings") or {}).get("libraries") or ()
     registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path, libraries).registry
     return state, answer_values(record.question["fields"], sets, json_text, registry)
+
+
+def given_inputs(pairs: list[str], declared: dict[str, str] | None, registry: TypeRegistry) -> dict[str, Any] | None:
+    """``weft run --input NAME=VALUE``s as the values of a workflow's ``inputs:`` (each read as
+    its type wants, as ``weft answer --set``); every input whose type is not optional must be
+    given. One-line ``InvalidInput`` otherwise. None for a workflow without inputs."""
+    if declared is None:
+        if pairs:
+            raise InvalidInput("--input: this workflow declares no inputs:")
+        return None
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, eq, text = pair.partition("=")
+        if not eq or not name:
+            raise InvalidInput(f"--input {pair}: expected NAME=VALUE")
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise InvalidInput(f"--input {name}: the workflow has no input '{name}' (inputs: {known})")
+        try:
+            value = value_from_text(text, declared[name], registry)
+            registry.check_value(value, registry.parse(declared[name]), path=name)
+        except (ValueError, ValueTypeError) as exc:
+            raise InvalidInput(f"--input {name}: {exc} (expected {declared[name]})") from None
+        values[name] = value
+    missing = [n for n, t in declared.items() if n not in values and not isinstance(registry.parse(t), Optional)]
+    if missing:
+        given = " ".join(f"--input {n}=..." for n in missing)
+        raise InvalidInput(f"missing input{'s' if len(missing) > 1 else ''} {', '.join(missing)}: add {given}")
+    return values

@@ -60,6 +60,7 @@ from engine.running.session import TaskSession
 from engine.running.taskspec import inputs_for, task_spec
 from engine.workflow.loader import Loaded, load_text, run_libraries
 from engine.workflow.model import ResolvedNode
+from engine.workflow.nesting import expand, in_group, rebase_created
 from engine.workflow.writer import edge_data, node_data, promise_data
 
 FLUSH_DELAY = 0.02  # seconds an event may wait to be stored; subscribers get it at once
@@ -90,8 +91,12 @@ class Run:
         executor: str | None = None,
         executors: dict[str, Executor] | None = None,
         use_cache: bool = True,
+        inputs: dict[str, Any] | None = None,
     ) -> None:
         self.loaded = loaded
+        self.inputs = inputs
+        #: the workflow with every `workflow:` node expanded into its own nodes: what is registered
+        self.expanded = expand(loaded, inputs)
         self.workflow = loaded.workflow
         self.store = store
         self.text = text
@@ -304,6 +309,7 @@ class Run:
             max_parallel=settings.get("max_parallel"),
             executor=settings.get("executor"),
             executors=executors,
+            inputs=settings.get("inputs"),
         )
         run._resumed_from = row.get("owner") or ""
         run._restart_first = list(restart)
@@ -368,7 +374,9 @@ class Run:
         where = f"event {seq} of run {self.id}"
         m, problems = self.graph.parse_mutation(creator, raw, where)
         unrolled = any(is_iteration(n.id) for n in m.nodes)  # a loop's iteration: the engine's own
-        resolved, more = self.graph.check(m, state_of, where, unrolled) if not problems else ({}, [])
+        scope = self.expanded.scopes.get(creator.rpartition("/")[0]) if "/" in creator else None
+        resolved, more = self.graph.check(m, state_of, where, unrolled, scope) if not problems else ({}, [])
+        rebase_created(resolved, scope, self.workflow)
         problems += more + (self._confine(creator, m, resolved) if not problems + more and not unrolled else [])
         if problems:
             raise InvalidInput(f"run {self.id} cannot be resumed: {problems[0]}")
@@ -408,7 +416,9 @@ class Run:
     def _register(self, announce: bool) -> None:
         """The workflow's own nodes, edges and promises as the run's first change (its first
         event when ``announce``; resuming, that event is in the log already)."""
-        registration = self.graph.registration(self.workflow, self.loaded.nodes)
+        ex = self.expanded
+        registration = Mutation(None, list(ex.nodes), list(ex.edges), list(ex.promises))
+        self.graph.apply(registration, ex.resolved)
         self.keeper.register(registration.promises)
         if announce:
             self._announce(registration)
@@ -495,12 +505,15 @@ class Run:
         self._maybe_finish()
 
     def _settings(self) -> dict[str, Any]:
-        return {
+        settings: dict[str, Any] = {
             "max_parallel": self.max_parallel,
             "executor": self.default_executor,
             "workspace": str(self.workspace),
             "libraries": run_libraries(self.workflow),
         }
+        if self.inputs is not None:
+            settings["inputs"] = self.inputs  # a resumed run gives its nodes the same values
+        return settings
 
     def _announce(self, m: Mutation) -> None:
         """Record an applied change of structure as one event (the registration: the first)."""
@@ -513,8 +526,17 @@ class Run:
         promises = tuple(promise_data(p) for p in m.promises)
         if m.creator is None:
             loops = tuple(loop.describe() for loop in self.workflow.loops)
+            groups = {group: tuple(members) for group, members in self.expanded.groups.items()}
             self.emit(
-                RunStarted(nodes, edges, promises, workflow=self.workflow.name, settings=self._settings(), loops=loops)
+                RunStarted(
+                    nodes,
+                    edges,
+                    promises,
+                    workflow=self.workflow.name,
+                    settings=self._settings(),
+                    loops=loops,
+                    groups=groups,
+                )
             )
         elif m.changes_structure:  # a message that changes nothing leaves no trace
             self.emit(GraphChanged(nodes, edges, promises, created_by=m.creator))
@@ -838,13 +860,14 @@ class Run:
             problems.append(f"node id '{reserved[0]}' names a loop's iteration: ids with '@' are the engine's")
         if problems:
             raise MutationRejected(f"refused mutation: {problems[0]}" + _more(problems))
+        scope = in_group(m, self.expanded)
         implicit = self.keeper.check_implicit(m)
         if implicit is not None:
             self._break(implicit, raw)
-        self._admit(m, where, confined=True)
+        self._admit(m, where, confined=True, scope=scope)
         self._schedule()
 
-    def _admit(self, m: Mutation, where: str, confined: bool = False) -> None:
+    def _admit(self, m: Mutation, where: str, confined: bool = False, scope: Any = None) -> None:
         """Rules 1-3 (and 6 for a task's change, ``confined``) fail the change, a promise it
         would break breaks the run; otherwise it is applied, recorded and re-decided.
 
@@ -852,7 +875,8 @@ class Run:
         unrolling the loop the workflow draws, not a task changing the graph, so the implicit
         promise does not apply and its nodes are not narrowed to the latch's reach; every other
         promise counts its nodes like any created nodes."""
-        resolved, problems = self.graph.check(m, self._state_of, where, unrolled=not confined)
+        resolved, problems = self.graph.check(m, self._state_of, where, unrolled=not confined, scope=scope)
+        rebase_created(resolved, scope, self.workflow)
         if confined:
             problems += self._confine(m.creator or "", m, resolved)
         if problems:

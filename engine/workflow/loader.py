@@ -33,13 +33,26 @@ from engine.workflow.libraries import SHIPPED_LIBRARY as SHIPPED_LIBRARY  # re-e
 from engine.workflow.libraries import libraries as library_set
 from engine.workflow.libraries import resolve as resolve_item
 from engine.workflow.model import OperatorSpec, ResolvedNode, Workflow
-from engine.workflow.records import RECORD_NAME, Reader
+from engine.workflow.records import PORT_NAME, RECORD_NAME, Reader
 from engine.workflow.validate import real_path, validate_workflow
 from engine.workflow.yamlsrc import Document, SourceMap, parse_yaml
 from engine.workflow.yamlsrc import Path as SourcePath
 
 FORMAT_VERSION = 1
-TOP_KEYS = ("weft", "name", "description", "settings", "types", "imports", "operators", "nodes", "edges", "promises")
+TOP_KEYS = (
+    "weft",
+    "name",
+    "description",
+    "settings",
+    "inputs",
+    "outputs",
+    "types",
+    "imports",
+    "operators",
+    "nodes",
+    "edges",
+    "promises",
+)
 LIBRARY_KEYS = ("weft", "description", "types", "imports", "operators")
 #: Larger files are refused before they are read: a workflow may be generated (100,000 nodes
 #: fit), a library is written by hand. Neither is ever read whole from /dev/zero or a pipe.
@@ -109,6 +122,21 @@ def import_target(
     )
 
 
+def workflow_target(
+    ref: str, base: Path, roots: list[Path], known: dict[str, Path] | None = None
+) -> tuple[Path, str | None]:
+    """Where ``workflow: REF`` (written in a file in ``base``) leads, and why it may not be read:
+    ``LIBRARY:NAME`` is ``NAME.weft.yaml`` in that library folder (``known``: the folders the
+    including workflow sees), anything else a path relative to ``base`` inside ``roots`` (the
+    including file's folder and the library folders), exactly as an import."""
+    return import_target(ref, base, roots, known)
+
+
+#: Workflows read while loading one file, by real path (a library workflow used a thousand
+#: times is read once): the loaded workflow, or None, and its problems.
+Included = dict[Path, tuple["Loaded | None", list[Problem]]]
+
+
 def load_file(path: str | Path, libraries: Sequence[Path | str] = ()) -> Loaded:
     """Load and validate a workflow file; raises ``WorkflowInvalid`` with every problem.
 
@@ -127,7 +155,12 @@ def load_text(
 
 
 def read_text_leniently(
-    text: str, file: str = "<text>", path: Path | None = None, libraries: Sequence[Path | str] = ()
+    text: str,
+    file: str = "<text>",
+    path: Path | None = None,
+    libraries: Sequence[Path | str] = (),
+    chain: tuple[Path, ...] = (),
+    included: Included | None = None,
 ) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     """Everything that could be read of a workflow text, and every problem of it.
 
@@ -137,11 +170,16 @@ def read_text_leniently(
     is not YAML at all.
     """
     with collector.paused():  # a large file is millions of new objects, none of them garbage
-        return _read_leniently(text, file, path, libraries)
+        return _read_leniently(text, file, path, libraries, chain, {} if included is None else included)
 
 
 def _read_leniently(
-    text: str, file: str, path: Path | None, extra: Sequence[Path | str]
+    text: str,
+    file: str,
+    path: Path | None,
+    extra: Sequence[Path | str],
+    chain: tuple[Path, ...],
+    included: Included,
 ) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     problems = ProblemCollector()
     doc = parse_yaml(text, file, problems)
@@ -160,6 +198,8 @@ def _read_leniently(
     workflow = Workflow(name=name or "workflow", path=path)
     workflow.description = reader.text(data.get("description"), ("description",), "description")
     workflow.settings = reader.settings(data.get("settings"), ("settings",))
+    workflow.inputs = reader.text_map(data.get("inputs"), ("inputs",), "inputs", PORT_NAME)
+    workflow.outputs = reader.text_map(data.get("outputs"), ("outputs",), "outputs", PORT_NAME)
     workflow.types = _types(reader, data.get("types"))
     workflow.imports = reader.text_list(data.get("imports"), ("imports",), "imports") or []
     workflow.operators = _operators(reader, data.get("operators"))
@@ -189,6 +229,15 @@ def _read_leniently(
             workflow.promises.append(promise)
     library_operators(workflow, node_paths, base, source, problems, library_types)
     library_images(workflow, node_paths, source, problems)
+    if any(node.workflow for node in workflow.nodes):
+        here = chain + ((path,) if path else ())
+        roots = [real_path(base), *known.values()]
+        for node, where in zip(workflow.nodes, node_paths, strict=True):
+            if node.workflow:
+                at = source.at(where + ("workflow",))
+                sub = _include(node.workflow, base, roots, known, extra, here, included, at, problems)
+                if sub is not None:
+                    workflow.included[node.id] = sub
     del data, doc  # everything read is in the records now: the parsed text goes before validating
     registry, type_problems = TypeRegistry.from_definitions({**library_types, **workflow.types})
     for record, fieldname, message in type_problems:
@@ -199,6 +248,40 @@ def _read_leniently(
     if problems:
         return workflow, None, problems
     return workflow, Loaded(workflow, registry, nodes, source), problems
+
+
+def _include(
+    ref: str,
+    base: Path,
+    roots: list[Path],
+    known: dict[str, Path],
+    extra: Sequence[Path | str],
+    chain: tuple[Path, ...],
+    included: Included,
+    at: Location,
+    problems: ProblemCollector,
+) -> Loaded | None:
+    """The workflow a ``workflow:`` node names, loaded (and its own included workflows), or None
+    with its problems reported where they are (each names its own file, once however often the
+    workflow is used)."""
+    target, outside = workflow_target(ref, base, roots, known)
+    if outside is not None:
+        problems.add(at, f"workflow: {ref}: {outside}")
+        return None
+    if target in chain:
+        files = " -> ".join(str(p) for p in (*chain[chain.index(target) :], target))
+        problems.add(at, f"workflow: {ref}: a workflow includes itself: {files}")
+        return None
+    if target not in included:
+        try:
+            text = read_bounded(target, MAX_WORKFLOW_BYTES)
+        except Unreadable as exc:
+            problems.add(at, f"workflow: {ref}: {exc}")
+            return None
+        _, loaded, found = _read_leniently(text, str(target), target, extra, chain, included)
+        included[target] = (loaded, found.problems)
+        problems.problems.extend(found.problems)
+    return included[target][0]  # if None, its problems were reported with their own files
 
 
 def load_library(path: str | Path) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]], list[Problem]]:

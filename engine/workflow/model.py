@@ -115,6 +115,8 @@ class NodeSpec(TaskFields):
     id: str = ""
     operator: str | None = None
     trigger: Trigger | None = None
+    #: ``workflow: PATH`` or ``workflow: LIBRARY:NAME``: the node is that workflow (``engine.workflow.nesting``)
+    workflow: str | None = None
     loc: Location | None = field(default=None, compare=False, repr=False)
 
 
@@ -182,6 +184,10 @@ class Workflow:
     nodes: list[NodeSpec] = field(default_factory=list)
     edges: list[EdgeSpec] = field(default_factory=list)
     promises: list[PromiseSpec] = field(default_factory=list)
+    #: typed inputs a run (or the node that includes it) gives it: nodes read them as ``inputs.NAME``
+    inputs: dict[str, str] | None = None
+    #: outputs it gives the node that includes it: NAME -> ``NODE.PORT``
+    outputs: dict[str, str] | None = None
     #: The file it was read from; tasks run with its folder as working directory.
     path: Path | None = field(default=None, compare=False, repr=False)
     #: Operators from ``imports`` (not written back; the import line is).
@@ -195,6 +201,8 @@ class Workflow:
     find_operator: Callable[[str], OperatorSpec] | None = field(default=None, compare=False, repr=False)
     #: its cycles, each a loop (``engine.workflow.loops.Loop``), found when it is validated
     loops: list[Any] = field(default_factory=list, compare=False, repr=False)
+    #: The loaded workflow of each ``workflow:`` node, by node id (a ``loader.Loaded``; not written back).
+    included: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def folder(self) -> Path:
@@ -334,3 +342,18 @@ def memory_bytes(value: int | str) -> int:
         raise ValueError(f"not a memory size: {value!r}")
     number, unit = found.groups()
     return int(float(number) * _UNIT[unit.lower()]) if unit else int(float(number))
+
+
+#: The name under which a workflow's nodes read its own inputs (``from: inputs.NAME``).
+INPUTS = "inputs"
+
+
+def ports_of(workflow: Workflow, resolved: dict[str, ResolvedNode]) -> tuple[dict[str, str], dict[str, str]]:
+    """The input and output ports of a workflow used as a node: its declared ``inputs``, and
+    each output typed as the node port that provides it (``outputs: {total: sum.total}``)."""
+    outputs: dict[str, str] = {}
+    for name, ref in (workflow.outputs or {}).items():
+        node, _, port = ref.partition(".")
+        if node in resolved and port in resolved[node].outputs:
+            outputs[name] = resolved[node].outputs[port]
+    return dict(workflow.inputs or {}), outputs

@@ -52,7 +52,11 @@ def _is_memory_size(text: str) -> bool:
         return False
 
 
-NODE_KEYS = ("id", "operator", "trigger") + TASK_FIELDS
+NODE_KEYS = ("id", "operator", "trigger", "workflow") + TASK_FIELDS
+#: What a ``workflow:`` node may say besides its id: the rest comes from the workflow it names.
+WORKFLOW_NODE_KEYS = ("id", "workflow", "description", "style")
+#: A node id as a run knows it: a node of a workflow inside a workflow is ``outer/inner/id``.
+RUN_NODE_ID = re.compile(r"^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$")
 TRIGGERS = tuple(t.value for t in Trigger)
 PROMISE_KINDS = ("static", "no_new_nodes", "no_new_edges", "only_nodes", "only_edges", "max_nodes", "shape")
 PROMISE_ARGS = {
@@ -93,9 +97,11 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 class Reader:
     """Field readers bound to one source and one problem collector."""
 
-    def __init__(self, source: Source, problems: ProblemCollector) -> None:
+    def __init__(self, source: Source, problems: ProblemCollector, run_ids: bool = False) -> None:
         self.source = source
         self.problems = problems
+        #: ids as a run knows them (``clean/read``), in a task's message; a workflow text's are plain
+        self.node_id = RUN_NODE_ID if run_ids else NODE_ID
 
     def error(self, path: Path, message: str) -> None:
         self.problems.add(self.source.at(path), message)
@@ -300,8 +306,10 @@ class Reader:
             self.error(path, "a node needs an id")
             return None
         spec.id = scalar_text(raw_id)
-        if not NODE_ID.match(spec.id) and not self._iteration_id(spec.id):
+        if not self.node_id.match(spec.id) and not self._iteration_id(spec.id):
             self.error(path + ("id",), f"node id '{spec.id}' may only use letters, digits, '_' and '-'")
+        if "workflow" in m:
+            return self._workflow_node(spec, m, path)
         spec.operator = self.text(m.get("operator"), path + ("operator",), "operator")
         trigger = self.choice(m.get("trigger"), path + ("trigger",), "trigger", TRIGGERS)
         spec.trigger = Trigger(trigger) if trigger else None
@@ -316,6 +324,20 @@ class Reader:
                         f"node '{spec.id}' uses operator '{spec.operator}', so its {own} comes from there",
                     )
         return spec
+
+    def _workflow_node(self, spec: NodeSpec, m: dict[str, Any], path: Path) -> NodeSpec | None:
+        """A node that is a whole workflow: its ports, commands and promises are that workflow's."""
+        spec.workflow = self.text(m.get("workflow"), path + ("workflow",), "workflow")
+        for key in m:
+            if key not in WORKFLOW_NODE_KEYS:
+                self.problems.add(
+                    self.source.key(path + (key,)),
+                    f"node '{spec.id}' is the workflow '{spec.workflow}': it has no '{key}' of its own "
+                    "(only id, workflow, description and style)",
+                )
+        spec.description = self.text(m.get("description"), path + ("description",), "description")
+        spec.style = self.style(m.get("style"), path + ("style",))
+        return spec if spec.workflow else None
 
     def params_schema(self, value: Any, path: Path) -> dict[str, ParamSpec] | None:
         """Declared params: ``NAME: TYPE`` or ``NAME: {type, default, help, required, min, max, choices}``."""
@@ -418,7 +440,9 @@ class Reader:
                 self.error(path + (end,), f"edge '{end}' must be 'node' or 'node.port'")
                 return None
             node, _, port = text.partition(".")
-            if not (NODE_ID.match(node) or self._iteration_id(node)) or ("." in text and not PORT_NAME.match(port)):
+            if not (self.node_id.match(node) or self._iteration_id(node)) or (
+                "." in text and not PORT_NAME.match(port)
+            ):
                 self.error(path + (end,), f"edge '{end}' must be 'node' or 'node.port', not '{text}'")
                 return None
             ends.append((node, port or None))

@@ -20,6 +20,7 @@ from engine.workflow.digraph import DiGraph
 from engine.workflow.libraries import LibraryMiss, parse_ref
 from engine.workflow.loops import find_loops
 from engine.workflow.model import (
+    INPUTS,
     EdgeSpec,
     NodeSpec,
     OperatorSpec,
@@ -29,10 +30,11 @@ from engine.workflow.model import (
     TaskFields,
     Workflow,
     declaration_of,
+    ports_of,
     resolve_node,
 )
 from engine.workflow.params import value_problem
-from engine.workflow.records import Source, did_you_mean
+from engine.workflow.records import MessageSource, Source, did_you_mean
 from engine.workflow.wiring import missing_port, wire_problem
 from engine.workflow.yamlsrc import Path
 
@@ -144,6 +146,8 @@ class GraphChecker:
         Also the door for nodes a task creates, so a folder leaving the workflow's is refused
         there too. An operator's own folders are checked once (library operators when first used).
         """
+        if node.workflow is not None:
+            return self._included(node, path)
         operator = None
         if node.operator is not None:
             operator = self._operators.get(node.operator)
@@ -170,6 +174,28 @@ class GraphChecker:
             self.own_params(operator, written)
         self.node_params(node, operator, path)
         return resolve_node(node, operator, self.workflow.settings) if ok else None
+
+    def _included(self, node: NodeSpec, path: Path) -> ResolvedNode | None:
+        """A ``workflow:`` node: its ports are the included workflow's inputs and outputs."""
+        sub = self.workflow.included.get(node.id)
+        if sub is None:
+            if not isinstance(self.source, MessageSource):
+                return None  # the loader reported why it could not be read
+            self.error(
+                path + ("workflow",), "a task cannot add a workflow node (only nodes with a command or operator)"
+            )
+            return None
+        inputs, outputs = ports_of(sub.workflow, sub.nodes)
+        ok = True
+        for ports, what in ((inputs, "input"), (outputs, "output")):
+            for name, text in ports.items():
+                try:
+                    self.registry.parse(text)
+                except TypeSyntaxError as exc:
+                    self.error(path + ("workflow",), f"workflow {what} '{name}': {exc} (name the type here too)")
+                    ok = False
+        shown = NodeSpec(id=node.id, inputs=inputs, outputs=outputs, style=node.style)
+        return resolve_node(shown, None) if ok else None
 
     def node_params(self, node: NodeSpec, operator: OperatorSpec | None, path: Path) -> None:
         """The params a node sets fit what its task declares, and every required one is set.
@@ -335,6 +361,7 @@ def validate_workflow(
         if r is not None:
             resolved[node.id] = r
     ids = {n.id for n in workflow.nodes}
+    own_inputs = workflow_inputs(checker, workflow, ids, node_paths)
     loops, loop_problems = find_loops(workflow)
     workflow.loops = loops
     # back edges, and edges from a node to itself (a loop's, or a cycle reported below)
@@ -350,7 +377,11 @@ def validate_workflow(
         return ref == source_node or graph.has_path(ref, source_node)
 
     def node_of(n: str) -> Any:
-        return resolved[n] if n in resolved else (UNCHECKABLE if n in ids else None)
+        if n in resolved:
+            return resolved[n]
+        if n in ids:
+            return UNCHECKABLE
+        return own_inputs if n == INPUTS else None
 
     checkable = None if loop_problems else upstream  # a cycle that is no loop: no order to check against
     checker.check_edges(
@@ -369,6 +400,7 @@ def validate_workflow(
             checker.error(edge_paths[problem.edge], problem.message)
         else:
             checker.error(node_paths[problem.node or 0], problem.message)
+    workflow_outputs(checker, workflow, resolved, ids)
     for i, promise in enumerate(workflow.promises):
         if promise.kind == "shape":
             check_anchors(checker, promise, ("promises", i), ids)
@@ -389,6 +421,50 @@ def validate_workflow(
                         f"(make it optional with '{text}?' or add an edge)",
                     )
     return resolved
+
+
+def workflow_inputs(
+    checker: GraphChecker, workflow: Workflow, ids: set[str], node_paths: list[Path]
+) -> ResolvedNode | None:
+    """What edges ``from: inputs.NAME`` read: a node whose outputs are the declared inputs
+    (None: the workflow declares none). No node may then be called ``inputs``."""
+    for i, edge in enumerate(workflow.edges):
+        if edge.target == INPUTS and INPUTS not in ids:
+            checker.error(
+                ("edges", i, "to"), "an edge cannot lead into 'inputs' (the workflow's inputs are read from it)"
+            )
+        elif edge.source == INPUTS and INPUTS not in ids and workflow.inputs is None:
+            checker.error(("edges", i, "from"), f"edge from '{edge.source_text}', but the workflow declares no inputs:")
+        elif edge.source == INPUTS and edge.source_port is None and workflow.inputs is not None:
+            checker.error(("edges", i, "from"), "an edge from the workflow's inputs names one: 'inputs.NAME'")
+    if workflow.inputs is None:
+        return None
+    if INPUTS in ids:
+        i = next(i for i, n in enumerate(workflow.nodes) if n.id == INPUTS)
+        checker.error(node_paths[i] + ("id",), "a workflow that declares inputs: has no node called 'inputs'")
+    ports = checker.port_types(workflow.inputs, ("inputs",), "workflow input")
+    if len(ports) < len(workflow.inputs):
+        return None
+    return resolve_node(NodeSpec(id=INPUTS, outputs=workflow.inputs), None)
+
+
+def workflow_outputs(
+    checker: GraphChecker, workflow: Workflow, resolved: dict[str, ResolvedNode], ids: set[str]
+) -> None:
+    """Each declared output names an output port of a node of this workflow."""
+    for name, ref in (workflow.outputs or {}).items():
+        node, dot, port = ref.partition(".")
+        where: Path = ("outputs", name)
+        if not dot or not port:
+            checker.error(where, f"workflow output '{name}' must name a node's port ('NODE.PORT'), not '{ref}'")
+        elif node not in ids:
+            checker.error(where, f"workflow output '{name}': unknown node '{node}'{did_you_mean(node, sorted(ids))}")
+        elif node in resolved and port not in resolved[node].outputs:
+            outputs = ", ".join(resolved[node].outputs) or "none"
+            hint = did_you_mean(port, list(resolved[node].outputs))
+            checker.error(
+                where, f"workflow output '{name}': node '{node}' has no output '{port}' (outputs: {outputs}){hint}"
+            )
 
 
 def check_anchors(checker: GraphChecker, promise: PromiseSpec, path: Path, ids: set[str]) -> None:

@@ -45,6 +45,10 @@ def workflow_data(workflow: Workflow) -> dict[str, Any]:
     settings = {k: v for k, v in vars(workflow.settings).items() if v is not None}
     if settings:
         out["settings"] = settings
+    if workflow.inputs is not None:
+        out["inputs"] = dict(workflow.inputs)
+    if workflow.outputs is not None:
+        out["outputs"] = dict(workflow.outputs)
     if workflow.types:
         out["types"] = {name: dict(fields) for name, fields in workflow.types.items()}
     if workflow.imports:
@@ -84,6 +88,8 @@ def node_data(node: NodeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"id": node.id}
     if node.operator is not None:
         out["operator"] = node.operator
+    if node.workflow is not None:
+        out["workflow"] = node.workflow
     out.update(_task_data(node))
     if node.trigger is not None:
         out["trigger"] = node.trigger.value

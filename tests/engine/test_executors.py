@@ -49,7 +49,7 @@ def make_warm(path: Path) -> None:
     for operator in (data.get("operators") or {}).values():
         operator["warm"] = True
     for node in data.get("nodes") or []:
-        if "operator" not in node:
+        if "operator" not in node and "workflow" not in node:  # a workflow: node says only its ports
             node["warm"] = True
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
@@ -83,7 +83,8 @@ def seeded(path: Path) -> Path:
     (path.parent / "seed").mkdir(exist_ok=True)
     (path.parent / "seed" / "sitecustomize.py").write_text(SEED)
     data = yaml.safe_load(path.read_text())
-    for spec in [*(data.get("operators") or {}).values(), *(data.get("nodes") or [])]:
+    nodes = [n for n in data.get("nodes") or [] if "workflow" not in n]  # a workflow: node runs no task itself
+    for spec in [*(data.get("operators") or {}).values(), *nodes]:
         spec["env"] = {**(spec.get("env") or {}), "PYTHONPATH": "seed"}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -26,6 +26,10 @@ def test_there_are_examples():
 def test_example_round_trips(path: Path, tmp_path: Path):
     first = load_file(path).workflow
     text = write_text(first)
+    for folder in first.included.values():  # a workflow: node's file, relative to the example
+        target = tmp_path / folder.workflow.path.relative_to(path.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(folder.workflow.path.read_text())
     copy = tmp_path / path.name
     copy.write_text(text)
     second = load_file(copy).workflow

@@ -45,12 +45,14 @@ OPERATOR_KEYS = {
     "params_schema",
     "style",
 }
-NODE_ONLY_KEYS = {"id", "operator", "trigger"}
+NODE_ONLY_KEYS = {"id", "operator", "trigger", "workflow"}
 TOP_KEYS = {
     "weft",
     "name",
     "description",
     "settings",
+    "inputs",
+    "outputs",
     "types",
     "imports",
     "operators",

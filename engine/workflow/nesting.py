@@ -1,0 +1,334 @@
+"""Workflows inside workflows: a ``workflow:`` node becomes the nodes of the workflow it names.
+
+A run never sees a ``workflow:`` node. At registration ``expand`` puts every included
+workflow's nodes into the run under ids prefixed with the including node's id (``clean/read``,
+``outer/inner/read``), rewires the edges that touched the node (an edge into ``clean.x`` feeds
+every inner node reading ``inputs.x``; an edge from ``clean.total`` leaves the inner port that
+output names; runs-after edges go into the inner nodes without an inner predecessor and out of
+those without an inner successor), and rewrites the included workflow's promises so they hold
+over its own nodes. ``groups`` says which run nodes make up each ``workflow:`` node, so the
+run's record can show it with an aggregate state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.languages import expr
+from engine.languages.shape import rename_atoms
+from engine.workflow.loader import Loaded
+from engine.workflow.model import INPUTS, EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
+
+#: The task of the ``inputs`` node a run of a workflow with ``inputs:`` starts with: it hands
+#: on the values ``weft run --input`` gave (its params) as its outputs, checked like any output.
+_GIVE_INPUTS = (
+    "import json, sys\n"
+    "start = json.loads(sys.stdin.readline())\n"
+    "for name, value in start['params']['values'].items():\n"
+    "    print(json.dumps({'weft': 1, 'type': 'output', 'name': name, 'value': value}), flush=True)\n"
+)
+
+#: One place a value comes from: (run node id, its output port, a condition or None).
+Endpoint = tuple[str, str | None, str | None]
+
+
+@dataclass
+class Expanded:
+    """What a run registers: the workflow with every ``workflow:`` node expanded."""
+
+    nodes: list[NodeSpec] = field(default_factory=list)
+    edges: list[EdgeSpec] = field(default_factory=list)
+    promises: list[PromiseSpec] = field(default_factory=list)
+    resolved: dict[str, ResolvedNode] = field(default_factory=dict)
+    #: each ``workflow:`` node (its run id) -> the run nodes it is made of, at any depth
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    #: each group -> the loaded workflow it is, whose operators and types its tasks' nodes use
+    scopes: dict[str, Loaded] = field(default_factory=dict)
+
+
+@dataclass
+class _Placed:
+    outputs: dict[str, tuple[str, str]]
+    entries: list[str]
+    exits: list[str]
+
+
+def expand(loaded: Loaded, given: dict[str, Any] | None = None) -> Expanded:
+    """The run's registration of ``loaded``; ``given`` are the values of its own ``inputs:``."""
+    out = Expanded()
+    workflow = loaded.workflow
+    feeds: dict[str, list[Endpoint]] = {}
+    if workflow.inputs is not None and any(e.source == INPUTS for e in workflow.edges):
+        values = {name: (given or {}).get(name) for name in workflow.inputs}
+        node = NodeSpec(
+            id=INPUTS,
+            command=[sys.executable, "-c", _GIVE_INPUTS],
+            outputs=dict(workflow.inputs),
+            executor="local",
+            params={"values": values},
+            description="the values the run was given (weft run --input)",
+        )
+        out.nodes.append(node)
+        out.resolved[INPUTS] = dataclasses.replace(
+            _resolve_inline(node, loaded), inputs={}, outputs=dict(workflow.inputs)
+        )
+        feeds = {name: [(INPUTS, name, None)] for name in workflow.inputs}
+    if not workflow.included:  # nothing to expand: the workflow as written (and no copies)
+        out.nodes.extend(workflow.nodes)
+        out.edges.extend(workflow.edges)
+        out.promises.extend(workflow.promises)
+        out.resolved.update(loaded.nodes)
+        out.scopes[""] = loaded
+        return out
+    _place(loaded, "", feeds, workflow.folder, out)
+    return out
+
+
+def _resolve_inline(node: NodeSpec, loaded: Loaded) -> ResolvedNode:
+    from engine.workflow.model import resolve_node
+
+    return resolve_node(node, None, loaded.workflow.settings)
+
+
+def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: Path, out: Expanded) -> _Placed:
+    """Put ``loaded``'s nodes into ``out`` under ``prefix``; ``feeds`` say where each of its
+    inputs comes from (run endpoints). Returns where its outputs, entries and exits are."""
+    workflow = loaded.workflow
+    out.scopes[prefix.rstrip("/")] = loaded
+    rename = _renamer(workflow, prefix)
+    first_node, first_edge = len(out.nodes), len(out.edges)
+    placed: dict[str, _Placed] = {}
+    by_id = _by_id(workflow)
+    feeding: dict[str, list[EdgeSpec]] = {}
+    for edge in workflow.edges:
+        if edge.target in workflow.included and edge.target_port is not None:
+            feeding.setdefault(edge.target, []).append(edge)
+    for node_id in _order(workflow):
+        spec = by_id[node_id]
+        sub = workflow.included.get(node_id)
+        if sub is None:
+            run_id = prefix + node_id
+            resolved = loaded.nodes[node_id]
+            command = _rebase(resolved.command, workflow.folder, root)
+            next_spec = dataclasses.replace(spec, id=run_id)
+            if spec.command is not None:
+                next_spec.command = command
+            out.nodes.append(next_spec)
+            out.resolved[run_id] = dataclasses.replace(resolved, id=run_id, command=command)
+            continue
+        inner_feeds: dict[str, list[Endpoint]] = {}
+        for edge in feeding.get(node_id, ()):
+            if edge.target_port is not None:
+                when = _rename_when(edge.when, rename)
+                inner_feeds[edge.target_port] = [
+                    (source, port, _both(when, inner_when))
+                    for source, port, inner_when in _sources(edge, placed, feeds, prefix)
+                ]
+        start = len(out.nodes)
+        placed[node_id] = _place(sub, f"{prefix}{node_id}/", inner_feeds, root, out)
+        out.groups[prefix + node_id] = [n.id for n in out.nodes[start:]]
+    for edge in workflow.edges:
+        if edge.target in placed and edge.target_port is not None:
+            continue  # delivered to the readers of that input inside it
+        targets = (
+            [(entry, None) for entry in placed[edge.target].entries]
+            if edge.target in placed
+            else [(prefix + edge.target, edge.target_port)]
+        )
+        when = _rename_when(edge.when, rename)
+        for source, port, extra in _sources(edge, placed, feeds, prefix):
+            for target, target_port in targets:
+                out.edges.append(
+                    dataclasses.replace(
+                        edge,
+                        source=source,
+                        source_port=port,
+                        target=target,
+                        target_port=target_port,
+                        when=_both(when, extra),
+                    )
+                )
+    for promise in workflow.promises:
+        out.promises.extend(scoped_promises(promise, rename, prefix))
+    members = {n.id for n in out.nodes[first_node:]}
+    has_inner_source = {e.target for e in out.edges[first_edge:] if e.source in members}
+    has_inner_target = {e.source for e in out.edges[first_edge:] if e.target in members}
+    outputs = {}
+    for name, ref in (workflow.outputs or {}).items():
+        node, _, port = ref.partition(".")
+        outputs[name] = placed[node].outputs[port] if node in placed else (prefix + node, port)
+    ordered = [n.id for n in out.nodes[first_node:]]
+    return _Placed(
+        outputs,
+        [n for n in ordered if n not in has_inner_source],
+        [n for n in ordered if n not in has_inner_target],
+    )
+
+
+def _sources(
+    edge: EdgeSpec, placed: dict[str, _Placed], feeds: dict[str, list[Endpoint]], prefix: str
+) -> list[Endpoint]:
+    """The run endpoints an edge of this level starts from."""
+    if edge.source == INPUTS and edge.source_port is not None and edge.source not in placed:
+        return feeds.get(edge.source_port, [])
+    group = placed.get(edge.source)
+    if group is None:
+        return [(prefix + edge.source, edge.source_port, None)]
+    if edge.source_port is None:
+        return [(exit_node, None, None) for exit_node in group.exits]
+    node, port = group.outputs[edge.source_port]
+    return [(node, port, None)]
+
+
+def _both(first: str | None, second: str | None) -> str | None:
+    if first is None or second is None:
+        return first or second
+    return f"({first}) and ({second})"
+
+
+def _by_id(workflow: Workflow) -> dict[str, NodeSpec]:
+    return {n.id: n for n in workflow.nodes}
+
+
+def _order(workflow: Workflow) -> list[str]:
+    """The workflow's nodes, each after every node it follows (file order otherwise); the
+    loader has refused cycles already."""
+    ids = [n.id for n in workflow.nodes]
+    waiting = dict.fromkeys(ids, 0)
+    after: dict[str, list[str]] = {}
+    for e in workflow.edges:
+        if e.source in waiting and e.target in waiting:
+            waiting[e.target] += 1
+            after.setdefault(e.source, []).append(e.target)
+    index = {node: i for i, node in enumerate(ids)}
+    ready = [i for i, n in enumerate(ids) if waiting[n] == 0]
+    order: list[str] = []
+    while ready:
+        node = ids[heapq.heappop(ready)]
+        order.append(node)
+        for nxt in after.get(node, ()):
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, index[nxt])
+    return order
+
+
+def _renamer(workflow: Workflow, prefix: str) -> Callable[[str], str]:
+    """How a name in this workflow's promises and conditions reads in the run: a node id (or a
+    node its tasks may create) gets the prefix; an operator name that is no node id stays."""
+    if not prefix:
+        return lambda name: name
+    operators = set(workflow.all_operators())
+    ids = {n.id for n in workflow.nodes}
+
+    def rename(name: str) -> str:
+        if "/" in name or (name in operators and name not in ids):
+            return name
+        return prefix + name
+
+    return rename
+
+
+def in_group(m: Any, expanded: Expanded) -> Loaded | None:
+    """A task's mutation ``m`` (an ``engine.promises.graph.Mutation``) read in the workflow its
+    node belongs to, which is returned (None: the top level, nothing changes).
+
+    A task inside a ``workflow:`` node names nodes as its own workflow does: ``m1`` is
+    ``clean/m1`` in the run, a node it creates gets the prefix, and its promises hold over its
+    own workflow's nodes as that workflow's promises do. A name with a ``/`` is a full run id.
+    A cached result replays the message as the task sent it, so it is read the same way."""
+    group, slash, _ = (m.creator or "").rpartition("/")
+    if not slash:
+        return None
+    loaded = expanded.scopes.get(group)
+    if loaded is None:
+        return None
+    rename = _renamer(loaded.workflow, group + "/")
+    for node in m.nodes:
+        node.id = node.id if "/" in node.id else f"{group}/{node.id}"
+    for edge in m.edges:
+        edge.source, edge.target = rename(edge.source), rename(edge.target)
+        edge.when = _rename_when(edge.when, rename)
+    m.promises = [p for promise in m.promises for p in scoped_promises(promise, rename, group + "/")]
+    return loaded
+
+
+def rebase_created(resolved: dict[str, ResolvedNode], scope: Loaded | None, top: Workflow) -> None:
+    """Nodes a task inside a ``workflow:`` node created run their scripts from its folder."""
+    if scope is None or scope.workflow.folder == top.folder:
+        return
+    for node_id, node in resolved.items():
+        resolved[node_id] = dataclasses.replace(node, command=_rebase(node.command, scope.workflow.folder, top.folder))
+
+
+def scoped_promises(promise: PromiseSpec, rename: Callable[[str], str], prefix: str) -> list[PromiseSpec]:
+    """A promise of an included workflow, over its own nodes: names renamed, and a promise that
+    restricts everyone's mutations restricts only its own tasks' (``by: "PREFIX*"``).
+    ``static`` becomes ``no_new_nodes`` and ``no_new_edges`` by those tasks."""
+    if not prefix:
+        return [promise]
+    mine = f"{prefix}*"
+
+    def names(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return _selector(value, rename)
+        return [_selector(v, rename) for v in value]
+
+    if promise.kind == "static":
+        return [
+            PromiseSpec("no_new_nodes", {"by": mine}, promise.id, loc=promise.loc),
+            PromiseSpec("no_new_edges", {"by": mine}, promise.id, loc=promise.loc),
+        ]
+    if promise.kind == "shape":
+        pattern = rename_atoms(promise.args, (promise.where or {}).keys(), rename)
+        where = {k: rename_atoms(v, (promise.where or {}).keys(), rename) for k, v in (promise.where or {}).items()}
+        by = names(promise.by) if promise.by is not None else mine
+        return [dataclasses.replace(promise, args=pattern, where=where or promise.where, by=by)]
+    args = {k: (names(v) if k != "pairs" and k != "max" else v) for k, v in promise.args.items()}
+    if "pairs" in args:
+        args["pairs"] = [[_selector(a, rename), _selector(b, rename)] for a, b in args["pairs"]]
+    if args.get("by") is None:
+        args["by"] = mine
+    return [dataclasses.replace(promise, args=args)]
+
+
+def _selector(value: str, rename: Callable[[str], str]) -> str:
+    """A selector renamed, unless it is a glob (globs match operator names as written)."""
+    return value if any(c in value for c in "*?[") else rename(value)
+
+
+def _rename_when(text: str | None, rename: Callable[[str], str]) -> str | None:
+    """A condition with the node ids it reads renamed (a renamed id is written in backticks)."""
+    if text is None:
+        return None
+    refs = expr.parse(text).references()
+    out, last = [], 0
+    for ref in refs:
+        quoted = text[ref.offset] == "`"
+        length = len(ref.node) + (2 if quoted else 0)
+        out += [text[last : ref.offset], expr.node_reference(rename(ref.node))]
+        last = ref.offset + length
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _rebase(command: list[str] | str | None, folder: Path, root: Path) -> list[str] | str | None:
+    """An included workflow's argv, whose scripts are relative to its own folder, as seen from
+    the folder the run's tasks start in (the top workflow's): as for an imported operator."""
+    if not isinstance(command, list) or folder == root:
+        return command
+    rebased = list(command)
+    for i, arg in enumerate(rebased):
+        candidate = folder / arg
+        if i > 0 and not os.path.isabs(arg) and candidate.is_file():
+            rebased[i] = os.path.relpath(candidate, root)
+    return rebased

@@ -1,0 +1,300 @@
+"""Workflows inside workflows (`workflow:` nodes): loading, checks, real runs through the CLI
+with a library workflow in a `$WEFT_LIBRARY_PATH` folder, restart inside, `--input`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import WorkflowInvalid
+from engine.events import NodeState
+from engine.history.fold import aggregate_state
+from engine.workflow.loader import load_file
+from engine.workflow.nesting import expand
+from tests.engine.conftest import view
+
+PY = sys.executable
+
+STATS = f"""\
+weft: 1
+name: stats
+inputs: {{n: int}}
+outputs: {{total: join.total}}
+operators:
+  part:
+    inputs: {{}}
+    outputs: {{v: int}}
+    command: [{PY!r}, ops/part.py]
+nodes:
+  - id: plan
+    command: [{PY!r}, ops/plan.py]
+    inputs: {{n: int}}
+    outputs: {{n: int}}
+    dynamic: true
+  - id: join
+    command: [{PY!r}, ops/join.py]
+    inputs: {{n: int}}
+    outputs: {{total: int}}
+edges:
+  - {{from: inputs.n, to: plan.n}}
+  - {{from: plan.n, to: join.n}}
+promises:
+  - shape: "plan -> part* -> join"
+"""
+
+PLAN = """\
+import weft_task as w
+n = w.inputs["n"]
+w.output("n", n)
+w.mutate(
+    nodes=[{"id": f"p{i}", "operator": "part", "params": {"i": i}} for i in range(n)],
+    edges=[{"from": "plan", "to": f"p{i}"} for i in range(n)] + [{"from": f"p{i}", "to": "join"} for i in range(n)],
+)
+"""
+PART = "import weft_task as w\nw.output('v', w.params['i'])\n"
+JOIN = "import weft_task as w\nw.output('total', w.inputs['n'] * 10)\n"
+
+MID = f"""\
+weft: 1
+name: mid
+inputs: {{a: int}}
+outputs: {{y: add.y}}
+nodes:
+  - {{id: first, workflow: "lib:stats"}}
+  - id: add
+    command: [{PY!r}, add.py]
+    inputs: {{x: int}}
+    outputs: {{y: int}}
+edges:
+  - {{from: inputs.a, to: first.n}}
+  - {{from: first.total, to: add.x}}
+"""
+ADD = "import weft_task as w\nw.output('y', w.inputs['x'] + 1)\n"
+
+TOP = f"""\
+weft: 1
+name: top
+inputs: {{k: int}}
+nodes:
+  - id: src
+    command: [{PY!r}, -c, "import weft_task as w; w.output('v', 2)"]
+    outputs: {{v: int}}
+  - {{id: outer, workflow: sub/mid.weft.yaml}}
+  - {{id: again, workflow: "lib:stats"}}
+  - id: report
+    command: [{PY!r}, report.py]
+    inputs: {{a: int, b: int}}
+    outputs: {{sum: int}}
+  - {{id: after, command: [{PY!r}, -c, pass]}}
+edges:
+  - {{from: src.v, to: outer.a}}
+  - {{from: inputs.k, to: again.n}}
+  - {{from: outer.y, to: report.a}}
+  - {{from: again.total, to: report.b}}
+  - {{from: again, to: after}}
+"""
+REPORT = "import weft_task as w\nw.output('sum', w.inputs['a'] + w.inputs['b'])\n"
+
+
+@pytest.fixture
+def nested(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """top -> outer (sub/mid) -> outer/first (lib:stats, dynamic); again (lib:stats) beside."""
+    lib = tmp_path / "lib"
+    (lib / "ops").mkdir(parents=True)
+    (lib / "stats.weft.yaml").write_text(STATS)
+    (lib / "ops" / "plan.py").write_text(PLAN)
+    (lib / "ops" / "part.py").write_text(PART)
+    (lib / "ops" / "join.py").write_text(JOIN)
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "sub" / "mid.weft.yaml").write_text(MID)
+    (project / "sub" / "add.py").write_text(ADD)
+    (project / "report.py").write_text(REPORT)
+    (project / "top.weft.yaml").write_text(TOP)
+    monkeypatch.setenv("WEFT_LIBRARY_PATH", str(lib))
+    return project / "top.weft.yaml"
+
+
+def test_expansion_prefixes_ids_rewires_edges_and_scopes_promises(nested: Path) -> None:
+    ex = expand(load_file(nested), {"k": 3})
+    ids = [n.id for n in ex.nodes]
+    assert ids == [
+        "inputs",
+        "src",
+        "outer/first/plan",
+        "outer/first/join",
+        "outer/add",
+        "again/plan",
+        "again/join",
+        "report",
+        "after",
+    ]
+    edges = {(e.source_text, e.target_text) for e in ex.edges}
+    assert ("src.v", "outer/first/plan.n") in edges and ("outer/first/plan.n", "outer/first/join.n") in edges
+    assert ("outer/first/join.total", "outer/add.x") in edges
+    assert ("inputs.k", "again/plan.n") in edges
+    assert ("outer/add.y", "report.a") in edges and ("again/join.total", "report.b") in edges
+    assert ("again/join", "after") in edges  # runs-after out of a group: from its exits
+    assert ex.groups == {
+        "outer/first": ["outer/first/plan", "outer/first/join"],
+        "outer": ["outer/first/plan", "outer/first/join", "outer/add"],
+        "again": ["again/plan", "again/join"],
+    }
+    shapes = [(p.args, p.by) for p in ex.promises]
+    assert shapes == [
+        ("outer/first/plan -> part* -> outer/first/join", "outer/first/*"),
+        ("again/plan -> part* -> again/join", "again/*"),
+    ]
+    # the library's script is found from the top workflow's folder
+    assert ex.resolved["again/plan"].command == [PY, "../lib/ops/plan.py"]
+
+
+def test_a_nested_run_prefixes_ids_passes_values_and_keeps_promises(weft: Any, home: Path, nested: Path) -> None:
+    result = weft("run", nested, "--input", "k=3", "--json")
+    assert result.code == 0, result.err
+    run_id = result.json()["run"]
+    snap = view(home, run_id)
+    assert snap.nodes["report"].outputs == {"sum": 21 + 30}
+    assert snap.nodes["outer/add"].outputs == {"y": 21}
+    created = sorted(n.id for n in snap.nodes.values() if n.created_by)
+    assert created == ["again/p0", "again/p1", "again/p2", "outer/first/p0", "outer/first/p1"]
+    assert snap.nodes["again/p2"].created_by == "again/plan" and snap.nodes["again/p2"].outputs == {"v": 2}
+    assert snap.group_state("outer") is NodeState.SUCCEEDED
+    shown = weft("show", run_id, "--json").json()
+    by_id = {n["id"]: n for n in shown["nodes"]}
+    assert by_id["outer"]["state"] == "succeeded" and by_id["outer"]["group"] is None
+    assert by_id["outer/first"]["group"] == "outer"
+    assert set(by_id["outer/first"]["members"]) == {
+        "outer/first/plan",
+        "outer/first/join",
+        "outer/first/p0",
+        "outer/first/p1",
+    }
+    assert by_id["outer/first/p1"]["group"] == "outer/first"
+    ids = [n["id"] for n in shown["nodes"]]
+    assert ids.index("outer") < ids.index("outer/first") < ids.index("outer/first/plan")
+    text = weft("show", run_id)
+    assert "outer/first" in text.out and "(workflow: 4 nodes)" in text.out
+
+
+def test_a_promise_of_an_included_workflow_breaks_the_run(weft: Any, home: Path, nested: Path) -> None:
+    lib = nested.parent.parent / "lib"
+    # plan now creates nodes that are no 'part': the shape 'plan -> part* -> join' is broken
+    (lib / "ops" / "plan.py").write_text(PLAN.replace('"operator": "part"', f'"command": [{PY!r}, "-c", "pass"]'))
+    result = weft("run", nested, "--input", "k=1", "--json")
+    assert result.code == 3, result.err
+    assert result.json()["state"] == "broken"
+    shown = weft("show", result.json()["run"], "--json").json()
+    assert shown["broken"]["task"] in ("outer/first/plan", "again/plan")
+
+
+def test_an_inner_node_fails_then_is_restarted(weft: Any, home: Path, nested: Path) -> None:
+    add = nested.parent / "sub" / "add.py"
+    add.write_text("import sys\nsys.exit(4)\n")
+    first = weft("run", nested, "--input", "k=1", "--json")
+    assert first.code == 1
+    run_id = first.json()["run"]
+    snap = view(home, run_id)
+    assert snap.nodes["outer/add"].state is NodeState.FAILED
+    assert snap.nodes["report"].state is NodeState.SKIPPED  # failure leaves the group as a node's would
+    assert snap.group_state("outer") is NodeState.FAILED
+    assert snap.group_state("again") is NodeState.SUCCEEDED
+    shown = {n["id"]: n["state"] for n in weft("show", run_id, "--json").json()["nodes"]}
+    assert shown["outer"] == "failed" and shown["outer/first"] == "succeeded"
+
+    add.write_text(ADD)
+    again = weft("restart", run_id, "outer/add", "--json")
+    assert again.code == 0, again.err
+    after = view(home, run_id)
+    assert after.nodes["outer/add"].attempt == 2 and after.nodes["outer/first/plan"].attempt == 1
+    assert after.nodes["report"].outputs == {"sum": 21 + 10}
+    assert after.group_state("outer") is NodeState.SUCCEEDED
+
+
+def test_inputs_are_typed_and_required(weft: Any, nested: Path) -> None:
+    missing = weft("run", nested)
+    assert missing.code == 2 and missing.err.strip().endswith("missing input k: add --input k=...")
+    assert len(missing.err.strip().splitlines()) == 1
+    wrong = weft("run", nested, "--input", "k=three")
+    assert wrong.code == 2 and "--input k: 'three' is not an integer" in wrong.err
+    unknown = weft("run", nested, "--input", "k=1", "--input", "q=1")
+    assert unknown.code == 2 and "no input 'q' (inputs: k)" in unknown.err
+
+
+def test_optional_input_may_be_left_out(weft: Any, tmp_path: Path) -> None:
+    (tmp_path / "opt.weft.yaml").write_text(
+        f"weft: 1\nname: opt\ninputs: {{who: str?, n: int}}\nnodes:\n"
+        f'  - {{id: hi, command: [{PY!r}, -c, \'import weft_task as w; w.output("o", [w.inputs["who"], '
+        'w.inputs["n"]])\'], inputs: {who: str?, n: int}, outputs: {o: json}}\n'
+        "edges:\n  - {from: inputs.who, to: hi.who}\n  - {from: inputs.n, to: hi.n}\n"
+    )
+    result = weft("run", tmp_path / "opt.weft.yaml", "--input", "n=4", "--json")
+    assert result.code == 0, result.err
+    assert weft("show", result.json()["run"], "--json").json()["outputs"]["hi"] == {"o": [None, 4]}
+
+
+def test_a_workflow_that_includes_itself_names_the_chain(weft: Any, tmp_path: Path) -> None:
+    (tmp_path / "a.weft.yaml").write_text("weft: 1\nname: a\nnodes:\n  - {id: b, workflow: b.weft.yaml}\n")
+    (tmp_path / "b.weft.yaml").write_text("weft: 1\nname: b\nnodes:\n  - {id: a, workflow: a.weft.yaml}\n")
+    with pytest.raises(WorkflowInvalid) as err:
+        load_file(tmp_path / "a.weft.yaml")
+    a, b = tmp_path / "a.weft.yaml", tmp_path / "b.weft.yaml"
+    assert str(err.value).startswith(f"{b}:4:")
+    assert str(err.value).endswith(f"workflow: a.weft.yaml: a workflow includes itself: {a} -> {b} -> {a}")
+    result = weft("validate", a)
+    assert result.code == 2 and "a workflow includes itself" in result.err
+
+
+def test_ports_of_a_workflow_node_are_type_checked(nested: Path, tmp_path: Path) -> None:
+    bad = nested.parent / "bad.weft.yaml"
+    bad.write_text(
+        "weft: 1\nname: bad\nnodes:\n"
+        f"  - {{id: s, command: [{PY!r}, x.py], outputs: {{v: str}}}}\n"
+        "  - {id: st, workflow: 'lib:stats'}\n"
+        f"  - {{id: r, command: [{PY!r}, x.py], inputs: {{t: bool}}}}\n"
+        "edges:\n  - {from: s.v, to: st.n}\n  - {from: st.total, to: r.t}\n  - {from: st.nope, to: r.t}\n"
+    )
+    with pytest.raises(WorkflowInvalid) as err:
+        load_file(bad)
+    messages = [f"{p.location.line}:{p.message}" for p in err.value.problems]
+    assert any(m.startswith("8:") and "str" in m and "int" in m for m in messages), messages
+    assert any(m.startswith("9:") and "bool" in m for m in messages), messages
+    assert any(m.startswith("10:") and "nope" in m for m in messages), messages
+
+
+def test_outputs_and_inputs_edges_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "w.weft.yaml"
+    path.write_text(
+        "weft: 1\nname: w\ninputs: {n: int}\noutputs: {a: ghost.x, b: r.nope}\nnodes:\n"
+        f"  - {{id: r, command: [{PY!r}, x.py], inputs: {{n: int?}}, outputs: {{v: int}}}}\n"
+        "edges:\n  - {from: inputs.m, to: r.n}\n"
+    )
+    with pytest.raises(WorkflowInvalid) as err:
+        load_file(path)
+    text = str(err.value)
+    assert "4:" in text and "workflow output 'a': unknown node 'ghost'" in text
+    assert "workflow output 'b': node 'r' has no output 'nope'" in text
+    assert "8:" in text and "inputs" in text and "'m'" in text
+
+
+def test_a_workflow_node_has_no_command_of_its_own(tmp_path: Path) -> None:
+    (tmp_path / "s.weft.yaml").write_text(f"weft: 1\nname: s\nnodes:\n  - {{id: x, command: [{PY!r}, -c, pass]}}\n")
+    path = tmp_path / "w.weft.yaml"
+    path.write_text(f"weft: 1\nname: w\nnodes:\n  - {{id: s, workflow: s.weft.yaml, command: [{PY!r}]}}\n")
+    with pytest.raises(WorkflowInvalid) as err:
+        load_file(path)
+    assert "has no 'command' of its own" in str(err.value)
+
+
+def test_aggregate_state() -> None:
+    s = NodeState
+    assert aggregate_state([s.SUCCEEDED, s.RUNNING, s.FAILED]) is s.RUNNING
+    assert aggregate_state([s.SUCCEEDED, s.PENDING]) is s.RUNNING
+    assert aggregate_state([s.PENDING, s.PENDING]) is s.PENDING
+    assert aggregate_state([s.SUCCEEDED, s.FAILED, s.SKIPPED]) is s.FAILED
+    assert aggregate_state([s.SKIPPED, s.SKIPPED]) is s.SKIPPED
+    assert aggregate_state([s.CANCELLED, s.SUCCEEDED]) is s.CANCELLED
+    assert aggregate_state([s.SUCCEEDED, s.SKIPPED]) is s.SUCCEEDED
