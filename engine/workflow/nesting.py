@@ -24,6 +24,7 @@ from typing import Any
 from engine.languages import expr
 from engine.languages.shape import rename_atoms
 from engine.workflow.loader import Loaded
+from engine.workflow.loops import registered_edges
 from engine.workflow.model import INPUTS, EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
 
 #: The task of the ``inputs`` node a run of a workflow with ``inputs:`` starts with: it hands
@@ -82,13 +83,20 @@ def expand(loaded: Loaded, given: dict[str, Any] | None = None) -> Expanded:
         feeds = {name: [(INPUTS, name, None)] for name in workflow.inputs}
     if not workflow.included:  # nothing to expand: the workflow as written (and no copies)
         out.nodes.extend(workflow.nodes)
-        out.edges.extend(workflow.edges)
+        out.edges.extend(registered_edges(workflow, workflow.loops))
         out.promises.extend(workflow.promises)
         out.resolved.update(loaded.nodes)
         out.scopes[""] = loaded
         return out
     _place(loaded, "", feeds, workflow.folder, out)
+    if workflow.loops:  # a loop's back edges are not registered: its iterations are (the run stays acyclic)
+        back = {_key(e) for e in workflow.edges} - {_key(e) for e in registered_edges(workflow, workflow.loops)}
+        out.edges = [e for e in out.edges if _key(e) not in back]
     return out
+
+
+def _key(edge: EdgeSpec) -> tuple[str, str | None, str, str | None]:
+    return edge.source, edge.source_port, edge.target, edge.target_port
 
 
 def _resolve_inline(node: NodeSpec, loaded: Loaded) -> ResolvedNode:

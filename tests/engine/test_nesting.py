@@ -298,3 +298,19 @@ def test_aggregate_state() -> None:
     assert aggregate_state([s.SKIPPED, s.SKIPPED]) is s.SKIPPED
     assert aggregate_state([s.CANCELLED, s.SUCCEEDED]) is s.CANCELLED
     assert aggregate_state([s.SUCCEEDED, s.SKIPPED]) is s.SUCCEEDED
+
+
+def test_a_loop_inside_an_included_workflow_is_refused_at_the_node(tmp_path: Path) -> None:
+    from engine.errors import WorkflowInvalid
+    from engine.workflow.loader import load_file
+
+    (tmp_path / "inner.weft.yaml").write_text(
+        "weft: 1\nname: inner\nnodes:\n  - {id: body, command: [/bin/true], outputs: {again: bool}}\n"
+        "edges:\n  - {from: body, to: body, when: body.again}\n"
+    )
+    outer = tmp_path / "outer.weft.yaml"
+    outer.write_text("weft: 1\nname: outer\nnodes:\n  - {id: x, workflow: inner.weft.yaml}\n")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_file(outer)
+    assert str(caught.value).startswith(f"{outer}:4:")
+    assert "a loop inside an included workflow is not supported yet" in str(caught.value)
