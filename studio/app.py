@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     from studio.mainwindow import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    if app.platformName() == "offscreen":  # its clipboard crashes the process at exit while it holds data
+        app.aboutToQuit.connect(app.clipboard().clear)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     settings = (

@@ -30,12 +30,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from engine.events import GraphChanged, NodeStateChanged, RunStarted, RunStateChanged
+from engine.events import GraphChanged, NodeStateChanged, Restarted, RunStarted, RunStateChanged
 
 FLUSH = 0.015  # seconds an event may wait before it is sent to the studio
 GHOST_INTERVAL = 0.05  # the projection is recomputed at most this often (when something changed)
 #: what changes the projection's ghosts: a change of structure, a node or the run settling
-_STRUCTURE = (RunStarted, GraphChanged, NodeStateChanged, RunStateChanged)
+_STRUCTURE = (RunStarted, GraphChanged, Restarted, NodeStateChanged, RunStateChanged)
 
 
 def write_frame(fd: int, items: list[Any]) -> None:

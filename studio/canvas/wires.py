@@ -138,7 +138,10 @@ class WeftPipeItem(PipeItem):
         self._active = False
         self._highlight = False
         self.set_pipe_styling(self.color, self.width_px, self.style)
-        self._draw_direction_pointer()
+        if self.path().isEmpty():  # not drawn yet (being built): draw_path places the pointer
+            self._dir_pointer.setVisible(False)
+        else:
+            self._draw_direction_pointer()
 
     def highlight(self) -> None:
         self._highlight = True

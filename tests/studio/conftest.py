@@ -29,6 +29,15 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
+def empty_clipboard(qapp: Any) -> Iterator[None]:
+    """Each test starts and ends with an empty clipboard: what one test copied never reaches
+    the next, and Qt's offscreen platform crashes at exit if the clipboard still holds data."""
+    qapp.clipboard().clear()
+    yield
+    qapp.clipboard().clear()
+
+
+@pytest.fixture(autouse=True)
 def no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A modal dialog would wait forever offscreen: fail the test at once instead."""
 
