@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6 import QtWidgets
+
 from engine.workflow.model import NodeSpec
 from studio.model.document import Document
 
@@ -38,3 +40,26 @@ def test_a_workflow_node_is_drawn_with_its_ports_and_badge(window: Any, examples
     props.f["label"].editingFinished.emit()
     spec = window.document.node("left")
     assert spec.workflow == "nested/square-plus-one.weft.yaml" and spec.style["label"] == "left half"
+
+
+def test_double_click_opens_the_sub_workflow_and_the_breadcrumb_goes_back(
+    qtbot: Any, window: Any, examples: Path, monkeypatch: Any
+) -> None:
+    parent = (examples / "nested.weft.yaml").resolve()
+    assert window.open(parent)
+    window.canvas.activated.emit("left")  # what a double-click on the node sends
+    child = (examples / "nested" / "square-plus-one.weft.yaml").resolve()
+    assert window.document.path == child
+    assert window.breadcrumbs.isVisible() and window.breadcrumbs.text() == "nested ▸ square-plus-one"
+    # an unsaved change is asked about before going back, as before opening another file
+    window.editor.move({"square": (10.0, 20.0)})
+    asked: list[str] = []
+
+    def answer(*args: Any) -> Any:
+        asked.append(args[2])
+        return QtWidgets.QMessageBox.Discard
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", staticmethod(answer))
+    window.breadcrumbs.buttons[0].click()
+    assert asked and window.document.path == parent
+    assert not window.breadcrumbs.isVisible()
