@@ -7,8 +7,10 @@ from typing import Any
 
 from PySide6 import QtWidgets
 
+from engine.events import NodeState
 from engine.workflow.model import NodeSpec
 from studio.model.document import Document
+from tests.studio.conftest import run_to_end
 
 
 def test_a_workflow_node_has_its_sub_workflows_ports(examples: Path) -> None:
@@ -63,3 +65,21 @@ def test_double_click_opens_the_sub_workflow_and_the_breadcrumb_goes_back(
     window.breadcrumbs.buttons[0].click()
     assert asked and window.document.path == parent
     assert not window.breadcrumbs.isVisible()
+
+
+def test_a_run_shows_the_workflow_node_with_its_inner_nodes_state(qtbot: Any, window: Any, examples: Path) -> None:
+    assert window.open(examples / "nested.weft.yaml")
+    model = run_to_end(qtbot, window)
+    assert model.nodes["total"].outputs == {"total": 15}  # (2² + 1) + (3² + 1)
+    layer = window.canvas.run_layer
+    layer.flush()
+    left = window.canvas.item("left")
+    assert left.run_state is NodeState.SUCCEEDED and "2 of 2 inner nodes finished" in left.note
+    assert not any(n.startswith(("left/", "right/")) for n in layer.items)  # folded: not drawn
+    assert layer.stack_action("left") == "Expand"
+    assert layer.toggle("left")
+    assert {"left/square", "left/plus-one"} <= set(layer.items)
+    assert layer.items["left/square"].run_state is NodeState.SUCCEEDED
+    assert layer.stack_action("left/square") == "Collapse"
+    assert layer.toggle("left/square")
+    assert not any(n.startswith("left/") for n in layer.items)
