@@ -20,6 +20,7 @@ from engine.promises.registered import registration_problems
 from engine.workflow.loader import read_text_leniently
 from studio import export, help, theme
 from studio.actions import Actions, Slots
+from studio.breadcrumbs import Breadcrumbs
 from studio.canvas.canvas import Canvas
 from studio.canvas.items import DESIGN, GHOST, REFUSED
 from studio.clipboard import CanvasClipboard
@@ -70,6 +71,9 @@ class MainWindow(QtWidgets.QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.banner)
+        self.breadcrumbs = Breadcrumbs()
+        self.breadcrumbs.chosen.connect(self.back_to)
+        column.addWidget(self.breadcrumbs)
         column.addWidget(self.canvas.viewer, 1)
         column.addWidget(self.replay)
         self.setCentralWidget(central)
@@ -235,6 +239,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.close_run(keep_document=True)
         self.set_document(self.new_document())
+        self.breadcrumbs.set_trail([])
 
     def open_dialog(self) -> None:
         start = str(self.document.path.parent) if self.document.path else str(Path.cwd())
@@ -261,6 +266,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.close_run(keep_document=True)
         self.set_document(document)
+        self.breadcrumbs.set_trail([document.path] if document.path else [])
         self.add_recent(document.path)
         self.statusBar().showMessage(
             f"Opened {document.path}" + (f" ({len(document.problems)} problems)" if document.problems else ""), 8000
@@ -521,13 +527,38 @@ class MainWindow(QtWidgets.QMainWindow):
         form.show_sent(text) if sent else form.show_error(text)
 
     def _activated(self, node_id: str) -> None:
-        """Double-click: a waiting node shows its question, any other its properties."""
+        """Double-click: a waiting node shows its question, a `workflow:` node opens its file,
+        any other shows its properties."""
         model = self.canvas.run_layer.model
         record = model.nodes.get(node_id) if model is not None else None
         if record is not None and record.state is NodeState.WAITING:
             self.show_page(self.run_panel)
+        elif self.document.subworkflow(node_id) is not None and self.past_run is None:
+            self.open_subworkflow(node_id)
         else:
             self.show_page(self.properties)
+
+    def open_subworkflow(self, node_id: str) -> bool:
+        """Open the file of `workflow:` node ``node_id`` in the window; the breadcrumb bar
+        leads back to this one."""
+        sub = self.document.subworkflow(node_id)
+        if sub is None or not sub.path.is_file():
+            self.statusBar().showMessage(sub.problem if sub and sub.problem else f"{node_id} is no workflow", 8000)
+            return False
+        here = self.document.path
+        trail = list(self.breadcrumbs.trail) or ([here] if here else [])
+        if not self.open(sub.path):
+            return False
+        self.breadcrumbs.set_trail([*trail, sub.path.resolve()])
+        return True
+
+    def back_to(self, index: int) -> bool:
+        """Go back to the ``index``-th file of the breadcrumb trail."""
+        trail = list(self.breadcrumbs.trail)
+        if not 0 <= index < len(trail) - 1 or not self.open(trail[index]):
+            return False
+        self.breadcrumbs.set_trail(trail[: index + 1])
+        return True
 
     # -- selection --------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ undo command (through the ``Editor``). Nodes a run created, and past runs, are s
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,12 @@ from studio.preferences import DEFAULT_EXECUTOR, executor_choices
 
 TEXT_FIELDS = ("description", "image", "workdir")
 NUMBER_FIELDS = ("retries", "retry_delay", "timeout")
+#: the fields of a task, which a `workflow:` node does not have (its workflow's nodes do)
+TASK_ONLY = frozenset(
+    ("command", "inputs", "outputs", "params", "env", "image", "executor")
+    + NUMBER_FIELDS
+    + ("dynamic", "trigger", "workdir")
+)
 #: a node's executor entry that says nothing in the text: the workflow's executor
 NODE_DEFAULT_EXECUTOR = "default (the workflow's)"
 
@@ -214,7 +221,10 @@ class Properties(QtWidgets.QWidget):
         style = data.get("style") or {}
         schema, defaults = self._declared(data)
         self._show_params(schema, defaults, data.get("params") or {})
+        sub = doc.subworkflow(node) if doc is not None and node is not None else None
         for name, widget in self.f.items():
+            # a `workflow:` node says only its id, description and style: the rest is its workflow's
+            self._node_layout.setRowVisible(widget, sub is None or name not in TASK_ONLY)
             value = style.get(name) if name in ("label", "color", "icon") else data.get(name)
             if name == "dynamic":
                 widget.setCurrentIndex(0 if value is None else (1 if value else 2))
@@ -224,6 +234,10 @@ class Properties(QtWidgets.QWidget):
                 widget.setCurrentText(value or NODE_DEFAULT_EXECUTOR)
             elif name == "operator":
                 widget.setText(value or "(inline: command and ports below)")
+                if sub is not None:
+                    widget.setText(
+                        f"sub-workflow <b>{html.escape(sub.ref)}</b><br/><small>{html.escape(str(sub.path))}</small>"
+                    )
             elif name == "params" and schema is not None:
                 extra = {k: v for k, v in (value or {}).items() if k not in schema}
                 widget.setText(_flow(extra) if extra else "")
@@ -242,6 +256,10 @@ class Properties(QtWidgets.QWidget):
             )
             or "(no data ports)"
         )
+        if sub is not None and sub.problem:
+            self.ports.setText(self.ports.text() + f"<br/><font color='#e06666'>{html.escape(sub.problem)}</font>")
+        if sub is not None:
+            self._node_layout.setRowVisible(self.param_box, False)
         self._loading = False
         self.problems.clear()
         self.stack.setCurrentIndex(0)
@@ -342,6 +360,18 @@ class Properties(QtWidgets.QWidget):
         if old.operator:
             data["operator"] = old.operator
         errors = []
+        if old.workflow:  # its id, description and style: nothing else may be said of it
+            data["workflow"] = old.workflow
+            if self.f["description"].text().strip():
+                data["description"] = self.f["description"].text().strip()
+            style = {k: v for k, v in (old.style or {}).items() if k == "pos"}
+            for name in ("label", "color", "icon"):
+                if self.f[name].text().strip():
+                    style[name] = self.f[name].text().strip()
+            if style:
+                data["style"] = style
+            self._commit_spec(old, data, errors)
+            return
         for name in ("command", "inputs", "outputs", "params", "env"):
             if name in ("command", "inputs", "outputs") and old.operator:
                 continue
@@ -386,6 +416,9 @@ class Properties(QtWidgets.QWidget):
                 data[name] = getattr(old, name)
         if old.params_schema is not None and not old.operator:
             data["params_schema"] = {k: param_data(p) for k, p in old.params_schema.items()}
+        self._commit_spec(old, data, errors)
+
+    def _commit_spec(self, old: NodeSpec, data: dict[str, Any], errors: list[str]) -> None:
         problems = ProblemCollector()
         spec = Reader(MessageSource(f"node '{data['id']}'"), problems).node(data, ())
         errors += [str(p) for p in problems.problems]

@@ -130,7 +130,9 @@ class Canvas(QtCore.QObject):
         resolved = doc.resolved(spec)
         style = resolved.style if resolved else (spec.style or {})
         label = style.get("label") or spec.id
-        if spec.operator:
+        if spec.workflow:
+            detail = f"▣ {spec.workflow}"
+        elif spec.operator:
             detail = spec.operator if resolved else f"unknown operator '{spec.operator}'"
         else:
             command = spec.command
@@ -167,6 +169,11 @@ class Canvas(QtCore.QObject):
         item.cache = bool(resolved and resolved.cache)
         item.retries = resolved.retries if resolved else 0
         item.timeout = resolved.timeout if resolved else None
+        sub = doc.subworkflow(spec) if doc is not None else None
+        if sub is not None:
+            item.sub_workflow = spec.workflow or ""
+            item.where = ""  # its inner nodes run where each says
+            item.problem = sub.problem
 
     def make_node(
         self,

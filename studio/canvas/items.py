@@ -50,6 +50,7 @@ STATE_TINT: dict[str, int] = {"failed": 2, "pending": 0, "retired": 0}
 GHOST_PEN = QtGui.QColor(170, 170, 170)
 REFUSED_PEN = QtGui.QColor(235, 70, 70)
 BADGE = QtGui.QColor(230, 140, 40)
+SUBFLOW_BADGE = QtGui.QColor(120, 170, 240)
 CACHED_BADGE = QtGui.QColor(80, 190, 200)
 RETRY_BADGE = QtGui.QColor(150, 160, 200)
 TIMEOUT_BADGE = QtGui.QColor(175, 175, 150)
@@ -170,6 +171,7 @@ class NodeLook:
         self.cache = False  # may reuse an earlier result
         self.retries = 0
         self.timeout: float | None = None
+        self.sub_workflow = ""  # the file a `workflow:` node is (its badge and tooltip say it)
         self._faded = False
 
     def tooltip(self) -> str:
@@ -180,6 +182,8 @@ class NodeLook:
             lines.append("<i>created during the run</i>")
         if self.where:
             lines.append(f"runs on: {html.escape(self.where)}")
+        if self.sub_workflow:
+            lines.append(f"sub-workflow: {html.escape(self.sub_workflow)} (double-click to open it)")
         if self.dynamic:
             lines.append("dynamic: its task may add nodes, edges and promises")
         if self.cache:
@@ -223,6 +227,8 @@ class NodeLook:
         out: list[tuple[str, QtGui.QColor]] = []
         if self.kind == GHOST:
             return out
+        if self.sub_workflow:
+            out.append(("sub-workflow", SUBFLOW_BADGE))
         if self.dynamic:
             out.append(("dynamic", BADGE))
         if self.cached_from:

@@ -25,6 +25,7 @@ from engine.events import NodeState
 from studio.canvas.items import GHOST, REFUSED, SPAWNED, NodeLook, RunEdgeItem, RunNodeItem, where_text
 from studio.canvas.layout import Grid, beside
 from studio.canvas.stacks import STACK, THRESHOLD, Group, StackItem, group_key
+from studio.canvas.subflows import Folds
 from studio.model.document import AFTER, THEN, EdgeKey
 from studio.model.runmodel import Changes, RunModel, edge_key
 
@@ -54,6 +55,7 @@ class RunLayer:
         self.groups: dict[tuple[str, str], Group] = {}
         self.group_of: dict[str, Group] = {}
         self.stack_of: dict[str, str] = {}
+        self.folds = Folds(canvas)  # `workflow:` nodes standing for their inner nodes
         self._dirty: set[str] = set()  # stacks to repaint after this batch
         self._expanded: set[tuple[str, str]] = set()  # groups a person asked to see in full
         #: workflow nodes the run pushed right (their first position, restored on reset)
@@ -96,6 +98,7 @@ class RunLayer:
         self._model_edges_of.clear()
         self._clear_groups()
         self._expanded.clear()
+        self.folds.expanded.clear()
         doc = self.canvas.document
         for node_id, pos in self._shifted.items():
             node = self.canvas.nodes.get(node_id)
@@ -132,7 +135,9 @@ class RunLayer:
                 continue
             self._edge_queue.append((key, SPAWNED_EDGE, False))
         for node_id in changes.new_nodes:
-            if node_id in self.group_of:  # a restart retired it, a new attempt made it again
+            if self.folds.folded(node_id) is not None:
+                self._paint(node_id)
+            elif node_id in self.group_of:  # a restart retired it, a new attempt made it again
                 self._paint(node_id)
             elif node_id not in self.canvas.nodes and node_id not in self.items:
                 group = self._join_group(node_id)
@@ -170,6 +175,9 @@ class RunLayer:
         for node_id in model.nodes:
             if node_id in self.canvas.nodes:
                 continue
+            if self.folds.folded(node_id) is not None:
+                self._paint(node_id)
+                continue
             group = self._join_group(node_id)
             if (group is None or not group.collapsed) and node_id not in self.items:
                 queue.append(node_id)
@@ -204,6 +212,7 @@ class RunLayer:
                 and node_id not in self.items
                 and node_id not in self.canvas.nodes
                 and node_id not in self.stack_of
+                and self.folds.folded(node_id) is None
             ):
                 self._create_spawned(node_id)
                 self._last_created = node_id
@@ -314,6 +323,11 @@ class RunLayer:
         return (pos.x(), pos.y())
 
     def _paint(self, node_id: str) -> None:
+        folded = self.folds.group_of(node_id)
+        if folded is not None and self.model is not None:
+            self.folds.paint(self.model, folded, self.canvas.nodes[folded].view)
+            if folded not in self.folds.expanded:
+                return
         group = self.group_of.get(node_id)
         if group is not None and self.model is not None and node_id in self.model.nodes:
             group.note(node_id, self.model.nodes[node_id])
@@ -434,7 +448,10 @@ class RunLayer:
                     self._edge_queue.append((key, SPAWNED_EDGE, False))
 
     def toggle(self, node_id: str) -> bool:
-        """Expand the stack ``node_id``, or collapse the stack a member ``node_id`` belongs to."""
+        """Expand the stack ``node_id``, or collapse the stack a member ``node_id`` belongs to
+        (and the same for a `workflow:` node and its inner nodes)."""
+        if self.folds.action(self.model, node_id) is not None:
+            return self._toggle_fold(self.folds.group_of(node_id) or node_id)
         group = next((g for g in self.groups.values() if g.stack_id == node_id), None) or self.group_of.get(node_id)
         if group is None or len(group.members) <= THRESHOLD:
             return False
@@ -451,8 +468,32 @@ class RunLayer:
         self.canvas.frames.schedule()
         return True
 
+    def _toggle_fold(self, group: str) -> bool:
+        model = self.model
+        assert model is not None
+        members = self.folds.members(model, group)
+        inner = set(members)
+        if group in self.folds.expanded:
+            self.folds.expanded.discard(group)
+            for node_id in members:
+                self._remove(node_id)
+        else:
+            self.folds.expanded.add(group)
+            self._queue.extend(members)
+            self._edge_queue.extend(
+                (k, SPAWNED_EDGE, False) for k in model.edges if k.source in inner or k.target in inner
+            )
+        self._paint(members[0])
+        self._pump(budget=None)
+        self.canvas.frames.schedule()
+        return True
+
     def stack_action(self, node_id: str) -> str | None:
-        """What a right-click on ``node_id`` may do with a stack: 'Expand', 'Collapse' or nothing."""
+        """What a right-click on ``node_id`` may do with a stack (or a `workflow:` node):
+        'Expand', 'Collapse' or nothing."""
+        fold = self.folds.action(self.model, node_id)
+        if fold is not None:
+            return fold
         item = self.items.get(node_id)
         if item is not None and item.kind == STACK:
             return "Expand"
@@ -473,7 +514,16 @@ class RunLayer:
         return self.stack_of.get(node_id, node_id)
 
     def _visible(self, key: EdgeKey) -> EdgeKey | None:
-        """The wire that stands for edge ``key`` on the canvas (members' wires go to their stack)."""
+        """The wire that stands for edge ``key`` on the canvas (members' wires go to their stack;
+        a folded `workflow:` node's are the workflow's own wires, or go to it)."""
+        outer, inner = self.folds.folded(key.source), self.folds.folded(key.target)
+        if outer is not None or inner is not None:
+            source, target = outer or key.source, inner or key.target
+            if source == target or (source in self.canvas.nodes and target in self.canvas.nodes):
+                return None
+            return EdgeKey(
+                source, key.source_port if outer is None else None, target, key.target_port if inner is None else None
+            )
         source, target = self.stack_of.get(key.source), self.stack_of.get(key.target)
         if source is None and target is None:
             return key

@@ -30,9 +30,11 @@ from engine.workflow.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec,
 from engine.workflow.roundtrip import merge_text
 from engine.workflow.wiring import wire_problem
 from engine.workflow.writer import workflow_data, write_text
+from studio.model import subworkflows
 from studio.model.events import Events
 from studio.model.library import LibraryFile, import_path, import_text, read_library, rebase_import
 from studio.model.regions import Region, region_members, shape_anchors
+from studio.model.subworkflows import SubWorkflow
 
 #: The ports every node has for runs-after edges (names no data port can have).
 AFTER = "(after)"
@@ -250,8 +252,19 @@ class Document:
             if spec.operator is not None and operator is None
             else resolve_node(spec, operator, self.workflow.settings)
         )
+        if result is not None and spec.workflow:
+            sub = self.subworkflow(spec)
+            assert sub is not None
+            result = dataclasses.replace(result, inputs=dict(sub.inputs), outputs=dict(sub.outputs))
         cache[1][key] = (spec, result)
         return result
+
+    def subworkflow(self, node: NodeSpec | str) -> SubWorkflow | None:
+        """The workflow a ``workflow:`` node is (its file and ports), or None for other nodes."""
+        spec = self.node(node) if isinstance(node, str) else node
+        if spec is None or not spec.workflow:
+            return None
+        return subworkflows.resolve(spec.workflow, self.path)
 
     def ports(self, node: NodeSpec | str) -> tuple[dict[str, str], dict[str, str]]:
         resolved = self.resolved(node)

@@ -1,0 +1,87 @@
+"""Workflows used as nodes (``workflow: PATH | LIBRARY:NAME``), as the editor sees them.
+
+A ``workflow:`` node's ports are the included workflow's ``inputs:`` and ``outputs:``. The
+studio reads them through the engine's own loader (``workflow_target`` and
+``read_text_leniently``), so the canvas offers and refuses exactly the wires a run would. A
+file is read again only when it changed on disk (a workflow with a hundred copies of one
+sub-workflow reads it once), and a sub-workflow with problems still gives the ports it
+declares, with its first problem said on the node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import Problem
+from engine.workflow.loader import (
+    LIBRARY_SUFFIX,
+    MAX_WORKFLOW_BYTES,
+    library_folders,
+    read_bounded,
+    read_text_leniently,
+    workflow_target,
+)
+from engine.workflow.model import ports_of
+from engine.workflow.validate import real_path
+
+
+@dataclass(frozen=True)
+class SubWorkflow:
+    """What a ``workflow:`` node refers to: its file and the ports it gives the node."""
+
+    ref: str
+    path: Path
+    inputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    #: why it cannot be used as it is (unreadable, outside the allowed folders, invalid), or None
+    problem: str | None = None
+    #: its inner node ids (what a run prefixes with the node's id)
+    members: tuple[str, ...] = ()
+
+
+_cache: dict[Path, tuple[float, SubWorkflow]] = {}
+
+
+def resolve(ref: str, including: Path | None) -> SubWorkflow:
+    """The sub-workflow ``ref`` names, written in the file ``including`` (None: unsaved, so
+    relative to the current folder, as a run of it would be)."""
+    base = including.parent if including else Path.cwd()
+    target, outside = workflow_target(ref, base, [real_path(base), *library_folders()])
+    if outside is not None:
+        return SubWorkflow(ref, target, problem=f"workflow: {ref}: {outside}")
+    try:
+        stamp = target.stat().st_mtime
+    except OSError:
+        return SubWorkflow(ref, target, problem=f"workflow: {ref}: no such file {target}")
+    hit = _cache.get(target)
+    if hit is not None and hit[0] == stamp:
+        return SubWorkflow(ref, hit[1].path, hit[1].inputs, hit[1].outputs, hit[1].problem, hit[1].members)
+    sub = _read(ref, target)
+    _cache[target] = (stamp, sub)
+    return sub
+
+
+def _read(ref: str, target: Path) -> SubWorkflow:
+    try:
+        text = read_bounded(target, MAX_WORKFLOW_BYTES)
+    except Exception as exc:  # Unreadable, or an OS error: said on the node
+        return SubWorkflow(ref, target, problem=f"workflow: {ref}: {exc}")
+    workflow, loaded, found = read_text_leniently(text, str(target), target, (target,))
+    if workflow is None:
+        return SubWorkflow(ref, target, problem=_first(found.problems))
+    members = tuple(n.id for n in workflow.nodes)
+    if loaded is not None:
+        inputs, outputs = ports_of(workflow, loaded.nodes)
+        return SubWorkflow(ref, target, inputs, outputs, None, members)
+    # invalid: the declared inputs, and outputs typed where the node port can be told
+    outputs = {name: "json" for name in workflow.outputs or {}}
+    return SubWorkflow(ref, target, dict(workflow.inputs or {}), outputs, _first(found.problems), members)
+
+
+def _first(problems: list[Problem]) -> str | None:
+    return str(problems[0]) if problems else None
+
+
+def is_workflow_file(path: Path) -> bool:
+    return path.name.endswith(LIBRARY_SUFFIX)

@@ -1,0 +1,85 @@
+"""Workflows inside workflows in the studio: `workflow:` nodes drawn, opened, grouped and run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtWidgets
+
+from engine.events import NodeState
+from engine.workflow.model import NodeSpec
+from studio.model.document import Document
+from tests.studio.conftest import run_to_end
+
+
+def test_a_workflow_node_has_its_sub_workflows_ports(examples: Path) -> None:
+    doc = Document.open(examples / "nested.weft.yaml")
+    assert doc.complete, doc.problems
+    assert doc.ports("left") == ({"x": "int"}, {"y": "int"})
+    sub = doc.subworkflow("left")
+    assert sub is not None and sub.path == (examples / "nested" / "square-plus-one.weft.yaml").resolve()
+    assert sub.members == ("square", "plus-one") and sub.problem is None
+    assert doc.subworkflow("seed") is None
+    # wiring it type-checks like any node
+    assert doc.connection_problem("seed", "a", "right", "x") is None  # replaces the wire feeding it
+    doc.add_node(NodeSpec(id="names", command=["true"], inputs={"names": "list[str]"}))
+    assert "cannot feed" in (doc.connection_problem("left", "y", "names", "names") or "")
+
+
+def test_a_workflow_node_is_drawn_with_its_ports_and_badge(window: Any, examples: Path) -> None:
+    assert window.open(examples / "nested.weft.yaml")
+    item = window.canvas.item("left")
+    assert item.sub_workflow == "nested/square-plus-one.weft.yaml"
+    assert ("sub-workflow" in [text for text, _color in item.badges()]) and not item.problem
+    assert window.canvas.port("left", "x", False) is not None and window.canvas.port("left", "y", True) is not None
+    window.canvas.select(["left"])
+    props = window.properties
+    assert "square-plus-one.weft.yaml" in props.f["operator"].text()
+    assert "in <b>x</b>: int" in props.ports.text() and "out <b>y</b>: int" in props.ports.text()
+    assert not props._node_layout.isRowVisible(props.f["command"])
+    props.f["label"].setText("left half")
+    props.f["label"].editingFinished.emit()
+    spec = window.document.node("left")
+    assert spec.workflow == "nested/square-plus-one.weft.yaml" and spec.style["label"] == "left half"
+
+
+def test_double_click_opens_the_sub_workflow_and_the_breadcrumb_goes_back(
+    qtbot: Any, window: Any, examples: Path, monkeypatch: Any
+) -> None:
+    parent = (examples / "nested.weft.yaml").resolve()
+    assert window.open(parent)
+    window.canvas.activated.emit("left")  # what a double-click on the node sends
+    child = (examples / "nested" / "square-plus-one.weft.yaml").resolve()
+    assert window.document.path == child
+    assert window.breadcrumbs.isVisible() and window.breadcrumbs.text() == "nested ▸ square-plus-one"
+    # an unsaved change is asked about before going back, as before opening another file
+    window.editor.move({"square": (10.0, 20.0)})
+    asked: list[str] = []
+
+    def answer(*args: Any) -> Any:
+        asked.append(args[2])
+        return QtWidgets.QMessageBox.Discard
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", staticmethod(answer))
+    window.breadcrumbs.buttons[0].click()
+    assert asked and window.document.path == parent
+    assert not window.breadcrumbs.isVisible()
+
+
+def test_a_run_shows_the_workflow_node_with_its_inner_nodes_state(qtbot: Any, window: Any, examples: Path) -> None:
+    assert window.open(examples / "nested.weft.yaml")
+    model = run_to_end(qtbot, window)
+    assert model.nodes["total"].outputs == {"total": 15}  # (2² + 1) + (3² + 1)
+    layer = window.canvas.run_layer
+    layer.flush()
+    left = window.canvas.item("left")
+    assert left.run_state is NodeState.SUCCEEDED and "2 of 2 inner nodes finished" in left.note
+    assert not any(n.startswith(("left/", "right/")) for n in layer.items)  # folded: not drawn
+    assert layer.stack_action("left") == "Expand"
+    assert layer.toggle("left")
+    assert {"left/square", "left/plus-one"} <= set(layer.items)
+    assert layer.items["left/square"].run_state is NodeState.SUCCEEDED
+    assert layer.stack_action("left/square") == "Collapse"
+    assert layer.toggle("left/square")
+    assert not any(n.startswith("left/") for n in layer.items)
