@@ -55,7 +55,7 @@ def test_build_word_count_with_quick_add_and_wires_let_go_in_empty_space(
 
     # count: from read.text into empty space
     drag_to_empty(window, port("read", "text", True), beside("read", 300.0))
-    assert {c.name for c in popup.visible_choices()} == {"count", "lines", "show"}
+    assert {c.name for c in popup.visible_choices()} == {"count", "lines", "show", "map", "python", "write"}
     QtTest.QTest.keyClicks(popup.filter, "c")
     screenshot(window, "wire-drag")
     QtTest.QTest.keyClick(popup.filter, QtCore.Qt.Key_Return)
