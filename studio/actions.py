@@ -50,6 +50,7 @@ class Slots:
     paste: Callable[[], object]
     duplicate: Callable[[], object]
     quick_add: Callable[[], object]  # the searchable operator list at the pointer
+    group: Callable[[], object] = lambda: None  # the selected nodes into a sub-workflow file
     preferences: Callable[[], object] = lambda: None
     about: Callable[[], object] = lambda: None
 
@@ -95,7 +96,13 @@ class Actions:
         self.quick_add = self._make(
             "&Quick Add…", s.quick_add, "Tab", "Search the operators and add one at the pointer"
         )
-        for action in (self.copy, self.cut, self.paste, self.duplicate, self.quick_add):
+        self.group = self._make(
+            "&Group into Sub-workflow…",
+            s.group,
+            "Ctrl+G",
+            "Write the selected nodes to a workflow file of their own, used here as one node",
+        )
+        for action in (self.copy, self.cut, self.paste, self.duplicate, self.quick_add, self.group):
             action.setShortcutContext(QtCore.Qt.WidgetWithChildrenShortcut)  # text fields keep their own
             canvas.viewer.addAction(action)
         self.fit = self._make("&Fit View", canvas.fit, "Ctrl+0", "Show the whole graph (also: F on the canvas)")
@@ -131,7 +138,7 @@ class Actions:
         self._toolbar()
         # right-click on the canvas: the same actions (NodeGraphQt shows its menu when it has any)
         canvas.add_context_actions(
-            [self.undo, self.redo, self.cut, self.copy, self.paste, self.delete]
+            [self.undo, self.redo, self.cut, self.copy, self.paste, self.delete, self.group]
             + [self.select_all, self.fit, self.arrange, self.run, self.stop]
         )
 
@@ -168,7 +175,7 @@ class Actions:
         edit.addSeparator()
         edit.addActions([self.cut, self.copy, self.paste, self.duplicate, self.delete, self.select_all])
         edit.addSeparator()
-        edit.addAction(self.quick_add)
+        edit.addActions([self.quick_add, self.group])
         edit.addSeparator()
         edit.addAction(self.preferences)
         view = bar.addMenu("&View")
@@ -223,7 +230,7 @@ class Actions:
         self.pause.setEnabled(running)
         if not running:
             self.set_paused(False)
-        for action in (self.delete, self.arrange, self.cut, self.paste, self.duplicate, self.quick_add):
+        for action in (self.delete, self.arrange, self.cut, self.paste, self.duplicate, self.quick_add, self.group):
             action.setEnabled(editable)
         self.undo.setVisible(True)
         if running:

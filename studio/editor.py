@@ -17,6 +17,7 @@ from engine.workflow.model import EdgeSpec, NodeSpec, PromiseSpec
 from studio import commands as cmd
 from studio.model.clipboard import PastePlan
 from studio.model.document import Document, EdgeKey
+from studio.model.grouping import GroupPlan
 from studio.model.library import read_library
 
 
@@ -42,6 +43,22 @@ class Editor:
         self.stack.beginMacro(f"Add node {spec.id}")
         self._push_operator_node(spec, imports, library)
         self.stack.endMacro()
+        return None
+
+    def add_palette_node(self, ref: dict[str, str], pos: tuple[float, float]) -> str | None:
+        """What a palette entry adds at ``pos``: a node of its operator, or a `workflow:` node
+        for a library workflow (``{"workflow": "lab:stats"}``). Returns a reason when it cannot."""
+        if ref.get("workflow"):
+            return self.add_workflow_node(ref["workflow"], pos)
+        return self.add_operator_node(ref.get("operator", ""), ref.get("library") or None, pos)
+
+    def add_workflow_node(self, workflow: str, pos: tuple[float, float]) -> str | None:
+        """A `workflow:` node of ``workflow`` (``LIBRARY:NAME`` or a path) at ``pos``."""
+        name = workflow.rsplit(":", 1)[-1].rsplit("/", 1)[-1].removesuffix(".weft.yaml")
+        spec = NodeSpec(
+            id=self.document.unique_id(name), workflow=workflow, style={"pos": [round(pos[0], 1), round(pos[1], 1)]}
+        )
+        self.stack.push(cmd.AddNode(self.document, spec))
         return None
 
     def _operator_node(
@@ -117,6 +134,23 @@ class Editor:
             self.stack.push(cmd.AddEdge(doc, edge))
         self.stack.endMacro()
         return [n.id for n in plan.nodes]
+
+    def group(self, plan: GroupPlan) -> str | None:
+        """Nodes replaced by the `workflow:` node of their new file, wired as they were, as one
+        undo step (the file is written by the caller and stays after an undo). Returns its id."""
+        doc = self.document
+        if plan.refused or plan.node is None:
+            return None
+        self.stack.beginMacro(f"Group {len(plan.removed_nodes)} nodes into {plan.node.workflow}")
+        for key in plan.removed_edges:
+            self.stack.push(cmd.RemoveEdge(doc, key))
+        for node_id in plan.removed_nodes:
+            self.stack.push(cmd.RemoveNode(doc, node_id))
+        self.stack.push(cmd.AddNode(doc, plan.node))
+        for edge in plan.edges:
+            self.stack.push(cmd.AddEdge(doc, edge))
+        self.stack.endMacro()
+        return plan.node.id
 
     def add_node(self, spec: NodeSpec) -> None:
         self.stack.push(cmd.AddNode(self.document, spec))

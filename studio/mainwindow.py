@@ -27,7 +27,9 @@ from studio.clipboard import CanvasClipboard
 from studio.editor import Editor
 from studio.help import GettingStarted
 from studio.history import History, ReplayBar
+from studio.model import subworkflows
 from studio.model.document import Document
+from studio.model.grouping import plan_group
 from studio.model.runmodel import RunModel
 from studio.palette import Palette
 from studio.preferences import Preferences, PreferencesDialog, new_workflow_settings
@@ -156,6 +158,7 @@ class MainWindow(QtWidgets.QMainWindow):
             cut=self.clipboard.cut,
             paste=self.clipboard.paste,
             duplicate=self.clipboard.duplicate,
+            group=self.group_dialog,
             quick_add=self.quick_add.open_at_cursor,
             preferences=self.edit_preferences,
             about=lambda: help.show_about(self),
@@ -560,6 +563,44 @@ class MainWindow(QtWidgets.QMainWindow):
         self.breadcrumbs.set_trail(trail[: index + 1])
         return True
 
+    def group_dialog(self) -> None:
+        """*Group into Sub-workflow…*: ask where the new file goes, then group there."""
+        if not self.canvas.editable:
+            return
+        ids = self.canvas.selected_ids()
+        if self.document.path is None or len(ids) < 2:
+            self.statusBar().showMessage(
+                "Select two nodes or more of a saved workflow to group them into a sub-workflow", 8000
+            )
+            return
+        suggested = self.document.path.parent / f"{self.document.unique_id('group')}.weft.yaml"
+        path, _filter = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Group into sub-workflow", str(suggested), FILE_FILTER
+        )
+        if path:
+            self.group_selection(Path(path))
+
+    def group_selection(self, path: Path, node_ids: list[str] | None = None) -> str | None:
+        """Write the selected nodes (or ``node_ids``) to the workflow file ``path`` beside this
+        one and put one `workflow:` node in their place (one undo step). Returns why not, or None."""
+        ids = node_ids if node_ids is not None else self.canvas.selected_ids()
+        plan = plan_group(self.document, ids, path)
+        if plan.refused is not None or plan.path is None:
+            problem = plan.refused or "nothing to group"
+            self.statusBar().showMessage(f"Cannot group: {problem}", 10000)
+            return problem
+        try:
+            plan.path.write_text(plan.text, encoding="utf-8")
+        except OSError as exc:
+            self.statusBar().showMessage(f"Cannot write {plan.path}: {exc}", 10000)
+            return str(exc)
+        subworkflows.forget(plan.path)
+        group = self.editor.group(plan)
+        if group is not None:
+            self.canvas.select([group])
+            self.statusBar().showMessage(f"Grouped {len(plan.removed_nodes)} nodes into {plan.path.name}", 8000)
+        return None
+
     # -- selection --------------------------------------------------------------------------
 
     def _selection_changed(self, ids: list[str]) -> None:
@@ -597,7 +638,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.canvas.editable:
             return
         center = self.canvas.viewer.mapToScene(self.canvas.viewer.viewport().rect().center())
-        problem = self.editor.add_operator_node(ref["operator"], ref.get("library") or None, (center.x(), center.y()))
+        problem = self.editor.add_palette_node(ref, (center.x(), center.y()))
         if problem:
             self.statusBar().showMessage(problem, 8000)
 

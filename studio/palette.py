@@ -3,7 +3,9 @@
 Three sources: the open workflow (its own operators and what it imports), the operator
 library that ships with Weft (``resources/operators``), and the user's library folder. A drag
 carries ``{"operator": name, "library": file}`` in Weft's own MIME type (NodeGraphQt's palette
-format cannot carry names with '-').
+format cannot carry names with '-'). A library folder's workflow files are listed beside its
+operator files, marked as sub-workflows; dragging one carries ``{"workflow": "LIBRARY:NAME"}``
+and adds a ``workflow:`` node.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.workflow.model import OperatorSpec
 from studio.canvas.graph import OPERATOR_MIME
+from studio.model import subworkflows
 from studio.model.document import Document
-from studio.model.library import BUILTIN_FOLDER, LibraryFile, library_files
+from studio.model.library import BUILTIN_FOLDER, LibraryFile, library_files, library_workflows
 
 ROLE_REF = QtCore.Qt.UserRole + 1
+#: the colour sub-workflow entries are written in (as the canvas draws their badge)
+SUB_WORKFLOW_COLOR = QtGui.QColor(90, 160, 230)
 
 
 def describe_operator(op: OperatorSpec) -> str:
@@ -50,7 +55,7 @@ class OperatorTree(QtWidgets.QTreeWidget):
         ref = items[0].data(0, ROLE_REF) if items else None
         if ref:
             mime.setData(OPERATOR_MIME, QtCore.QByteArray(json.dumps(ref).encode("utf-8")))
-            mime.setText(ref["operator"])
+            mime.setText(ref.get("workflow") or ref["operator"])
         return mime
 
 
@@ -82,6 +87,7 @@ class Palette(QtWidgets.QWidget):
         self._user: list[LibraryFile] = []
         self.extra_folders: list[Path] = []
         self._extra: list[tuple[Path, list[LibraryFile]]] = []
+        self._workflows: dict[str, list[tuple[str, Path]]] = {}
         self.refresh()
 
     def set_document(self, document: Document) -> None:
@@ -100,6 +106,8 @@ class Palette(QtWidgets.QWidget):
         self._builtin = library_files(BUILTIN_FOLDER)
         self._user = library_files(self.user_folder)
         self._extra = [(folder, library_files(folder)) for folder in self.extra_folders]
+        folders = [BUILTIN_FOLDER, self.user_folder, *self.extra_folders]
+        self._workflows = {str(f): library_workflows(f) for f in folders if f is not None}
         self.rebuild()
 
     def libraries(self) -> list[LibraryFile]:
@@ -118,9 +126,12 @@ class Palette(QtWidgets.QWidget):
         scroll = self.tree.verticalScrollBar().value()
         self.tree.clear()
         doc = self.document
-        groups = [("Weft library", self._builtin, ""), ("My library", self._user, str(self.user_folder))]
-        groups += [(folder.name or str(folder), libs, str(folder)) for folder, libs in self._extra]
-        shown = {doc.import_for(lib.path) for _t, libs, _f in groups for lib in libs} if doc is not None else set()
+        groups = [
+            ("Weft library", self._builtin, "", str(BUILTIN_FOLDER)),
+            ("My library", self._user, str(self.user_folder), str(self.user_folder)),
+        ]
+        groups += [(folder.name or str(folder), libs, str(folder), str(folder)) for folder, libs in self._extra]
+        shown = {doc.import_for(lib.path) for _t, libs, _f, _k in groups for lib in libs} if doc is not None else set()
         imported = set(doc.workflow.imports) if doc is not None else set()
         if doc is not None:
             own = QtWidgets.QTreeWidgetItem(self.tree, [f"This workflow ({doc.workflow.name})"])
@@ -129,10 +140,12 @@ class Palette(QtWidgets.QWidget):
                 if source in shown:
                     continue  # listed (in bold) under its library: the list keeps its rows
                 self._leaf(own, op, None, f" ({Path(source).name})" if source else "")
-        for title, libraries, folder in groups:
+        for title, libraries, folder, key in groups:
             group = QtWidgets.QTreeWidgetItem(self.tree, [title])
             if folder:
                 group.setToolTip(0, f"operator library files (*.weft.yaml) in {folder}")
+            for ref, path in self._workflows.get(key, []):
+                self._workflow_leaf(group, ref, path)
             for lib in libraries:
                 node = QtWidgets.QTreeWidgetItem(group, [lib.title])
                 node.setToolTip(0, str(lib.path) + "".join(f"\n{p}" for p in lib.problems))
@@ -167,7 +180,11 @@ class Palette(QtWidgets.QWidget):
         if anchor is None:
             return
         ref, top = anchor
-        item = self.find(ref["operator"], Path(ref["library"]) if ref["library"] else None)
+        item = (
+            self.find_workflow(ref["workflow"])
+            if ref.get("workflow")
+            else self.find(ref["operator"], Path(ref["library"]) if ref["library"] else None)
+        )
         if item is not None:
             bar = self.tree.verticalScrollBar()
             bar.setValue(bar.value() + self.tree.visualItemRect(item).top() - top)
@@ -183,13 +200,29 @@ class Palette(QtWidgets.QWidget):
             item.setForeground(0, QtGui.QBrush(QtGui.QColor(230, 140, 40)))
         return item
 
+    def _workflow_leaf(self, parent: QtWidgets.QTreeWidgetItem, ref: str, path: Path) -> QtWidgets.QTreeWidgetItem:
+        """A library workflow: dragged in, it is a `workflow:` node with the ports it declares."""
+        sub = subworkflows.resolve(ref, self.document.path if self.document is not None else None)
+        item = QtWidgets.QTreeWidgetItem(parent, [f"{ref.split(':', 1)[1]} (sub-workflow)"])
+        item.setData(0, ROLE_REF, {"operator": "", "library": "", "workflow": ref})
+        lines = [f"<b>{ref}</b> — a sub-workflow", str(path)]
+        for what, ports in (("inputs", sub.inputs), ("outputs", sub.outputs)):
+            if ports:
+                lines.append(f"{what}: " + ", ".join(f"{n}: {t}" for n, t in ports.items()))
+        if sub.problem:
+            lines.append(f"<i>{sub.problem}</i>")
+        item.setToolTip(0, "<br/>".join(lines))
+        item.setForeground(0, QtGui.QBrush(SUB_WORKFLOW_COLOR))
+        item.setFlags(item.flags() | QtCore.Qt.ItemIsDragEnabled)
+        return item
+
     def _apply_filter(self, text: str) -> None:
         text = text.strip().lower()
 
         def visit(item: QtWidgets.QTreeWidgetItem) -> bool:
             ref = item.data(0, ROLE_REF)
             if ref:
-                shown = not text or text in ref["operator"].lower()
+                shown = not text or text in (ref.get("workflow") or ref["operator"]).lower()
             else:
                 shown = any([visit(item.child(i)) for i in range(item.childCount())])
             item.setHidden(not shown)
@@ -213,6 +246,17 @@ class Palette(QtWidgets.QWidget):
             item = iterator.value()
             ref = item.data(0, ROLE_REF)
             if ref and ref["operator"] == operator and ref["library"] == wanted:
+                return item
+            iterator += 1
+        return None
+
+    def find_workflow(self, ref: str) -> QtWidgets.QTreeWidgetItem | None:
+        """The palette entry for library workflow ``ref`` (``lab:stats``)."""
+        iterator = QtWidgets.QTreeWidgetItemIterator(self.tree)
+        while iterator.value():
+            item = iterator.value()
+            data = item.data(0, ROLE_REF)
+            if data and data.get("workflow") == ref:
                 return item
             iterator += 1
         return None

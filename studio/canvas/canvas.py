@@ -422,9 +422,7 @@ class Canvas(QtCore.QObject):
             ref = json.loads(bytes(mime.data(OPERATOR_MIME)).decode("utf-8"))
         except ValueError:
             return
-        problem = self.editor.add_operator_node(
-            ref.get("operator", ""), ref.get("library") or None, (float(pos.x()), float(pos.y()))
-        )
+        problem = self.editor.add_palette_node(ref, (float(pos.x()), float(pos.y())))
         if problem:
             self.message.emit(problem)
 

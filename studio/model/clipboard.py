@@ -77,7 +77,7 @@ def fragment_text(doc: Document, node_ids: list[str], positions: dict[str, tuple
     libraries = sorted(
         {str(lib) for n in chosen if n.operator and (lib := doc.operator_library(n.operator)) is not None}
     )
-    types = _types_used(doc.workflow.types, [*nodes, *operators.values()])
+    types = types_used(doc.workflow.types, [*nodes, *operators.values()])
     data: dict[str, object] = {"weft": 1, "name": "copied-nodes"}
     if types:
         data["types"] = types
@@ -91,7 +91,7 @@ def fragment_text(doc: Document, node_ids: list[str], positions: dict[str, tuple
     return dump_yaml(data)
 
 
-def _types_used(defined: dict[str, dict[str, str]], specs: list[NodeSpec | OperatorSpec]) -> dict[str, dict[str, str]]:
+def types_used(defined: dict[str, dict[str, str]], specs: list[NodeSpec | OperatorSpec]) -> dict[str, dict[str, str]]:
     """The record types of ``defined`` that the ports of ``specs`` name, and those they name."""
     wanted = [w for s in specs for ports in (s.inputs, s.outputs) for t in (ports or {}).values() for w in _words(t)]
     out: dict[str, dict[str, str]] = {}

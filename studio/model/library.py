@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import Problem
+from engine.workflow.libraries import workflow_files
 from engine.workflow.loader import LIBRARY_SUFFIX as ENGINE_SUFFIX
 from engine.workflow.loader import import_target, libraries, load_library
 from engine.workflow.model import OperatorSpec
@@ -42,7 +43,20 @@ def library_files(folder: Path | None) -> list[LibraryFile]:
     """Every library file directly in ``folder`` (none if it does not exist), by name."""
     if folder is None or not folder.is_dir():
         return []
-    return [read_library(p) for p in sorted(folder.glob("*" + LIBRARY_SUFFIX)) if p.is_file()]
+    workflows = set(workflow_files(folder))
+    return [read_library(p) for p in sorted(folder.glob("*" + LIBRARY_SUFFIX)) if p.is_file() and p not in workflows]
+
+
+def library_workflows(folder: Path | None) -> list[tuple[str, Path]]:
+    """The workflows of library folder ``folder`` as a node names them (``lab:stats``), with
+    their files; none when the folder is no library a run would find (it could not be named)."""
+    if folder is None or not folder.is_dir():
+        return []
+    real = folder.resolve()
+    name = next((n for n, f in libraries().items() if f == real), None)
+    if name is None:
+        return []
+    return [(f"{name}:{p.name.removesuffix(LIBRARY_SUFFIX)}", p) for p in workflow_files(real)]
 
 
 def import_text(library: Path, workflow: Path | None) -> str:

@@ -62,6 +62,11 @@ def resolve(ref: str, including: Path | None) -> SubWorkflow:
     return sub
 
 
+def forget(path: Path) -> None:
+    """Read ``path`` again next time (it was just written: its time stamp may not have moved)."""
+    _cache.pop(Path(path).resolve(), None)
+
+
 def _read(ref: str, target: Path) -> SubWorkflow:
     try:
         text = read_bounded(target, MAX_WORKFLOW_BYTES)
