@@ -90,6 +90,7 @@ class RunLayer:
         for node in self.canvas.nodes.values():
             item = node.view
             item.run_state, item.progress, item.culprit, item.note = None, None, False, ""
+            item.iterations = 0
             item.refresh()
         self.model = None
         self.positions.clear()
