@@ -222,7 +222,7 @@ class Editor:
             if problem:
                 refused = problem
                 continue
-            if key.target_port is not None:
+            if key.target_port is not None and not doc.back_edge(key):  # a back edge feeds it too
                 fed = doc.feeding_edge(key.target, key.target_port)
                 if fed is not None and EdgeKey.of(fed) not in cut:
                     cut.append(EdgeKey.of(fed))

@@ -82,6 +82,11 @@ class RunPanel(QtWidgets.QWidget):
         tabs = QtWidgets.QTabWidget()
         tabs.addTab(self.log, "Log")
         tabs.addTab(self.outputs, "Outputs")
+        #: a loop node's iterations (``refine``, ``refine@2``, ...): each one's state and outputs
+        self.iterations = QtWidgets.QPlainTextEdit()
+        self.iterations.setReadOnly(True)
+        self.iterations.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont))
+        tabs.addTab(self.iterations, "Iterations")
         self.tabs = tabs
         self.question = QuestionForm()
         self.question.setMinimumWidth(320)
@@ -161,7 +166,30 @@ class RunPanel(QtWidgets.QWidget):
             self.progress.setValue(int(run.progress * 1000))
         self.progress.setFormat(run.progress_text or "%p%")
 
+    def _show_iterations(self) -> None:
+        """Every iteration of the selected node, if it is in a loop that went round."""
+        model, node = self.model, self.node
+        if model is None or node is None:
+            self.iterations.setPlainText("")
+            return
+        base = node.rpartition("@")[0] if node.rpartition("@")[2].isdigit() else node
+        prefix = base + "@"
+        found = sorted(
+            ((int(n[len(prefix) :]), n) for n in model.nodes if n.startswith(prefix) and n[len(prefix) :].isdigit()),
+        )
+        if not found:
+            self.iterations.setPlainText("(not in a loop that went round)")
+            return
+        rows = [(1, base)] + found if base in model.nodes else found
+        lines = [f"{len(rows)} iterations"]
+        for number, run_id in rows:
+            run = model.nodes[run_id]
+            outputs = json.dumps(run.outputs, ensure_ascii=False, default=str) if run.outputs else ""
+            lines.append(f"#{number}  {run_id}  {run.state or 'pending'}  {outputs}".rstrip())
+        self.iterations.setPlainText("\n".join(lines))
+
     def _show_outputs(self) -> None:
+        self._show_iterations()
         model = self.model
         run = model.nodes.get(self.node) if model and self.node else None
         if run is None or not run.outputs:
@@ -180,7 +208,7 @@ class RunPanel(QtWidgets.QWidget):
         if node is not None and (node in changes.states or node in changes.progress):
             self._show_node_state()
             self._show_question()
-        if node is not None and node in changes.outputs:
+        if node is not None and (node in changes.outputs or changes.new_nodes or changes.states):
             self._show_outputs()
         new = changes.logs.get(node, 0) if node in model.nodes else sum(changes.logs.values())
         if new and self.log_source is None:

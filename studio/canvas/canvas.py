@@ -105,9 +105,10 @@ class Canvas(QtCore.QObject):
         drawn = {spec.id: self.design_node(spec) for spec in doc.nodes}
         placed = {n: p for n in drawn if (p := doc.position(n)) is not None}
         heights = {n: estimated_height(len(d[1]), len(d[2])) for n, d in drawn.items()}
+        back = doc.back_edges()
         laid = layered(
             list(drawn),
-            [(e.source, e.target) for e in doc.edges],
+            [(e.source, e.target) for e in doc.edges if EdgeKey.of(e) not in back],  # loops lay out as chains
             placed,
             heights,
             growing=[n for n, d in drawn.items() if d[4]],
@@ -329,11 +330,17 @@ class Canvas(QtCore.QObject):
         if ports is None:
             return False
         out, inp = ports
+        doc = self.document
+        back = doc is not None and key in doc.back_edges()
+        if back or (key.target_port is not None and inp.view.connected_ports):
+            # a loop's back edge may feed an input that a wire from outside the loop feeds too
+            inp.view.multi_connection = back or inp.view.multi_connection
         if out.view not in inp.view.connected_ports:  # the input side: an output may have thousands
             join(out, inp)
-        edge = self.document.edge(key) if self.document else None
+        edge = doc.edge(key) if doc else None
         pipe = pipe_between(out.view, inp.view)
         if isinstance(pipe, WeftPipeItem):
+            pipe.set_back(back)
             pipe.set_when(edge.when if edge is not None else None)
         return True
 
@@ -355,10 +362,25 @@ class Canvas(QtCore.QObject):
     def _on_connection_changed(self, disconnected: list[Any], connected: list[Any]) -> None:
         cut = [port_key(*_out_in(a, b)) for a, b in disconnected]
         drawn = [port_key(*_out_in(a, b)) for a, b in connected]
+        doc = self.document
+        loops = [k for k in drawn if doc is not None and k.target_port is not None and doc.back_edge(k)]
+        if loops:  # the viewer unplugged what fed the input: a back edge feeds it alongside
+            cut = [k for k in cut if not any((k.target, k.target_port) == (b.target, b.target_port) for b in loops)]
         if self.editor is not None and self.editable:
             refused = self.editor.rewire(cut, drawn)
             if refused:
                 self.message.emit(f"Refused: {refused}")
+            elif drawn and drawn[-1] in (doc.back_edges() if doc is not None else set()):
+                edge = doc.edge(drawn[-1]) if doc is not None else None
+                self.message.emit(
+                    f"Connected {drawn[-1]}: it closes a loop into '{drawn[-1].target}', its back edge"
+                    + (
+                        f" (goes round again while {edge.when})"
+                        if edge is not None and edge.when
+                        else "; it needs a `when`, the condition to go round again: select the wire and set"
+                        " `when` in the inspector"
+                    )
+                )
             elif drawn:  # says what landed, and takes away a refusal shown while dragging
                 self.message.emit(f"Connected {drawn[-1]}")
             elif cut and not self.viewer.refused_reason:  # (a refusal says why the wire came off)
@@ -519,9 +541,10 @@ class Canvas(QtCore.QObject):
         if doc is None:
             return {}
         heights = {n: node.view.height for n, node in self.nodes.items()}
+        back = doc.back_edges()
         return layered(
             list(self.nodes),
-            [(e.source, e.target) for e in doc.edges],
+            [(e.source, e.target) for e in doc.edges if EdgeKey.of(e) not in back],  # loops lay out as chains
             {},
             heights,
             growing=[n for n, node in self.nodes.items() if node.view.dynamic],

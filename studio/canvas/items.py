@@ -51,6 +51,7 @@ GHOST_PEN = QtGui.QColor(170, 170, 170)
 REFUSED_PEN = QtGui.QColor(235, 70, 70)
 BADGE = QtGui.QColor(230, 140, 40)
 SUBFLOW_BADGE = QtGui.QColor(120, 170, 240)
+LOOP_BADGE = QtGui.QColor(200, 160, 240)  # a loop node's ×N iterations
 CACHED_BADGE = QtGui.QColor(80, 190, 200)
 RETRY_BADGE = QtGui.QColor(150, 160, 200)
 TIMEOUT_BADGE = QtGui.QColor(175, 175, 150)
@@ -172,6 +173,7 @@ class NodeLook:
         self.retries = 0
         self.timeout: float | None = None
         self.sub_workflow = ""  # the file a `workflow:` node is (its badge and tooltip say it)
+        self.iterations = 0  # a loop node during a run: how many iterations so far (its ×N badge)
         self._faded = False
 
     def tooltip(self) -> str:
@@ -227,6 +229,8 @@ class NodeLook:
         out: list[tuple[str, QtGui.QColor]] = []
         if self.kind == GHOST:
             return out
+        if self.iterations:
+            out.append((f"×{self.iterations}", LOOP_BADGE))
         if self.sub_workflow:
             out.append(("sub-workflow", SUBFLOW_BADGE))
         if self.dynamic:

@@ -90,6 +90,7 @@ class RunLayer:
         for node in self.canvas.nodes.values():
             item = node.view
             item.run_state, item.progress, item.culprit, item.note = None, None, False, ""
+            item.iterations = 0
             item.refresh()
         self.model = None
         self.positions.clear()
@@ -700,11 +701,12 @@ class RunLayer:
                     existing.detail = ghost.label
                     existing.refresh()
                 continue
-            if not self._has(ghost.owner):
+            owner = self.folds.loop_of(ghost.owner) or ghost.owner  # a loop's latest latch: its node
+            if not self._has(owner):
                 continue
             item = self._new_item(ghost_id, "…", GHOST, ghost.label)
-            item.setPos(*beside([self._pos(ghost.owner)], item.HEIGHT, self.grid))
-            self._draw_edge(EdgeKey(ghost.owner, None, ghost_id, None), GHOST_EDGE, True)
+            item.setPos(*beside([self._pos(owner)], item.HEIGHT, self.grid))
+            self._draw_edge(EdgeKey(owner, None, ghost_id, None), GHOST_EDGE, True)
 
     def _show_broken(self) -> None:
         broken = self.model.broken if self.model is not None else None

@@ -20,6 +20,9 @@ from studio.canvas.nodegraph import DASHED, SOLID, PipeItem
 HIT_WIDTH = 10.0
 DATA_WIDTH = 2.0
 AFTER_WIDTH = 1.3
+LOOP_DROP = 36.0  # how far under its nodes a back edge goes round
+LOOP_REACH = 28.0  # how far out of the latch (and before the entry) it turns
+LOOP_RADIUS = 12.0
 WHEN_LIMIT = 32  # characters of a `when` the label shows (the tooltip has all of it)
 
 
@@ -67,6 +70,7 @@ class WeftPipeItem(PipeItem):
         self.when: str | None = None
         self.width_px = DATA_WIDTH
         self.label: WhenLabel | None = None
+        self.back = False  # a loop's back edge: routed back under the nodes it joins
         super().__init__()
 
     # -- what it is ---------------------------------------------------------------------
@@ -98,6 +102,8 @@ class WeftPipeItem(PipeItem):
 
     def tip(self) -> str:
         lines = [self.ends_text(), self.kind_text()]
+        if self.back:
+            lines.append("loop: back edge" + ("" if self.when else " (needs a `when`)"))
         if self.when:
             lines.append(f"when {self.when}")
         return "\n".join(line for line in lines if line)
@@ -160,14 +166,48 @@ class WeftPipeItem(PipeItem):
     def boundingRect(self) -> QtCore.QRectF:
         return super().boundingRect().adjusted(-HIT_WIDTH / 2, -HIT_WIDTH / 2, HIT_WIDTH / 2, HIT_WIDTH / 2)
 
+    def set_back(self, back: bool) -> None:
+        if back != self.back:
+            self.back = back
+            if self.input_port is not None and self.output_port is not None:
+                self.draw_path(self.input_port, self.output_port)
+
     def draw_path(self, start_port: Any, end_port: Any = None, cursor_pos: Any = None) -> None:
-        super().draw_path(start_port, end_port, cursor_pos)
+        if self.back and cursor_pos is None and self.input_port is not None and self.output_port is not None:
+            self._draw_back()
+        else:
+            super().draw_path(start_port, end_port, cursor_pos)
         self._place_label()
+
+    def _draw_back(self) -> None:
+        """Out of the latch to the right, down under both nodes, back left, and up into the entry."""
+        out, inp = self.output_port, self.input_port
+        visible = all(p.isVisible() and p.node.isVisible() for p in (out, inp))
+        self.setVisible(visible)
+        if not visible:
+            return
+        a = out.sceneBoundingRect().center()
+        b = inp.sceneBoundingRect().center()
+        bottom = max(out.node.sceneBoundingRect().bottom(), inp.node.sceneBoundingRect().bottom()) + LOOP_DROP
+        right, left = a.x() + LOOP_REACH, b.x() - LOOP_REACH
+        r = LOOP_RADIUS
+        path = QtGui.QPainterPath(a)
+        path.lineTo(right - r, a.y())
+        path.quadTo(right, a.y(), right, a.y() + r)
+        path.lineTo(right, bottom - r)
+        path.quadTo(right, bottom, right - r, bottom)
+        path.lineTo(left + r, bottom)
+        path.quadTo(left, bottom, left, bottom - r)
+        path.lineTo(left, b.y() + r)
+        path.quadTo(left, b.y(), left + r, b.y())
+        path.lineTo(b)
+        self.setPath(path.toReversed())  # NodeGraphQt's pipes run from the input (its pointer assumes so)
+        self._draw_direction_pointer()
 
     def _place_label(self) -> None:
         if self.label is not None and self.label.isVisible():
             middle = self.path().pointAtPercent(0.5)
-            self.label.setPos(middle.x(), middle.y() - 14.0)
+            self.label.setPos(middle.x(), middle.y() - (20.0 if self.back else 14.0))
 
     def hoverEnterEvent(self, event: Any) -> None:
         self.setToolTip(self.tip())

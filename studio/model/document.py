@@ -5,7 +5,9 @@ announced through ``events``; the canvas and the panels only mirror what they he
 workflow may be invalid while someone edits it (an input not wired yet), so nothing here
 refuses an edit for being incomplete: ``Validate`` and ``Run`` ask the engine's loader.
 Only what can never be right is refused at once: a wire between incompatible types, a
-second wire into one input, a cycle.
+second wire into one input, a cycle that can never be a loop. A wire that closes a cycle into
+the node that would be its loop's single entry is accepted (``back_edge``): it is the loop's
+back edge, which still needs its ``when`` (``Validate`` says so, in the engine's words).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from engine.errors import ExpressionError, Problem, TypeSyntaxError
 from engine.languages import expr
 from engine.languages.porttypes import TypeRegistry
 from engine.workflow.loader import read_text, read_text_leniently
+from engine.workflow.loops import Loop, find_loops
 from engine.workflow.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
 from engine.workflow.roundtrip import merge_text
 from engine.workflow.wiring import wire_problem
@@ -107,6 +110,7 @@ class Document:
         self._libraries: dict[str, LibraryFile] = {}
         self._registry: TypeRegistry | None = None
         self._regions: tuple[int, list[Region]] | None = None
+        self._back: tuple[int, set[EdgeKey], set[str]] | None = None
         self._index: tuple[int, dict[str, NodeSpec], dict[EdgeKey, EdgeSpec]] | None = None
         self._resolved: tuple[int, dict[int, tuple[NodeSpec, ResolvedNode | None]]] = (-1, {})
         self._operators: tuple[int, dict[str, OperatorSpec]] | None = None
@@ -329,7 +333,11 @@ class Document:
             return f"no node '{source if src is None else target}' in the workflow"
         edge = EdgeSpec(source, target, source_port, target_port)
 
+        back = self.back_edge(EdgeKey.of(edge))
+
         def path_back() -> list[str] | None:
+            if back:
+                return None
             dag = self.dag()
             return nx.shortest_path(dag, target, source) if nx.has_path(dag, target, source) else None
 
@@ -341,9 +349,57 @@ class Document:
                 self.registry,
                 duplicate=self.edge(EdgeKey.of(edge)) is not None,
                 path_back=path_back,
+                back=back,
             )
         except TypeSyntaxError as exc:
             return f"a port type does not read: {exc}"
+
+    def loops(self) -> list[Loop]:
+        """The workflow's loops, as the engine finds them (cycles that are not loops left out)."""
+        return find_loops(self.workflow)[0]
+
+    def loop_of(self, node_id: str) -> Loop | None:
+        return next((loop for loop in self.loops() if node_id in loop.members), None)
+
+    def back_edges(self) -> set[EdgeKey]:
+        """The wires that close a loop into its entry (drawn as loops): the engine's back edges,
+        and those it reports as back edges still without their ``when``. Cached per revision."""
+        if self._back is None or self._back[0] != self.revision:
+            edges = self.workflow.edges
+            loops, problems = find_loops(self.workflow)
+            keys = {EdgeKey.of(edges[i]) for loop in loops for i in loop.back}
+            for problem in problems:
+                if problem.edge is not None and edges[problem.edge].when is None and "back edge" in problem.message:
+                    keys.add(EdgeKey.of(edges[problem.edge]))
+            members = {n for loop in loops for n in loop.members}
+            self._back = (self.revision, keys, members)
+        return self._back[1]
+
+    def loop_members(self) -> set[str]:
+        """The nodes of the workflow's loops (cached per revision, as ``back_edges``)."""
+        self.back_edges()
+        assert self._back is not None
+        return self._back[2]
+
+    def back_edge(self, key: EdgeKey) -> bool:
+        """Whether a new wire ``key`` would close a cycle as the back edge of a loop: into the
+        node that would be the loop's single entry, from its one latch, the rest of the cycle
+        acyclic. Decided by the engine's ``find_loops`` on the workflow with the wire added (given
+        a placeholder ``when``: the person sets the real one), so the studio and the engine agree."""
+        if key.source != key.target:
+            dag = self.dag()
+            if key.source not in dag or key.target not in dag or not nx.has_path(dag, key.target, key.source):
+                return False  # closes no cycle
+        edges = [e for e in self.workflow.edges if EdgeKey.of(e) != key]
+        # wires already closing the same way (another port fed back) share the new one's `when`
+        when = next((e.when for e in edges if (e.source, e.target) == (key.source, key.target) and e.when), "true")
+        edges = [
+            dataclasses.replace(e, when=when) if (e.source, e.target) == (key.source, key.target) else e for e in edges
+        ]
+        edges.append(EdgeSpec(key.source, key.target, key.source_port, key.target_port, when=when))
+        index = len(edges) - 1
+        loops, _problems = find_loops(dataclasses.replace(self.workflow, edges=edges))
+        return any(index in loop.back for loop in loops)
 
     def feeding_edge(self, target: str, target_port: str) -> EdgeSpec | None:
         return next(

@@ -41,7 +41,8 @@ def test_connection_problems_name_the_reason() -> None:
     assert "file and str are kept distinct" in doc.connection_problem("read", "copy", "count", "text")
     assert doc.connection_problem("read", "text", "count", "text") == "duplicate edge read.text -> count.text"
     assert "cycle" in doc.connection_problem("report", None, "read", None)
-    assert "itself" in doc.connection_problem("read", None, "read", None)
+    # a node wired to itself is a loop of one node (SPEC §10): its back edge is accepted
+    assert doc.connection_problem("read", None, "read", None) is None
     assert "runs-after" in doc.connection_problem("read", "text", "count", None)
     assert doc.connection_problem("read", "txt", "count", "text") == (
         "node 'read' has no output 'txt' (outputs: text, copy) (did you mean 'text'?)"
