@@ -291,7 +291,8 @@ class RunView(QtCore.QObject):
         if registry is None:
             row = store.run(run_id)
             path = Path(row["path"]) if row.get("path") else None
-            registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path).registry
+            libraries = (row.get("settings") or {}).get("libraries") or ()  # the folders the run saw
+            registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path, libraries).registry
             self._registries[run_id] = registry
         return registry
 
