@@ -9,6 +9,7 @@ file:line:column.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -503,6 +504,10 @@ def _operator_finder(workflow: Workflow, base: Path) -> Callable[[str], Operator
 _MISSING = OperatorSpec(name="")
 
 
+def _loc_or_top(loc: Location | None, source: SourceMap) -> Location:
+    return loc or source.at(())
+
+
 def library_images(
     workflow: Workflow, node_paths: list[SourcePath], source: SourceMap, problems: ProblemCollector
 ) -> None:
@@ -510,11 +515,20 @@ def library_images(
     library images it is built FROM, into ``workflow.images``; a missing one or a cycle of
     FROMs is a located problem."""
     known = workflow.library_folders
-    places: list[tuple[str | None, Location]] = [(workflow.settings.image, source.at(("settings", "image")))]
-    places += [(op.image, source.at(("operators", name, "image"))) for name, op in workflow.operators.items()]
-    places += [(op.image, op.loc or source.at(())) for op in workflow.library.values()]
+    # where each image is written, as a function: a location is found only for a problem (finding
+    # one walks the text, which for a thousand nodes cost as much as reading the file)
+    places: list[tuple[str | None, Callable[[], Location]]] = [
+        (workflow.settings.image, lambda: source.at(("settings", "image")))
+    ]
     places += [
-        (node.image, source.at((*where, "image"))) for node, where in zip(workflow.nodes, node_paths, strict=True)
+        (op.image, functools.partial(source.at, ("operators", name, "image")))
+        for name, op in workflow.operators.items()
+    ]
+    places += [(op.image, functools.partial(_loc_or_top, op.loc, source)) for op in workflow.library.values()]
+    places += [
+        (node.image, functools.partial(source.at, (*where, "image")))
+        for node, where in zip(workflow.nodes, node_paths, strict=True)
+        if node.image is not None
     ]
     for image, where in places:
         if image is None or image in workflow.images or not is_library_image(image, known):
@@ -522,4 +536,4 @@ def library_images(
         try:
             workflow.images[image] = image_plan(image, known)
         except LibraryMiss as exc:
-            problems.add(where, f"image '{image}': {exc}")
+            problems.add(where(), f"image '{image}': {exc}")
