@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -121,3 +122,14 @@ def docker_image(docker_test_image: str, monkeypatch: pytest.MonkeyPatch) -> str
 def containers_of(client: Any, run_id: str) -> list[str]:
     """Names of the containers (running or not) labelled with ``run_id``."""
     return [c.name for c in client.containers.list(all=True, filters={"label": f"weft.run={run_id}"})]
+
+
+@pytest.fixture
+def graphviz() -> str:
+    """GraphViz's `dot`; missing, the test skips (or fails where WEFT_REQUIRE_GRAPHVIZ=1, as in CI)."""
+    dot = shutil.which("dot")
+    if dot is None:
+        if os.environ.get("WEFT_REQUIRE_GRAPHVIZ") == "1":
+            pytest.fail("GraphViz's `dot` is not on PATH, and WEFT_REQUIRE_GRAPHVIZ=1")
+        pytest.skip("GraphViz's `dot` is not installed")
+    return dot

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -19,17 +18,6 @@ from tests.conftest import EXAMPLES
 SVG = "{http://www.w3.org/2000/svg}"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAN_OUT = EXAMPLES / "fan-out.weft.yaml"
-
-
-@pytest.fixture
-def graphviz() -> str:
-    """GraphViz's `dot`; missing, the test skips (or fails where WEFT_REQUIRE_GRAPHVIZ=1, as in CI)."""
-    dot = shutil.which("dot")
-    if dot is None:
-        if os.environ.get("WEFT_REQUIRE_GRAPHVIZ") == "1":
-            pytest.fail("GraphViz's `dot` is not on PATH, and WEFT_REQUIRE_GRAPHVIZ=1")
-        pytest.skip("GraphViz's `dot` is not installed")
-    return dot
 
 
 def svg_nodes(svg: str) -> dict[str, ET.Element]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -398,17 +397,6 @@ def test_speed_changes_the_pace_and_idle_gaps_are_capped(qtbot: Any, window: Any
 
 
 # -- export ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def graphviz() -> str:
-    """GraphViz's `dot`; missing, the test skips (or fails where WEFT_REQUIRE_GRAPHVIZ=1, as in CI)."""
-    dot = shutil.which("dot")
-    if dot is None:
-        if os.environ.get("WEFT_REQUIRE_GRAPHVIZ") == "1":
-            pytest.fail("GraphViz's `dot` is not on PATH, and WEFT_REQUIRE_GRAPHVIZ=1")
-        pytest.skip("GraphViz's `dot` is not installed")
-    return dot
 
 
 def svg_node_ids(path: Path) -> set[str]:
