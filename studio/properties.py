@@ -364,12 +364,7 @@ class Properties(QtWidgets.QWidget):
             data["workflow"] = old.workflow
             if self.f["description"].text().strip():
                 data["description"] = self.f["description"].text().strip()
-            style = {k: v for k, v in (old.style or {}).items() if k == "pos"}
-            for name in ("label", "color", "icon"):
-                if self.f[name].text().strip():
-                    style[name] = self.f[name].text().strip()
-            if style:
-                data["style"] = style
+            self._put_style(old, data)
             self._commit_spec(old, data, errors)
             return
         for name in ("command", "inputs", "outputs", "params", "env"):
@@ -403,12 +398,7 @@ class Properties(QtWidgets.QWidget):
             data["dynamic"] = self.f["dynamic"].currentIndex() == 1
         if self.f["trigger"].currentIndex() > 0:
             data["trigger"] = self.f["trigger"].currentText()
-        style = {k: v for k, v in (old.style or {}).items() if k == "pos"}
-        for name in ("label", "color", "icon"):
-            if self.f[name].text().strip():
-                style[name] = self.f[name].text().strip()
-        if style:
-            data["style"] = style
+        self._put_style(old, data)
         if old.shell is not None and not old.operator:
             data["shell"] = old.shell
         for name in ("resources", "network", "warm", "cache", "build"):
@@ -417,6 +407,15 @@ class Properties(QtWidgets.QWidget):
         if old.params_schema is not None and not old.operator:
             data["params_schema"] = {k: param_data(p) for k, p in old.params_schema.items()}
         self._commit_spec(old, data, errors)
+
+    def _put_style(self, old: NodeSpec, data: dict[str, Any]) -> None:
+        """The node's style as the fields say it, keeping its place on the canvas."""
+        style = {k: v for k, v in (old.style or {}).items() if k == "pos"}
+        for name in ("label", "color", "icon"):
+            if self.f[name].text().strip():
+                style[name] = self.f[name].text().strip()
+        if style:
+            data["style"] = style
 
     def _commit_spec(self, old: NodeSpec, data: dict[str, Any], errors: list[str]) -> None:
         problems = ProblemCollector()

@@ -17,22 +17,14 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.events import NodeState, RunState
-from engine.history.fold import snapshot
 from engine.history.store import Store
 from studio.canvas.items import RETIRED_OPACITY
 from tests.conftest import ROOT
+from tests.engine.conftest import view
 from tests.studio.conftest import WORKFLOWS
 
 ARTIFACTS = ROOT / "test-artifacts"
 PY = sys.executable
-
-
-def view(home: Path, run_id: str) -> Any:
-    store = Store(home)
-    try:
-        return snapshot(store, run_id)
-    finally:
-        store.close()
 
 
 def controls(home: Path, run_id: str) -> list[Any]:
