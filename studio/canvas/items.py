@@ -442,6 +442,23 @@ class WeftNodeItem(NodeLook, NodeItem):
 
     # -- NodeGraphQt overrides that keep creation cheap --------------------------------------
 
+    def pre_init(self, viewer: Any, pos: Any = None) -> None:
+        """Drawn and placed before it joins the scene: moving an item (and its dozen children)
+        that the scene already indexes costs several times more."""
+        self.draw_node()
+        if pos:
+            self.setPos(pos[0], pos[1])
+
+    def post_init(self, viewer: Any = None, pos: Any = None) -> None:
+        pass  # NodeGraphQt draws and places the node here, after adding it: done in pre_init
+
+    def auto_switch_mode(self) -> None:
+        """Far out (the node narrower on screen than the threshold), draw it as a plain box: the
+        view's scale says so without mapping the node's corners to the screen at every paint."""
+        viewer = self.viewer()
+        if viewer is not None:
+            self.set_proxy_mode(self._width * viewer.transform().m11() < self._proxy_mode_threshold)
+
     @AbstractNodeItem.layout_direction.setter
     def layout_direction(self, value: int = 0) -> None:
         AbstractNodeItem.layout_direction.fset(self, value)  # drawn once, in post_init

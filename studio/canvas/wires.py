@@ -8,13 +8,14 @@ from its port end; see ``WeftViewer``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import theme
 from studio.canvas.items import type_color
-from studio.canvas.nodegraph import DASHED, SOLID, PipeItem
+from studio.canvas.nodegraph import DASHED, INPUT, SOLID, PipeItem
 
 #: how far from its line a click still hits a wire (scene units)
 HIT_WIDTH = 10.0
@@ -71,7 +72,9 @@ class WeftPipeItem(PipeItem):
         self.width_px = DATA_WIDTH
         self.label: WhenLabel | None = None
         self.back = False  # a loop's back edge: routed back under the nodes it joins
+        self._styled = False  # NodeGraphQt's __init__ styles the wire once; set_connections does it
         super().__init__()
+        self._styled = True
 
     # -- what it is ---------------------------------------------------------------------
 
@@ -141,6 +144,8 @@ class WeftPipeItem(PipeItem):
         self.setPen(pen)
 
     def reset(self) -> None:
+        if not self._styled:
+            return  # still being built: restyle() styles it once its ports are known
         self._active = False
         self._highlight = False
         self.set_pipe_styling(self.color, self.width_px, self.style)
@@ -173,11 +178,49 @@ class WeftPipeItem(PipeItem):
                 self.draw_path(self.input_port, self.output_port)
 
     def draw_path(self, start_port: Any, end_port: Any = None, cursor_pos: Any = None) -> None:
-        if self.back and cursor_pos is None and self.input_port is not None and self.output_port is not None:
+        joined = cursor_pos is None and self.input_port is not None and self.output_port is not None
+        if joined and self.back:
             self._draw_back()
+        elif joined and end_port is not None and end_port.node is not start_port.node:
+            self._draw_curve(start_port, end_port)
         else:
-            super().draw_path(start_port, end_port, cursor_pos)
+            super().draw_path(start_port, end_port, cursor_pos)  # a wire being dragged
         self._place_label()
+
+    def _draw_curve(self, start: Any, end: Any) -> None:
+        """The curve between two ports, as NodeGraphQt draws it (horizontal, curved), with its
+        direction pointer placed from the curve's own formula: a wire is drawn thousands of
+        times while a big workflow opens, and measuring the path costs more than the curve."""
+        out, inp = self.output_port, self.input_port
+        visible = out.isVisible() and inp.isVisible() and out.node.isVisible() and inp.node.isVisible()
+        self.setVisible(visible)
+        if not visible:
+            return
+        box = start.boundingRect()
+        dx, dy = box.width() / 2, box.height() / 2
+        a, b = start.scenePos(), end.scenePos()
+        x1, y1, x2, y2 = a.x() + dx, a.y() + dy, b.x() + dx, b.y() + dy
+        reach = min(abs(x1 - x2), start.node.boundingRect().width())
+        if start.port_type == INPUT:
+            reach = -reach
+        c1x, c2x = x1 + reach, x2 - reach
+        path = QtGui.QPainterPath(QtCore.QPointF(x1, y1))
+        path.cubicTo(c1x, y1, c2x, y2, x2, y2)
+        self.setPath(path)
+        # the middle of a cubic whose control points mirror each other, and how far it goes
+        # from there in a hundredth of the curve (NodeGraphQt sizes the pointer by that step)
+        mx, my = (x1 + 3 * c1x + 3 * c2x + x2) / 8, (y1 + 3 * y1 + 3 * y2 + y2) / 8
+        tx, ty = x2 + c2x - c1x - x1, y2 + y2 - y1 - y1
+        step = 0.0075 * math.hypot(tx, ty)
+        pointer = self._dir_pointer
+        if step < 0.3:
+            pointer.setVisible(False)  # too short a wire to point anywhere
+            return
+        pointer.setRotation(math.degrees(math.atan2(ty, tx)) - 90)
+        pointer.setPos(mx, my)
+        if step < 1.0:
+            pointer.setScale(step)
+        pointer.setVisible(True)
 
     def _draw_back(self) -> None:
         """Out of the latch to the right, down under both nodes, back left, and up into the entry."""

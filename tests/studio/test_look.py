@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
 from studio import theme
 from studio.canvas.items import STATE_COLORS, STATE_ICONS, short_image, where_text
+from studio.canvas.nodegraph import PipeItem
 from studio.canvas.wires import WeftPipeItem
 from studio.model.document import EdgeKey
 from studio.model.library import BUILTIN_FOLDER
@@ -105,6 +106,27 @@ def test_wires_say_what_they_are(qtbot: Any, window: Any, examples: Path) -> Non
     assert after.pen().style() == QtCore.Qt.DashLine and data.pen().style() == QtCore.Qt.SolidLine
     assert after.pen().widthF() < data.pen().widthF()
     assert data.pen().color() != after.pen().color()
+
+
+def test_wires_are_drawn_as_nodegraphqt_draws_them(qtbot: Any, window: Any, examples: Path) -> None:
+    """Weft draws its wires' curves and pointers itself (it is a large part of opening a big
+    workflow): the same curve and pointer as NodeGraphQt's own drawing, also after a move."""
+
+    def drawn(pipe: WeftPipeItem) -> tuple[Any, ...]:
+        path, pointer = pipe.path(), pipe._dir_pointer
+        points = [(round(path.elementAt(i).x, 3), round(path.elementAt(i).y, 3)) for i in range(path.elementCount())]
+        place = (round(pointer.pos().x(), 1), round(pointer.pos().y(), 1))  # NodeGraphQt measures the
+        return points, pointer.isVisible(), place, round(pointer.rotation()), round(pointer.scale(), 2)  # path
+
+    assert window.open(examples / "word-count.weft.yaml")
+    window.canvas.nodes["report"].view.setPos(900.0, 260.0)  # a steeper curve for two of them
+    pipes = [item for item in window.canvas.viewer.scene().items() if isinstance(item, WeftPipeItem)]
+    assert len(pipes) == 5
+    for pipe in pipes:
+        ours = drawn(pipe)
+        PipeItem.draw_path(pipe, pipe.input_port, pipe.output_port)  # NodeGraphQt's own drawing
+        assert ours == drawn(pipe), pipe.ends_text()
+        assert ours[1] and len(ours[0]) == 4  # a visible pointer on one cubic
 
 
 def test_a_refusal_goes_once_a_wire_lands(qtbot: Any, window: Any, examples: Path) -> None:
