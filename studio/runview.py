@@ -35,7 +35,7 @@ from engine.running.control import check_answer_of, check_restart, value_from_te
 from engine.workflow.loader import load_text
 from studio.bridge import EventBridge
 from studio.model.document import Document
-from studio.model.runmodel import RunModel
+from studio.model.runmodel import LOG_LINES, RunModel
 from studio.question import field_kind
 from studio.runner import RunController
 
@@ -262,6 +262,7 @@ class RunView(QtCore.QObject):
         model = RunModel(run_id)
         with collector.paused():
             model.apply(store.events(run_id, skip=CHATTER))
+            model.take_recent_lines(*store.recent_lines(run_id, LOG_LINES))  # what it logged so far
         return model
 
     def answer(self, run_id: str, node: str, fields: dict[str, str], entries: dict[str, Any]) -> tuple[bool, str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from engine.errors import InvalidInput, RecordingFailed
-from engine.events import ControlTaken, Event, PromiseBroken, Recorded, RunState, RunStateChanged
+from engine.events import ControlTaken, Event, LogLine, PromiseBroken, Recorded, RunState, RunStateChanged
 from engine.history.codec import KINDS, decode, encode
 from engine.home import remove_inside
 
@@ -526,6 +526,25 @@ class Store:
         sql += " ORDER BY seq"
         for seq, ts, kind, data in self.conn.execute(sql, args):
             yield Recorded(run_id, seq, ts, decode(kind, data, f"event {seq} of run {run_id}"))
+
+    def recent_lines(self, run_id: str, per_node: int) -> tuple[list[Recorded], dict[str | None, int]]:
+        """The last ``per_node`` log lines of each node of the run (and of the engine's own,
+        node None), in the run's order, and how many lines each wrote in all: what a view that
+        keeps a bounded buffer per node needs, without reading every line of a chatty run."""
+        kind = KINDS[LogLine]
+        sql = (
+            "SELECT seq, ts, kind, data FROM (SELECT seq, ts, kind, data, ROW_NUMBER() OVER"
+            " (PARTITION BY node ORDER BY seq DESC) AS back FROM events WHERE run=? AND kind=?)"
+            " WHERE back<=? ORDER BY seq"
+        )
+        lines = [
+            Recorded(run_id, seq, ts, decode(k, data, f"event {seq} of run {run_id}"))
+            for seq, ts, k, data in self.conn.execute(sql, (run_id, kind, per_node))
+        ]
+        counts = dict(
+            self.conn.execute("SELECT node, COUNT(*) FROM events WHERE run=? AND kind=? GROUP BY node", (run_id, kind))
+        )
+        return lines, counts
 
     def _row(self, cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
         d = dict(zip([c[0] for c in cursor.description], row))

@@ -246,6 +246,15 @@ class RunModel:
             self.log_counts[node] = self.log_counts.get(node, 0) + 1
         self.engine_log.append(f"{node}: {text}" if node else text)  # the run's log: every line
 
+    def take_recent_lines(self, lines: list[Recorded], counts: dict[str | None, int]) -> None:
+        """Fill the log buffers of a run folded without its log lines (a run continued in the
+        studio): the last lines of each node, and how many it wrote in all."""
+        for recorded in lines:
+            event = recorded.event
+            if type(event) is LogLine:
+                self._log(event)
+        self.log_counts.update({node: n for node, n in counts.items() if node is not None})
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for node in self.run.nodes.values():

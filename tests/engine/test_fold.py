@@ -136,3 +136,24 @@ def test_a_damaged_event_is_said_in_one_line(weft: Any, home: Path) -> None:
     assert result.code == 2 and "Traceback" not in result.err
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and f"event 2 of run {run_id} is damaged" in lines[0], result.err
+
+
+def test_the_last_lines_of_each_node_and_how_many_it_wrote(write: Any, run_file: Any, store: Store) -> None:
+    """``Store.recent_lines``: a view that keeps a bounded buffer per node reads the last lines
+    of each node (in the run's order) and the count of all, not every line of a chatty run."""
+    path = write(
+        """\
+        weft: 1
+        name: chatty
+        nodes:
+          - {id: a, command: [python3, -c, "for i in range(30): print('a', i)"]}
+          - {id: b, command: [python3, -c, "for i in range(3): print('b', i)"]}
+        """
+    )
+    run = run_file(path)
+    lines, counts = store.recent_lines(run.id, 5)
+    said = [(r.event.node, r.event.message) for r in lines]
+    assert [m for n, m in said if n == "a"] == [f"a {i}" for i in range(25, 30)]
+    assert [m for n, m in said if n == "b"] == ["b 0", "b 1", "b 2"]
+    assert [r.seq for r in lines] == sorted(r.seq for r in lines)
+    assert counts["a"] == 30 and counts["b"] == 3

@@ -500,7 +500,10 @@ def test_a_run_opened_from_the_history_is_restarted_from_a_node(
 ) -> None:
     flag = tmp_path / "fixed"
     script = tmp_path / "b.py"
-    script.write_text(f"import os\nraise SystemExit(0 if os.path.exists({str(flag)!r}) else 'not yet')\n")
+    script.write_text(
+        f"import os\nfixed = os.path.exists({str(flag)!r})\nprint('b is', 'fixed' if fixed else 'broken')\n"
+        "raise SystemExit(0 if fixed else 'not yet')\n"
+    )
     workflow = write_workflow(
         tmp_path,
         "later",
@@ -524,3 +527,8 @@ def test_a_run_opened_from_the_history_is_restarted_from_a_node(
     assert [runs_of(tmp_path, n) for n in "ac"] == [1, 1]
     assert window.canvas.item("c").run_state == NodeState.SUCCEEDED
     assert window.read_only  # still the run's own workflow, not an editable file
+    window.canvas.select(["b"])  # its log has both attempts: the one before the restart too
+    qtbot.waitUntil(lambda: window.run_panel.node == "b")
+    lines = window.run_panel.log.toPlainText()
+    assert "b is broken" in lines and "b is fixed" in lines
+    assert lines.index("b is broken") < lines.index("b is fixed")
