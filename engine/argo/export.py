@@ -32,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from engine.argo import conditions
+from engine.argo import conditions, fanout
+from engine.argo.fanout import FAN_OUT, FanOut
 from engine.argo.names import Names, mangled
 from engine.errors import InvalidInput, Location
 from engine.workflow import nesting
@@ -44,7 +45,9 @@ from engine.workflow.model import (
     ResolvedNode,
     Trigger,
     declaration_of,
+    declared_defaults,
     memory_bytes,
+    resolve_node,
 )
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -129,7 +132,16 @@ class _Exporter:
         incoming: dict[str, list[EdgeSpec]] = {n.id: [] for n in nodes}
         for edge in self.expanded.edges:
             incoming[edge.target].append(edge)
-        dag_tasks = [self._task(node, incoming[node.id]) for node in nodes]
+        self.fan_outs: dict[str, FanOut] = {}
+        for node in nodes:
+            if self.expanded.resolved[node.id].dynamic:
+                self.fan_outs[node.id] = self._pinned(node)
+        self.joins = {fan.join: fan for fan in self.fan_outs.values()}
+        dag_tasks = []
+        for node in nodes:
+            dag_tasks.append(self._task(node, incoming[node.id]))
+            if node.id in self.fan_outs:
+                dag_tasks.append(self._fan_out_task(self.fan_outs[node.id]))
         dag: dict[str, Any] = {"tasks": dag_tasks, "failFast": bool(workflow.settings.fail_fast)}
         spec: dict[str, Any] = {"entrypoint": ENTRY}
         if self.given:
@@ -157,15 +169,46 @@ class _Exporter:
     def _loc(self, node: NodeSpec) -> Location:
         return node.loc or self.top
 
+    def _pinned(self, node: NodeSpec) -> FanOut:
+        """The fan-out a dynamic node is exported as, or its refusal."""
+        found = fanout.pinned(self.workflow, node.id) if "/" not in node.id else "it is inside a workflow: node"
+        if isinstance(found, str):
+            raise ExportRefused(
+                self._loc(node),
+                f"node '{node.id}' is dynamic: its task may change the graph while it runs, which an "
+                f"exported Argo workflow cannot (its DAG is fixed when it is submitted), and {found}",
+            )
+        where = found.promise.loc or self._loc(node)
+        operator = self.workflow.operator(found.operator)
+        if operator is None or operator.inputs:
+            raise ExportRefused(
+                where, f"the copies of '{found.operator}' would need inputs, which withParam cannot feed"
+            )
+        join = next((n for n in self.expanded.nodes if n.id == found.join), None)
+        if join is None or self.expanded.resolved[join.id].trigger is not Trigger.ALL:
+            raise ExportRefused(where, f"'{found.join}' must be a node with trigger all to join the fan-out")
+        return found
+
+    def _fan_out_task(self, fan: FanOut) -> dict[str, Any]:
+        """The task that runs one copy of the operator per item the creator listed."""
+        spec = NodeSpec(id=fan.operator, operator=fan.operator, loc=fan.promise.loc)
+        resolved = resolve_node(spec, self.workflow.operator(fan.operator), self.workflow.settings)
+        return {
+            "name": self.tasks(f"{fan.operator}*"),
+            "template": self._template(spec, resolved, spec.loc or self.top),
+            "depends": f"{self.tasks(fan.creator)}.Succeeded",
+            "withParam": f"{{{{tasks.{self.tasks(fan.creator)}.outputs.parameters.{FAN_OUT}}}}}",
+            "arguments": {
+                "parameters": [
+                    {"name": NODE_PARAM, "value": "{{item.node}}"},
+                    {"name": PARAMS_PARAM, "value": "{{item.params}}"},
+                ]
+            },
+        }
+
     def _task(self, node: NodeSpec, edges: list[EdgeSpec]) -> dict[str, Any]:
         resolved = self.expanded.resolved[node.id]
         loc = self._loc(node)
-        if resolved.dynamic:
-            raise ExportRefused(
-                loc,
-                f"node '{node.id}' is dynamic: its task may change the graph while it runs, "
-                "which an exported Argo workflow cannot (its DAG is fixed when it is submitted)",
-            )
         task: dict[str, Any] = {"name": self.tasks(node.id), "template": self._template(node, resolved, loc)}
         parameters = [
             {"name": NODE_PARAM, "value": node.id},
@@ -216,6 +259,11 @@ class _Exporter:
             when = self._when(node, resolved, edges, set(sources))
             if when:
                 task["when"] = when
+        if node.id in self.joins:  # every copy has ended well; none at all is fine for M*
+            fan = self.joins[node.id]
+            copies = self.tasks(f"{fan.operator}*")
+            waits = f"{copies}.Succeeded" if fan.least else f"({copies}.Succeeded || {copies}.Skipped)"
+            task["depends"] = f"{task['depends']} && {waits}" if sources else waits
         task["arguments"] = {"parameters": parameters, **({"artifacts": artifacts} if artifacts else {})}
         return task
 
@@ -311,6 +359,13 @@ class _Exporter:
                 in_params.append({"name": port})
                 args += ["--input", f"{port}={_param(port)}"]
         out_params, out_artifacts = [], []
+        fan = self.fan_outs.get(node.id) if resolved.dynamic else None
+        if fan is not None:
+            operator = self.workflow.operator(fan.operator)
+            defaults = declared_defaults(operator.params_schema if operator else None) or {}
+            args += ["--fan-out", fan.operator, "--fan-out-into", fan.join, "--fan-out-least", str(fan.least)]
+            args += ["--fan-out-defaults", json.dumps(defaults, ensure_ascii=False)]
+            out_params.append({"name": FAN_OUT, "valueFrom": {"path": f"{OUTPUTS}/{FAN_OUT}"}})
         for port, kind in resolved.outputs.items():
             path = f"{OUTPUTS}/{port}"
             if kind.rstrip("?") == "file":

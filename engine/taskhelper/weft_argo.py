@@ -50,6 +50,10 @@ def parse_args(argv):
     parser.add_argument("--output", action="append", default=[], metavar="NAME")
     parser.add_argument("--output-file", action="append", default=[], metavar="NAME")
     parser.add_argument("--optional", action="append", default=[], metavar="NAME", help="an output it may leave out")
+    parser.add_argument("--fan-out", metavar="OPERATOR", help="the operator the task may create copies of")
+    parser.add_argument("--fan-out-into", metavar="NODE", help="the node every copy leads to")
+    parser.add_argument("--fan-out-least", type=int, default=0, help="how many copies it must create")
+    parser.add_argument("--fan-out-defaults", default="{}", help="the operator's declared param defaults, JSON")
     parser.add_argument("--outputs-dir", default=OUTPUTS)
     parser.add_argument("--workspace", default=WORKSPACE)
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -137,6 +141,7 @@ def run(args):
     except BrokenPipeError:
         pass
     outputs, refused = {}, None
+    fan = FanOut(args) if args.fan_out else None
     for raw in child.stdout:
         line = raw.decode("utf-8", "replace")
         message = message_of(line)
@@ -148,7 +153,12 @@ def run(args):
         if kind == "output" and isinstance(message.get("name"), str):
             outputs[message["name"]] = message.get("value")
             continue
-        refused = "the task %s, which a workflow exported to Argo cannot do" % REFUSED.get(kind, "sent %r" % kind)
+        if fan is not None and kind in ("mutate", "add_node", "add_edge"):
+            refused = fan.take(message)
+            if refused is None:
+                continue
+        else:
+            refused = "the task %s, which a workflow exported to Argo cannot do" % REFUSED.get(kind, "sent %r" % kind)
         child.kill()
         break
     child.stdout.close()
@@ -158,7 +168,71 @@ def run(args):
         return 1
     if code != 0:
         return code if code > 0 else 128 - code
+    if fan is not None:
+        problem = fan.finish()
+        if problem is not None:
+            say(problem)
+            return 1
+        with open(os.path.join(args.outputs_dir, FAN_OUT), "w", encoding="utf-8") as out:
+            out.write(json.dumps(fan.items(), ensure_ascii=False))
     return write_outputs(args, outputs)
+
+
+FAN_OUT = "weft-fan-out"
+#: what a created copy may say besides its id and operator
+COPY_KEYS = ("id", "operator", "params", "description", "style")
+
+
+class FanOut:
+    """The copies a task pinned by ``shape: "A -> M* -> B"`` creates, each checked as the shape
+    promise would check it, listed for Argo's ``withParam``."""
+
+    def __init__(self, args):
+        self.me, self.operator, self.join = args.node, args.fan_out, args.fan_out_into
+        self.least = args.fan_out_least
+        self.defaults = json.loads(args.fan_out_defaults)
+        self.copies = {}  # id -> params, in the order created
+        self.wired = {}  # id -> {"from", "to"}: the edges each copy has
+
+    def take(self, message):
+        """Record one mutation; the reason it breaks the promise or cannot be exported, else None."""
+        kind = message.get("type")
+        nodes = message.get("nodes", []) if kind == "mutate" else [message.get("node")] if kind == "add_node" else []
+        edges = message.get("edges", []) if kind == "mutate" else [message.get("edge")] if kind == "add_edge" else []
+        if kind == "mutate" and message.get("promises"):
+            return "the task makes a promise, which a workflow exported to Argo cannot keep"
+        for node in nodes:
+            if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+                return "the task creates a node without an id"
+            if node.get("operator") != self.operator or set(node) - set(COPY_KEYS):
+                return "created node %r is not a plain copy of %s, as the shape promises" % (node["id"], self.operator)
+            if node["id"] in self.copies or node["id"] in (self.me, self.join):
+                return "created node id %r is taken" % node["id"]
+            self.copies[node["id"]] = dict(self.defaults, **(node.get("params") or {}))
+            self.wired[node["id"]] = set()
+        for edge in edges:
+            if not isinstance(edge, dict) or set(edge) - {"from", "to", "style"}:
+                return "the task creates an edge with ports or a condition, which an exported fan-out cannot carry"
+            source, target = edge.get("from"), edge.get("to")
+            if source == self.me and target in self.copies:
+                self.wired[target].add("from")
+            elif source in self.copies and target == self.join:
+                self.wired[source].add("to")
+            elif not (source == self.me and target == self.join):
+                return "created edge %s -> %s is not between %s and %s, as the shape promises" % (
+                    source, target, self.me, self.join)
+        return None
+
+    def finish(self):
+        for node, ends in self.wired.items():
+            if ends != {"from", "to"}:
+                return "created node %r is not between %s and %s, as the shape promises" % (node, self.me, self.join)
+        if len(self.copies) < self.least:
+            return "the task created no %s, and the shape promises at least one" % self.operator
+        return None
+
+    def items(self):
+        return [{"node": n, "params": json.dumps(p, ensure_ascii=False)} for n, p in self.copies.items()]
 
 
 def write_outputs(args, outputs):

@@ -47,11 +47,11 @@ def test_export_argo_from_the_file_menu_writes_a_workflow_argo_accepts(
 def test_export_argo_refuses_a_dynamic_workflow_with_the_reason(
     qtbot: Any, window: Any, examples: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert window.open(examples / "random-map.weft.yaml")
+    assert window.open(examples / "fan-out.weft.yaml")
     warnings: list[str] = []
     monkeypatch.setattr(
         QtWidgets.QMessageBox, "warning", staticmethod(lambda parent, title, text: warnings.append(text))
     )
     argo_action(window).trigger()  # no file is asked for (the fixture fails any file dialog)
     assert len(warnings) == 1
-    assert f"{examples / 'random-map.weft.yaml'}:21:5: error: node 'A' is dynamic" in warnings[0]
+    assert f"{examples / 'fan-out.weft.yaml'}:15:5: error: node 'plan' is dynamic" in warnings[0]

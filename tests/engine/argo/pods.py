@@ -54,13 +54,18 @@ def substitute(text: str, values: dict[str, str]) -> str:
 
 
 def container_argv(
-    document: dict[str, Any], task_name: str, outputs: dict[str, dict[str, str]], retries: int = 0
+    document: dict[str, Any],
+    task_name: str,
+    outputs: dict[str, dict[str, str]],
+    retries: int = 0,
+    item: dict[str, str] | None = None,
 ) -> list[str]:
     """The argv Argo starts a task's container with: command + args, variables substituted
     from the task's arguments and the outputs (text of their files) of earlier tasks."""
     dag_task = task(document, task_name)
     tmpl = template(document, dag_task["template"])
     values = {"workflow.name": "exported-abc12", "retries": str(retries)}
+    values.update({f"item.{key}": value for key, value in (item or {}).items()})
     for name, producer in outputs.items():
         for port, text in producer.items():
             values[f"tasks.{name}.outputs.parameters.{port}"] = text

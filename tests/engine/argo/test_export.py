@@ -220,11 +220,42 @@ def test_export_writes_yaml_to_stdout_or_a_file(weft: Any, tmp_path: Path) -> No
 
 
 def test_a_refused_export_exits_2_with_one_located_line_and_writes_nothing(weft: Any, tmp_path: Path) -> None:
-    out = tmp_path / "map.yaml"
-    result = weft("export", EXAMPLES / "random-map.weft.yaml", "--to", "argo", "-o", out)
+    out = tmp_path / "fan-out.yaml"
+    result = weft("export", EXAMPLES / "fan-out.weft.yaml", "--to", "argo", "-o", out)
     assert result.code == 2 and result.out == ""
     assert result.err.count("\n") == 1
-    assert result.err.startswith(f"{EXAMPLES / 'random-map.weft.yaml'}:21:5: error: node 'A' is dynamic")
+    assert result.err.startswith(f"{EXAMPLES / 'fan-out.weft.yaml'}:15:5: error: node 'plan' is dynamic")
     assert not out.exists()
     result = weft("export", EXAMPLES / "word-count.weft.yaml", "--to", "airflow")
     assert result.code == 2 and "invalid choice" in result.err
+
+
+def test_a_shape_pinned_map_is_a_with_param_fan_out_that_its_join_waits_for(tmp_path: Path) -> None:
+    text = (EXAMPLES / "random-map.weft.yaml").read_text()
+    document = exported(tmp_path, text)
+    a, m, b = (task(document, name) for name in ("A", "M", "B"))
+    assert m["depends"] == "A.Succeeded" and m["template"] == "M"
+    assert b["depends"] == "A.Succeeded && (M.Succeeded || M.Skipped)"
+    assert "--fan-out" in template(document, "A")["container"]["args"]
+    assert {"name": "weft-fan-out", "valueFrom": {"path": "/tmp/weft/outputs/weft-fan-out"}} in template(document, "A")[
+        "outputs"
+    ]["parameters"]
+    plus = exported(tmp_path, text.replace('"A -> M* -> B"', '"A -> M+ -> B"'))
+    assert task(plus, "B")["depends"] == "A.Succeeded && M.Succeeded"
+    assert a["arguments"]["parameters"][1]["value"] == '{"most": 4, "operator": "M"}'
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (('"A -> M* -> B"', '"A -> (M | step) -> B"'), "is not 'A -> M* -> B'"),
+        (('"A -> M* -> B"', '"A -> N* -> B"'), "'N' in its shape 'A -> N* -> B' is no operator"),
+        (("promises:\n", "promises:\n  - max_nodes: {max: 3}\n"), "promise max_nodes is not kept"),
+    ],
+)
+def test_a_dynamic_node_without_an_exportable_shape_is_refused(
+    tmp_path: Path, change: tuple[str, str], reason: str
+) -> None:
+    text = (EXAMPLES / "random-map.weft.yaml").read_text().replace(*change)
+    message = refused(tmp_path, text)
+    assert message.startswith("21:5: error: node 'A' is dynamic") and reason in message, message

@@ -157,3 +157,91 @@ def test_a_task_runs_in_a_real_container_without_stdin(
     assert status == 0, logs
     assert json.loads((out_dir / "total").read_text()) == 5
     assert json.loads((out_dir / "counts").read_text()) == {"b": 3, "a": 1, "c": 1}
+
+
+def test_a_map_pinned_by_its_shape_runs_as_a_with_param_fan_out(tmp_path: Path) -> None:
+    document = export(load_file(EXAMPLES / "random-map.weft.yaml"))
+    for attempt in range(12):  # A maps over 0 to 4 items, at random: until it makes some
+        proc, out_dir = run_local(document, "A", tmp_path / f"try-{attempt}", {})
+        assert proc.returncode == 0, proc.stderr
+        listed = collected(out_dir)["weft-fan-out"]
+        items = json.loads(listed)
+        if items:
+            break
+    assert items
+    assert [item["node"] for item in items] == [f"m-{i}" for i in range(1, len(items) + 1)]
+    assert [json.loads(item["params"]) for item in items] == [{"x": i} for i in range(1, len(items) + 1)]
+    assert task(document, "M")["withParam"] == "{{tasks.A.outputs.parameters.weft-fan-out}}"
+    for item in items:  # what Argo runs once per item, {{item.node}} and {{item.params}} substituted
+        pod = tmp_path / item["node"]
+        lay_out(template(document, "M"), pod)
+        argv = container_argv(document, "M", {"A": {"weft-fan-out": listed}}, item=item)
+        argv[1] = str(pod / LAUNCHER.lstrip("/"))
+        cut = argv.index("--")
+        argv[cut:cut] = ["--outputs-dir", str(pod / "out"), "--workspace", str(pod / "ws")]
+        proc = subprocess.run(argv, cwd=pod / "workflow", stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        x = json.loads(item["params"])["x"]
+        assert collected(pod / "out") == {"y": str(x * x)}
+
+
+def map_flow(tmp_path: Path, messages: list[Any], shape: str = "A -> M* -> B") -> Path:
+    (tmp_path / "send.py").write_text(
+        "import json, weft_task as w\nfor m in w.params['messages']:\n    print(json.dumps({'weft': 1, **m}))\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "wf.weft.yaml"
+    path.write_text(
+        "weft: 1\nname: map\noperators:\n"
+        "  M: {command: [python3, -c, pass], params_schema: {k: {type: int, default: 7}}}\n"
+        "nodes:\n  - id: A\n    command: [python3, send.py]\n    dynamic: true\n"
+        f"    params: {{messages: {json.dumps(messages)}}}\n"
+        "  - {id: B, command: [python3, -c, pass]}\n"
+        f"edges:\n  - {{from: A, to: B}}\npromises:\n  - shape: '{shape}'\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def copy(node: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "mutate",
+        "nodes": [{"id": node, "operator": "M", **extra}],
+        "edges": [{"from": "A", "to": node}, {"from": node, "to": "B"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("messages", "shape", "reason"),
+    [
+        ([copy("m1", command=["true"])], "A -> M* -> B", "created node 'm1' is not a plain copy of M"),
+        (
+            [{"type": "add_node", "node": {"id": "m1", "operator": "M"}}],
+            "A -> M* -> B",
+            "created node 'm1' is not between A and B",
+        ),
+        (
+            [copy("m1"), {"type": "add_edge", "edge": {"from": "m1", "to": "A"}}],
+            "A -> M* -> B",
+            "created edge m1 -> A is not between A and B",
+        ),
+        ([], "A -> M+ -> B", "the task created no M, and the shape promises at least one"),
+    ],
+)
+def test_a_fan_out_refuses_in_its_pod_what_its_shape_promise_refuses(
+    tmp_path: Path, messages: list[Any], shape: str, reason: str
+) -> None:
+    document = export(load_file(map_flow(tmp_path, messages, shape)))
+    proc, out_dir = run_local(document, "A", tmp_path, {})
+    assert proc.returncode == 1 and reason in proc.stderr, proc.stderr
+    assert collected(out_dir) == {}
+
+
+def test_a_fan_out_lists_each_copy_with_the_operators_defaults(tmp_path: Path) -> None:
+    document = export(load_file(map_flow(tmp_path, [copy("m1"), copy("m2", params={"k": 1})])))
+    proc, out_dir = run_local(document, "A", tmp_path, {})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(collected(out_dir)["weft-fan-out"]) == [
+        {"node": "m1", "params": '{"k": 7}'},
+        {"node": "m2", "params": '{"k": 1}'},
+    ]
