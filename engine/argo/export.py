@@ -210,6 +210,7 @@ class _Exporter:
         resolved = self.expanded.resolved[node.id]
         loc = self._loc(node)
         task: dict[str, Any] = {"name": self.tasks(node.id), "template": self._template(node, resolved, loc)}
+        _plain(json.dumps(resolved.params, ensure_ascii=False), loc, f"node '{node.id}': its params")
         parameters = [
             {"name": NODE_PARAM, "value": node.id},
             {"name": PARAMS_PARAM, "value": json.dumps(resolved.params, ensure_ascii=False)},
@@ -328,6 +329,8 @@ class _Exporter:
                 loc, f"node '{node.id}' runs in library image '{image}', which Weft builds: push it and name that"
             )
         argv = _argv(resolved)
+        for text in [*argv, *resolved.env.values(), resolved.workdir or ""]:
+            _plain(text, loc, f"node '{node.id}': its command, env or workdir")
         if not argv:
             raise ExportRefused(loc, f"node '{node.id}' has no command")
         unsupported = set(resolved.resources) - {"cpus", "memory"}
@@ -456,6 +459,7 @@ class _Exporter:
                 raise ExportRefused(
                     loc, f"node '{node.id}' runs '{word}', which is not UTF-8 text: put it in the image"
                 ) from None
+            _plain(text, loc, f"node '{node.id}' runs '{word}', which")
             out.append(_raw(f"weft-file-{len(seen)}", f"{WORKFLOW}/{rel}", text))
         return out
 
@@ -470,6 +474,13 @@ class _Exporter:
             for name, spec in declared.items()
             if spec.type == "file" and isinstance(value := resolved.params.get(name), str)
         ]
+
+
+def _plain(text: str, loc: Location, what: str) -> None:
+    """Refuse text Argo would rewrite: it substitutes every ``{{...}}`` in a workflow it runs
+    (the scripts carried as raw artifacts too), so the task would not get what Weft gives it."""
+    if "{{" in text:
+        raise ExportRefused(loc, f"{what} holds '{{{{', which Argo would read as one of its variables")
 
 
 def _param(name: str) -> str:

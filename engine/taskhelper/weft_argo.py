@@ -16,6 +16,7 @@ output: a copy of the file) where Argo collects it. It exits with the task's sta
 the task did what an exported workflow cannot do (change the graph, ask a person) or left out
 an output it declared. The exported workflow ships this file and ``weft_task.py`` into the pod
 (as Argo raw artifacts under ``/opt/weft``), so an image needs nothing but ``python3``.
+This file holds no double opening brace: Argo would read one as its own variable.
 """
 
 import argparse
@@ -43,7 +44,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="weft_argo", description="Run one Weft task in an Argo pod.")
     parser.add_argument("--node", required=True)
     parser.add_argument("--run", default="argo")
-    parser.add_argument("--attempt", default="0", help="Argo's {{retries}} (0 on the first attempt)")
+    parser.add_argument("--attempt", default="0", help="Argo's retries variable (0 on the first attempt)")
     parser.add_argument("--params", default="{}", help="the node's params, JSON")
     parser.add_argument("--input", action="append", default=[], metavar="NAME=JSON")
     parser.add_argument("--input-file", action="append", default=[], metavar="NAME=PATH")

@@ -259,3 +259,25 @@ def test_a_dynamic_node_without_an_exportable_shape_is_refused(
     text = (EXAMPLES / "random-map.weft.yaml").read_text().replace(*change)
     message = refused(tmp_path, text)
     assert message.startswith("21:5: error: node 'A' is dynamic") and reason in message, message
+
+
+@pytest.mark.parametrize(
+    ("node", "script", "reason"),
+    [
+        ("{id: a, command: [python3, -c, pass], params: {p: '{{workflow.name}}'}}", "", "node 'a': its params holds"),
+        ("{id: a, command: [echo, '{{x}}']}", "", "node 'a': its command, env or workdir holds"),
+        ("{id: a, command: [python3, a.py]}", "print(f'{{x}}')\n", "node 'a' runs 'a.py', which holds"),
+    ],
+)
+def test_text_argo_would_substitute_is_refused(tmp_path: Path, node: str, script: str, reason: str) -> None:
+    (tmp_path / "a.py").write_text(script, encoding="utf-8")
+    message = refused(tmp_path, f"weft: 1\nname: t\nnodes:\n  - {node}\n")
+    assert message.startswith(f"4:5: error: {reason} '{{{{'"), message
+
+
+def test_the_helpers_a_pod_gets_hold_nothing_argo_would_substitute() -> None:
+    document = export(load_file(EXAMPLES / "word-count.weft.yaml"))
+    texts = [
+        a["raw"]["data"] for t in document["spec"]["templates"][1:] for a in t["inputs"]["artifacts"] if "raw" in a
+    ]
+    assert len(texts) == 12 and not any("{{" in text for text in texts)
