@@ -53,6 +53,7 @@ class Slots:
     group: Callable[[], object] = lambda: None  # the selected nodes into a sub-workflow file
     preferences: Callable[[], object] = lambda: None
     about: Callable[[], object] = lambda: None
+    export_argo: Callable[[], object] = lambda: None  # the workflow as an Argo Workflow (YAML)
 
 
 class Actions:
@@ -76,6 +77,9 @@ class Actions:
         )
         self.export_png = self._make("Export &PNG…", s.export_png, "Ctrl+Shift+E", "Export the canvas as a PNG image")
         self.export_svg = self._make("Export S&VG…", s.export_svg, None, "Export the as-of-now graph as SVG (GraphViz)")
+        self.export_argo = self._make(
+            "&Argo Workflow…", s.export_argo, None, "Export the workflow as an Argo Workflow to run on Kubernetes"
+        )
         self.quit = self._make("&Quit", s.quit, Keys.Quit, "Quit Weft Studio")
         self.undo = undo_stack.createUndoAction(host, "&Undo")
         self.undo.setShortcut(Keys.Undo)
@@ -168,6 +172,8 @@ class Actions:
         file.addActions([self.save, self.save_as])
         file.addSeparator()
         file.addActions([self.export_dot, self.export_svg, self.export_png])
+        self.export_menu = file.addMenu("E&xport")
+        self.export_menu.addAction(self.export_argo)
         file.addSeparator()
         file.addAction(self.quit)
         edit = bar.addMenu("&Edit")

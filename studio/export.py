@@ -81,6 +81,35 @@ def export_png(
     return path
 
 
+def export_argo(document: Document, parent: QtWidgets.QWidget, path: Path | None = None) -> Path | None:
+    """Write the workflow as an Argo Workflow (as `weft export --to argo`) to ``path`` (asked for
+    when None); the path, or None. A workflow with problems, or one Argo cannot express, is
+    refused with the reason before a file is asked for."""
+    from engine.argo.export import ExportRefused, export, to_yaml
+
+    title = "Export Argo Workflow"
+    name = str(document.path) if document.path else "<studio>"
+    _wf, loaded, problems = read_text_leniently(document.text(), name, document.path)
+    if loaded is None:
+        first = problems.problems[0] if problems.problems else "it cannot be read"
+        QtWidgets.QMessageBox.warning(parent, title, f"The workflow has problems; fix them first.\n\n{first}")
+        return None
+    try:
+        text = to_yaml(export(loaded))
+    except ExportRefused as exc:
+        QtWidgets.QMessageBox.warning(parent, title, f"Argo cannot run this workflow as it is:\n\n{exc}")
+        return None
+    path = path or _target(document, parent, title, ".argo.yaml", "Argo Workflow (*.yaml *.yml)")
+    if path is None:
+        return None
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        QtWidgets.QMessageBox.warning(parent, title, f"Could not write {path}: {exc.strerror or exc}")
+        return None
+    return path
+
+
 GRAPHVIZ_MISSING = (
     "Exporting SVG needs GraphViz's `dot` program, which is not installed (it is not on PATH).\n\n"
     "Install GraphViz (e.g. `apt install graphviz`, `brew install graphviz`, or from graphviz.org) "

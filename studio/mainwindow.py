@@ -144,6 +144,7 @@ class MainWindow(QtWidgets.QMainWindow):
             export_dot=self.export_dot,
             export_png=self.export_png,
             export_svg=self.export_svg,
+            export_argo=self.export_argo,
             quit=self.close,
             delete=self.delete_selection,
             arrange=self.arrange,
@@ -347,6 +348,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def export_svg(self) -> None:
         path = export.export_svg(self.document, self.canvas.run_layer.model, self)
         if path is not None:
+            self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def export_argo(self) -> None:
+        path = export.export_argo(self.document, self)
+        if path:
             self.statusBar().showMessage(f"Exported {path}", 5000)
 
     def export_png(self) -> None:

@@ -339,6 +339,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.cli.export import export_command  # only this command knows other tools' formats
+
+    return export_command(args)
+
+
 #: The states a control may be asked in, and the state that shows it was taken.
 _CONTROLS = {
     "pause": ((RunState.RUNNING,), RunState.PAUSED),

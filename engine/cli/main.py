@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", help="write to this file instead of stdout (png needs it on a terminal)")
 
+    p = sub.add_parser("export", help="write a workflow in another tool's format (an Argo Workflow)")
+    p.add_argument("file")
+    _library_option(p)
+    p.add_argument("--to", required=True, choices=("argo",), help="the format: argo (an Argo Workflow, YAML)")
+    p.add_argument("-o", "--output", metavar="PATH", help="write to this file instead of stdout")
+    p.add_argument(
+        "--image",
+        help="the image of nodes that name none (default: the workflow's settings.image, else python:3.12-slim)",
+    )
+
     for name, what in (
         ("pause", "no new task starts; running tasks go on (from any terminal)"),
         ("resume", "a paused run goes on; an interrupted one is continued by this process"),
