@@ -376,7 +376,7 @@ class Run:
         unrolled = any(is_iteration(n.id) for n in m.nodes)  # a loop's iteration: the engine's own
         scope = self.expanded.scopes.get(creator.rpartition("/")[0]) if "/" in creator else None
         resolved, more = self.graph.check(m, state_of, where, unrolled, scope) if not problems else ({}, [])
-        rebase_created(resolved, scope, self.workflow)
+        rebase_created(resolved, scope, self.workflow, m.nodes)
         problems += more + (self._confine(creator, m, resolved) if not problems + more and not unrolled else [])
         if problems:
             raise InvalidInput(f"run {self.id} cannot be resumed: {problems[0]}")
@@ -876,7 +876,7 @@ class Run:
         promise does not apply and its nodes are not narrowed to the latch's reach; every other
         promise counts its nodes like any created nodes."""
         resolved, problems = self.graph.check(m, self._state_of, where, unrolled=not confined, scope=scope)
-        rebase_created(resolved, scope, self.workflow)
+        rebase_created(resolved, scope, self.workflow, m.nodes)
         if confined:
             problems += self._confine(m.creator or "", m, resolved)
         if problems:

@@ -314,3 +314,25 @@ def test_a_loop_inside_an_included_workflow_is_refused_at_the_node(tmp_path: Pat
         load_file(outer)
     assert str(caught.value).startswith(f"{outer}:4:")
     assert "a loop inside an included workflow is not supported yet" in str(caught.value)
+
+
+def test_globs_in_an_included_workflows_promises_match_its_own_node_ids() -> None:
+    from engine.workflow.model import PromiseSpec
+    from engine.workflow.nesting import scoped_promises
+
+    def rename(name: str) -> str:
+        return name if name == "square" else f"left/{name}"
+
+    def scoped(promise: PromiseSpec) -> PromiseSpec:
+        (out,) = scoped_promises(promise, rename, "left/", ["square", "sum-up"])
+        return out
+
+    only = scoped(PromiseSpec("only_nodes", {"match": ["m-*", "sum", "sq*"]}))
+    # a glob of ids gets the prefix; one that names an operator also stays as written
+    assert only.args == {"match": ["left/m-*", "left/sum", "left/sq*", "sq*"], "by": "left/*"}
+    edges = scoped(PromiseSpec("only_edges", {"pairs": [["plan", "m-*"]], "by": "plan-?"}))
+    assert edges.args == {"pairs": [["left/plan", "left/m-*"]], "by": "left/plan-?"}
+    shape = scoped(PromiseSpec("shape", "plan -> 'm-*'* -> 'sum-*' -> join"))
+    assert shape.args == "left/plan -> 'left/m-*'* -> 'sum-*' -> left/join" and shape.by == "left/*"
+    full = scoped(PromiseSpec("only_nodes", {"match": ["other/x-*"]}))
+    assert full.args["match"] == ["other/x-*"]  # written against full run ids: as written
