@@ -316,6 +316,15 @@ class GraphChecker:
                 )
                 ok = False
                 continue
+            if ref.node in self._workflow_nodes():
+                self.error(
+                    at(ref.offset),
+                    f"condition reads '{ref.node}', a workflow: node, which runs no task of its own: "
+                    "a condition reads task nodes only (put it on an edge inside that workflow, "
+                    "or hand the value on through a node)",
+                )
+                ok = False
+                continue
             node = self._node_of(ref.node) if ref.port is not None else None
             if isinstance(node, ResolvedNode) and ref.port not in node.outputs:
                 outputs = ", ".join(node.outputs) or "none"
@@ -326,6 +335,13 @@ class GraphChecker:
                 )
                 ok = False
         return ok
+
+    def _workflow_nodes(self) -> frozenset[str]:
+        """The ids of the workflow's ``workflow:`` nodes (asked only for conditions)."""
+        found = getattr(self, "_groups", None)
+        if found is None:
+            found = self._groups = frozenset(n.id for n in self.workflow.nodes if n.workflow)
+        return found
 
     def _node_hint(self, node_id: str) -> str:
         ids = [n.id for n in self.workflow.nodes]
