@@ -300,7 +300,9 @@ class Run:
         path = Path(row["path"]) if row.get("path") else None
         text = row.get("text") or ""
         settings = row.get("settings") or {}
-        loaded = load_text(text, row.get("path") or f"run {run_id}", path, settings.get("libraries") or ())
+        loaded = load_text(
+            text, row.get("path") or f"run {run_id}", path, settings.get("libraries") or (), settings.get("included")
+        )
         run = cls(
             loaded,
             store,
@@ -511,6 +513,8 @@ class Run:
             "workspace": str(self.workspace),
             "libraries": run_libraries(self.workflow),
         }
+        if self.loaded.included_texts:  # a resumed run loads the included files it started with
+            settings["included"] = self.loaded.included_texts
         if self.inputs is not None:
             settings["inputs"] = self.inputs  # a resumed run gives its nodes the same values
         return settings

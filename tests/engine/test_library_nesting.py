@@ -194,3 +194,25 @@ def test_the_cache_reuses_a_whole_nested_workflow_and_reruns_exactly_what_change
     # the script is named by both uses' `describe`; what follows them (report) sees new lines
     assert started_tasks(weft, third["run"]) == {"left/describe", "right/describe", "report"}
     assert third["outputs"]["left/describe"]["line"] == "data/left-numbers.txt: 3 numbers, squares add up to 14"
+
+
+def test_restart_and_resume_load_the_included_files_the_run_started_with(weft: Any, home: Path, example: Path) -> None:
+    """The top file's text is kept with the run; so are the texts of the files it includes, at
+    every depth: editing (or breaking) them afterwards changes nothing for that run."""
+    data = example.parent / "data" / "left-numbers.txt"
+    data.write_text("1\ntwo\n3\n")
+    code, show = run(weft, example, "local")
+    assert code == 1
+    run_id = show["run"]
+    summary = example.parent / "numbers" / "summary.weft.yaml"
+    square_sum = example.parent / "numbers" / "square-sum.weft.yaml"
+    summary.write_text("weft: 1\nnodes: [\n")  # not even YAML any more
+    square_sum.write_text(square_sum.read_text().replace("id: join", "id: gather").replace("join.", "gather."))
+    assert weft("validate", example).code == 2
+    data.write_text("1\n2\n3\n")
+    again = weft("restart", run_id, "left/squares/plan", "--json", timeout=120)
+    assert again.code == 0, again.err
+    after = view(home, run_id)
+    assert after.nodes["left/squares/join"].state is NodeState.SUCCEEDED  # the ids it started with
+    assert "left/squares/gather" not in after.nodes
+    assert after.nodes["report"].outputs == {"total": 55}
