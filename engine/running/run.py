@@ -130,7 +130,7 @@ class Run:
         self._questions: dict[str, tuple[str, dict[str, str]]] = {}
         self._registered = False
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
-        self.loops = LoopDriver(self.workflow)
+        self.loops = LoopDriver(self.expanded.loops_view or self.workflow)
         self.loops.bind(self.graph, self.readiness, self._state_of, self.outputs)
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
@@ -272,7 +272,9 @@ class Run:
                 self._evaluate(target)
             return
         try:
-            self._admit(step.mutation, f"iteration {step.iteration + 1} of the loop at '{step.loop.entry}'")
+            group = step.loop.latch.rpartition("/")[0]  # a loop inside an included workflow: its nodes are its
+            where = f"iteration {step.iteration + 1} of the loop at '{step.loop.entry}'"
+            self._admit(step.mutation, where, scope=self.expanded.scopes.get(group) if group else None)
         except RunBroken:
             return  # the run is broken: recorded, and ended
         except MutationRejected as exc:  # a copy of the workflow's own loop: not expected
@@ -529,7 +531,7 @@ class Run:
         edges = tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in m.edges)
         promises = tuple(promise_data(p) for p in m.promises)
         if m.creator is None:
-            loops = tuple(loop.describe() for loop in self.workflow.loops)
+            loops = tuple(loop.describe() for loop in self.loops.loops)
             groups = {group: tuple(members) for group, members in self.expanded.groups.items()}
             self.emit(
                 RunStarted(

@@ -249,13 +249,7 @@ def _read_leniently(
             if node.workflow:
                 at = source.at(where + ("workflow",))
                 sub = _include(node.workflow, base, roots, known, extra, here, included, texts, at, problems)
-                if sub is not None and sub.workflow.loops:
-                    problems.add(
-                        at,
-                        f"workflow: {node.workflow}: it has a loop, and a loop inside an included "
-                        "workflow is not supported yet (run that workflow on its own)",
-                    )
-                elif sub is not None:
+                if sub is not None:
                     workflow.included[node.id] = sub
     del data, doc  # everything read is in the records now: the parsed text goes before validating
     registry, type_problems = TypeRegistry.from_definitions({**library_types, **workflow.types})

@@ -25,7 +25,7 @@ from typing import Any
 from engine.languages import expr
 from engine.languages.shape import rename_atoms
 from engine.workflow.loader import Loaded
-from engine.workflow.loops import registered_edges
+from engine.workflow.loops import find_loops, registered_edges
 from engine.workflow.model import INPUTS, EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
 
 #: The task of the ``inputs`` node a run of a workflow with ``inputs:`` starts with: it hands
@@ -53,6 +53,11 @@ class Expanded:
     groups: dict[str, list[str]] = field(default_factory=dict)
     #: each group -> the loaded workflow it is, whose operators and types its tasks' nodes use
     scopes: dict[str, Loaded] = field(default_factory=dict)
+    #: the loops' back edges, at every level (not registered: the iterations are)
+    back_edges: list[EdgeSpec] = field(default_factory=list)
+    #: the run's nodes (as written, ids prefixed) and every edge, back edges too, with the loops
+    #: found in them: what drives the loops of included workflows (None: only the top's own)
+    loops_view: Workflow | None = None
 
 
 @dataclass
@@ -89,15 +94,14 @@ def expand(loaded: Loaded, given: dict[str, Any] | None = None) -> Expanded:
         out.resolved.update(loaded.nodes)
         out.scopes[""] = loaded
         return out
-    _place(loaded, "", feeds, workflow.folder, out)
-    if workflow.loops:  # a loop's back edges are not registered: its iterations are (the run stays acyclic)
-        back = {_key(e) for e in workflow.edges} - {_key(e) for e in registered_edges(workflow, workflow.loops)}
-        out.edges = [e for e in out.edges if _key(e) not in back]
+    written: list[NodeSpec] = []
+    _place(loaded, "", feeds, workflow.folder, out, written)
+    if out.back_edges:  # loops, some inside included workflows: one view of them all, by run ids
+        view = Workflow(name=workflow.name, settings=workflow.settings, nodes=written)
+        view.edges = [*out.edges, *out.back_edges]
+        view.loops, _problems = find_loops(view)  # each file's loops were checked where written
+        out.loops_view = view
     return out
-
-
-def _key(edge: EdgeSpec) -> tuple[str, str | None, str, str | None]:
-    return edge.source, edge.source_port, edge.target, edge.target_port
 
 
 def _resolve_inline(node: NodeSpec, loaded: Loaded) -> ResolvedNode:
@@ -106,9 +110,17 @@ def _resolve_inline(node: NodeSpec, loaded: Loaded) -> ResolvedNode:
     return resolve_node(node, None, loaded.workflow.settings)
 
 
-def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: Path, out: Expanded) -> _Placed:
+def _place(
+    loaded: Loaded,
+    prefix: str,
+    feeds: dict[str, list[Endpoint]],
+    root: Path,
+    out: Expanded,
+    written: list[NodeSpec],
+) -> _Placed:
     """Put ``loaded``'s nodes into ``out`` under ``prefix``; ``feeds`` say where each of its
-    inputs comes from (run endpoints). Returns where its outputs, entries and exits are."""
+    inputs comes from (run endpoints). Returns where its outputs, entries and exits are.
+    ``written`` gets each task node as written (its id prefixed), for the loops' view."""
     workflow = loaded.workflow
     out.scopes[prefix.rstrip("/")] = loaded
     rename = _renamer(workflow, prefix)
@@ -130,6 +142,7 @@ def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: 
             if spec.command is not None:
                 next_spec.command = command
             out.nodes.append(next_spec)
+            written.append(dataclasses.replace(spec, id=run_id))
             cache = _cache(resolved, spec, workflow, root_cache(out))
             out.resolved[run_id] = dataclasses.replace(resolved, id=run_id, command=command, cache=cache)
             continue
@@ -142,11 +155,14 @@ def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: 
                     for source, port, inner_when in _sources(edge, placed, feeds, prefix)
                 ]
         start = len(out.nodes)
-        placed[node_id] = _place(sub, f"{prefix}{node_id}/", inner_feeds, root, out)
+        placed[node_id] = _place(sub, f"{prefix}{node_id}/", inner_feeds, root, out, written)
         out.groups[prefix + node_id] = [n.id for n in out.nodes[start:]]
-    for edge in workflow.edges:
+    back = {i for loop in workflow.loops for i in loop.back}
+    for index, edge in enumerate(workflow.edges):
         if edge.target in placed and edge.target_port is not None:
             continue  # delivered to the readers of that input inside it
+        # a loop's back edges are not registered (its iterations are: the run stays acyclic)
+        into = out.back_edges if index in back else out.edges
         targets = (
             [(entry, None) for entry in placed[edge.target].entries]
             if edge.target in placed
@@ -155,7 +171,7 @@ def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: 
         when = _rename_when(edge.when, rename)
         for source, port, extra in _sources(edge, placed, feeds, prefix):
             for target, target_port in targets:
-                out.edges.append(
+                into.append(
                     dataclasses.replace(
                         edge,
                         source=source,
@@ -209,12 +225,12 @@ def _by_id(workflow: Workflow) -> dict[str, NodeSpec]:
 
 
 def _order(workflow: Workflow) -> list[str]:
-    """The workflow's nodes, each after every node it follows (file order otherwise); the
-    loader has refused cycles already."""
+    """The workflow's nodes, each after every node it follows (file order otherwise); without
+    its loops' back edges, the rest is acyclic (the loader has refused any other cycle)."""
     ids = [n.id for n in workflow.nodes]
     waiting = dict.fromkeys(ids, 0)
     after: dict[str, list[str]] = {}
-    for e in workflow.edges:
+    for e in registered_edges(workflow, workflow.loops):
         if e.source in waiting and e.target in waiting:
             waiting[e.target] += 1
             after.setdefault(e.source, []).append(e.target)

@@ -411,6 +411,15 @@ def validate_workflow(
     checker.check_edges(
         ((workflow.edges[i], edge_paths[i]) for i in sorted(back)), node_of, {}, lambda e: False, checkable, back=True
     )
+    groups = {n.id for n in workflow.nodes if n.workflow}
+    for loop in loops if groups else ():
+        inside = [m for m in loop.members if m in groups]
+        if inside:  # its iterations would copy a node that is a whole workflow in the run
+            checker.error(
+                edge_paths[loop.back[0]],
+                f"the loop at '{loop.entry}' goes through '{inside[0]}', a workflow: node: a loop of "
+                "workflow: nodes is not supported (put the loop inside that workflow)",
+            )
     for problem in loop_problems:
         if problem.edge is not None:
             checker.error(edge_paths[problem.edge], problem.message)
