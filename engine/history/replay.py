@@ -26,7 +26,7 @@ def registration(loaded: Loaded) -> RunStarted:
         nodes=tuple(AddedNode(n.id, node_data(n), ex.resolved[n.id].dynamic) for n in ex.nodes),
         edges=tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in ex.edges),
         promises=tuple(promise_data(p) for p in ex.promises),
-        loops=tuple(loop.describe() for loop in loaded.workflow.loops),
+        loops=tuple(loop.describe() for loop in (ex.loops_view or loaded.workflow).loops),
         groups={group: tuple(members) for group, members in ex.groups.items()},
     )
 

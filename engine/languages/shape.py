@@ -156,15 +156,25 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def rename_atoms(text: str, names: Iterable[str], rename: Callable[[str], str]) -> str:
+def rename_atoms(
+    text: str, names: Iterable[str], rename: Callable[[str], str], glob: Callable[[str], str] | None = None
+) -> str:
     """``text`` with every unquoted atom (not a name of ``names``, the ``where:`` sub-patterns)
-    renamed; quoted globs and the rest of the text stay as written. A workflow inside a workflow
-    prefixes its node ids this way (``engine.workflow.nesting``)."""
+    renamed, and every quoted glob by ``glob`` (kept as written without it); the rest of the
+    text stays as written. A workflow inside a workflow prefixes its node ids this way
+    (``engine.workflow.nesting``)."""
     refs = frozenset(names)
     out, last = [], 0
     for kind, value, offset in _tokens(text):
         if kind == "name" and value not in refs:
             out += [text[last:offset], rename(value)]
+            last = offset + len(value)
+        elif kind == "quoted" and glob is not None:
+            quote = value[0]
+            renamed = glob(value[1:-1])
+            if quote in renamed:  # cannot be written in these quotes: the other kind
+                quote = "'" if quote == '"' else '"'
+            out += [text[last:offset], f"{quote}{renamed}{quote}"]
             last = offset + len(value)
     out.append(text[last:])
     return "".join(out)

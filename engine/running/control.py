@@ -218,8 +218,9 @@ def check_answer_of(
     if record.state is not NodeState.WAITING or record.question is None:
         raise InvalidInput(f"cannot answer: node '{node}' of run {run_id} is not waiting (it is {record.state})")
     path = Path(row["path"]) if row.get("path") else None
-    libraries = (row.get("settings") or {}).get("libraries") or ()
-    registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path, libraries).registry
+    settings = row.get("settings") or {}
+    libraries, texts = settings.get("libraries") or (), settings.get("included")
+    registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path, libraries, texts).registry
     return state, answer_values(record.question["fields"], sets, json_text, registry)
 
 

@@ -130,7 +130,7 @@ class Run:
         self._questions: dict[str, tuple[str, dict[str, str]]] = {}
         self._registered = False
         self.readiness = Readiness(self.graph, self._state_of, self.outputs)
-        self.loops = LoopDriver(self.workflow)
+        self.loops = LoopDriver(self.expanded.loops_view or self.workflow)
         self.loops.bind(self.graph, self.readiness, self._state_of, self.outputs)
         self._halt_reason: str | None = None
         self._done: asyncio.Future[RunState] | None = None
@@ -272,7 +272,9 @@ class Run:
                 self._evaluate(target)
             return
         try:
-            self._admit(step.mutation, f"iteration {step.iteration + 1} of the loop at '{step.loop.entry}'")
+            group = step.loop.latch.rpartition("/")[0]  # a loop inside an included workflow: its nodes are its
+            where = f"iteration {step.iteration + 1} of the loop at '{step.loop.entry}'"
+            self._admit(step.mutation, where, scope=self.expanded.scopes.get(group) if group else None)
         except RunBroken:
             return  # the run is broken: recorded, and ended
         except MutationRejected as exc:  # a copy of the workflow's own loop: not expected
@@ -300,7 +302,9 @@ class Run:
         path = Path(row["path"]) if row.get("path") else None
         text = row.get("text") or ""
         settings = row.get("settings") or {}
-        loaded = load_text(text, row.get("path") or f"run {run_id}", path, settings.get("libraries") or ())
+        loaded = load_text(
+            text, row.get("path") or f"run {run_id}", path, settings.get("libraries") or (), settings.get("included")
+        )
         run = cls(
             loaded,
             store,
@@ -376,7 +380,7 @@ class Run:
         unrolled = any(is_iteration(n.id) for n in m.nodes)  # a loop's iteration: the engine's own
         scope = self.expanded.scopes.get(creator.rpartition("/")[0]) if "/" in creator else None
         resolved, more = self.graph.check(m, state_of, where, unrolled, scope) if not problems else ({}, [])
-        rebase_created(resolved, scope, self.workflow)
+        rebase_created(resolved, scope, self.workflow, m.nodes)
         problems += more + (self._confine(creator, m, resolved) if not problems + more and not unrolled else [])
         if problems:
             raise InvalidInput(f"run {self.id} cannot be resumed: {problems[0]}")
@@ -511,6 +515,8 @@ class Run:
             "workspace": str(self.workspace),
             "libraries": run_libraries(self.workflow),
         }
+        if self.loaded.included_texts:  # a resumed run loads the included files it started with
+            settings["included"] = self.loaded.included_texts
         if self.inputs is not None:
             settings["inputs"] = self.inputs  # a resumed run gives its nodes the same values
         return settings
@@ -525,7 +531,7 @@ class Run:
         edges = tuple(AddedEdge(e.source, e.target, edge_data(e)) for e in m.edges)
         promises = tuple(promise_data(p) for p in m.promises)
         if m.creator is None:
-            loops = tuple(loop.describe() for loop in self.workflow.loops)
+            loops = tuple(loop.describe() for loop in self.loops.loops)
             groups = {group: tuple(members) for group, members in self.expanded.groups.items()}
             self.emit(
                 RunStarted(
@@ -876,7 +882,7 @@ class Run:
         promise does not apply and its nodes are not narrowed to the latch's reach; every other
         promise counts its nodes like any created nodes."""
         resolved, problems = self.graph.check(m, self._state_of, where, unrolled=not confined, scope=scope)
-        rebase_created(resolved, scope, self.workflow)
+        rebase_created(resolved, scope, self.workflow, m.nodes)
         if confined:
             problems += self._confine(m.creator or "", m, resolved)
         if problems:

@@ -69,6 +69,9 @@ class Loaded:
     registry: TypeRegistry
     nodes: dict[str, ResolvedNode]
     source: SourceMap
+    #: the text of every workflow file it includes, at any depth, by real path: what a run
+    #: records, so that resuming it loads what it started with (``load_text(texts=...)``)
+    included_texts: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def read_text(path: Path, limit: int = MAX_WORKFLOW_BYTES) -> str:
@@ -147,9 +150,15 @@ def load_file(path: str | Path, libraries: Sequence[Path | str] = ()) -> Loaded:
 
 
 def load_text(
-    text: str, file: str = "<text>", path: Path | None = None, libraries: Sequence[Path | str] = ()
+    text: str,
+    file: str = "<text>",
+    path: Path | None = None,
+    libraries: Sequence[Path | str] = (),
+    texts: dict[str, str] | None = None,
 ) -> Loaded:
-    workflow, loaded, problems = read_text_leniently(text, file, path, libraries)
+    """Load and validate a workflow text. ``texts`` are included workflow files' texts by real
+    path, as a run recorded them (``Loaded.included_texts``): such a file is not read again."""
+    workflow, loaded, problems = read_text_leniently(text, file, path, libraries, texts=texts)
     problems.raise_if_any()
     assert loaded is not None
     return loaded
@@ -162,6 +171,7 @@ def read_text_leniently(
     libraries: Sequence[Path | str] = (),
     chain: tuple[Path, ...] = (),
     included: Included | None = None,
+    texts: dict[str, str] | None = None,
 ) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     """Everything that could be read of a workflow text, and every problem of it.
 
@@ -171,7 +181,8 @@ def read_text_leniently(
     is not YAML at all.
     """
     with collector.paused():  # a large file is millions of new objects, none of them garbage
-        return _read_leniently(text, file, path, libraries, chain, {} if included is None else included)
+        found = {} if included is None else included
+        return _read_leniently(text, file, path, libraries, chain, found, dict(texts or {}))
 
 
 def _read_leniently(
@@ -181,6 +192,7 @@ def _read_leniently(
     extra: Sequence[Path | str],
     chain: tuple[Path, ...],
     included: Included,
+    texts: dict[str, str],
 ) -> tuple[Workflow | None, Loaded | None, ProblemCollector]:
     problems = ProblemCollector()
     doc = parse_yaml(text, file, problems)
@@ -236,14 +248,8 @@ def _read_leniently(
         for node, where in zip(workflow.nodes, node_paths, strict=True):
             if node.workflow:
                 at = source.at(where + ("workflow",))
-                sub = _include(node.workflow, base, roots, known, extra, here, included, at, problems)
-                if sub is not None and sub.workflow.loops:
-                    problems.add(
-                        at,
-                        f"workflow: {node.workflow}: it has a loop, and a loop inside an included "
-                        "workflow is not supported yet (run that workflow on its own)",
-                    )
-                elif sub is not None:
+                sub = _include(node.workflow, base, roots, known, extra, here, included, texts, at, problems)
+                if sub is not None:
                     workflow.included[node.id] = sub
     del data, doc  # everything read is in the records now: the parsed text goes before validating
     registry, type_problems = TypeRegistry.from_definitions({**library_types, **workflow.types})
@@ -254,7 +260,7 @@ def _read_leniently(
     workflow.find_operator = _operator_finder(workflow, base)  # for nodes tasks create
     if problems:
         return workflow, None, problems
-    return workflow, Loaded(workflow, registry, nodes, source), problems
+    return workflow, Loaded(workflow, registry, nodes, source, texts), problems
 
 
 def _include(
@@ -265,6 +271,7 @@ def _include(
     extra: Sequence[Path | str],
     chain: tuple[Path, ...],
     included: Included,
+    texts: dict[str, str],
     at: Location,
     problems: ProblemCollector,
 ) -> Loaded | None:
@@ -280,12 +287,14 @@ def _include(
         problems.add(at, f"workflow: {ref}: a workflow includes itself: {files}")
         return None
     if target not in included:
-        try:
-            text = read_bounded(target, MAX_WORKFLOW_BYTES)
-        except Unreadable as exc:
-            problems.add(at, f"workflow: {ref}: {exc}")
-            return None
-        _, loaded, found = _read_leniently(text, str(target), target, extra, chain, included)
+        text = texts.get(str(target))
+        if text is None:  # not recorded by the run being resumed (or no run): read it now
+            try:
+                text = texts[str(target)] = read_bounded(target, MAX_WORKFLOW_BYTES)
+            except Unreadable as exc:
+                problems.add(at, f"workflow: {ref}: {exc}")
+                return None
+        _, loaded, found = _read_leniently(text, str(target), target, extra, chain, included, texts)
         included[target] = (loaded, found.problems)
         problems.problems.extend(found.problems)
     return included[target][0]  # if None, its problems were reported with their own files

@@ -13,10 +13,11 @@ run's record can show it with an aggregate state.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import heapq
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from engine.languages import expr
 from engine.languages.shape import rename_atoms
 from engine.workflow.loader import Loaded
-from engine.workflow.loops import registered_edges
+from engine.workflow.loops import find_loops, registered_edges
 from engine.workflow.model import INPUTS, EdgeSpec, NodeSpec, PromiseSpec, ResolvedNode, Workflow
 
 #: The task of the ``inputs`` node a run of a workflow with ``inputs:`` starts with: it hands
@@ -52,6 +53,11 @@ class Expanded:
     groups: dict[str, list[str]] = field(default_factory=dict)
     #: each group -> the loaded workflow it is, whose operators and types its tasks' nodes use
     scopes: dict[str, Loaded] = field(default_factory=dict)
+    #: the loops' back edges, at every level (not registered: the iterations are)
+    back_edges: list[EdgeSpec] = field(default_factory=list)
+    #: the run's nodes (as written, ids prefixed) and every edge, back edges too, with the loops
+    #: found in them: what drives the loops of included workflows (None: only the top's own)
+    loops_view: Workflow | None = None
 
 
 @dataclass
@@ -88,15 +94,14 @@ def expand(loaded: Loaded, given: dict[str, Any] | None = None) -> Expanded:
         out.resolved.update(loaded.nodes)
         out.scopes[""] = loaded
         return out
-    _place(loaded, "", feeds, workflow.folder, out)
-    if workflow.loops:  # a loop's back edges are not registered: its iterations are (the run stays acyclic)
-        back = {_key(e) for e in workflow.edges} - {_key(e) for e in registered_edges(workflow, workflow.loops)}
-        out.edges = [e for e in out.edges if _key(e) not in back]
+    written: list[NodeSpec] = []
+    _place(loaded, "", feeds, workflow.folder, out, written)
+    if out.back_edges:  # loops, some inside included workflows: one view of them all, by run ids
+        view = Workflow(name=workflow.name, settings=workflow.settings, nodes=written)
+        view.edges = [*out.edges, *out.back_edges]
+        view.loops, _problems = find_loops(view)  # each file's loops were checked where written
+        out.loops_view = view
     return out
-
-
-def _key(edge: EdgeSpec) -> tuple[str, str | None, str, str | None]:
-    return edge.source, edge.source_port, edge.target, edge.target_port
 
 
 def _resolve_inline(node: NodeSpec, loaded: Loaded) -> ResolvedNode:
@@ -105,9 +110,17 @@ def _resolve_inline(node: NodeSpec, loaded: Loaded) -> ResolvedNode:
     return resolve_node(node, None, loaded.workflow.settings)
 
 
-def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: Path, out: Expanded) -> _Placed:
+def _place(
+    loaded: Loaded,
+    prefix: str,
+    feeds: dict[str, list[Endpoint]],
+    root: Path,
+    out: Expanded,
+    written: list[NodeSpec],
+) -> _Placed:
     """Put ``loaded``'s nodes into ``out`` under ``prefix``; ``feeds`` say where each of its
-    inputs comes from (run endpoints). Returns where its outputs, entries and exits are."""
+    inputs comes from (run endpoints). Returns where its outputs, entries and exits are.
+    ``written`` gets each task node as written (its id prefixed), for the loops' view."""
     workflow = loaded.workflow
     out.scopes[prefix.rstrip("/")] = loaded
     rename = _renamer(workflow, prefix)
@@ -129,7 +142,9 @@ def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: 
             if spec.command is not None:
                 next_spec.command = command
             out.nodes.append(next_spec)
-            out.resolved[run_id] = dataclasses.replace(resolved, id=run_id, command=command)
+            written.append(dataclasses.replace(spec, id=run_id))
+            cache = _cache(resolved, spec, workflow, root_cache(out))
+            out.resolved[run_id] = dataclasses.replace(resolved, id=run_id, command=command, cache=cache)
             continue
         inner_feeds: dict[str, list[Endpoint]] = {}
         for edge in feeding.get(node_id, ()):
@@ -140,11 +155,14 @@ def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: 
                     for source, port, inner_when in _sources(edge, placed, feeds, prefix)
                 ]
         start = len(out.nodes)
-        placed[node_id] = _place(sub, f"{prefix}{node_id}/", inner_feeds, root, out)
+        placed[node_id] = _place(sub, f"{prefix}{node_id}/", inner_feeds, root, out, written)
         out.groups[prefix + node_id] = [n.id for n in out.nodes[start:]]
-    for edge in workflow.edges:
+    back = {i for loop in workflow.loops for i in loop.back}
+    for index, edge in enumerate(workflow.edges):
         if edge.target in placed and edge.target_port is not None:
             continue  # delivered to the readers of that input inside it
+        # a loop's back edges are not registered (its iterations are: the run stays acyclic)
+        into = out.back_edges if index in back else out.edges
         targets = (
             [(entry, None) for entry in placed[edge.target].entries]
             if edge.target in placed
@@ -153,7 +171,7 @@ def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: 
         when = _rename_when(edge.when, rename)
         for source, port, extra in _sources(edge, placed, feeds, prefix):
             for target, target_port in targets:
-                out.edges.append(
+                into.append(
                     dataclasses.replace(
                         edge,
                         source=source,
@@ -163,8 +181,9 @@ def _place(loaded: Loaded, prefix: str, feeds: dict[str, list[Endpoint]], root: 
                         when=_both(when, extra),
                     )
                 )
+    operators = workflow.all_operators()
     for promise in workflow.promises:
-        out.promises.extend(scoped_promises(promise, rename, prefix))
+        out.promises.extend(scoped_promises(promise, rename, prefix, operators))
     members = {n.id for n in out.nodes[first_node:]}
     has_inner_source = {e.target for e in out.edges[first_edge:] if e.source in members}
     has_inner_target = {e.source for e in out.edges[first_edge:] if e.target in members}
@@ -206,12 +225,12 @@ def _by_id(workflow: Workflow) -> dict[str, NodeSpec]:
 
 
 def _order(workflow: Workflow) -> list[str]:
-    """The workflow's nodes, each after every node it follows (file order otherwise); the
-    loader has refused cycles already."""
+    """The workflow's nodes, each after every node it follows (file order otherwise); without
+    its loops' back edges, the rest is acyclic (the loader has refused any other cycle)."""
     ids = [n.id for n in workflow.nodes]
     waiting = dict.fromkeys(ids, 0)
     after: dict[str, list[str]] = {}
-    for e in workflow.edges:
+    for e in registered_edges(workflow, workflow.loops):
         if e.source in waiting and e.target in waiting:
             waiting[e.target] += 1
             after.setdefault(e.source, []).append(e.target)
@@ -264,32 +283,74 @@ def in_group(m: Any, expanded: Expanded) -> Loaded | None:
     for edge in m.edges:
         edge.source, edge.target = rename(edge.source), rename(edge.target)
         edge.when = _rename_when(edge.when, rename)
-    m.promises = [p for promise in m.promises for p in scoped_promises(promise, rename, group + "/")]
+    operators = loaded.workflow.all_operators()
+    m.promises = [p for promise in m.promises for p in scoped_promises(promise, rename, group + "/", operators)]
     return loaded
 
 
-def rebase_created(resolved: dict[str, ResolvedNode], scope: Loaded | None, top: Workflow) -> None:
-    """Nodes a task inside a ``workflow:`` node created run their scripts from its folder."""
-    if scope is None or scope.workflow.folder == top.folder:
+def rebase_created(
+    resolved: dict[str, ResolvedNode], scope: Loaded | None, top: Workflow, specs: Iterable[NodeSpec] = ()
+) -> None:
+    """Nodes a task inside a ``workflow:`` node created run their scripts from its folder, and
+    take the top workflow's ``settings.cache`` as its own nodes do (``specs``: as created)."""
+    if scope is None:
+        return
+    if top.settings.cache:
+        by_id = {n.id: n for n in specs}
+        for node_id, node in resolved.items():
+            spec = by_id.get(node_id)
+            if spec is not None:
+                resolved[node_id] = dataclasses.replace(node, cache=_cache(node, spec, scope.workflow, True))
+    if scope.workflow.folder == top.folder:
         return
     for node_id, node in resolved.items():
         resolved[node_id] = dataclasses.replace(node, command=_rebase(node.command, scope.workflow.folder, top.folder))
 
 
-def scoped_promises(promise: PromiseSpec, rename: Callable[[str], str], prefix: str) -> list[PromiseSpec]:
+def root_cache(out: Expanded) -> bool:
+    """Whether the top workflow says ``settings.cache: true`` (``Expanded.scopes['']``)."""
+    top = out.scopes.get("")
+    return bool(top is not None and top.workflow.settings.cache)
+
+
+def _cache(resolved: ResolvedNode, spec: NodeSpec, workflow: Workflow, top_cache: bool) -> bool:
+    """A node of an included workflow may reuse results when it, its operator or its own
+    workflow's settings say so, and else when the top workflow's ``settings.cache`` does: the
+    person running the top workflow asks it of every node (one that says ``cache: false``, or
+    whose operator does, keeps its word)."""
+    if resolved.cache or not top_cache or spec.cache is not None:
+        return resolved.cache
+    operator = workflow.all_operators().get(spec.operator) if spec.operator else None
+    if operator is not None and operator.cache is not None:
+        return resolved.cache
+    return workflow.settings.cache is None or resolved.cache
+
+
+def scoped_promises(
+    promise: PromiseSpec, rename: Callable[[str], str], prefix: str, operators: Iterable[str] = ()
+) -> list[PromiseSpec]:
     """A promise of an included workflow, over its own nodes: names renamed, and a promise that
     restricts everyone's mutations restricts only its own tasks' (``by: "PREFIX*"``).
-    ``static`` becomes ``no_new_nodes`` and ``no_new_edges`` by those tasks."""
+    ``static`` becomes ``no_new_nodes`` and ``no_new_edges`` by those tasks.
+
+    A glob matches the workflow's own node ids, so it gets the prefix (``m-*`` is
+    ``clean/m-*``); one that matches an operator name of the workflow (operators are never
+    prefixed) is kept as written too, beside the prefixed one where a list of selectors may
+    stand (``by``, ``from``, ``to``, ``match``, ``pairs``), and alone in a shape pattern."""
     if not prefix:
         return [promise]
     mine = f"{prefix}*"
+    op_names = tuple(operators)
 
     def names(value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, str):
-            return _selector(value, rename)
-        return [_selector(v, rename) for v in value]
+        written = [value] if isinstance(value, str) else value
+        found = [s for v in written for s in _selector(v, rename, prefix, op_names)]
+        return found[0] if isinstance(value, str) and len(found) == 1 else found
+
+    def shape_glob(glob: str) -> str:
+        return glob if _names_an_operator(glob, op_names) or "/" in glob else prefix + glob
 
     if promise.kind == "static":
         return [
@@ -297,21 +358,32 @@ def scoped_promises(promise: PromiseSpec, rename: Callable[[str], str], prefix: 
             PromiseSpec("no_new_edges", {"by": mine}, promise.id, loc=promise.loc),
         ]
     if promise.kind == "shape":
-        pattern = rename_atoms(promise.args, (promise.where or {}).keys(), rename)
-        where = {k: rename_atoms(v, (promise.where or {}).keys(), rename) for k, v in (promise.where or {}).items()}
+        subs = (promise.where or {}).keys()
+        pattern = rename_atoms(promise.args, subs, rename, shape_glob)
+        where = {k: rename_atoms(v, subs, rename, shape_glob) for k, v in (promise.where or {}).items()}
         by = names(promise.by) if promise.by is not None else mine
         return [dataclasses.replace(promise, args=pattern, where=where or promise.where, by=by)]
     args = {k: (names(v) if k != "pairs" and k != "max" else v) for k, v in promise.args.items()}
     if "pairs" in args:
-        args["pairs"] = [[_selector(a, rename), _selector(b, rename)] for a, b in args["pairs"]]
+        args["pairs"] = [[names(a), names(b)] for a, b in args["pairs"]]
     if args.get("by") is None:
         args["by"] = mine
     return [dataclasses.replace(promise, args=args)]
 
 
-def _selector(value: str, rename: Callable[[str], str]) -> str:
-    """A selector renamed, unless it is a glob (globs match operator names as written)."""
-    return value if any(c in value for c in "*?[") else rename(value)
+def _selector(value: str, rename: Callable[[str], str], prefix: str, operators: tuple[str, ...]) -> list[str]:
+    """A selector as the run reads it: a name renamed; a glob prefixed (it matches the
+    workflow's own node ids), and also kept as written if it matches one of its operators."""
+    if not any(c in value for c in "*?["):
+        return [rename(value)]
+    if "/" in value:  # written against full run ids
+        return [value]
+    prefixed = prefix + value
+    return [prefixed, value] if _names_an_operator(value, operators) else [prefixed]
+
+
+def _names_an_operator(glob: str, operators: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(op, glob) for op in operators)
 
 
 def _rename_when(text: str | None, rename: Callable[[str], str]) -> str | None:

@@ -36,7 +36,7 @@ from engine.workflow.yamlsrc import Path, scalar_text
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 #: a loop's later iteration of a node (``engine.languages.iterations``): only the engine makes
 #: them, so only a change of structure read back from a run's events may name one
-ITERATION_ID = re.compile(r"^[A-Za-z0-9_-]+@[0-9]+$")
+ITERATION_ID = re.compile(r"^(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+@[0-9]+$")  # in a group: left/body@2
 PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OPERATOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 RECORD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -316,6 +316,15 @@ class GraphChecker:
                 )
                 ok = False
                 continue
+            if ref.node in self._workflow_nodes():
+                self.error(
+                    at(ref.offset),
+                    f"condition reads '{ref.node}', a workflow: node, which runs no task of its own: "
+                    "a condition reads task nodes only (put it on an edge inside that workflow, "
+                    "or hand the value on through a node)",
+                )
+                ok = False
+                continue
             node = self._node_of(ref.node) if ref.port is not None else None
             if isinstance(node, ResolvedNode) and ref.port not in node.outputs:
                 outputs = ", ".join(node.outputs) or "none"
@@ -326,6 +335,13 @@ class GraphChecker:
                 )
                 ok = False
         return ok
+
+    def _workflow_nodes(self) -> frozenset[str]:
+        """The ids of the workflow's ``workflow:`` nodes (asked only for conditions)."""
+        found = getattr(self, "_groups", None)
+        if found is None:
+            found = self._groups = frozenset(n.id for n in self.workflow.nodes if n.workflow)
+        return found
 
     def _node_hint(self, node_id: str) -> str:
         ids = [n.id for n in self.workflow.nodes]
@@ -395,6 +411,15 @@ def validate_workflow(
     checker.check_edges(
         ((workflow.edges[i], edge_paths[i]) for i in sorted(back)), node_of, {}, lambda e: False, checkable, back=True
     )
+    groups = {n.id for n in workflow.nodes if n.workflow}
+    for loop in loops if groups else ():
+        inside = [m for m in loop.members if m in groups]
+        if inside:  # its iterations would copy a node that is a whole workflow in the run
+            checker.error(
+                edge_paths[loop.back[0]],
+                f"the loop at '{loop.entry}' goes through '{inside[0]}', a workflow: node: a loop of "
+                "workflow: nodes is not supported (put the loop inside that workflow)",
+            )
     for problem in loop_problems:
         if problem.edge is not None:
             checker.error(edge_paths[problem.edge], problem.message)

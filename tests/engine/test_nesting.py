@@ -300,17 +300,105 @@ def test_aggregate_state() -> None:
     assert aggregate_state([s.SUCCEEDED, s.SKIPPED]) is s.SUCCEEDED
 
 
-def test_a_loop_inside_an_included_workflow_is_refused_at_the_node(tmp_path: Path) -> None:
-    from engine.errors import WorkflowInvalid
-    from engine.workflow.loader import load_file
+LOOP = """\
+weft: 1
+name: doubling
+inputs: {start: int}
+outputs: {result: body.n}
+operators:
+  step: {inputs: {n: int}, outputs: {n: int}, command: [PY, step.py]}
+nodes:
+  - {id: body, operator: step}
+  - {id: check, command: [PY, check.py], inputs: {n: int}, outputs: {n: int, more: bool}}
+edges:
+  - {from: inputs.start, to: body.n}
+  - {from: body.n, to: check.n}
+  - {from: check.n, to: body.n, when: check.more}
+promises:
+  - max_nodes: {max: MAX}
+""".replace("PY", repr(PY))
 
-    (tmp_path / "inner.weft.yaml").write_text(
-        "weft: 1\nname: inner\nnodes:\n  - {id: body, command: [/bin/true], outputs: {again: bool}}\n"
-        "edges:\n  - {from: body, to: body, when: body.again}\n"
+LOOP_TOP = f"""\
+weft: 1
+name: two-loops
+nodes:
+  - id: seed
+    command: [{PY!r}, -c, "import weft_task as w; w.output('a', 3); w.output('b', 15)"]
+    outputs: {{a: int, b: int}}
+  - {{id: left, workflow: sub/doubling.weft.yaml}}
+  - {{id: right, workflow: sub/doubling.weft.yaml}}
+  - id: done
+    command: [{PY!r}, -c, "import weft_task as w; w.output('v', [w.inputs['x'], w.inputs['y']])"]
+    inputs: {{x: int, y: int}}
+    outputs: {{v: json}}
+edges:
+  - {{from: seed.a, to: left.start}}
+  - {{from: seed.b, to: right.start}}
+  - {{from: left.result, to: done.x}}
+  - {{from: right.result, to: done.y}}
+"""
+
+
+def loop_workflow(tmp_path: Path, max_nodes: int = 10) -> Path:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "doubling.weft.yaml").write_text(LOOP.replace("MAX", str(max_nodes)))
+    (tmp_path / "sub" / "step.py").write_text("import weft_task as w\nw.output('n', w.inputs['n'] * 2)\n")
+    (tmp_path / "sub" / "check.py").write_text(
+        "import weft_task as w\nw.output('n', w.inputs['n'])\nw.output('more', w.inputs['n'] < 20)\n"
     )
-    outer = tmp_path / "outer.weft.yaml"
-    outer.write_text("weft: 1\nname: outer\nnodes:\n  - {id: x, workflow: inner.weft.yaml}\n")
-    with pytest.raises(WorkflowInvalid) as caught:
-        load_file(outer)
-    assert str(caught.value).startswith(f"{outer}:4:")
-    assert "a loop inside an included workflow is not supported yet" in str(caught.value)
+    (tmp_path / "top.weft.yaml").write_text(LOOP_TOP)
+    return tmp_path / "top.weft.yaml"
+
+
+def test_a_loop_inside_an_included_workflow_goes_round_under_its_prefix(weft: Any, home: Path, tmp_path: Path) -> None:
+    top = loop_workflow(tmp_path)
+    result = weft("run", top, "--json")
+    assert result.code == 0, result.err
+    run_id = result.json()["run"]
+    snap = view(home, run_id)
+    # left: 3 -> 6 -> 12 -> 24 (three iterations); right: 15 -> 30 (one)
+    assert snap.nodes["done"].outputs == {"v": [24, 30]}
+    left = sorted(n for n in snap.nodes if n.startswith("left/"))
+    assert left == ["left/body", "left/body@2", "left/body@3", "left/check", "left/check@2", "left/check@3"]
+    assert sorted(n for n in snap.nodes if n.startswith("right/")) == ["right/body", "right/check"]
+    assert snap.nodes["left/body@3"].created_by == "left/check@2"
+    assert snap.group_state("left") is NodeState.SUCCEEDED
+    shown = {n["id"]: n for n in weft("show", run_id, "--json").json()["nodes"]}
+    assert shown["left/check@3"]["group"] == "left" and len(shown["left"]["members"]) == 6
+
+    # restarting the loop's entry retires its iterations; they are made again as it goes round
+    again = weft("restart", run_id, "left/body", "--json")
+    assert again.code == 0, again.err
+    after = view(home, run_id)
+    assert after.nodes["left/body"].attempt == 2 and after.nodes["right/body"].attempt == 1
+    assert after.nodes["left/body@3"].state is NodeState.SUCCEEDED and after.nodes["done"].outputs == {"v": [24, 30]}
+
+
+def test_a_promise_of_an_included_workflow_counts_its_loops_iterations(weft: Any, tmp_path: Path) -> None:
+    top = loop_workflow(tmp_path, max_nodes=1)  # left's second iteration would make 2 nodes
+    result = weft("run", top, "--json")
+    assert result.code == 3 and result.json()["state"] == "broken", result.err
+    broken = weft("show", result.json()["run"], "--json").json()["broken"]
+    assert broken["task"] == "left/check"
+
+
+def test_globs_in_an_included_workflows_promises_match_its_own_node_ids() -> None:
+    from engine.workflow.model import PromiseSpec
+    from engine.workflow.nesting import scoped_promises
+
+    def rename(name: str) -> str:
+        return name if name == "square" else f"left/{name}"
+
+    def scoped(promise: PromiseSpec) -> PromiseSpec:
+        (out,) = scoped_promises(promise, rename, "left/", ["square", "sum-up"])
+        return out
+
+    only = scoped(PromiseSpec("only_nodes", {"match": ["m-*", "sum", "sq*"]}))
+    # a glob of ids gets the prefix; one that names an operator also stays as written
+    assert only.args == {"match": ["left/m-*", "left/sum", "left/sq*", "sq*"], "by": "left/*"}
+    edges = scoped(PromiseSpec("only_edges", {"pairs": [["plan", "m-*"]], "by": "plan-?"}))
+    assert edges.args == {"pairs": [["left/plan", "left/m-*"]], "by": "left/plan-?"}
+    shape = scoped(PromiseSpec("shape", "plan -> 'm-*'* -> 'sum-*' -> join"))
+    assert shape.args == "left/plan -> 'left/m-*'* -> 'sum-*' -> left/join" and shape.by == "left/*"
+    full = scoped(PromiseSpec("only_nodes", {"match": ["other/x-*"]}))
+    assert full.args["match"] == ["other/x-*"]  # written against full run ids: as written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def test_example_round_trips(path: Path, tmp_path: Path):
         target = tmp_path / folder.workflow.path.relative_to(path.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(folder.workflow.path.read_text())
+    for library in first.settings.libraries or []:  # a library folder beside the example
+        shutil.copytree(path.parent / library, tmp_path / library, dirs_exist_ok=True)
     copy = tmp_path / path.name
     copy.write_text(text)
     second = load_file(copy).workflow
