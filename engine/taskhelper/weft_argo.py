@@ -97,6 +97,8 @@ def run_step(start, argo, argv):
             line = "stdout: " + line
         sys.stdout.write(line)
         sys.stdout.flush()
+    if lines and not lines[-1].endswith("\n"):
+        sys.stdout.write("\n")  # so the messages that follow start a line of their own
     code = proc.wait()
     if code != 0:
         return code
