@@ -208,6 +208,27 @@ def test_an_imported_workflow_runs_on_docker(name, weft, tmp_path, docker_image)
 
 @pytest.mark.docker
 @pytest.mark.slow
+def test_enhanced_depends_run_as_argo_decides(weft, tmp_path, docker_image):
+    """C fails: `A && (C.Succeeded || C.Failed)` and `B || C` still run, `B && C` does not, and
+    `should-execute-2.Succeeded || should-not-execute` runs after a skipped term."""
+    out = tmp_path / "depends.weft.yaml"
+    assert weft("import", ARGO / "dag-enhanced-depends.yaml", "-o", out, "--image-map", f"*={docker_image}").code == 0
+    ran = weft("run", out, "--json", timeout=300).json()
+    node_states = {n["id"]: n["state"] for n in weft("show", ran["run"], "--json").json()["nodes"]}
+    assert {n: node_states[n] for n in ("A", "B", "C", "should-execute-1", "should-execute-2", "should-execute-3")} == {
+        "A": "succeeded",
+        "B": "succeeded",
+        "C": "failed",
+        "should-execute-1": "succeeded",
+        "should-execute-2": "succeeded",
+        "should-execute-3": "succeeded",
+    }
+    assert node_states["should-not-execute"] == "skipped"
+    assert ran["state"] == "failed"  # a failed node fails a Weft run (docs/import.md)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
 def test_an_imported_coin_flip_takes_exactly_one_branch(weft, tmp_path, docker_image):
     out = tmp_path / "coinflip.weft.yaml"
     assert weft("import", ARGO / "coinflip.yaml", "-o", out, "--image-map", f"*={docker_image}").code == 0
