@@ -26,7 +26,6 @@ COMMANDS = {
 _K8S = "a Kubernetes setting with no Weft equivalent"
 REFUSED_PARAMS = {
     "outputs": "files a node leaves for later nodes are not imported (Weft passes files as `file` outputs)",
-    "pipeline_parameters": "pipeline parameters are not imported yet",
     "mounted_volumes": "volumes have no Weft equivalent",
     "kubernetes_secrets": _K8S,
     "kubernetes_tolerations": _K8S,
@@ -41,7 +40,16 @@ REFUSED_PARAMS = {
     "memory_limit": "resource requests are not imported",
     "disable_node_caching": "Elyra's caching is not imported (Weft's is `cache: true`)",
 }
-PARAMS = ("label", "filename", "runtime_image", "env_vars", "dependencies", "include_subdirectories")
+PARAMS = (
+    "label",
+    "filename",
+    "runtime_image",
+    "env_vars",
+    "dependencies",
+    "include_subdirectories",
+    "pipeline_parameters",
+)
+HELPER = ["python3", "-m", "weft_argo"]
 
 
 class ElyraImport:
@@ -54,6 +62,8 @@ class ElyraImport:
         self.nodes: list[dict[str, Any]] = []
         self.edges: list[dict[str, Any]] = []
         self.defaults: dict[str, Any] = {}
+        self.parameters: dict[str, str] = {}  # pipeline parameter -> input type
+        self.parameter_defaults: dict[str, Any] = {}
 
     def build(self) -> dict[str, Any] | None:
         data = self.f.data
@@ -61,8 +71,8 @@ class ElyraImport:
         if data.get("doc_type") != "pipeline":
             self.f.error(("doc_type",), "not an Elyra pipeline (doc_type is not 'pipeline')")
             return None
-        pipelines = self.f.sequence(data.get("pipelines"), ("pipelines",), "pipelines")
-        if len(pipelines) != 1:
+        pipelines = data.get("pipelines")
+        if not isinstance(pipelines, list) or len(pipelines) != 1:
             self.f.error(("pipelines",), "only a pipeline without supernodes (one pipeline) is imported")
             return None
         path: Path = ("pipelines", 0)
@@ -77,12 +87,8 @@ class ElyraImport:
         )
         props = self.f.mapping(app.get("properties"), path + ("app_data", "properties"), "properties")
         ppath = path + ("app_data", "properties")
-        self.f.keys(
-            props,
-            ppath,
-            ("name", "runtime", "pipeline_defaults", "description"),
-            {"pipeline_parameters": "pipeline parameters are not imported yet"},
-        )
+        self.f.keys(props, ppath, ("name", "runtime", "pipeline_defaults", "description", "pipeline_parameters"))
+        self._parameters(props.get("pipeline_parameters"), ppath + ("pipeline_parameters",))
         if isinstance(props.get("name"), str) and re.fullmatch(r"[A-Za-z0-9_. -]{1,100}", props["name"]):
             doc["name"] = props["name"]
         if isinstance(props.get("description"), str):
@@ -102,10 +108,46 @@ class ElyraImport:
         self._refuse_cycles(raw_nodes, path)
         if self.f.problems:
             return None
+        if self.parameters:
+            doc["inputs"] = dict(self.parameters)
+            defaults = {name: self.parameter_defaults.get(name) for name in self.parameters}
+            arguments = {
+                "id": "arguments",
+                "command": [*HELPER, "--arguments"],
+                "executor": "local",
+                "inputs": dict(self.parameters),
+                "outputs": {name: "json" for name in self.parameters},
+                "params": {"argo": {"defaults": defaults}},
+            }
+            self.nodes.insert(0, arguments)
+            self.edges[:0] = [{"from": f"inputs.{name}", "to": f"arguments.{name}"} for name in self.parameters]
         doc["nodes"] = self.nodes
         if self.edges:
             doc["edges"] = self.edges
         return doc
+
+    def _parameters(self, value: Any, path: Path) -> None:
+        """Pipeline parameters: the workflow's inputs, handed on (with their defaults) by a
+        local ``arguments`` node; a node that names one reads it from its environment."""
+        for index, param in enumerate(self.f.sequence(value, path, "pipeline_parameters")):
+            where = path + (index,)
+            if not isinstance(param, dict):
+                self.f.error(where, "a pipeline parameter must be a mapping with a name")
+                continue
+            self.f.keys(param, where, ("name", "description", "default_value", "required", "value"))
+            name = param.get("name")
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name == "arguments":
+                self.f.error(where, "a pipeline parameter needs a name of letters, digits and _")
+                continue
+            default = param.get("default_value")
+            if isinstance(default, dict):
+                self.f.keys(default, where + ("default_value",), ("type", "value"))
+                default = default.get("value")
+            if default in (None, "") and param.get("required") is True:
+                self.parameters[name] = "str"
+            else:
+                self.parameters[name] = "str?"
+                self.parameter_defaults[name] = "" if default is None else default
 
     def _defaults(self, defaults: dict[str, Any], path: Path) -> None:
         self.f.keys(defaults, path, ("runtime_image", "env_vars"), REFUSED_PARAMS)
@@ -157,6 +199,19 @@ class ElyraImport:
                 self.f.error(cpath, "a node needs a filename")
             return
         out["command"] = [*COMMANDS[op], filename]
+        used = []
+        for index, name in enumerate(
+            self.f.sequence(params.get("pipeline_parameters"), cpath + ("pipeline_parameters",), "pipeline_parameters")
+        ):
+            if name not in self.parameters:
+                self.f.error(cpath + ("pipeline_parameters", index), "the pipeline declares no such parameter")
+            else:
+                used.append(name)
+        if used:
+            out["command"] = [*HELPER, "--", *out["command"]]
+            out["inputs"] = {name: "json" for name in used}
+            out["params"] = {"argo": {"env": {name: name for name in used}}}
+            self.edges += [{"from": f"arguments.{name}", "to": f"{node_id}.{name}"} for name in used]
         image = params.get("runtime_image", self.defaults.get("runtime_image"))
         if isinstance(image, str) and image:
             out["image"] = self.image_map.get(image, self.image_map.get("*", image))

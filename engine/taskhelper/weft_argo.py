@@ -10,6 +10,7 @@ messages. This program sits between the two, inside the task (``python3 -m weft_
   importer writes ``${WEFT_ARGO_NAME}`` into shell scripts, so no value is ever shell text.
   Then: stdout becomes the output ``result`` when asked for, files at the paths the step names
   become its output parameters and artifacts, input artifacts are copied to their paths first.
+  ``params.argo.env`` names more variables set from inputs (an Elyra node's pipeline parameters).
 - ``weft_argo --arguments``: the workflow's arguments: each input given to the run, else its
   default from Argo's ``arguments``.
 - ``weft_argo --ask``: a suspend step whose outputs a person supplies.
@@ -88,6 +89,9 @@ def run_step(start, argo, argv):
     env = dict(os.environ)
     for name, value in values.items():
         env[env_name(name)] = "" if value is None else _text(value)
+    for var, port in argo.get("env", {}).items():  # an Elyra node reads its pipeline parameters so
+        value = values.get(port)
+        env[var] = "" if value is None else _text(value)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
     lines = []
     for raw in proc.stdout:

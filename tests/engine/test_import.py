@@ -3,6 +3,7 @@ validates, or is refused with a located reason; a representative handful runs on
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -61,7 +62,7 @@ EXPECTED: dict[str, tuple[int, str] | None] = {
     "timeouts-workflow.yaml": (18, "a deadline for the whole workflow has no Weft equivalent"),
     "generic_basic_pipeline_with_scripts.pipeline": None,
     "generic_single_cycle.pipeline": (209, "the links make a cycle"),
-    "kf_with_parameters.pipeline": (25, "pipeline parameters are not imported yet"),
+    "kf_with_parameters.pipeline": (25, "the pipeline declares no such parameter"),
     "producer-consumer.pipeline": (27, "files a node leaves for later nodes are not imported"),
 }
 
@@ -237,3 +238,75 @@ def test_an_imported_coin_flip_takes_exactly_one_branch(weft, tmp_path, docker_i
     assert sorted([node_states["heads"], node_states["tails"]]) == ["skipped", "succeeded"]
     flipped = "heads" if "heads" in weft("logs", run_id, "flip-coin").out else "tails"
     assert node_states[flipped] == "succeeded"
+
+
+def _elyra_node(node_id: str, filename: str, x: float, links: list[str], params: list[str]) -> dict:
+    return {
+        "id": node_id,
+        "type": "execution_node",
+        "op": "execute-python-node",
+        "app_data": {
+            "label": filename,
+            "component_parameters": {
+                "filename": filename,
+                "runtime_image": "elyra/some-image:1",
+                "env_vars": [{"env_var": "MOOD", "value": "sunny"}],
+                "dependencies": [],
+                "include_subdirectories": False,
+                "outputs": [],
+                "pipeline_parameters": params,
+            },
+            "ui_data": {"label": filename, "x_pos": x, "y_pos": 10, "description": "Run Python script"},
+        },
+        "inputs": [
+            {"id": "inPort", "links": [{"id": f"l-{n}", "node_id_ref": n, "port_id_ref": "outPort"} for n in links]}
+        ],
+        "outputs": [{"id": "outPort"}],
+    }
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_an_imported_elyra_pipeline_runs_with_its_parameters_on_docker(weft, tmp_path, docker_image):
+    folder = tmp_path / "pipe"
+    folder.mkdir()
+    (folder / "first.py").write_text("import os\nprint('first ran, mood', os.environ['MOOD'])\n")
+    (folder / "second.py").write_text("import os\nprint('second says', os.environ['greeting'])\n")
+    pipeline = {
+        "doc_type": "pipeline",
+        "version": "3.0",
+        "id": "p",
+        "primary_pipeline": "primary",
+        "pipelines": [
+            {
+                "id": "primary",
+                "nodes": [
+                    _elyra_node("n1", "first.py", 10, [], []),
+                    _elyra_node("n2", "second.py", 300, ["n1"], ["greeting"]),
+                ],
+                "app_data": {
+                    "ui_data": {"comments": []},
+                    "version": 8,
+                    "properties": {
+                        "name": "pipe",
+                        "runtime": "Generic",
+                        "pipeline_parameters": [
+                            {"name": "greeting", "default_value": {"type": "String", "value": "hello"}}
+                        ],
+                    },
+                },
+            }
+        ],
+        "schemas": [],
+    }
+    source = folder / "pipe.pipeline"
+    source.write_text(json.dumps(pipeline, indent=2))
+    out = folder / "pipe.weft.yaml"
+    assert weft("import", source, "-o", out, "--image-map", f"*={docker_image}").code == 0
+    assert weft("validate", out).code == 0
+    ran = weft("run", out, "--json", timeout=300).json()
+    assert ran["state"] == "succeeded"
+    assert "first ran, mood sunny" in weft("logs", ran["run"], "first").out
+    assert "second says hello" in weft("logs", ran["run"], "second").out
+    again = weft("run", out, "--input", "greeting=bonjour", "--json", timeout=300).json()
+    assert "second says bonjour" in weft("logs", again["run"], "second").out
