@@ -310,3 +310,68 @@ def test_an_imported_elyra_pipeline_runs_with_its_parameters_on_docker(weft, tmp
     assert "second says hello" in weft("logs", ran["run"], "second").out
     again = weft("run", out, "--input", "greeting=bonjour", "--json", timeout=300).json()
     assert "second says bonjour" in weft("logs", again["run"], "second").out
+
+
+def test_retries_timeouts_sequences_conditions_and_exit_handlers_map_to_their_weft_form(tmp_path):
+    source = tmp_path / "wf.yaml"
+    source.write_text(
+        textwrap.dedent(
+            """\
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: mapped-}
+            spec:
+              entrypoint: main
+              onExit: bye
+              parallelism: 3
+              templates:
+              - name: main
+                steps:
+                - - {name: count, template: count}
+                - - name: big
+                    template: echo
+                    arguments: {parameters: [{name: msg, value: "{{item}}"}]}
+                    withSequence: {start: "1", end: "2"}
+                    when: "{{steps.count.outputs.result}} > 5 && !false"
+                - - {name: wait, template: pause}
+              - name: count
+                retryStrategy: {limit: "3", backoff: {duration: "2s", factor: 2}}
+                activeDeadlineSeconds: "90"
+                script: {image: python:3, command: [python], source: "print(7)"}
+              - name: echo
+                inputs: {parameters: [{name: msg}]}
+                timeout: 1m
+                container: {image: busybox, command: [echo, "{{inputs.parameters.msg}}"]}
+              - name: pause
+                suspend: {duration: "2"}
+              - name: bye
+                container: {image: busybox, command: [echo, bye]}
+            """
+        )
+    )
+    wf = import_path(source, tmp_path / "wf.weft.yaml").loaded.workflow
+    nodes = {n.id: n for n in wf.nodes}
+    assert wf.name == "mapped" and wf.settings.max_parallel == 3
+    count = nodes["count"]
+    assert (count.retries, count.retry_delay, count.timeout) == (3, 2.0, 90.0)
+    assert count.command[-3:] == ["python3", "-c", "print(7)"]
+    assert [nodes[f"big_{i}"].command for i in (0, 1)] == [["echo", "1"], ["echo", "2"]]
+    assert nodes["big_0"].timeout == 60.0
+    whens = {(e.source, e.target): e.when for e in wf.edges if e.when}
+    assert whens == {("count", f"big_{i}"): "count.result > 5 and not false" for i in (0, 1)}
+    # the conditional steps may be skipped: what follows waits for them to end, not to succeed
+    assert nodes["big_done"].trigger.value == "always"
+    assert {(e.source, e.target) for e in wf.edges if e.target == "wait"} == {("big_done", "wait")}
+    assert nodes["wait"].command[-2:] == ["--sleep", "2.0"]
+    assert nodes["bye_onexit"].image == "busybox" and nodes["_onexit"].trigger.value == "always"
+    assert {(e.source, e.target) for e in wf.edges if "onexit" in e.target} == {
+        ("wait", "_onexit"),
+        ("_onexit", "bye_onexit"),
+    }
+
+
+def test_a_script_outside_the_pipelines_folder_is_refused_at_its_place(tmp_path):
+    with pytest.raises(WorkflowInvalid) as caught:
+        import_path(ELYRA / "producer-consumer.pipeline", tmp_path / "p.weft.yaml")
+    outside = [p for p in caught.value.problems if "outside the pipeline's folder" in p.message]
+    assert [(p.location.line, p.location.column) for p in outside] == [(147, 28)]
