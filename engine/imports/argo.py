@@ -78,6 +78,7 @@ class Leaf:
     retry_delay: float | None = None
     timeout: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fill: list[int] = field(default_factory=list)  # the arguments with a value to fill in at run time
 
     def port_for(self, ref: Ref, hint: str, file: bool = False) -> str:
         if ref not in self.ports:
@@ -578,7 +579,10 @@ class ArgoImport:
                 context = "code"
             else:
                 context = "plain"
-            leaf.argv.append(self._fill(leaf, self._resolve(text, where, scope), where, context))
+            filled = self._fill(leaf, self._resolve(text, where, scope), where, context)
+            if context == "plain" and "{{" in filled:
+                leaf.fill.append(len(leaf.argv))  # weft_argo fills in this argument, and no other
+            leaf.argv.append(filled)
         env_path = cpath + ("env",)
         for index, var in enumerate(self.f.sequence(spec.get("env"), env_path, "env")):
             vpath = env_path + (index,)
@@ -963,6 +967,7 @@ class ArgoImport:
         self.leaves[node_id] = fan  # replaces the probe: the items are made from it at run time
         port = fan.port_for(parts[0], "items")
         fan.extra["item"] = self._item_node(item)
+        fan.extra["fill"] = item.fill
         join = self._leaf(f"{node_id}_join", "join", cpath)
         fan.extra["join"] = join.id
         fan.extra["port"] = port
@@ -1156,7 +1161,7 @@ class ArgoImport:
         elif leaf.kind == "fanout":
             node.update(command=[*HELPER, "--fan-out"], executor="local", dynamic=True)
             node["inputs"] = {leaf.extra["port"]: "json"}
-            argo.update(item=leaf.extra["item"], join=leaf.extra["join"])
+            argo.update(item=leaf.extra["item"], join=leaf.extra["join"], fill=leaf.extra["fill"])
         else:
             if leaf.image:
                 node["image"] = leaf.image
@@ -1177,6 +1182,8 @@ class ArgoImport:
                 node["outputs"] = outputs
             if leaf.outputs:
                 argo["outputs"] = leaf.outputs
+            if leaf.fill and helper:
+                argo["fill"] = leaf.fill
             if leaf.artifacts_out:
                 argo["artifacts_out"] = leaf.artifacts_out
             if leaf.artifacts_in:

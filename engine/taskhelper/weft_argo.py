@@ -85,7 +85,8 @@ def run_step(start, argo, argv):
         name = match.group(1)
         return _text(values[name]) if name in values else match.group(0)
 
-    argv = [_REF.sub(fill, arg) for arg in argv]
+    fills = set(argo.get("fill", ()))  # only the arguments the importer marked: never a script's text
+    argv = [_REF.sub(fill, arg) if index in fills else arg for index, arg in enumerate(argv)]
     env = dict(os.environ)
     for name, value in values.items():
         env[env_name(name)] = "" if value is None else _text(value)
@@ -174,7 +175,8 @@ def fan_out(start, argo):
                     arg = arg.replace("{{item.%s}}" % key, _text(value))
             return arg
 
-        node["command"] = [fill(arg) for arg in node["command"]]
+        marked = set(argo.get("fill", ()))
+        node["command"] = [fill(arg) if i in marked else arg for i, arg in enumerate(node["command"])]
         node.setdefault("env", {})["WEFT_ARGO_ITEM"] = text
         nodes.append(node)
         edges += [{"from": me, "to": node["id"]}, {"from": node["id"], "to": join}]

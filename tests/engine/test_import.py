@@ -147,6 +147,11 @@ def test_a_value_known_at_run_time_never_becomes_shell_text(tmp_path):
     [node] = [n for n in imported.loaded.workflow.nodes if n.id == "print"]
     assert node.command[-3:] == ["sh", "-c", "echo result was: ${WEFT_ARGO_MESSAGE}"]
     assert "{{" not in node.command[-1]
+    assert "fill" not in ((node.params or {}).get("argo") or {})  # weft_argo fills in no argument of it
+    imported = import_path(ARGO / "output-parameter.yaml", tmp_path / "y.weft.yaml")
+    [node] = [n for n in imported.loaded.workflow.nodes if n.id == "consume-parameter"]
+    assert node.command[4:] == ["echo", "{{inputs.parameters.message}}"]
+    assert node.params["argo"]["fill"] == [1]  # that one argument, as one argv item
 
 
 def test_elyra_positions_become_style_and_links_edges(tmp_path):
