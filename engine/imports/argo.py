@@ -14,93 +14,34 @@ shell. What has no Weft equivalent is a located problem; docs/import.md has the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from engine.imports.argo_expr import Conjunct, Ref, Untranslatable, translate_depends, translate_when
+from engine.imports.argo_model import (
+    FAN_ITEM,
+    INTERPRETERS,
+    ITEM_MARK,
+    K8S,
+    KINDS,
+    NO_ITEM,
+    PLACEHOLDER,
+    SHELLS,
+    Fragment,
+    Leaf,
+    Scope,
+    as_dict,
+    as_list,
+    as_text,
+    env_name,
+    flat_text,
+    in_seconds,
+    port_name,
+    topological,
+    whole,
+)
+from engine.imports.argo_write import document
 from engine.imports.foreign import Foreign, shown
 from engine.workflow.yamlsrc import Path
-
-KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
-SHELLS = {"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"}
-#: interpreters whose -c / -e argument is code: a run-time value must not be written into it
-INTERPRETERS = {"python": "-c", "python3": "-c", "python2": "-c", "node": "-e", "perl": "-e", "ruby": "-e"}
-INTERPRETERS["Rscript"] = "-e"
-NOOP = ["python3", "-c", "pass"]
-HELPER = ["python3", "-m", "weft_argo"]
-
-_K8S = "a Kubernetes setting with no Weft equivalent"
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
-_NO_ITEM = object()
-_ITEM_MARK = "\x00"  # around an item of withParam, resolved by the node made for it at run time
-_FAN_ITEM = object()
-
-
-def env_name(port: str) -> str:
-    """The variable weft_argo sets for an input (as ``weft_argo.env_name``)."""
-    return "WEFT_ARGO_" + re.sub(r"[^A-Za-z0-9]", "_", port).upper()
-
-
-def port_name(name: str) -> str:
-    port = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    return port if port and not port[0].isdigit() else f"p_{port}"
-
-
-@dataclass
-class Fragment:
-    """What a call expanded to: where edges into it go, where edges out of it leave."""
-
-    entries: list[str]
-    exits: list[str]
-    leaf: Leaf | None = None
-    may_skip: bool = False
-    looped: bool = False
-
-
-@dataclass
-class Leaf:
-    """One node being built; written out once every reference to it is known."""
-
-    id: str
-    kind: str  # step | join | arguments | ask | approve | sleep | fanout
-    argv: list[str] = field(default_factory=list)
-    image: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    ports: dict[Ref, str] = field(default_factory=dict)  # input port per value it is fed
-    file_ports: set[str] = field(default_factory=set)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # parameter port -> path, default
-    artifacts_out: dict[str, str] = field(default_factory=dict)
-    artifacts_in: dict[str, str] = field(default_factory=dict)  # input port -> path
-    raw_in: dict[str, list[str]] = field(default_factory=dict)
-    result: bool = False
-    trigger: str | None = None
-    retries: int | None = None
-    retry_delay: float | None = None
-    timeout: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    fill: list[int] = field(default_factory=list)  # the arguments with a value to fill in at run time
-
-    def port_for(self, ref: Ref, hint: str, file: bool = False) -> str:
-        if ref not in self.ports:
-            base = port_name(hint)
-            port, n = base, 2
-            while port in self.ports.values():
-                port, n = f"{base}_{n}", n + 1
-            self.ports[ref] = port
-            if file:
-                self.file_ports.add(port)
-        return self.ports[ref]
-
-
-@dataclass
-class Scope:
-    prefix: str
-    kind: str  # steps | dag | leaf | top
-    params: dict[str, list[str | Ref]] = field(default_factory=dict)
-    artifacts: dict[str, Ref] = field(default_factory=dict)
-    artifact_paths: dict[str, str] = field(default_factory=dict)
-    siblings: dict[str, Fragment] = field(default_factory=dict)
-    item: Any = _NO_ITEM
 
 
 class ArgoImport:
@@ -142,7 +83,7 @@ class ArgoImport:
         self._spec(spec)
         if self.f.problems:
             return None
-        return self._document()
+        return document(self)
 
     def _metadata(self, meta: dict[str, Any]) -> None:
         self.f.keys(meta, ("metadata",), ("name", "generateName", "annotations"), ignored=("labels", "namespace"))
@@ -176,7 +117,7 @@ class ArgoImport:
             "resourceClaims schedulerName securityContext serviceAccountName tolerations ttlStrategy "
             "volumeClaimGC workflowMetadata"
         ).split()
-        refused.update({key: _K8S for key in k8s})
+        refused.update({key: K8S for key in k8s})
         self.f.keys(spec, path, ("entrypoint", "templates", "arguments", "onExit", "parallelism"), refused)
         for index, tmpl in enumerate(self.f.sequence(spec.get("templates"), path + ("templates",), "templates")):
             where = path + ("templates", index)
@@ -204,7 +145,9 @@ class ArgoImport:
             return
         given: dict[str, list[str | Ref]] = {name: [Ref("arguments", port)] for name, port in self.arguments.items()}
         index, tmpl = self.templates[entry]
-        declared = {p.get("name") for p in _list(_dict(tmpl.get("inputs")).get("parameters")) if isinstance(p, dict)}
+        declared = {
+            p.get("name") for p in as_list(as_dict(tmpl.get("inputs")).get("parameters")) if isinstance(p, dict)
+        }
         given = {name: value for name, value in given.items() if name in declared}  # Argo hands them to the entry
         main = self._call(entry, given, {}, path + ("entrypoint",), top, entry, (), top=True)
         exit_name = spec.get("onExit")
@@ -244,7 +187,7 @@ class ArgoImport:
                 self.inputs[port] = "str"
             else:
                 self.inputs[port] = "str?"
-                defaults[port] = value if isinstance(value, str) else _as_text(value)
+                defaults[port] = value if isinstance(value, str) else as_text(value)
         if self.arguments:
             leaf = self._leaf("arguments", "arguments", ("spec", "arguments"))
             leaf.extra["defaults"] = defaults
@@ -310,7 +253,7 @@ class ArgoImport:
         outer: Scope,
         node_id: str,
         stack: tuple[str, ...],
-        item: Any = _NO_ITEM,
+        item: Any = NO_ITEM,
         top: bool = False,
     ) -> Fragment | None:
         if name not in self.templates:
@@ -340,14 +283,14 @@ class ArgoImport:
             "failFast": "failFast has no Weft equivalent",
             "archiveLocation": "artifact repositories have no Weft equivalent",
             "metrics": "metrics have no Weft equivalent",
-            "executor": _K8S,
+            "executor": K8S,
             "pendingTimeout": "a scheduling timeout has no Weft equivalent",
         }
         k8s = (
             "affinity automountServiceAccountToken hostAliases nodeSelector podSpecPatch priorityClassName "
             "podResources resourceClaims schedulerName securityContext serviceAccountName tolerations"
         ).split()
-        refused.update({key: _K8S for key in k8s})
+        refused.update({key: K8S for key in k8s})
         supported = ["name", "container", "script", "steps", "dag", "suspend", "inputs", "outputs", "retryStrategy"]
         supported += ["activeDeadlineSeconds", "timeout"]
         self.f.keys(tmpl, tpath, supported, refused, ignored=("metadata", "annotations"))
@@ -411,7 +354,7 @@ class ArgoImport:
                 self.f.error(where, f"parameter {shown(pname)} of the template is given no value")
                 continue
             key = "value" if "value" in param else "default"
-            scope.params[pname] = self._resolve(_as_text(value), ppath + (key,), Scope(prefix="", kind="top"))
+            scope.params[pname] = self._resolve(as_text(value), ppath + (key,), Scope(prefix="", kind="top"))
         for pname in params:
             if pname not in declared:
                 self.f.error(where, f"the template has no input parameter {shown(pname)}")
@@ -441,7 +384,7 @@ class ArgoImport:
         """Text with ``{{...}}`` as literal texts and Refs (values known at run time)."""
         parts: list[str | Ref] = []
         pos = 0
-        for match in _PLACEHOLDER.finditer(text):
+        for match in PLACEHOLDER.finditer(text):
             parts.append(text[pos : match.start()])
             pos = match.end()
             parts.extend(self._reference(match.group(1).strip(), where, scope))
@@ -476,13 +419,13 @@ class ArgoImport:
             return []
         elif fields == ["workflow", "name"]:
             return [self.workflow_name]
-        elif fields[0] == "item" and scope.item is _FAN_ITEM and len(fields) <= 2:
-            return [f"{_ITEM_MARK}{ref}{_ITEM_MARK}"]
-        elif fields[0] == "item" and scope.item is not _NO_ITEM:
+        elif fields[0] == "item" and scope.item is FAN_ITEM and len(fields) <= 2:
+            return [f"{ITEM_MARK}{ref}{ITEM_MARK}"]
+        elif fields[0] == "item" and scope.item is not NO_ITEM:
             if len(fields) == 1:
-                return [_as_text(scope.item)]
+                return [as_text(scope.item)]
             if len(fields) == 2 and isinstance(scope.item, dict) and fields[1] in scope.item:
-                return [_as_text(scope.item[fields[1]])]
+                return [as_text(scope.item[fields[1]])]
         elif fields[0] in ("steps", "tasks") and len(fields) >= 4 and fields[2] == "outputs":
             return self._output_ref(fields, where, scope, bad)
         self.f.error(where, f"{bad} has no Weft equivalent here")
@@ -532,7 +475,7 @@ class ArgoImport:
             "lifecycle livenessProbe readinessProbe startupProbe resizePolicy restartPolicy restartPolicyRules "
             "securityContext terminationMessagePath terminationMessagePolicy"
         ).split()
-        refused.update({key: _K8S for key in k8s})
+        refused.update({key: K8S for key in k8s})
         supported = ["image", "command", "args", "env"] + (["source"] if body == "script" else [])
         self.f.keys(spec, cpath, supported, refused, ignored=("name", "imagePullPolicy"))
         image = spec.get("image")
@@ -590,8 +533,8 @@ class ArgoImport:
             self.f.keys(var, vpath, ("name", "value"), {"valueFrom": "a value from Kubernetes has no Weft equivalent"})
             vname = var.get("name")
             if isinstance(vname, str):
-                parts = self._resolve(_as_text(var.get("value", "")), vpath + ("value",), scope)
-                if any(isinstance(part, Ref) or _ITEM_MARK in part for part in parts):
+                parts = self._resolve(as_text(var.get("value", "")), vpath + ("value",), scope)
+                if any(isinstance(part, Ref) or ITEM_MARK in part for part in parts):
                     self.f.error(
                         vpath, "an environment variable set from a value known only at run time is not imported"
                     )
@@ -620,7 +563,7 @@ class ArgoImport:
             port = leaf.port_for(part, part.hint or part.port)
             out.append("${" + env_name(port) + "}" if context == "shell" else "{{inputs.parameters." + port + "}}")
         text = "".join(out)
-        if _ITEM_MARK not in text:
+        if ITEM_MARK not in text:
             return text
         pieces = re.split(r"\x00(item(?:\.[^\x00]*)?)\x00", text)
         for index in range(1, len(pieces), 2):
@@ -663,7 +606,7 @@ class ArgoImport:
             if isinstance(name, str) and isinstance(path, str):
                 spec: dict[str, Any] = {"path": path}
                 if "default" in source:
-                    spec["default"] = _as_text(source["default"])
+                    spec["default"] = as_text(source["default"])
                 leaf.outputs[port_name(name)] = spec
             elif not any(key in source for key in refused):
                 self.f.error(ppath, "an output parameter needs a name and valueFrom.path")
@@ -707,7 +650,7 @@ class ArgoImport:
                 self.f.error(
                     spath + ("duration",), "a suspend step with both a duration and supplied outputs is not imported"
                 )
-            seconds = _seconds(duration)
+            seconds = in_seconds(duration)
             if seconds is None:
                 self.f.error(spath + ("duration",), "a duration is a number of seconds or a text like 20s, 5m, 1h")
             leaf.kind, leaf.extra["seconds"] = "sleep", seconds
@@ -734,7 +677,7 @@ class ArgoImport:
                 value = self._literal(tmpl[key], tpath + (key,), scope)
                 if len(self.f.problems.problems) > before:
                     continue
-                seconds = _seconds(value)
+                seconds = in_seconds(value)
                 if seconds is None or seconds <= 0:
                     self.f.error(tpath + (key,), f"{key} must be a positive number of seconds (or a text like 30s, 5m)")
                 else:
@@ -747,10 +690,10 @@ class ArgoImport:
             retry,
             rpath,
             ("limit", "retryPolicy", "backoff"),
-            {"expression": "a retry condition has no Weft equivalent (Weft retries every failure)", "affinity": _K8S},
+            {"expression": "a retry condition has no Weft equivalent (Weft retries every failure)", "affinity": K8S},
         )
         limit = self._literal(retry.get("limit"), rpath + ("limit",), scope)
-        count = _whole(limit)
+        count = whole(limit)
         if count is None or count < 0:
             self.f.error(rpath + ("limit",), "limit must be a whole number (or such a text)")
         else:
@@ -772,12 +715,12 @@ class ArgoImport:
             },
         )
         if "duration" in backoff:
-            delay = _seconds(backoff["duration"])
+            delay = in_seconds(backoff["duration"])
             if delay is None:
                 self.f.error(rpath + ("backoff", "duration"), "duration must be seconds or a text like 10s, 2m")
             leaf.retry_delay = delay
         factor = backoff.get("factor")
-        if factor is not None and _whole(factor) != 2:
+        if factor is not None and whole(factor) != 2:
             self.f.error(
                 rpath + ("backoff", "factor"), "Weft's backoff doubles each time: only factor 2 has an equivalent"
             )
@@ -801,13 +744,13 @@ class ArgoImport:
                 {"valueFrom": "a value from Kubernetes or an expression has no Weft equivalent"},
             )
             if isinstance(param.get("name"), str) and "value" in param:
-                params[param["name"]] = self._resolve(_as_text(param["value"]), ppath + ("value",), scope)
+                params[param["name"]] = self._resolve(as_text(param["value"]), ppath + ("value",), scope)
         artifacts: dict[str, Ref] = {}
         for index, art in enumerate(self.f.sequence(args.get("artifacts"), apath + ("artifacts",), "artifacts")):
             ppath = apath + ("artifacts", index)
             art = self.f.mapping(art, ppath, "an artifact")
             self.f.keys(art, ppath, ("name", "from"), {"fromExpression": "expressions have no Weft equivalent"})
-            parts = self._resolve(_as_text(art.get("from", "")), ppath + ("from",), scope)
+            parts = self._resolve(as_text(art.get("from", "")), ppath + ("from",), scope)
             if isinstance(art.get("name"), str) and len(parts) == 1 and isinstance(parts[0], Ref):
                 artifacts[art["name"]] = parts[0]
             elif "fromExpression" not in art:
@@ -846,7 +789,7 @@ class ArgoImport:
                 return None, []
             when, reads = self._when(call, cpath, scope)
             return frag, [(frag, when, reads)]
-        items: list[Any] = [_NO_ITEM]
+        items: list[Any] = [NO_ITEM]
         if loops == ["withItems"]:
             items = self.f.sequence(call["withItems"], cpath + ("withItems",), "withItems")
         elif loops == ["withSequence"]:
@@ -856,7 +799,7 @@ class ArgoImport:
                 scope.prefix, scope.kind, scope.params, scope.artifacts, scope.artifact_paths, scope.siblings, item
             )
             params, artifacts = self._call_args(call, cpath, inner)
-            copy_id = node_id if item is _NO_ITEM else f"{node_id}_{index}"
+            copy_id = node_id if item is NO_ITEM else f"{node_id}_{index}"
             frag = self._call(template, params, artifacts, cpath + ("template",), inner, copy_id, stack, item)
             if frag is None:
                 continue
@@ -916,14 +859,14 @@ class ArgoImport:
                 seq[key] = self._literal(seq[key], path + (key,), scope)
         if len(self.f.problems.problems) > before:
             return []
-        start = _whole(seq.get("start", 0))
+        start = whole(seq.get("start", 0))
         if "count" in seq:
-            count = _whole(seq["count"])
+            count = whole(seq["count"])
             if count is None or start is None or count < 0:
                 self.f.error(path, "count and start must be whole numbers")
                 return []
             return [str(start + i) for i in range(min(count, 10000))]
-        end = _whole(seq.get("end"))
+        end = whole(seq.get("end"))
         if end is None or start is None:
             self.f.error(path, "withSequence needs count, or end (whole numbers)")
             return []
@@ -951,10 +894,10 @@ class ArgoImport:
             self.f.error(cpath + ("template",), "withParam over a steps, dag or suspend template is not imported")
             return None
         inner = Scope(
-            scope.prefix, scope.kind, scope.params, scope.artifacts, scope.artifact_paths, scope.siblings, _FAN_ITEM
+            scope.prefix, scope.kind, scope.params, scope.artifacts, scope.artifact_paths, scope.siblings, FAN_ITEM
         )
         params, artifacts = self._call_args(call, cpath, inner)
-        probe = self._call(template, params, artifacts, cpath + ("template",), inner, node_id, stack, _FAN_ITEM)
+        probe = self._call(template, params, artifacts, cpath + ("template",), inner, node_id, stack, FAN_ITEM)
         if probe is None or probe.leaf is None:
             return None
         item = probe.leaf
@@ -1058,9 +1001,9 @@ class ArgoImport:
                     if dep not in tasks:
                         self.f.error(tp, f"depends on {shown(dep)}, which is no task of this dag")
             needs[name] = [c for c in conjuncts if all(dep in tasks for dep in c.tasks)]
-            refs = set(re.findall(r"tasks\.([A-Za-z0-9-]+)\.", _flat_text(task)))
+            refs = set(re.findall(r"tasks\.([A-Za-z0-9-]+)\.", flat_text(task)))
             order_after[name] = {d for c in needs[name] for d in c.tasks} | (refs & set(tasks))
-        order = _topological(order_after)
+        order = topological(order_after)
         if order is None:
             self.f.error(dpath, "the tasks depend on each other in a cycle")
             return None
@@ -1117,158 +1060,6 @@ class ArgoImport:
         return [join_id]
 
     # -- writing ---------------------------------------------------------------------------------
-
-    def _document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"weft": 1, "name": self.workflow_name}
-        if self.description:
-            doc["description"] = self.description
-        doc["settings"] = self.settings
-        if self.inputs:
-            doc["inputs"] = dict(self.inputs)
-        nodes = [self._node(leaf) for leaf in self.leaves.values()]
-        edges = list(self.edges)
-        for leaf in self.leaves.values():
-            for ref, port in leaf.ports.items():
-                edges.append({"from": f"{ref.node}.{ref.port}", "to": f"{leaf.id}.{port}"})
-        if "arguments" in self.leaves:
-            for port in self.inputs:
-                edges.append({"from": f"inputs.{port}", "to": f"arguments.{port}"})
-        doc["nodes"] = nodes
-        if edges:
-            doc["edges"] = edges
-        return doc
-
-    def _node(self, leaf: Leaf) -> dict[str, Any]:
-        node: dict[str, Any] = {"id": leaf.id}
-        argo: dict[str, Any] = {}
-        if leaf.kind == "join":
-            node.update(command=list(NOOP), executor="local")
-        elif leaf.kind == "arguments":
-            node.update(command=[*HELPER, "--arguments"], executor="local")
-            node["inputs"] = dict(self.inputs)
-            node["outputs"] = {port: "json" for port in self.inputs}
-            argo["defaults"] = leaf.extra["defaults"]
-            for port in self.inputs:
-                argo["defaults"].setdefault(port, None)
-        elif leaf.kind == "approve":
-            node.update(operator="weft:approve", executor="local", params={"prompt": leaf.extra["prompt"]})
-        elif leaf.kind == "ask":
-            node.update(command=[*HELPER, "--ask"], executor="local")
-            node["outputs"] = {port: "str" for port in leaf.extra["fields"]}
-            argo.update(prompt=leaf.extra["prompt"], fields=leaf.extra["fields"])
-        elif leaf.kind == "sleep":
-            node.update(command=[*HELPER, "--sleep", str(leaf.extra["seconds"])], executor="local")
-        elif leaf.kind == "fanout":
-            node.update(command=[*HELPER, "--fan-out"], executor="local", dynamic=True)
-            node["inputs"] = {leaf.extra["port"]: "json"}
-            argo.update(item=leaf.extra["item"], join=leaf.extra["join"], fill=leaf.extra["fill"])
-        else:
-            if leaf.image:
-                node["image"] = leaf.image
-            helper = bool(
-                leaf.ports or leaf.outputs or leaf.artifacts_out or leaf.artifacts_in or leaf.raw_in or leaf.result
-            )
-            node["command"] = [*HELPER, "--", *leaf.argv] if helper else list(leaf.argv)
-            if leaf.env:
-                node["env"] = dict(leaf.env)
-            if leaf.ports:
-                node["inputs"] = {port: ("file" if port in leaf.file_ports else "json") for port in leaf.ports.values()}
-            outputs = {port: "json" for port in leaf.outputs}
-            outputs.update({port: "file" for port in leaf.artifacts_out})
-            if leaf.result:
-                outputs["result"] = "json"
-                argo["result"] = True
-            if outputs:
-                node["outputs"] = outputs
-            if leaf.outputs:
-                argo["outputs"] = leaf.outputs
-            if leaf.fill and helper:
-                argo["fill"] = leaf.fill
-            if leaf.artifacts_out:
-                argo["artifacts_out"] = leaf.artifacts_out
-            if leaf.artifacts_in:
-                argo["artifacts_in"] = leaf.artifacts_in
-            if leaf.raw_in:
-                argo["raw_in"] = leaf.raw_in
-        if argo:
-            node.setdefault("params", {})["argo"] = argo
-        for key in ("retries", "retry_delay", "timeout", "trigger"):
-            if getattr(leaf, key) is not None:
-                node[key] = getattr(leaf, key)
-        return node
-
-
-def _as_text(value: Any) -> str:
-    import json
-
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _whole(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
-        return int(value)
-    return None
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*", value)
-        if match:
-            return float(match.group(1)) * {None: 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
-    return None
-
-
-def _flat_text(value: Any) -> str:
-    if isinstance(value, dict):
-        return " ".join(_flat_text(v) for v in value.values())
-    if isinstance(value, list):
-        return " ".join(_flat_text(v) for v in value)
-    return value if isinstance(value, str) else ""
-
-
-def _topological(after: dict[str, set[str]]) -> list[str] | None:
-    order: list[str] = []
-    state: dict[str, int] = {}
-    for start in after:
-        if state.get(start):
-            continue
-        stack = [(start, iter(sorted(after[start])))]
-        state[start] = 1
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                state[node] = 2
-                order.append(node)
-            elif state.get(child) == 1:
-                return None
-            elif not state.get(child):
-                state[child] = 1
-                stack.append((child, iter(sorted(after.get(child, ())))))
-    return order
 
 
 def import_argo(foreign: Foreign, name: str, image_map: dict[str, str]) -> dict[str, Any] | None:
