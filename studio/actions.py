@@ -51,6 +51,7 @@ class Slots:
     duplicate: Callable[[], object]
     quick_add: Callable[[], object]  # the searchable operator list at the pointer
     group: Callable[[], object] = lambda: None  # the selected nodes into a sub-workflow file
+    import_dialog: Callable[[], object] = lambda: None  # an Argo Workflow or Elyra pipeline, as a new document
     preferences: Callable[[], object] = lambda: None
     about: Callable[[], object] = lambda: None
     export_argo: Callable[[], object] = lambda: None  # the workflow as an Argo Workflow (YAML)
@@ -70,6 +71,9 @@ class Actions:
         self.undo_stack = undo_stack
         self.new = self._make("&New", s.new, Keys.New, "Start a new workflow")
         self.open = self._make("&Open…", s.open_dialog, Keys.Open, "Open a workflow file")
+        self.import_ = self._make(
+            "&Import…", s.import_dialog, None, "Import an Argo Workflow or an Elyra pipeline as a new workflow"
+        )
         self.save = self._make("&Save", s.save, Keys.Save, "Save the workflow text")
         self.save_as = self._make("Save &As…", s.save_as, Keys.SaveAs, "Save the workflow under another name")
         self.export_dot = self._make(
@@ -169,6 +173,7 @@ class Actions:
         file = bar.addMenu("&File")
         file.addActions([self.new, self.open])
         self.recent = file.addMenu("Open &Recent")
+        file.addAction(self.import_)
         file.addActions([self.save, self.save_as])
         file.addSeparator()
         file.addActions([self.export_dot, self.export_svg, self.export_png])

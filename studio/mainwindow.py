@@ -14,8 +14,9 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.errors import InvalidInput, Problem
+from engine.errors import InvalidInput, Problem, WorkflowInvalid
 from engine.events import NodeState, RunState
+from engine.imports import import_path, output_name
 from engine.promises.registered import registration_problems
 from engine.workflow.loader import read_text_leniently
 from studio import export, help, theme
@@ -44,6 +45,7 @@ MAX_RECENT = 10
 #: the node states "Restart from here" is offered in
 _FINISHED = (NodeState.SUCCEEDED, NodeState.FAILED, NodeState.CANCELLED, NodeState.SKIPPED)
 FILE_FILTER = "Weft workflows (*.weft.yaml *.yaml *.yml);;All files (*)"
+IMPORT_FILTER = "Argo Workflows and Elyra pipelines (*.yaml *.yml *.pipeline *.json);;All files (*)"
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -138,6 +140,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return Slots(
             new=self.new,
             open_dialog=self.open_dialog,
+            import_dialog=self.import_dialog,
             open=self.open,
             save=self.save,
             save_as=self.save_as,
@@ -184,6 +187,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def set_document(self, document: Document, read_only: bool = False) -> None:
         gc.unfreeze()  # what the previous document leaves behind may be collected again
         self.document = document
+        self.import_target: Path | None = None
         self.editor = Editor(document, self.undo_stack)
         self.undo_stack.clear()
         self.read_only = read_only
@@ -277,6 +281,37 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         return True
 
+    def import_dialog(self) -> None:
+        start = str(self.document.path.parent) if self.document.path else str(Path.cwd())
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import workflow", start, IMPORT_FILTER)
+        if path:
+            self.import_file(path)
+
+    def import_file(self, path: str | Path) -> bool:
+        """Another tool's workflow as a new, unsaved document named after it (docs/import.md);
+        a refusal lists its located problems in the Problems panel and keeps the open document."""
+        if self.runs.running or not self.maybe_save():
+            return False
+        source = Path(path)
+        target = source.parent / output_name(source)
+        try:
+            imported = import_path(source, target)
+        except WorkflowInvalid as exc:
+            self.show_problems(exc.problems, "", f"Cannot import {source.name}:")
+            return False
+        except InvalidInput as exc:
+            self.last_error = str(exc)
+            QtWidgets.QMessageBox.warning(self, "Cannot import", str(exc))
+            return False
+        self.close_run(keep_document=True)
+        self.set_document(Document.from_text(imported.text, None, file=target.name))
+        self.import_target = target  # where Save As starts: beside the source, whose files it names
+        self.undo_stack.resetClean()  # unsaved: closing asks
+        self.breadcrumbs.set_trail([])
+        self._update_title()
+        self.statusBar().showMessage(f"Imported {source.name} ({len(self.document.nodes)} nodes)", 8000)
+        return True
+
     def save(self) -> bool:
         if self.read_only:
             return self.save_as()
@@ -285,7 +320,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        start = str(self.document.path or Path.cwd() / f"{self.document.workflow.name}.weft.yaml")
+        start = str(self.document.path or self.import_target or Path.cwd() / f"{self.document.workflow.name}.weft.yaml")
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save workflow as", start, FILE_FILTER)
         if not path:
             return False

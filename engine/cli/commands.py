@@ -52,6 +52,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.cli.importing import import_command
+
+    return import_command(args)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     text = read_text(path)

@@ -39,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
     _library_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable result")
 
+    p = sub.add_parser("import", help="an Argo Workflow or an Elyra pipeline as Weft workflow text")
+    p.add_argument("path", help="an Argo Workflow/WorkflowTemplate (.yaml) or an Elyra pipeline (.pipeline)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument("--force", action="store_true", help="write over an existing output file")
+    p.add_argument(
+        "--image-map",
+        action="append",
+        default=[],
+        metavar="FROM=TO",
+        help="use image TO where the source says FROM ('*=TO': every image); repeatable",
+    )
+
     p = sub.add_parser("run", help="run a workflow file")
     p.add_argument("file")
     _library_option(p)

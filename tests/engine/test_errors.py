@@ -23,6 +23,7 @@ from engine.errors import (
 INTERNAL = {
     "engine.languages.shape.Undecided": "a search past its budget; the matcher answers 'still possible'",
     "engine.workflow.files.Unreadable": "read_text turns it into InvalidInput with the file's path",
+    "engine.imports.argo_expr.Untranslatable": "the Argo importer turns it into a located problem of the import",
 }
 
 
