@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine import __version__
 from studio import theme
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,10 +33,8 @@ GETTING_STARTED = (
 
 
 def version() -> str:
-    try:
-        return metadata.version("weft")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """The package's version: the one `weft --version` prints."""
+    return __version__
 
 
 def about_text() -> str:
