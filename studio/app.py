@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         app.aboutToQuit.connect(app.clipboard().clear)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    from engine import __version__
+    from studio.startpage import app_icon
+
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("weft-studio")  # the .desktop entry's name: its icon in docks and task bars
     settings = (
         QtCore.QSettings(args.settings, QtCore.QSettings.IniFormat)
         if args.settings
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.file:
         if not window.open(args.file, quiet=True):
             print(f"weft-studio: {window.last_error}", file=sys.stderr)
+    elif not args.run:
+        window.show_start_page()
     if args.run:
         try:
             window.history.open(args.run)
