@@ -7,9 +7,16 @@ the folder keeps its place at the top of the repository. ``pyproject.toml`` cann
 packages next to a mapped one, hence this file.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
+
+# every folder under resources/ is a (data) package of weft_resources: setuptools then ships
+# its files by the package-data pattern without warning that a folder is left out
+shipped = ["weft_resources"] + [
+    "weft_resources" + name.removeprefix("resources")
+    for name in find_namespace_packages(include=["resources.*"], exclude=["*.__pycache__"])
+]
 
 setup(
-    packages=[*find_packages(include=["engine", "engine.*", "studio", "studio.*"]), "weft_resources"],
+    packages=[*find_packages(include=["engine", "engine.*", "studio", "studio.*"]), *shipped],
     package_dir={"weft_resources": "resources"},
 )
