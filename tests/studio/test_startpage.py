@@ -96,3 +96,14 @@ def test_help_check_setup_shows_the_lines_of_weft_doctor(qtbot: Any, window: Any
     assert dialog.text.toPlainText() == doctor.stdout.rstrip("\n")
     assert ("Everything Weft needs is here" in dialog.summary.text()) == (doctor.returncode == 0)
     dialog.close()
+
+
+def test_an_example_the_user_changed_in_the_home_is_kept_when_opened_again(qtbot: Any, window: Any, home: Path) -> None:
+    page = window.show_start_page()
+    click(page.examples, item_named(page, "fan-out"))
+    mine = home / "examples" / "fan-out.weft.yaml"
+    mine.write_text(mine.read_text().replace("name: fan-out", "name: my-fan-out"))
+    page = window.show_start_page()
+    click(page.examples, item_named(page, "fan-out"))
+    assert window.document.workflow.name == "my-fan-out"
+    assert (shipped.examples() / "fan-out.weft.yaml").read_text().count("name: fan-out") == 1
