@@ -55,6 +55,8 @@ class Slots:
     preferences: Callable[[], object] = lambda: None
     about: Callable[[], object] = lambda: None
     export_argo: Callable[[], object] = lambda: None  # the workflow as an Argo Workflow (YAML)
+    check_setup: Callable[[], object] = lambda: None  # the lines of `weft doctor`
+    start_page: Callable[[], object] = lambda: None
 
 
 class Actions:
@@ -136,6 +138,10 @@ class Actions:
         self.preferences = self._make("&Preferences…", s.preferences, Keys.Preferences, "Executor, libraries, theme")
         self.preferences.setMenuRole(QtGui.QAction.PreferencesRole)
         self.about = self._make("&About Weft Studio", s.about, None, "Version and links")
+        self.check_setup = self._make(
+            "Check &Setup…", s.check_setup, None, "Docker, the default image, the home, GraphViz, Ray"
+        )
+        self.start_page = self._make("Start &Page", s.start_page, None, "New, open, recent files and the examples")
         self.guides = [
             self._make(text, lambda p=path: help.open_guide(p), None, f"Open {path.name}") for text, path in help.GUIDES
         ]
@@ -202,6 +208,7 @@ class Actions:
         guide = bar.addMenu("&Help")
         guide.addActions(self.guides)
         guide.addSeparator()
+        guide.addActions([self.start_page, self.check_setup])
         guide.addAction(self.about)
         self.rebuild_recent()
 

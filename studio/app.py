@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from engine.home import default_home
 
+_IMPORTED = time.time()
 ORGANIZATION = "Weft"
 APPLICATION = "Weft Studio"
 
@@ -26,6 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--settings", metavar="FILE", help=argparse.SUPPRESS)  # an INI file instead of the user's
     parser.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)  # run FILE, save the window, quit
     parser.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
+    # print "drawn SECONDS" once the window has painted, and quit (cold start measurements)
+    parser.add_argument("--exit-when-drawn", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -42,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         app.aboutToQuit.connect(app.clipboard().clear)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    from engine import __version__
+    from studio.startpage import app_icon
+
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("weft-studio")  # the .desktop entry's name: its icon in docks and task bars
     settings = (
         QtCore.QSettings(args.settings, QtCore.QSettings.IniFormat)
         if args.settings
@@ -55,10 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         filter(None, [str(library.resolve()), os.environ.get("WEFT_LIBRARY_PATH")])
     )
     window = MainWindow(settings, home, library)
+    if args.exit_when_drawn:
+        _exit_when_drawn(window)
     window.show()
     if args.file:
         if not window.open(args.file, quiet=True):
             print(f"weft-studio: {window.last_error}", file=sys.stderr)
+    elif not args.run:
+        window.show_start_page()
     if args.run:
         try:
             window.history.open(args.run)
@@ -69,6 +84,43 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         return _screenshot(app, window, Path(args.screenshot), args.timeout)
     return app.exec()
+
+
+def _exit_when_drawn(window: Any) -> None:
+    """After the window's first paint: print the seconds since the process started, quit."""
+    from PySide6 import QtCore, QtWidgets
+
+    class FirstPaint(QtCore.QObject):
+        def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+            if (
+                event.type() == QtCore.QEvent.Paint
+                and not getattr(self, "seen", False)
+                and isinstance(watched, QtWidgets.QWidget)
+                and watched.window() is window
+            ):
+                self.seen = True
+                QtCore.QTimer.singleShot(0, self.done)
+            return False
+
+        def done(self) -> None:
+            print(f"drawn {time.time() - _process_start():.3f}", flush=True)
+            window.undo_stack.setClean()
+            QtWidgets.QApplication.quit()
+
+    watcher = FirstPaint(window)
+    QtWidgets.QApplication.instance().installEventFilter(watcher)
+
+
+def _process_start() -> float:
+    """When this process started (Linux: from /proc; elsewhere: when this module was imported)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED
 
 
 def _screenshot(app: object, window: object, path: Path, timeout: float) -> int:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine import __version__, shipped
 from studio import theme
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-#: what Help offers to open, in order: (menu text, file)
-GUIDES = (
-    ("&Studio Guide", DOCS / "studio.md"),
-    ("&Workflow Text", DOCS / "workflows.md"),
-    ("&Promises", DOCS / "promises.md"),
-    ("&README", ROOT / "README.md"),
+#: what Help offers to open, in order: (menu text, file); the guides are those of a source
+#: checkout (an installed wheel or bundle has none: Help lists what is there)
+GUIDES = tuple(
+    (text, path)
+    for text, path in (
+        ("&Studio Guide", DOCS / "studio.md"),
+        ("&Workflow Text", DOCS / "workflows.md"),
+        ("&Promises", DOCS / "promises.md"),
+        ("&README", ROOT / "README.md"),
+    )
+    if path.is_file()
 )
 
 GETTING_STARTED = (
@@ -28,24 +33,23 @@ GETTING_STARTED = (
     "<i>then</i> → <i>after</i> makes a node run after another. Click a wire to give it a "
     "<i>when</i> in Properties.</p>"
     "<p><b>Run:</b> F5 (or Run in the toolbar); the run is drawn on the canvas.</p>"
-    "<p><b>Open an example:</b> File ▸ Open… <code>resources/examples/</code></p>"
+    "<p><b>Open an example:</b> Help ▸ Start Page</p>"
 )
 
 
 def version() -> str:
-    try:
-        return metadata.version("weft")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """The package's version: the one `weft --version` prints."""
+    return __version__
 
 
 def about_text() -> str:
     links = " · ".join(f"<a href='{QtCore.QUrl.fromLocalFile(str(p)).toString()}'>{p.name}</a>" for _t, p in GUIDES)
+    guides = f"<p>Guides: {links}</p>" if links else ""
     return (
         f"<h3>Weft Studio {version()}</h3>"
         "<p>Design workflows whose shape may grow while they run, within promises; "
         "run them and watch them grow.</p>"
-        f"<p>Guides: {links}</p>"
+        f"{guides}"
         "<p>Apache-2.0 licence. Built on PySide6 (Qt) and NodeGraphQt.</p>"
     )
 
@@ -53,6 +57,7 @@ def about_text() -> str:
 def show_about(parent: QtWidgets.QWidget) -> QtWidgets.QMessageBox:
     box = QtWidgets.QMessageBox(parent)
     box.setWindowTitle("About Weft Studio")
+    box.setIconPixmap(QtGui.QIcon(str(shipped.icons() / "weft.svg")).pixmap(64, 64))
     box.setTextFormat(QtCore.Qt.RichText)
     box.setText(about_text())
     box.setTextInteractionFlags(QtCore.Qt.TextBrowserInteraction)

@@ -40,6 +40,8 @@ from studio.properties import Properties
 from studio.quickadd import QuickAdd
 from studio.runpanel import RunPanel
 from studio.runview import Banner, RunView
+from studio.setup_check import show_setup_check
+from studio.startpage import StartPage, app_icon
 
 MAX_RECENT = 10
 #: the node states "Restart from here" is offered in
@@ -80,7 +82,12 @@ class MainWindow(QtWidgets.QMainWindow):
         column.addWidget(self.breadcrumbs)
         column.addWidget(self.canvas.viewer, 1)
         column.addWidget(self.replay)
-        self.setCentralWidget(central)
+        # the canvas's column, and the start page over it (made when first shown)
+        self.pages = QtWidgets.QStackedWidget()
+        self.pages.addWidget(central)
+        self.start_page: StartPage | None = None
+        self.setCentralWidget(self.pages)
+        self.setWindowIcon(app_icon())
         self.side_tabs = QtWidgets.QTabWidget()
         self.side_tabs.addTab(self.properties, "Properties")
         self.side_tabs.addTab(self.promises, "Promises")
@@ -166,6 +173,8 @@ class MainWindow(QtWidgets.QMainWindow):
             quick_add=self.quick_add.open_at_cursor,
             preferences=self.edit_preferences,
             about=lambda: help.show_about(self),
+            check_setup=lambda: show_setup_check(self, self.home),
+            start_page=self.show_start_page,
         )
 
     def show_page(self, page: QtWidgets.QWidget) -> None:
@@ -184,7 +193,25 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- documents --------------------------------------------------------------------------
 
+    def show_start_page(self) -> StartPage:
+        """New, Open, recent files and the examples, in place of the canvas until one is chosen."""
+        if self.start_page is None:
+            self.start_page = StartPage(self.recent_files, self.home)
+            self.start_page.new_requested.connect(self._start_new)
+            self.start_page.open_requested.connect(self.open_dialog)
+            self.start_page.chosen.connect(self.open)
+            self.pages.addWidget(self.start_page)
+        self.pages.setCurrentWidget(self.start_page)
+        return self.start_page
+
+    def _start_new(self) -> None:
+        if self.document.path is None and not self.document.nodes:
+            self.pages.setCurrentIndex(0)  # the blank workflow the window started with
+        else:
+            self.new()
+
     def set_document(self, document: Document, read_only: bool = False) -> None:
+        self.pages.setCurrentIndex(0)  # the canvas, whatever was shown
         gc.unfreeze()  # what the previous document leaves behind may be collected again
         self.document = document
         self.import_target: Path | None = None
@@ -703,5 +730,5 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_title(self) -> None:
         doc = self.document
         where = f"run {self.past_run}" if self.past_run else (str(doc.path) if doc.path else "unsaved")
-        self.setWindowTitle(f"{doc.workflow.name} — {where}[*] — Weft Studio")
+        self.setWindowTitle(f"{doc.workflow.name} — {where}[*] — Weft Studio {help.version()}")
         self.setWindowModified(not self.undo_stack.isClean() and not self.read_only)

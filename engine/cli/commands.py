@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli import render
+from engine.cli.doctor import cmd_doctor as cmd_doctor  # its body lives in its own module
 from engine.cli.streams import ReaderSafe
 from engine.errors import InvalidInput
 from engine.events import GraphChanged, LogLine, NodeState, RunStarted, RunState, Structure

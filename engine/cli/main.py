@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     actions.required = True
     p = actions.add_parser("clear", help="forget every stored result: the next runs run every task")
     p.add_argument("--json", action="store_true", help='print {"removed": N}')
+
+    sub.add_parser(
+        "doctor",
+        help="check this machine: Docker, the default image, the home, GraphViz, Ray (exit 1: a needed one is missing)",
+    )
     return parser
 
 

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import shipped
 from engine.workflow.libraries import LibraryImage
 from engine.workflow.model import ResolvedNode
 
 #: The folder of ``weft_task``, the one-file helper every task may import: on a process's
 #: PYTHONPATH, mounted read-only into a container.
-HELPER_DIR = Path(__file__).resolve().parents[1] / "taskhelper"
+HELPER_DIR = shipped.task_helper()
 
 LineSink = Callable[[str, bytes], None]
 """Called with ("stdout" | "stderr", raw line) for every line a task writes."""

@@ -29,13 +29,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import shipped
 from engine.errors import InvalidInput, ProblemCollector
 from engine.home import default_home
 from engine.workflow.files import Unreadable, read_bounded
 from engine.workflow.yamlsrc import parse_yaml
 
 #: The library Weft ships (the studio's palette offers it too).
-SHIPPED_LIBRARY = Path(__file__).resolve().parents[2] / "resources" / "operators"
+SHIPPED_LIBRARY = shipped.operators()
 SHIPPED = "weft"
 MINE = "my"
 LIBRARY_SUFFIX = ".weft.yaml"

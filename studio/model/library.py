@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import shipped
 from engine.errors import Problem
 from engine.workflow.libraries import workflow_files
 from engine.workflow.loader import LIBRARY_SUFFIX as ENGINE_SUFFIX
@@ -18,7 +19,7 @@ from engine.workflow.loader import import_target, libraries, load_library
 from engine.workflow.model import OperatorSpec
 
 #: The operator library that ships with Weft.
-BUILTIN_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "operators"
+BUILTIN_FOLDER = shipped.operators()
 LIBRARY_SUFFIX = ENGINE_SUFFIX
 
 

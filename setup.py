@@ -1,0 +1,22 @@
+"""The packages of the wheel. Everything else is in ``pyproject.toml``.
+
+``resources/`` (operators, examples, schema, icons) installs as the package
+``weft_resources``: ``package_dir`` maps the name to the folder, so a source checkout, an
+editable install and a wheel all read it through ``importlib.resources`` under one name, and
+the folder keeps its place at the top of the repository. ``pyproject.toml`` cannot list found
+packages next to a mapped one, hence this file.
+"""
+
+from setuptools import find_namespace_packages, find_packages, setup
+
+# every folder under resources/ is a (data) package of weft_resources: setuptools then ships
+# its files by the package-data pattern without warning that a folder is left out
+shipped = ["weft_resources"] + [
+    "weft_resources" + name.removeprefix("resources")
+    for name in find_namespace_packages(include=["resources.*"], exclude=["*.__pycache__"])
+]
+
+setup(
+    packages=[*find_packages(include=["engine", "engine.*", "studio", "studio.*"]), *shipped],
+    package_dir={"weft_resources": "resources"},
+)
