@@ -53,6 +53,11 @@ def icons() -> Path:
     return root() / "icons"
 
 
+def docs() -> Path:
+    """The guides (``docs/`` of the source tree, installed as the package ``weft_docs``)."""
+    return _on_disk("weft_docs")
+
+
 def task_helper() -> Path:
     """The folder holding ``weft_task.py``, put on every task's ``PYTHONPATH``."""
     return _on_disk("engine") / "taskhelper"

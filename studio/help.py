@@ -10,15 +10,17 @@ from engine import __version__, shipped
 from studio import theme
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
-#: what Help offers to open, in order: (menu text, file); the guides are those of a source
-#: checkout (an installed wheel or bundle has none: Help lists what is there)
+DOCS = shipped.docs()
+#: what Help offers to open, in order: (menu text, file); the guides ship with Weft, the README
+#: only in a source checkout (Help lists what is there)
 GUIDES = tuple(
     (text, path)
     for text, path in (
         ("&Studio Guide", DOCS / "studio.md"),
         ("&Workflow Text", DOCS / "workflows.md"),
         ("&Promises", DOCS / "promises.md"),
+        ("&Import from Argo and Elyra", DOCS / "import.md"),
+        ("Export to &Argo", DOCS / "argo.md"),
         ("&README", ROOT / "README.md"),
     )
     if path.is_file()

@@ -98,6 +98,8 @@ app.processEvents()
 from engine import shipped
 text = shipped.operators() / "text.weft.yaml"
 print(json.dumps([name for name in ("read", "lines", "join") if window.palette.find(name, text) is not None]))
+from studio.help import GUIDES
+print(json.dumps([text for text, path in GUIDES]))
 window.undo_stack.setClean()
 window.close()
 """
@@ -106,5 +108,12 @@ window.close()
 def test_the_installed_studio_palette_offers_the_shipped_operators(installed_wheel: Installed) -> None:
     done = installed_wheel.python(PALETTE, timeout=120)
     assert done.returncode == 0, done.stderr
-    names = json.loads(done.stdout.strip().splitlines()[-1])
+    names, guides = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
     assert names == ["read", "lines", "join"], names
+    assert guides == [
+        "&Studio Guide",
+        "&Workflow Text",
+        "&Promises",
+        "&Import from Argo and Elyra",
+        "Export to &Argo",
+    ], guides  # Help opens them installed
