@@ -17,6 +17,8 @@ the workflow's ``settings.libraries``, then ``$WEFT_LIBRARY_PATH``. Each is name
 folder's name. ``settings.libraries`` is written in a workflow someone may hand to you, so its
 folders must lie inside the workflow's folder (symlinks followed), as ``build:`` and ``workdir``
 must: a library elsewhere is one the person running declares (``--library``, the environment).
+A workflow included by another (``workflow:``) is given every folder its includer sees first, so
+its own ``settings.libraries`` only add names (``engine.workflow.loader.handed_down``).
 
 Nothing is cached between calls: a library changed on disk is seen by the next load.
 """
