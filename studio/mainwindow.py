@@ -522,8 +522,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _node_asks(self, node_id: str, force: bool = False) -> None:
         """A node waits for an answer: select it, so its question shows in the Run panel
-        (unless another node is selected, which a new question does not take away)."""
+        (unless another node is selected, which a new question does not take away). A node
+        inside a folded `workflow:` node is drawn first (the group is expanded)."""
         if force or not self.canvas.selected_ids():
+            self.canvas.run_layer.reveal(node_id)
             self.canvas.select([node_id])
             self.show_page(self.run_panel)
 

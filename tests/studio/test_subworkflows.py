@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from PySide6 import QtWidgets
 
-from engine.events import NodeState
+from engine.events import NodeState, RunState
 from engine.workflow.model import NodeSpec
 from studio.model.document import Document
+from tests.engine.conftest import view
 from tests.studio.conftest import run_to_end
 
 
@@ -83,3 +86,39 @@ def test_a_run_shows_the_workflow_node_with_its_inner_nodes_state(qtbot: Any, wi
     assert layer.stack_action("left/square") == "Collapse"
     assert layer.toggle("left/square")
     assert not any(n.startswith("left/") for n in layer.items)
+
+
+def test_answering_a_question_inside_an_included_workflow_uses_the_texts_the_run_recorded(
+    qtbot: Any, window: Any, home: Path, tmp_path: Path
+) -> None:
+    """A node inside a `workflow:` node asks: its question shows by itself, and the answer is
+    read with the run's types from the workflow the run started with, included files too, so
+    breaking the included file on disk meanwhile does not stop it."""
+    py = sys.executable
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ask.py").write_text("import weft_task\nweft_task.ask('Deploy?', {'approve': 'bool'})\n")
+    gate = tmp_path / "sub" / "gate.weft.yaml"
+    gate.write_text(
+        "weft: 1\noutputs: {approve: ask.approve}\nnodes:\n"
+        f"  - {{id: ask, command: [{py!r}, ask.py], outputs: {{approve: bool}}}}\n"
+    )
+    got = tmp_path / "got.json"
+    deploy = [py, "-c", f"import json, weft_task as w; open({str(got)!r}, 'w').write(json.dumps(w.inputs))"]
+    top = tmp_path / "top.weft.yaml"
+    top.write_text(
+        "weft: 1\nnodes:\n  - {id: gate, workflow: sub/gate.weft.yaml}\n"
+        f"  - {{id: deploy, command: {deploy!r}, inputs: {{approve: bool}}}}\n"
+        "edges:\n  - {from: gate.approve, to: deploy.approve}\n"
+    )
+    assert window.open(top)
+    run_id = window.runs.start()
+    form = window.run_panel.question
+    # the question comes to the front by itself: the folded `gate` is expanded, its node chosen
+    qtbot.waitUntil(lambda: form.isVisible() and form.node == "gate/ask", timeout=30000)
+    assert window.canvas.selected_ids() == ["gate/ask"] and "gate/ask" in window.canvas.run_layer.items
+    gate.write_text("weft: 1\nnodes: [\n")  # broken on disk: not even YAML
+    sent, said = window.runs.answer(run_id, "gate/ask", {"approve": "bool"}, {"approve": True})
+    assert sent, said
+    assert window.runs.wait(60)
+    assert view(home, run_id).state is RunState.SUCCEEDED
+    assert json.loads(got.read_text()) == {"approve": True}
