@@ -75,6 +75,14 @@ def libraries(extra: Iterable[Path | str] = (), declared: Iterable[Path | str] =
     return {name: _real(folder) for name, folder in named.items()}
 
 
+def seen_from(declared: Iterable[str], workflow_folder: Path, extra: Iterable[Path | str] = ()) -> dict[str, Path]:
+    """The library folders by name that a workflow in ``workflow_folder`` with
+    ``settings.libraries`` ``declared`` sees (``extra``: the command line's, or those an including
+    workflow hands down). Entries that may not be used are left out; the loader reports them."""
+    usable = [workflow_folder / text for text in declared if declared_problem(text, workflow_folder) is None]
+    return libraries(extra, usable)
+
+
 def declared_problem(text: str, workflow_folder: Path) -> str | None:
     """Why ``settings.libraries`` entry ``text`` (relative to the workflow's folder) may not be
     used, or None."""

@@ -12,8 +12,11 @@ from PySide6 import QtWidgets
 from engine.events import NodeState, RunState
 from engine.workflow.model import NodeSpec
 from studio.model.document import Document
+from tests.conftest import ROOT
 from tests.engine.conftest import view
 from tests.studio.conftest import run_to_end
+
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 def test_a_workflow_node_has_its_sub_workflows_ports(examples: Path) -> None:
@@ -122,3 +125,44 @@ def test_answering_a_question_inside_an_included_workflow_uses_the_texts_the_run
     assert window.runs.wait(60)
     assert view(home, run_id).state is RunState.SUCCEEDED
     assert json.loads(got.read_text()) == {"approve": True}
+
+
+def test_the_library_nesting_example_runs_and_left_expands_to_its_inner_and_created_nodes(
+    qtbot: Any, window: Any, examples: Path
+) -> None:
+    """resources/examples/library-nesting.weft.yaml: `numbers:summary` twice (a library named in
+    its settings), which includes `numbers:square-sum`, whose planner creates nodes."""
+    assert window.open(examples / "library-nesting.weft.yaml")
+    doc = window.document
+    assert doc.complete, doc.problems
+    for node in ("left", "right"):
+        item = window.canvas.item(node)
+        assert not item.problem, item.problem
+        assert doc.ports(node) == ({"path": "file"}, {"total": "int", "line": "str"})
+    assert window.problems.messages() == []
+    # opened from its node, `numbers:summary` sees the library it was found in (as in a run)
+    assert window.open_subworkflow("left")
+    assert window.document.path == (examples / "numbers" / "summary.weft.yaml").resolve()
+    assert window.document.problems == [] and not window.canvas.item("squares").problem
+    assert window.document.ports("squares") == ({"path": "file"}, {"total": "int", "count": "int"})
+    assert window.back_to(0) and window.document.path == (examples / "library-nesting.weft.yaml").resolve()
+    model = run_to_end(qtbot, window)
+    assert model.state is RunState.SUCCEEDED, model.summary()
+    assert model.nodes["report"].outputs == {"total": 55}
+    layer = window.canvas.run_layer
+    layer.flush()
+    for node, count in (("left", 7), ("right", 6)):  # plan, join, describe and the created ones
+        item = window.canvas.item(node)
+        assert item.run_state is NodeState.SUCCEEDED and f"{count} of {count} inner nodes finished" in item.note
+    assert not any(n.startswith(("left/", "right/")) for n in layer.items)
+    assert layer.toggle("left")
+    created = {"left/squares/m-1", "left/squares/m-2", "left/squares/m-3", "left/squares/sum"}
+    assert {"left/squares/plan", "left/squares/join", "left/describe", *created} <= set(layer.items)
+    assert all(layer.items[n].run_state is NodeState.SUCCEEDED for n in created)
+    assert not any(n.startswith("right/") for n in layer.items)
+    window.resize(2000, 1100)
+    QtWidgets.QApplication.processEvents()
+    window.canvas.fit()
+    QtWidgets.QApplication.processEvents()
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert window.grab().save(str(ARTIFACTS / "studio-library-nesting-left-expanded.png"))
