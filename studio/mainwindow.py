@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from engine.errors import InvalidInput, Problem, WorkflowInvalid
 from engine.events import NodeState, RunState
 from engine.imports import import_path, output_name
 from engine.promises.registered import registration_problems
-from engine.workflow.loader import read_text_leniently
+from engine.workflow.loader import handed_down, read_text_leniently
 from studio import export, help, theme
 from studio.actions import Actions, Slots
 from studio.breadcrumbs import Breadcrumbs
@@ -78,6 +79,8 @@ class MainWindow(QtWidgets.QMainWindow):
         column.setSpacing(0)
         column.addWidget(self.banner)
         self.breadcrumbs = Breadcrumbs()
+        #: the library folders each file of the breadcrumb trail was opened with
+        self._inherited: dict[Path, list[str]] = {}
         self.breadcrumbs.chosen.connect(self.back_to)
         column.addWidget(self.breadcrumbs)
         column.addWidget(self.canvas.viewer, 1)
@@ -282,16 +285,17 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.open(path)
 
-    def open(self, path: str | Path, quiet: bool = False) -> bool:
+    def open(self, path: str | Path, quiet: bool = False, inherited: Sequence[str] = ()) -> bool:
         """Open a workflow file; invalid text opens with its problems listed, each located.
 
         ``quiet``: no dialog when the file cannot be read at all (start-up from the command line);
-        the reason is in ``last_error`` and in the problems panel.
+        the reason is in ``last_error`` and in the problems panel. ``inherited``: the library
+        folders the workflow it was opened from hands down to it (as a run would).
         """
         if self.runs.running or not self.maybe_save():
             return False
         try:
-            document = Document.open(path)
+            document = Document.open(path, inherited)
         except InvalidInput as exc:
             self.last_error = str(exc)
             if quiet:
@@ -381,7 +385,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def validate(self) -> bool:
         text = self.document.text()
         _wf, loaded, problems = read_text_leniently(
-            text, str(self.document.path or "<unsaved workflow>"), self.document.path
+            text, str(self.document.path or "<unsaved workflow>"), self.document.path, self.document.inherited_libraries
         )
         broken = registration_problems(loaded) if loaded is not None else []
         if loaded is not None and not broken:
@@ -584,8 +588,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _node_asks(self, node_id: str, force: bool = False) -> None:
         """A node waits for an answer: select it, so its question shows in the Run panel
-        (unless another node is selected, which a new question does not take away)."""
+        (unless another node is selected, which a new question does not take away). A node
+        inside a folded `workflow:` node is drawn first (the group is expanded)."""
         if force or not self.canvas.selected_ids():
+            self.canvas.run_layer.reveal(node_id)
             self.canvas.select([node_id])
             self.show_page(self.run_panel)
 
@@ -618,7 +624,10 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         here = self.document.path
         trail = list(self.breadcrumbs.trail) or ([here] if here else [])
-        if not self.open(sub.path):
+        inherited = handed_down(self.document.libraries())
+        if here is not None:
+            self._inherited[here] = list(self.document.inherited_libraries)
+        if not self.open(sub.path, inherited=inherited):
             return False
         self.breadcrumbs.set_trail([*trail, sub.path.resolve()])
         return True
@@ -626,7 +635,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def back_to(self, index: int) -> bool:
         """Go back to the ``index``-th file of the breadcrumb trail."""
         trail = list(self.breadcrumbs.trail)
-        if not 0 <= index < len(trail) - 1 or not self.open(trail[index]):
+        if not 0 <= index < len(trail) - 1 or not self.open(
+            trail[index], inherited=self._inherited.get(trail[index], ())
+        ):
             return False
         self.breadcrumbs.set_trail(trail[: index + 1])
         return True

@@ -28,11 +28,11 @@ from engine import collector
 from engine.errors import InvalidInput, WorkflowInvalid
 from engine.events import PromiseBroken, RunState
 from engine.history.fold import CHATTER
+from engine.history.recorded import load_recorded
 from engine.history.store import Store
 from engine.languages.porttypes import TypeRegistry
 from engine.promises.keeper import breached_by
 from engine.running.control import check_answer_of, check_restart, value_from_text
-from engine.workflow.loader import load_text
 from studio.bridge import EventBridge
 from studio.model.document import Document
 from studio.model.runmodel import LOG_LINES, RunModel
@@ -290,10 +290,8 @@ class RunView(QtCore.QObject):
     def _registry(self, store: Store, run_id: str) -> TypeRegistry:
         registry = self._registries.get(run_id)
         if registry is None:
-            row = store.run(run_id)
-            path = Path(row["path"]) if row.get("path") else None
-            libraries = (row.get("settings") or {}).get("libraries") or ()  # the folders the run saw
-            registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path, libraries).registry
+            # the text, libraries and included files the run started with, not those on disk now
+            registry = load_recorded(store.run(run_id), run_id).registry
             self._registries[run_id] = registry
         return registry
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidInput, TypeSyntaxError, ValueTypeError
 from engine.events import NodeState, RunState
 from engine.history.fold import snapshot
+from engine.history.recorded import load_recorded
 from engine.history.store import Store
 from engine.languages.porttypes import Optional, Primitive, TypeRegistry
 from engine.promises.graph import RunGraph
-from engine.workflow.loader import load_text
 
 
 def restart_sets(graph: RunGraph, named: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -217,10 +216,7 @@ def check_answer_of(
     record = view.nodes[node]
     if record.state is not NodeState.WAITING or record.question is None:
         raise InvalidInput(f"cannot answer: node '{node}' of run {run_id} is not waiting (it is {record.state})")
-    path = Path(row["path"]) if row.get("path") else None
-    settings = row.get("settings") or {}
-    libraries, texts = settings.get("libraries") or (), settings.get("included")
-    registry = load_text(row.get("text") or "", row.get("path") or f"run {run_id}", path, libraries, texts).registry
+    registry = load_recorded(row, run_id).registry
     return state, answer_values(record.question["fields"], sets, json_text, registry)
 
 

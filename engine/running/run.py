@@ -17,7 +17,6 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from engine import collector
@@ -46,6 +45,7 @@ from engine.events import (
 from engine.executors import make_executor
 from engine.executors.base import Executor
 from engine.history.fold import RunSnapshot
+from engine.history.recorded import load_recorded
 from engine.history.store import LEASE, Store, WriteRetry, busy_patience
 from engine.languages.iterations import is_iteration
 from engine.promises.graph import Mutation, RunGraph
@@ -58,7 +58,7 @@ from engine.running.reach import CONFINING, confine
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
 from engine.running.taskspec import inputs_for, task_spec
-from engine.workflow.loader import Loaded, load_text, run_libraries
+from engine.workflow.loader import Loaded, run_libraries
 from engine.workflow.model import ResolvedNode
 from engine.workflow.nesting import expand, in_group, rebase_created
 from engine.workflow.writer import edge_data, node_data, promise_data
@@ -299,12 +299,9 @@ class Run:
         ended or interrupted run: `weft restart`). Whether the run's state allows it is the
         caller's check (``engine.running.control``)."""
         row = store.run(run_id)
-        path = Path(row["path"]) if row.get("path") else None
         text = row.get("text") or ""
         settings = row.get("settings") or {}
-        loaded = load_text(
-            text, row.get("path") or f"run {run_id}", path, settings.get("libraries") or (), settings.get("included")
-        )
+        loaded = load_recorded(row, run_id)
         run = cls(
             loaded,
             store,

@@ -17,6 +17,8 @@ the workflow's ``settings.libraries``, then ``$WEFT_LIBRARY_PATH``. Each is name
 folder's name. ``settings.libraries`` is written in a workflow someone may hand to you, so its
 folders must lie inside the workflow's folder (symlinks followed), as ``build:`` and ``workdir``
 must: a library elsewhere is one the person running declares (``--library``, the environment).
+A workflow included by another (``workflow:``) is given every folder its includer sees first, so
+its own ``settings.libraries`` only add names (``engine.workflow.loader.handed_down``).
 
 Nothing is cached between calls: a library changed on disk is seen by the next load.
 """
@@ -72,6 +74,14 @@ def libraries(extra: Iterable[Path | str] = (), declared: Iterable[Path | str] =
         folder = _real(entry)
         named.setdefault(folder.name, folder)
     return {name: _real(folder) for name, folder in named.items()}
+
+
+def seen_from(declared: Iterable[str], workflow_folder: Path, extra: Iterable[Path | str] = ()) -> dict[str, Path]:
+    """The library folders by name that a workflow in ``workflow_folder`` with
+    ``settings.libraries`` ``declared`` sees (``extra``: the command line's, or those an including
+    workflow hands down). Entries that may not be used are left out; the loader reports them."""
+    usable = [workflow_folder / text for text in declared if declared_problem(text, workflow_folder) is None]
+    return libraries(extra, usable)
 
 
 def declared_problem(text: str, workflow_folder: Path) -> str | None:

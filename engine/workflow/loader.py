@@ -136,9 +136,10 @@ def workflow_target(
     return import_target(ref, base, roots, known)
 
 
-#: Workflows read while loading one file, by real path (a library workflow used a thousand
-#: times is read once): the loaded workflow, or None, and its problems.
-Included = dict[Path, tuple["Loaded | None", list[Problem]]]
+#: Workflows read while loading one file, by real path and the library folders handed down to
+#: it (a library workflow used a thousand times is read once): the loaded workflow, or None,
+#: and its problems.
+Included = dict[tuple[Path, tuple[str, ...]], tuple["Loaded | None", list[Problem]]]
 
 
 def load_file(path: str | Path, libraries: Sequence[Path | str] = ()) -> Loaded:
@@ -248,7 +249,7 @@ def _read_leniently(
         for node, where in zip(workflow.nodes, node_paths, strict=True):
             if node.workflow:
                 at = source.at(where + ("workflow",))
-                sub = _include(node.workflow, base, roots, known, extra, here, included, texts, at, problems)
+                sub = _include(node.workflow, base, roots, known, here, included, texts, at, problems)
                 if sub is not None:
                     workflow.included[node.id] = sub
     del data, doc  # everything read is in the records now: the parsed text goes before validating
@@ -268,7 +269,6 @@ def _include(
     base: Path,
     roots: list[Path],
     known: dict[str, Path],
-    extra: Sequence[Path | str],
     chain: tuple[Path, ...],
     included: Included,
     texts: dict[str, str],
@@ -277,7 +277,11 @@ def _include(
 ) -> Loaded | None:
     """The workflow a ``workflow:`` node names, loaded (and its own included workflows), or None
     with its problems reported where they are (each names its own file, once however often the
-    workflow is used)."""
+    workflow is used).
+
+    The included workflow sees every library the including one sees, under the same names
+    (``handed_down``), and adds the folders of its own ``settings.libraries`` under names not
+    taken yet: a name means one folder from the top workflow down."""
     target, outside = workflow_target(ref, base, roots, known)
     if outside is not None:
         problems.add(at, f"workflow: {ref}: {outside}")
@@ -286,7 +290,9 @@ def _include(
         files = " -> ".join(str(p) for p in (*chain[chain.index(target) :], target))
         problems.add(at, f"workflow: {ref}: a workflow includes itself: {files}")
         return None
-    if target not in included:
+    inherited = handed_down(known)
+    key = (target, tuple(inherited))
+    if key not in included:
         text = texts.get(str(target))
         if text is None:  # not recorded by the run being resumed (or no run): read it now
             try:
@@ -294,10 +300,10 @@ def _include(
             except Unreadable as exc:
                 problems.add(at, f"workflow: {ref}: {exc}")
                 return None
-        _, loaded, found = _read_leniently(text, str(target), target, extra, chain, included, texts)
-        included[target] = (loaded, found.problems)
+        _, loaded, found = _read_leniently(text, str(target), target, inherited, chain, included, texts)
+        included[key] = (loaded, found.problems)
         problems.problems.extend(found.problems)
-    return included[target][0]  # if None, its problems were reported with their own files
+    return included[key][0]  # if None, its problems were reported with their own files
 
 
 def load_library(path: str | Path) -> tuple[dict[str, OperatorSpec], dict[str, dict[str, str]], list[Problem]]:
@@ -438,7 +444,15 @@ def _rebase(op: OperatorSpec, lib_dir: Path, base: Path) -> OperatorSpec:
 def run_libraries(workflow: Workflow) -> list[str]:
     """The library folders a run of ``workflow`` saw besides ``weft`` and ``my``, in the order
     that names them the same way again: a resumed run loads its text with these."""
-    return [str(folder) for name, folder in workflow.library_folders.items() if name not in (SHIPPED, MINE)]
+    return handed_down(workflow.library_folders)
+
+
+def handed_down(known: dict[str, Path]) -> list[str]:
+    """The library folders of ``known`` besides ``weft`` and ``my`` (which every workflow sees),
+    in the order that names them the same way again (each folder is named by its folder name):
+    what an included workflow is given before its own ``settings.libraries``, and what a run
+    records for ``weft resume``."""
+    return [str(folder) for name, folder in known.items() if name not in (SHIPPED, MINE)]
 
 
 def _library_folders(

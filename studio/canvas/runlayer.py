@@ -469,6 +469,13 @@ class RunLayer:
         self.canvas.frames.schedule()
         return True
 
+    def reveal(self, node_id: str) -> None:
+        """Draw run node ``node_id`` if a folded `workflow:` node stands for it (a question
+        inside it is answered on the node that asks, so that node must be on the canvas)."""
+        group = self.folds.folded(node_id)
+        if group is not None and self.model is not None and self.folds.loop_of(node_id) is None:
+            self._toggle_fold(group)
+
     def _toggle_fold(self, group: str) -> bool:
         model = self.model
         assert model is not None

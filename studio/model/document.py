@@ -18,6 +18,7 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import networkx as nx
 from engine.errors import ExpressionError, Problem, TypeSyntaxError
 from engine.languages import expr
 from engine.languages.porttypes import TypeRegistry
+from engine.workflow.libraries import seen_from
 from engine.workflow.loader import read_text, read_text_leniently
 from engine.workflow.loops import Loop, find_loops
 from engine.workflow.model import EdgeSpec, NodeSpec, OperatorSpec, PromiseSpec, ResolvedNode, Workflow, resolve_node
@@ -91,6 +93,9 @@ class Document:
         self.source_text = source_text
         self.path = Path(path).resolve() if path else None
         self.workflow.path = self.path
+        #: library folders a workflow that includes this one hands down to it (when it was
+        #: opened from a `workflow:` node): its own names come after them, as in a run
+        self.inherited_libraries: list[str] = []
         #: problems the text had when it was opened (the document holds what was readable)
         self.problems: list[Problem] = list(problems or [])
         self.events = Events(
@@ -119,16 +124,19 @@ class Document:
     # -- opening and saving -----------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> Document:
-        """Read a workflow file; with problems, the document holds what could be read."""
+    def open(cls, path: str | Path, inherited: Sequence[str] = ()) -> Document:
+        """Read a workflow file; with problems, the document holds what could be read.
+        ``inherited``: the library folders a workflow that includes it hands down."""
         path = Path(path)
         text = read_text(path)  # InvalidInput (no such file, not UTF-8) goes to the caller
-        workflow, _loaded, problems = read_text_leniently(text, str(path), path.resolve())
-        return (
+        workflow, _loaded, problems = read_text_leniently(text, str(path), path.resolve(), inherited)
+        document = (
             cls(workflow, path, problems.problems, text)
             if workflow is not None
             else cls(Workflow(name=path.name.split(".")[0]), path, problems.problems)
         )
+        document.inherited_libraries = list(inherited)
+        return document
 
     @classmethod
     def from_text(cls, text: str, path: Path | None = None, file: str = "<text>") -> Document:
@@ -268,7 +276,14 @@ class Document:
         spec = self.node(node) if isinstance(node, str) else node
         if spec is None or not spec.workflow:
             return None
-        return subworkflows.resolve(spec.workflow, self.path)
+        return subworkflows.resolve(spec.workflow, self.path, self.libraries())
+
+    def libraries(self) -> dict[str, Path]:
+        """The library folders this workflow sees by name: every workflow's, its own
+        ``settings.libraries`` and those a workflow that includes it hands down (``inherited``:
+        set when it was opened from a `workflow:` node), as a run would see them."""
+        base = self.path.parent if self.path else Path.cwd()
+        return seen_from(self.workflow.settings.libraries or [], base, self.inherited_libraries)
 
     def ports(self, node: NodeSpec | str) -> tuple[dict[str, str], dict[str, str]]:
         resolved = self.resolved(node)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import Problem
+from engine.workflow.libraries import libraries
 from engine.workflow.loader import (
     LIBRARY_SUFFIX,
     MAX_WORKFLOW_BYTES,
-    library_folders,
+    handed_down,
     read_bounded,
     read_text_leniently,
     workflow_target,
@@ -40,39 +41,46 @@ class SubWorkflow:
     members: tuple[str, ...] = ()
 
 
-_cache: dict[Path, tuple[float, SubWorkflow]] = {}
+_cache: dict[tuple[Path, tuple[str, ...]], tuple[float, SubWorkflow]] = {}
 
 
-def resolve(ref: str, including: Path | None) -> SubWorkflow:
+def resolve(ref: str, including: Path | None, known: dict[str, Path] | None = None) -> SubWorkflow:
     """The sub-workflow ``ref`` names, written in the file ``including`` (None: unsaved, so
-    relative to the current folder, as a run of it would be)."""
+    relative to the current folder, as a run of it would be); ``known`` are the library folders
+    the including workflow sees (``engine.workflow.libraries.seen_from``; default: only those every
+    workflow sees). As in a run, the sub-workflow sees them too."""
     base = including.parent if including else Path.cwd()
-    target, outside = workflow_target(ref, base, [real_path(base), *library_folders()])
+    known = known if known is not None else libraries()
+    target, outside = workflow_target(ref, base, [real_path(base), *known.values()], known)
     if outside is not None:
         return SubWorkflow(ref, target, problem=f"workflow: {ref}: {outside}")
     try:
         stamp = target.stat().st_mtime
     except OSError:
         return SubWorkflow(ref, target, problem=f"workflow: {ref}: no such file {target}")
-    hit = _cache.get(target)
+    inherited = handed_down(known)
+    key = (target, tuple(inherited))
+    hit = _cache.get(key)
     if hit is not None and hit[0] == stamp:
         return SubWorkflow(ref, hit[1].path, hit[1].inputs, hit[1].outputs, hit[1].problem, hit[1].members)
-    sub = _read(ref, target)
-    _cache[target] = (stamp, sub)
+    sub = _read(ref, target, inherited)
+    _cache[key] = (stamp, sub)
     return sub
 
 
 def forget(path: Path) -> None:
     """Read ``path`` again next time (it was just written: its time stamp may not have moved)."""
-    _cache.pop(Path(path).resolve(), None)
+    real = Path(path).resolve()
+    for key in [key for key in _cache if key[0] == real]:
+        del _cache[key]
 
 
-def _read(ref: str, target: Path) -> SubWorkflow:
+def _read(ref: str, target: Path, inherited: list[str]) -> SubWorkflow:
     try:
         text = read_bounded(target, MAX_WORKFLOW_BYTES)
     except Exception as exc:  # Unreadable, or an OS error: said on the node
         return SubWorkflow(ref, target, problem=f"workflow: {ref}: {exc}")
-    workflow, loaded, found = read_text_leniently(text, str(target), target, (target,))
+    workflow, loaded, found = read_text_leniently(text, str(target), target, inherited, chain=(target,))
     if workflow is None:
         return SubWorkflow(ref, target, problem=_first(found.problems))
     members = tuple(n.id for n in workflow.nodes)

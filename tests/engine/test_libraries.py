@@ -325,3 +325,81 @@ def test_loading_sees_a_changed_library_at_once(tmp_path: Path) -> None:
     assert load_file(path, [lib]).workflow.library["live:shout"].outputs == {"said": "str"}
     text(lib / "tools.weft.yaml", TOOLS.replace("{said: str}", "{said: int}"))
     assert load_file(path, [lib]).workflow.library["live:shout"].outputs == {"said": "int"}
+
+
+def nested_project(tmp_path: Path) -> tuple[Path, Path]:
+    """A library `kit` (an operator and two workflows, `outer` naming `kit:inner` by the library's
+    name and declaring no library of its own) and a folder of a workflow that uses it."""
+    kit = library(tmp_path / "project" / "libs" / "kit", tools=TOOLS, ops_shout=SHOUT)
+    text(kit / "outer.weft.yaml", "weft: 1\nnodes:\n  - {id: deeper, workflow: 'kit:inner'}\n")
+    inner = "weft: 1\nnodes:\n  - {id: s, operator: 'kit:shout', params: {word: deep}}\n"
+    text(kit / "inner.weft.yaml", inner)
+    return tmp_path / "project", kit
+
+
+def test_an_included_workflow_sees_the_libraries_of_the_workflow_that_includes_it(
+    tmp_path: Path, weft: Any, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, kit = nested_project(tmp_path)
+    declared = text(
+        project / "top.weft.yaml",
+        "weft: 1\nsettings: {libraries: [libs/kit]}\nnodes:\n  - {id: a, workflow: 'kit:outer'}\n",
+    )
+    done = weft("run", declared, "--json")
+    assert done.code == 0 and done.json()["state"] == "succeeded", done.err
+    show = weft("show", "last", "--json").json()
+    by_id = {n["id"]: n for n in show["nodes"]}
+    assert by_id["a/deeper/s"]["operator"] == "kit:shout" and by_id["a/deeper/s"]["state"] == "succeeded"
+    assert show["outputs"]["a/deeper/s"] == {"said": "DEEP"}
+    assert weft("restart", "last", "a/deeper/s", "--json").json()["state"] == "succeeded"  # recorded, found again
+
+    # --library and $WEFT_LIBRARY_PATH reach every level as well
+    bare = text(project / "bare.weft.yaml", "weft: 1\nnodes:\n  - {id: a, workflow: 'kit:outer'}\n")
+    refused = weft("validate", bare)
+    assert refused.code == 2 and f"{bare}:3:24: error: workflow: kit:outer: no library named 'kit'" in refused.err
+    assert weft("validate", bare, "--library", kit).code == 0
+    monkeypatch.setenv("WEFT_LIBRARY_PATH", str(kit))
+    assert weft("validate", bare).code == 0
+    monkeypatch.delenv("WEFT_LIBRARY_PATH")
+
+    # without the including workflow, the library workflow alone does not know `kit`
+    alone = weft("validate", kit / "outer.weft.yaml")
+    assert alone.code == 2 and "workflow: kit:inner: no library named 'kit'" in alone.err
+
+
+def test_an_included_workflows_own_libraries_add_names_and_stay_in_its_folder(tmp_path: Path, weft: Any) -> None:
+    project, kit = nested_project(tmp_path)
+    # `part` names a library of its own (`extra`), and one called `kit` too: the including
+    # workflow's `kit` keeps its meaning inside (a name is one folder from the top down)
+    library(project / "part" / "extra", tools=TOOLS.replace("shout", "whisper"), ops_whisper=SHOUT)
+    text(project / "part" / "kit" / "inner.weft.yaml", "weft: 1\nnodes:\n  - {id: other, command: [python3, -c, '']}\n")
+    text(
+        project / "part" / "part.weft.yaml",
+        """\
+        weft: 1
+        settings: {libraries: [extra, kit]}
+        nodes:
+          - {id: w, operator: "extra:whisper", params: {word: psst}}
+          - {id: k, workflow: "kit:inner"}
+        """,
+    )
+    top = text(
+        project / "top.weft.yaml",
+        "weft: 1\nsettings: {libraries: [libs/kit]}\nnodes:\n  - {id: p, workflow: part/part.weft.yaml}\n",
+    )
+    loaded = load_file(top)
+    part = loaded.workflow.included["p"].workflow
+    assert part.library_folders["kit"] == kit.resolve() and part.library_folders["extra"].name == "extra"
+    assert [n.id for n in loaded.workflow.included["p"].workflow.included["k"].workflow.nodes] == ["s"]
+    assert "extra" not in loaded.workflow.library_folders  # its names are its own, not the includer's
+
+    # an included workflow's settings.libraries still may not leave its own folder
+    text(
+        project / "part" / "part.weft.yaml",
+        "weft: 1\nsettings: {libraries: [../libs/kit]}\nnodes:\n  - {id: k, workflow: 'kit:inner'}\n",
+    )
+    refused = weft("validate", top)
+    assert refused.code == 2
+    assert f"{project / 'part' / 'part.weft.yaml'}:2:24: error: library '../libs/kit' leaves the workflow's folder" in (
+        refused.err
+    )

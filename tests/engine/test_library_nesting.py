@@ -2,7 +2,8 @@
 workflow uses the library workflow `numbers:summary` twice, which includes `square-sum`, a map
 under a shape promise. Through the `weft` command line, locally and on Docker: values flow in
 and out, ids are prefixed, promises hold; an inner node that fails, then `weft restart` of it.
-Then run control inside the nesting: kill -9 and `weft resume`, and the cache."""
+Then run control inside the nesting: kill -9 and `weft resume`, and the cache (also when a data
+file changes)."""
 
 from __future__ import annotations
 
@@ -89,37 +90,52 @@ def test_three_levels_run_with_prefixed_ids_values_and_promises(
         assert containers_of(request.getfixturevalue("docker_client"), show["run"]) == []
 
 
+FAILING_SQUARE = """\
+import sys
+
+import weft_task as weft
+
+x = weft.params["x"]
+if x == 2:
+    sys.exit(f"cannot square {x}")
+weft.output("y", x * x)
+"""
+
+
 def test_an_inner_node_fails_and_restarting_it_reruns_only_it_and_downstream(
     weft: Any, home: Path, example: Path, executor: str
 ) -> None:
-    data = example.parent / "data" / "left-numbers.txt"
-    data.write_text("1\ntwo\n3\n")
+    """A created node two levels down fails (only the left file has a 2); fixing its script and
+    restarting it runs it and what depends on it again, across the group boundaries."""
+    square = example.parent / "numbers" / "ops" / "square.py"
+    good = square.read_text()
+    square.write_text(FAILING_SQUARE)
     code, show = run(weft, example, executor)
     assert code == 1 and show["state"] == "failed"
     st = states(show)
-    assert st["left/squares/plan"] == "failed"
-    assert "exited with code 1" in {n["id"]: n for n in show["nodes"]}["left/squares/plan"]["reason"]
-    for node in ("left/squares/join", "left/describe", "report"):  # out of the group, as out of a node
+    assert st["left/squares/m-2"] == "failed"
+    assert "exited with code 1" in {n["id"]: n for n in show["nodes"]}["left/squares/m-2"]["reason"]
+    for node in ("left/squares/sum", "left/squares/join", "left/describe", "report"):  # out of the group too
         assert st[node] == "skipped", (node, st)
     assert all(st[n] == "succeeded" for n in RIGHT), st
     assert st["left"] == "failed" and st["left/squares"] == "failed" and st["right"] == "succeeded"
-    assert "line 2 of data/left-numbers.txt is not a whole number" in weft("logs", show["run"], "left/squares/plan").out
+    assert "cannot square 2" in weft("logs", show["run"], "left/squares/m-2").out
     run_id = show["run"]
     before = view(home, run_id)
 
-    data.write_text("1\n2\n3\n")
-    again = weft("restart", run_id, "left/squares/plan", "--json", timeout=300)
+    square.write_text(good)
+    again = weft("restart", run_id, "left/squares/m-2", "--json", timeout=300)
     assert again.code == 0, again.err
     after = view(home, run_id)
     assert after.state is RunState.SUCCEEDED
-    assert after.nodes["left/squares/plan"].attempt == 2
-    for node in ("left/squares/join", "left/describe", "report"):  # downstream, across two group edges
+    assert after.nodes["left/squares/m-2"].attempt == 2
+    for node in ("left/squares/sum", "left/squares/join", "left/describe", "report"):  # downstream, across groups
         assert after.nodes[node].state is NodeState.SUCCEEDED and after.nodes[node].attempt == 1, node
         assert after.nodes[node].started_at is not None
-    for node in ["files", *RIGHT]:  # untouched: never started again
+    for node in ["files", "left/squares/plan", "left/squares/m-1", "left/squares/m-3", *RIGHT]:  # never again
         assert after.nodes[node].attempt == 1, node
         assert after.nodes[node].started_at == before.nodes[node].started_at, node
-    assert after.nodes["left/squares/m-3"].created_by == "left/squares/plan"
+    assert after.nodes["left/squares/m-2"].created_by == "left/squares/plan"
     assert after.nodes["report"].outputs == {"total": 55}
     assert after.group_state("left") is NodeState.SUCCEEDED
     shown = weft("show", run_id, "--json").json()
@@ -196,6 +212,31 @@ def test_the_cache_reuses_a_whole_nested_workflow_and_reruns_exactly_what_change
     assert third["outputs"]["left/describe"]["line"] == "data/left-numbers.txt: 3 numbers, squares add up to 14"
 
 
+def test_under_the_cache_an_edited_data_file_reruns_exactly_the_nodes_that_read_it(
+    weft: Any, home: Path, example: Path
+) -> None:
+    """`files` names the data files in its argv (its key covers their content) and hands them on
+    as `file` values (keyed by content too): a stale `plan` is never reused."""
+    data = yaml.safe_load(example.read_text())
+    data["settings"]["cache"] = True
+    example.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, first = run(weft, example, "local")
+    assert code == 0 and first["outputs"]["report"] == {"total": 55}
+
+    (example.parent / "data" / "left-numbers.txt").write_text("1\n2\n4\n")  # 3 -> 4: only m-3 changes
+    code, second = run(weft, example, "local")
+    assert code == 0 and second["outputs"]["report"] == {"total": 1 + 4 + 16 + 41}
+    changed = {"left/squares/plan", "left/squares/m-3", "left/squares/sum", "left/squares/join", "left/describe"}
+    assert started_tasks(weft, second["run"]) == {"files", *changed, "report"}
+    assert second["outputs"]["left/describe"]["line"] == "data/left-numbers.txt: 3 numbers, sum of squares 21"
+
+    (example.parent / "data" / "right-numbers.txt").write_text("4\n5\n6\n")  # one number more
+    code, third = run(weft, example, "local")
+    assert code == 0 and third["outputs"]["report"] == {"total": 21 + 16 + 25 + 36}
+    assert {n for n in started_tasks(weft, third["run"]) if n.startswith("left")} == set()
+    assert "right/squares/m-3" in started_tasks(weft, third["run"])
+
+
 def test_restart_and_resume_load_the_included_files_the_run_started_with(weft: Any, home: Path, example: Path) -> None:
     """The top file's text is kept with the run; so are the texts of the files it includes, at
     every depth: editing (or breaking) them afterwards changes nothing for that run."""
@@ -209,8 +250,10 @@ def test_restart_and_resume_load_the_included_files_the_run_started_with(weft: A
     summary.write_text("weft: 1\nnodes: [\n")  # not even YAML any more
     square_sum.write_text(square_sum.read_text().replace("id: join", "id: gather").replace("join.", "gather."))
     assert weft("validate", example).code == 2
+    # the planner reads the copy `files` made in the workspace: fix the file, restart `files`
+    assert "line 2 of data/left-numbers.txt is not a whole number" in weft("logs", run_id, "left/squares/plan").out
     data.write_text("1\n2\n3\n")
-    again = weft("restart", run_id, "left/squares/plan", "--json", timeout=120)
+    again = weft("restart", run_id, "files", "--json", timeout=120)
     assert again.code == 0, again.err
     after = view(home, run_id)
     assert after.nodes["left/squares/join"].state is NodeState.SUCCEEDED  # the ids it started with

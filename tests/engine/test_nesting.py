@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from engine.errors import WorkflowInvalid
-from engine.events import NodeState
+from engine.events import GraphChanged, NodeState
 from engine.history.fold import aggregate_state
+from engine.history.store import Store
 from engine.workflow.loader import load_file
 from engine.workflow.nesting import expand
 from tests.engine.conftest import view
@@ -402,3 +403,31 @@ def test_globs_in_an_included_workflows_promises_match_its_own_node_ids() -> Non
     assert shape.args == "left/plan -> 'left/m-*'* -> 'sum-*' -> left/join" and shape.by == "left/*"
     full = scoped(PromiseSpec("only_nodes", {"match": ["other/x-*"]}))
     assert full.args["match"] == ["other/x-*"]  # written against full run ids: as written
+
+
+def test_the_graph_shows_the_loops_of_included_workflows_as_ghosts(weft: Any, home: Path, tmp_path: Path) -> None:
+    """Before any run (`weft graph FILE`) and at any event of a run, each use of an included
+    workflow's loop has its own "may repeat" ghost, hanging off its newest latch."""
+    top = loop_workflow(tmp_path)
+    drawn = weft("graph", top, "--format", "json").json()
+    ghosts = {n["owner"]: n for n in drawn["nodes"] if n["ghost"]}
+    assert set(ghosts) == {"left/check", "right/check"}
+    assert ghosts["left/check"]["label"] == "may repeat while `left/check`.more"
+    assert ghosts["left/check"]["match"] == ["left/body", "left/check"]
+    ghost_edges = {(e["from"], e["to"]) for e in drawn["edges"] if e["ghost"]}
+    assert ghost_edges == {("left/check", "ghost:left/check:loop"), ("right/check", "ghost:right/check:loop")}
+    dot = weft("graph", top).out
+    assert '"left/check" -> "ghost:left/check:loop" [style=dashed' in dot
+    assert '"ghost:right/check:loop" [label="may repeat while `right/check`.more"' in dot
+
+    run_id = weft("run", top, "--json").json()["run"]
+    store = Store(home)
+    try:
+        changes = [r.seq for r in store.events(run_id, (GraphChanged,)) if "left/body@2" in str(r.event)]
+    finally:
+        store.close()
+    at = weft("graph", run_id, "--at", str(changes[0]), "--format", "json").json()
+    assert "left/check@2" in {n["id"] for n in at["nodes"]}
+    assert [n["owner"] for n in at["nodes"] if n["ghost"] and n["owner"].startswith("left/")] == ["left/check@2"]
+    end = weft("graph", run_id, "--format", "json").json()
+    assert not [n for n in end["nodes"] if n["ghost"]]  # a finished run grows no more

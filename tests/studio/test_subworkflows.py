@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from PySide6 import QtWidgets
 
-from engine.events import NodeState
+from engine.events import NodeState, RunState
 from engine.workflow.model import NodeSpec
 from studio.model.document import Document
+from tests.conftest import ROOT
+from tests.engine.conftest import view
 from tests.studio.conftest import run_to_end
+
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 def test_a_workflow_node_has_its_sub_workflows_ports(examples: Path) -> None:
@@ -83,3 +89,80 @@ def test_a_run_shows_the_workflow_node_with_its_inner_nodes_state(qtbot: Any, wi
     assert layer.stack_action("left/square") == "Collapse"
     assert layer.toggle("left/square")
     assert not any(n.startswith("left/") for n in layer.items)
+
+
+def test_answering_a_question_inside_an_included_workflow_uses_the_texts_the_run_recorded(
+    qtbot: Any, window: Any, home: Path, tmp_path: Path
+) -> None:
+    """A node inside a `workflow:` node asks: its question shows by itself, and the answer is
+    read with the run's types from the workflow the run started with, included files too, so
+    breaking the included file on disk meanwhile does not stop it."""
+    py = sys.executable
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ask.py").write_text("import weft_task\nweft_task.ask('Deploy?', {'approve': 'bool'})\n")
+    gate = tmp_path / "sub" / "gate.weft.yaml"
+    gate.write_text(
+        "weft: 1\noutputs: {approve: ask.approve}\nnodes:\n"
+        f"  - {{id: ask, command: [{py!r}, ask.py], outputs: {{approve: bool}}}}\n"
+    )
+    got = tmp_path / "got.json"
+    deploy = [py, "-c", f"import json, weft_task as w; open({str(got)!r}, 'w').write(json.dumps(w.inputs))"]
+    top = tmp_path / "top.weft.yaml"
+    top.write_text(
+        "weft: 1\nnodes:\n  - {id: gate, workflow: sub/gate.weft.yaml}\n"
+        f"  - {{id: deploy, command: {deploy!r}, inputs: {{approve: bool}}}}\n"
+        "edges:\n  - {from: gate.approve, to: deploy.approve}\n"
+    )
+    assert window.open(top)
+    run_id = window.runs.start()
+    form = window.run_panel.question
+    # the question comes to the front by itself: the folded `gate` is expanded, its node chosen
+    qtbot.waitUntil(lambda: form.isVisible() and form.node == "gate/ask", timeout=30000)
+    assert window.canvas.selected_ids() == ["gate/ask"] and "gate/ask" in window.canvas.run_layer.items
+    gate.write_text("weft: 1\nnodes: [\n")  # broken on disk: not even YAML
+    sent, said = window.runs.answer(run_id, "gate/ask", {"approve": "bool"}, {"approve": True})
+    assert sent, said
+    assert window.runs.wait(60)
+    assert view(home, run_id).state is RunState.SUCCEEDED
+    assert json.loads(got.read_text()) == {"approve": True}
+
+
+def test_the_library_nesting_example_runs_and_left_expands_to_its_inner_and_created_nodes(
+    qtbot: Any, window: Any, examples: Path
+) -> None:
+    """resources/examples/library-nesting.weft.yaml: `numbers:summary` twice (a library named in
+    its settings), which includes `numbers:square-sum`, whose planner creates nodes."""
+    assert window.open(examples / "library-nesting.weft.yaml")
+    doc = window.document
+    assert doc.complete, doc.problems
+    for node in ("left", "right"):
+        item = window.canvas.item(node)
+        assert not item.problem, item.problem
+        assert doc.ports(node) == ({"path": "file"}, {"total": "int", "line": "str"})
+    assert window.problems.messages() == []
+    # opened from its node, `numbers:summary` sees the library it was found in (as in a run)
+    assert window.open_subworkflow("left")
+    assert window.document.path == (examples / "numbers" / "summary.weft.yaml").resolve()
+    assert window.document.problems == [] and not window.canvas.item("squares").problem
+    assert window.document.ports("squares") == ({"path": "file"}, {"total": "int", "count": "int"})
+    assert window.back_to(0) and window.document.path == (examples / "library-nesting.weft.yaml").resolve()
+    model = run_to_end(qtbot, window)
+    assert model.state is RunState.SUCCEEDED, model.summary()
+    assert model.nodes["report"].outputs == {"total": 55}
+    layer = window.canvas.run_layer
+    layer.flush()
+    for node, count in (("left", 7), ("right", 6)):  # plan, join, describe and the created ones
+        item = window.canvas.item(node)
+        assert item.run_state is NodeState.SUCCEEDED and f"{count} of {count} inner nodes finished" in item.note
+    assert not any(n.startswith(("left/", "right/")) for n in layer.items)
+    assert layer.toggle("left")
+    created = {"left/squares/m-1", "left/squares/m-2", "left/squares/m-3", "left/squares/sum"}
+    assert {"left/squares/plan", "left/squares/join", "left/describe", *created} <= set(layer.items)
+    assert all(layer.items[n].run_state is NodeState.SUCCEEDED for n in created)
+    assert not any(n.startswith("right/") for n in layer.items)
+    window.resize(2000, 1100)
+    QtWidgets.QApplication.processEvents()
+    window.canvas.fit()
+    QtWidgets.QApplication.processEvents()
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert window.grab().save(str(ARTIFACTS / "studio-library-nesting-left-expanded.png"))

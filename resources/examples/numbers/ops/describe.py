@@ -1,6 +1,9 @@
-"""One line about a file's numbers."""
+"""One line about a file's numbers (the file named by its path inside the workspace)."""
+
+import os
 
 import weft_task as weft
 
 i = weft.inputs
-weft.output("line", f"{i['path']}: {i['count']} numbers, sum of squares {i['total']}")
+name = os.path.relpath(i["path"], weft.workspace)
+weft.output("line", f"{name}: {i['count']} numbers, sum of squares {i['total']}")

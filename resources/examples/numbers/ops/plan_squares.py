@@ -1,11 +1,13 @@
-"""Reads whole numbers, one a line, from inputs.path; creates one `square` task per number and a
+"""Reads whole numbers, one a line, from the file inputs.path; creates one `square` task per number and a
 `sum` of their results wired into `join`, and promises that shape in the same change."""
 
+import os
 import sys
 
 import weft_task as weft
 
 numbers = []
+name = os.path.relpath(weft.inputs["path"], weft.workspace)  # as the workflow named it: data/...
 with open(weft.inputs["path"], encoding="utf-8") as lines:
     for i, line in enumerate(lines, 1):
         text = line.strip()
@@ -14,7 +16,7 @@ with open(weft.inputs["path"], encoding="utf-8") as lines:
         try:
             numbers.append(int(text))
         except ValueError:
-            sys.exit(f"line {i} of {weft.inputs['path']} is not a whole number")
+            sys.exit(f"line {i} of {name} is not a whole number")
 squares = [{"id": f"m-{i}", "operator": "square", "params": {"x": x}} for i, x in enumerate(numbers, 1)]
 total = {
     "id": "sum",
