@@ -29,14 +29,56 @@ def import_command(args: argparse.Namespace) -> int:
     imported = import_path(source, target, image_map(args.image_map))
     if target is None:
         sys.stdout.write(imported.text)
+        if imported.files:
+            print(
+                f"{source}: carries {len(imported.files)} file(s) the workflow's commands name; "
+                "-o FILE writes them beside FILE",
+                file=sys.stderr,
+            )
         return 0
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    carried = carried_files(imported.files, target, force=args.force)
+    for path, text in [*carried, (target, imported.text)]:
+        _write(path, text)
+    wf = imported.loaded.workflow
+    also = f", {len(carried)} file(s) beside it" if carried else ""
+    print(f"{target}: imported from {source} ({len(wf.nodes)} nodes, {len(wf.edges)} edges{also})", file=sys.stderr)
+    return 0
+
+
+def carried_files(files: dict[str, str], target: Path, *, force: bool) -> list[tuple[Path, str]]:
+    """Where the files a source carries go: beside the imported workflow, at the path relative
+    to its folder that they had beside the exported one. Every path is checked before anything
+    is written: one that leaves the folder (through ``..`` or a link) is refused, and so is an
+    existing file with other content, unless ``force``; one with the same content is left."""
+    folder = target.resolve().parent
+    out = []
+    for rel, text in files.items():
+        path = folder / rel
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(folder) or real == target.resolve():
+            raise InvalidInput(f"{target}: the carried file {rel!r} would leave the folder of {target.name}")
+        if real.is_dir():
+            raise InvalidInput(f"{path}: is a folder; the source carries a file there")
+        if real.exists():
+            try:
+                same = real.read_text(encoding="utf-8") == text
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if same:
+                continue
+            if not force:
+                raise InvalidInput(f"{path}: exists already with other content (--force writes over it)")
+        out.append((path, text))
+    return out
+
+
+def _write(path: Path, text: str) -> None:
+    """Through a temporary file, so a half-written file never exists."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        partial.write_text(imported.text, encoding="utf-8")
-        partial.replace(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise InvalidInput(f"{target}: cannot write: {exc.strerror or exc}") from None
-    wf = imported.loaded.workflow
-    print(f"{target}: imported from {source} ({len(wf.nodes)} nodes, {len(wf.edges)} edges)", file=sys.stderr)
-    return 0
+        raise InvalidInput(f"{path}: cannot write: {exc.strerror or exc}") from None
