@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.errors import InvalidInput
 from engine.imports import import_path
+from engine.imports.foreign import shown
 
 
 def image_map(pairs: list[str]) -> dict[str, str]:
@@ -50,15 +51,24 @@ def carried_files(files: dict[str, str], target: Path, *, force: bool) -> list[t
     to its folder that they had beside the exported one. Every path is checked before anything
     is written: one that leaves the folder (through ``..`` or a link) is refused, and so is an
     existing file with other content, unless ``force``; one with the same content is left."""
+    try:
+        return _placed(files, target, force)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a path here"
+        raise InvalidInput(f"{target}: cannot place the files the source carries: {reason}") from None
+
+
+def _placed(files: dict[str, str], target: Path, force: bool) -> list[tuple[Path, str]]:
     folder = target.resolve().parent
     out = []
     for rel, text in files.items():
         path = folder / rel
+        named = path if shown(rel) != "(not shown)" else folder / "(not shown)"  # never quote odd text
         real = Path(os.path.realpath(path))
         if not real.is_relative_to(folder) or real == target.resolve():
-            raise InvalidInput(f"{target}: the carried file {rel!r} would leave the folder of {target.name}")
-        if real.is_dir():
-            raise InvalidInput(f"{path}: is a folder; the source carries a file there")
+            raise InvalidInput(f"{target}: the carried file {shown(rel)} would leave the folder of {target.name}")
+        if real.is_dir() or any(p.exists() and not p.is_dir() for p in real.parents):
+            raise InvalidInput(f"{named}: a folder and a file would have the same path")
         if real.exists():
             try:
                 same = real.read_text(encoding="utf-8") == text
@@ -67,7 +77,7 @@ def carried_files(files: dict[str, str], target: Path, *, force: bool) -> list[t
             if same:
                 continue
             if not force:
-                raise InvalidInput(f"{path}: exists already with other content (--force writes over it)")
+                raise InvalidInput(f"{named}: exists already with other content (--force writes over it)")
         out.append((path, text))
     return out
 

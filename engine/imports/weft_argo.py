@@ -20,6 +20,7 @@ The names of the form are in ``weft_argo_form``; the entry DAG is read by ``weft
 from __future__ import annotations
 
 import json
+import math
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -275,7 +276,12 @@ class _Template:
                     self.f.error(where + (index,), "no command after --")
                     return options, None
                 return options, list(argv)
-            if word not in OPTIONS or index + 1 >= len(args) or not isinstance(args[index + 1], str):
+            if (
+                not isinstance(word, str)
+                or word not in OPTIONS
+                or index + 1 >= len(args)
+                or not isinstance(args[index + 1], str)
+            ):
                 self.f.error(where + (index,), f"{shown(word)} is not an option of Weft's launcher")
                 return options, None
             options.setdefault(word, []).append(args[index + 1])
@@ -287,7 +293,7 @@ class _Template:
         f, path, tmpl = self.f, self.path, self.tmpl
         if "activeDeadlineSeconds" in tmpl:
             seconds = number(tmpl["activeDeadlineSeconds"])
-            if not isinstance(seconds, (int, float)) or seconds <= 0:
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
                 f.error(path + ("activeDeadlineSeconds",), "not a number of seconds")
             else:
                 node["timeout"] = seconds
@@ -299,7 +305,7 @@ class _Template:
         backoff = f.mapping(retry.get("backoff"), rpath + ("backoff",), "backoff")
         f.keys(backoff, rpath + ("backoff",), ("duration", "factor", "cap"))
         limit = number(retry.get("limit"))
-        if not isinstance(limit, int) or limit < 0:
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             f.error(rpath + ("limit",), "not a whole number")
             return
         node["retries"] = limit
@@ -323,7 +329,8 @@ class _Template:
             if target in HELPERS:
                 continue
             rel = PurePosixPath(target).relative_to(WORKFLOW) if target.startswith(WORKFLOW + "/") else None
-            if rel is None or any(part in ("", ".", "..") for part in rel.parts) or "\\" in target:
+            odd = any(ord(char) < 32 for char in target) or "\\" in target or len(target) > 1024
+            if rel is None or odd or any(part in ("", ".", "..") for part in rel.parts):
                 self.f.error(apath + ("path",), f"a file weft export carries lies inside {WORKFLOW}")
                 continue
             if self.imp.files.setdefault(rel.as_posix(), data) != data:

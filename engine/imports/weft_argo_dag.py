@@ -49,7 +49,7 @@ class DagReader:
             task = self.f.mapping(task, tpath, "a task")
             self.f.keys(task, tpath, ("name", "template", "depends", "when", "arguments", "withParam"))
             name = task.get("name")
-            if name not in self.imp.ids:
+            if not isinstance(name, str) or name not in self.imp.ids:
                 self.f.error(tpath + ("name",), f"task {shown(name)} is not in the {IDS_KEY} annotation")
                 continue
             read = self.imp.template(task.get("template"), tpath + ("template",))
@@ -122,7 +122,7 @@ class DagReader:
                 port = arg.get("name")
                 if port in (NODE_PARAM, PARAMS_PARAM):
                     continue
-                if port not in ports:
+                if not isinstance(port, str) or port not in ports:
                     self.f.error(apath, f"{shown(port)} is no input of the template (its {INPUTS_KEY})")
                     continue
                 value = arg.get("from" if key == "artifacts" else "value")
