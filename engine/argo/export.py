@@ -70,6 +70,10 @@ ENTRY = "main"
 NODE_PARAM, PARAMS_PARAM = "weft-node", "weft-params"
 #: annotation keys the exported workflow carries for an importer (and a person)
 NAME_KEY, IDS_KEY, INPUTS_KEY, OUTPUTS_KEY = "weft/name", "weft/node-ids", "weft/inputs", "weft/outputs"
+#: what the Argo form does not say but ``weft import`` needs to give back the same workflow: the
+#: workflow's named types and its executor and image settings; per template, the node's own
+#: executor, image (the container's may be the default), ``shell`` and ``network``
+TYPES_KEY, SETTINGS_KEY, RUNS_KEY = "weft/types", "weft/settings", "weft/runs"
 _ENDS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted")
 
 
@@ -157,6 +161,11 @@ class _Exporter:
         annotations = {NAME_KEY: workflow.name, IDS_KEY: json.dumps(self.tasks.given(), ensure_ascii=False)}
         if workflow.description:
             annotations["weft/description"] = workflow.description
+        if workflow.types:
+            annotations[TYPES_KEY] = json.dumps(workflow.types, ensure_ascii=False)
+        settings = {"executor": workflow.settings.executor, "image": workflow.settings.image}
+        if any(settings.values()):
+            annotations[SETTINGS_KEY] = json.dumps({k: v for k, v in settings.items() if v}, ensure_ascii=False)
         return {
             "apiVersion": API_VERSION,
             "kind": "Workflow",
@@ -402,6 +411,7 @@ class _Exporter:
                 "annotations": {
                     INPUTS_KEY: json.dumps(resolved.inputs, ensure_ascii=False),
                     OUTPUTS_KEY: json.dumps(resolved.outputs, ensure_ascii=False),
+                    RUNS_KEY: json.dumps(_runs(resolved), ensure_ascii=False),
                 }
             },
             "inputs": {"parameters": in_params, "artifacts": in_artifacts},
@@ -474,6 +484,20 @@ class _Exporter:
             for name, spec in declared.items()
             if spec.type == "file" and isinstance(value := resolved.params.get(name), str)
         ]
+
+
+def _runs(resolved: ResolvedNode) -> dict[str, Any]:
+    """The node's own settings the container does not show (``RUNS_KEY``)."""
+    runs: dict[str, Any] = {}
+    if resolved.executor:
+        runs["executor"] = resolved.executor
+    if resolved.image:
+        runs["image"] = resolved.image
+    if resolved.shell:
+        runs["shell"] = True
+    if resolved.network:
+        runs["network"] = True
+    return runs
 
 
 def _plain(text: str, loc: Location, what: str) -> None:

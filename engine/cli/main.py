@@ -41,8 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="an Argo Workflow or an Elyra pipeline as Weft workflow text")
     p.add_argument("path", help="an Argo Workflow/WorkflowTemplate (.yaml) or an Elyra pipeline (.pipeline)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
-    p.add_argument("--force", action="store_true", help="write over an existing output file")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here (default: standard output); files a weft export carries go beside it",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="write over an existing output file (and carried files that differ)"
+    )
     p.add_argument(
         "--image-map",
         action="append",

@@ -8,7 +8,7 @@ loader, so what comes out validates. Whatever has no Weft equivalent is a locate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from engine.errors import Location, Problem, WorkflowInvalid
 from engine.imports.argo import import_argo
 from engine.imports.elyra import import_elyra
 from engine.imports.foreign import Foreign, read_foreign
+from engine.imports.weft_argo import import_weft_argo, is_weft_export
 from engine.workflow.loader import Loaded, read_text_leniently
 
 
@@ -26,6 +27,9 @@ class Imported:
     text: str
     loaded: Loaded
     source: str  # "argo" or "elyra"
+    #: files the source carries for the workflow's folder (relative path -> text): Weft's own
+    #: Argo export ships the scripts its commands name (docs/import.md, "Weft's own export")
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def output_name(source: Path) -> str:
@@ -43,7 +47,7 @@ def import_path(source: Path, target: Path | None = None, image_map: dict[str, s
     workflow's folder when the text is validated; by default beside the source)."""
     foreign = read_foreign(source)
     foreign.problems.raise_if_any()
-    kind, doc = _translate(foreign, source, image_map or {})
+    kind, doc, files = _translate(foreign, source, image_map or {})
     foreign.problems.raise_if_any()
     if doc is None:  # pragma: no cover - every refusal adds a problem
         raise WorkflowInvalid([Problem(Location(str(source), 1, 1), "nothing could be imported")])
@@ -58,15 +62,20 @@ def import_path(source: Path, target: Path | None = None, image_map: dict[str, s
                 for p in problems.problems
             ]
         )
-    return Imported(text, loaded, kind)
+    return Imported(text, loaded, kind, files)
 
 
-def _translate(foreign: Foreign, source: Path, image_map: dict[str, str]) -> tuple[str, dict[str, Any] | None]:
+def _translate(
+    foreign: Foreign, source: Path, image_map: dict[str, str]
+) -> tuple[str, dict[str, Any] | None, dict[str, str]]:
     data = foreign.data
     stem = output_name(source)[: -len(".weft.yaml")]
     if isinstance(data, dict) and (data.get("doc_type") == "pipeline" or "pipelines" in data):
-        return "elyra", import_elyra(foreign, stem, source.parent, image_map)
-    return "argo", import_argo(foreign, stem, image_map)
+        return "elyra", import_elyra(foreign, stem, source.parent, image_map), {}
+    if is_weft_export(data):
+        doc, files = import_weft_argo(foreign, stem, image_map)
+        return "argo", doc, files
+    return "argo", import_argo(foreign, stem, image_map), {}
 
 
 class _Dumper(yaml.SafeDumper):
