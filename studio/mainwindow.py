@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engine.errors import InvalidInput, Problem, WorkflowInvalid
 from engine.events import NodeState, RunState
 from engine.imports import import_path, output_name
+from engine.imports.carried import place
 from engine.promises.registered import registration_problems
 from engine.workflow.loader import handed_down, read_text_leniently
 from studio import export, help, theme
@@ -218,6 +219,7 @@ class MainWindow(QtWidgets.QMainWindow):
         gc.unfreeze()  # what the previous document leaves behind may be collected again
         self.document = document
         self.import_target: Path | None = None
+        self.import_files: dict[str, str] = {}
         self.editor = Editor(document, self.undo_stack)
         self.undo_stack.clear()
         self.read_only = read_only
@@ -337,6 +339,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.close_run(keep_document=True)
         self.set_document(Document.from_text(imported.text, None, file=target.name))
         self.import_target = target  # where Save As starts: beside the source, whose files it names
+        self.import_files = imported.files  # what the source carries: written beside the first save
         self.undo_stack.resetClean()  # unsaved: closing asks
         self.breadcrumbs.set_trail([])
         self._update_title()
@@ -369,7 +372,13 @@ class MainWindow(QtWidgets.QMainWindow):
             if answer != QtWidgets.QMessageBox.Yes:
                 return False
         try:
+            if self.import_files:  # an imported Weft export: the scripts its commands name, beside it
+                place(self.import_files, path)
+                self.import_files = {}
             saved = self.document.save(path)
+        except InvalidInput as exc:
+            QtWidgets.QMessageBox.warning(self, "Cannot save", str(exc))
+            return False
         except OSError as exc:
             QtWidgets.QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
             return False

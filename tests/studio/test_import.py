@@ -43,3 +43,22 @@ def test_a_refused_import_lists_its_problems_and_keeps_the_document(window, qtbo
     assert window.document is before
     [message] = window.problems.messages()
     assert message.startswith(f"{ARGO / 'coinflip-recursive.yaml'}:21:19: recursion")
+
+
+def test_a_weft_export_imported_and_saved_gets_the_scripts_it_carries(window, qtbot, monkeypatch, tmp_path):
+    """Weft's own Argo export carries the scripts its commands name: the studio's first save of
+    the imported workflow writes them beside it (as `weft import -o` does), so it runs there."""
+    from engine.argo.export import export, to_yaml
+    from engine.workflow.loader import load_file
+    from tests.conftest import EXAMPLES
+
+    exported = tmp_path / "wc.argo.yaml"
+    exported.write_text(to_yaml(export(load_file(EXAMPLES / "word-count.weft.yaml"))))
+    assert window.import_file(exported)
+    target = tmp_path / "elsewhere" / "wc.weft.yaml"
+    target.parent.mkdir()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert window.save_as()
+    assert (target.parent / "ops" / "read.py").read_text() == (EXAMPLES / "ops" / "read.py").read_text()
+    assert [n.id for n in load_file(target).workflow.nodes] == ["read", "count", "report", "too-short"]
+    assert window.import_files == {}  # written once; the next save writes the workflow only
