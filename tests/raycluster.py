@@ -153,10 +153,10 @@ class RayCluster:
             time.sleep(0.1)
         _killpg(group, signal.SIGKILL)
 
-    def stop(self) -> None:
-        """Stop every node (no daemon of this cluster is left)."""
-        self.stop_node("worker")
-        self.stop_node("head")
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop every node (no daemon of this cluster is left); SIGKILL: as if the machines vanished."""
+        self.stop_node("worker", sig)
+        self.stop_node("head", sig)
 
     def ensure(self) -> None:
         """Both nodes running again, after a test stopped either."""

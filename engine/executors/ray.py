@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ from engine.workflow.model import ResolvedNode, memory_bytes
 
 INSTALL_HINT = "the ray executor needs Ray: pip install 'weft[ray]' (or pip install 'ray>=2.9')"
 SIGNAL_WAIT = 5.0  # seconds a signal to a task's node may take to arrive
-CLUSTER_WAIT = 5.0  # seconds the cluster may take to say which nodes are alive
+CLUSTER_WAIT = 6.0  # seconds the cluster may take to say which nodes are alive
+WATCH_EVERY = 2.0  # seconds between two looks at the cluster while tasks run
 
 
 def _import_ray() -> Any:
@@ -57,6 +59,10 @@ class RayExecutor(Executor):
         self._task: Any = None
         self._signal: Any = None
         self._sweep: Any = None
+        #: the cluster vanished: every task fails with this, nothing more is tried
+        self.gone: ExecutorGone | None = None
+        self._live: set[RayProcess] = set()
+        self._watch: asyncio.Task[None] | None = None
 
     # -- the cluster --------------------------------------------------------------------------
 
@@ -65,6 +71,7 @@ class RayExecutor(Executor):
         if self._connected:
             return
         ray = self.ray
+        _quiet_driver()
         if not ray.is_initialized():
             try:
                 ray.init(
@@ -94,22 +101,56 @@ class RayExecutor(Executor):
         return NodeAffinitySchedulingStrategy(node_id=node_id, soft=False)
 
     async def alive_nodes(self) -> dict[str, str] | None:
-        """Alive nodes' ids -> addresses; None when the cluster does not answer."""
+        """Alive nodes' ids -> addresses; None when the cluster does not answer.
+
+        Asked in a daemon thread of its own: without its cluster a Ray driver blocks until Ray
+        gives up (a minute, and then it ends the process); nothing may wait for that thread."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Any] = loop.create_future()
+
+        def ask() -> None:
+            try:
+                result: Any = self.ray.nodes()
+            except Exception as exc:  # noqa: BLE001 - handed over
+                result = exc
+            loop.call_soon_threadsafe(_settle, answer, result)
+
+        threading.Thread(target=ask, name="weft:ray-nodes", daemon=True).start()
         try:
-            nodes = await asyncio.wait_for(asyncio.to_thread(self.ray.nodes), CLUSTER_WAIT)
-        except Exception:  # noqa: BLE001 - timeout or a connection error alike
+            nodes = await asyncio.wait_for(answer, CLUSTER_WAIT)
+        except TimeoutError:
+            return None
+        if isinstance(nodes, Exception):
             return None
         return {n["NodeID"]: n["NodeManagerAddress"] for n in nodes if n.get("Alive")}
+
+    def _watch_cluster(self, proc: RayProcess) -> None:
+        """Look at the cluster while tasks run: a Ray driver does not notice on its own, for a
+        minute, that its cluster is gone, and then ends the whole process."""
+        self._live.add(proc)
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.get_running_loop().create_task(self._watching(), name="weft:ray-watch")
+
+    async def _watching(self) -> None:
+        while self._live:
+            await asyncio.sleep(WATCH_EVERY)
+            if self._live and await self.alive_nodes() is None:
+                self.gone = ExecutorGone(f"the Ray cluster{self._at()} does not answer")
+                for proc in list(self._live):
+                    proc.fail(self.gone)
+                return
 
     async def explain(self, exc: BaseException, where: tuple[str, str, int] | None) -> WeftError:
         """What a Ray error while a task ran means: its node died, or the cluster is gone."""
         alive = await self.alive_nodes()
         if alive is None:
             return ExecutorGone(f"the Ray cluster{self._at()} does not answer ({type(exc).__name__})")
-        ip = where[0] if where else "?"
-        if where is not None and where[1] not in alive:
-            return TaskLost(f"the Ray node {ip} running it died")
-        return TaskLost(f"lost on Ray node {ip}: {_first_line(exc)}")
+        node = f"the Ray node {where[0]}" if where else "the Ray node"
+        if isinstance(exc, self.ray.exceptions.NodeDiedError) or (where is not None and where[1] not in alive):
+            return TaskLost(f"{node} running it died")
+        if isinstance(exc, self.ray.exceptions.WorkerCrashedError):
+            return TaskLost(f"the Ray worker running it on {node.removeprefix('the ')} died")
+        return TaskLost(f"lost on {node.removeprefix('the ')}: {_first_line(exc)}")
 
     def _at(self) -> str:
         return f" at {self.address}" if self.address else ""
@@ -140,6 +181,8 @@ class RayExecutor(Executor):
         return opts
 
     async def launch(self, spec: TaskSpec) -> TaskProcess:
+        if self.gone is not None:
+            raise self.gone
         self.connect()
         try:
             gen = self._task.options(**self.options(spec.node)).remote(
@@ -147,7 +190,9 @@ class RayExecutor(Executor):
             )
         except Exception as exc:  # noqa: BLE001 - e.g. the cluster is gone
             raise await self.explain(exc, None) from None
-        return RayProcess(self, gen)
+        proc = RayProcess(self, gen)
+        self._watch_cluster(proc)
+        return proc
 
     async def signal(self, node_id: str, pid: int, sig: signal.Signals) -> None:
         try:
@@ -168,6 +213,10 @@ class RayExecutor(Executor):
             await asyncio.wait([asyncio.ensure_future(asyncio.wait_for(r, SIGNAL_WAIT)) for r in refs])
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        if self.gone is not None:
+            return  # nothing to tell a cluster that is not there (ray.shutdown would wait for it)
         if self._started_here and self.ray.is_initialized():
             await asyncio.to_thread(self.ray.shutdown)
         self._connected = self._started_here = False
@@ -181,8 +230,23 @@ class RayProcess(TaskProcess):
         self.where: tuple[str, str, int] | None = None
         self.code: int | None = None
         self.queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+        self.failure: WeftError | None = None
         self.reader = asyncio.get_running_loop().create_task(self._read(), name="weft:ray-reader")
         self.reader.add_done_callback(_retrieve)
+        self.reader.add_done_callback(lambda _: executor._live.discard(self))
+
+    def fail(self, failure: WeftError) -> None:
+        """End this task's stream now, with ``failure`` (its cluster vanished)."""
+        self.failure = failure
+        self.reader.cancel()
+
+    async def _result(self) -> None:
+        try:
+            await asyncio.shield(self.reader)
+        except asyncio.CancelledError:
+            if self.failure is not None and self.reader.cancelled():
+                raise self.failure from None
+            raise
 
     async def _read(self) -> None:
         try:
@@ -210,17 +274,17 @@ class RayProcess(TaskProcess):
             splitters[item[0]].feed(item[1])
         for splitter in splitters.values():
             splitter.flush()
-        await asyncio.shield(self.reader)
+        await self._result()
 
     async def wait(self) -> int:
-        await asyncio.shield(self.reader)
+        await self._result()
         if self.code is None:
             raise TaskLost("the Ray task ended without its exit code")
         return self.code
 
     async def stop(self, grace: float = 2.0) -> None:
-        if self.reader.done():
-            return
+        if self.reader.done() or self.executor.gone is not None:
+            return  # over, or nowhere to reach: its process died with its node's Ray
         if self.where is not None:
             _, node_id, pid = self.where
             for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, SIGNAL_WAIT)):
@@ -240,9 +304,32 @@ async def _ended(task: asyncio.Task[None], timeout: float) -> bool:
     return bool(done)
 
 
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
 def _retrieve(task: asyncio.Task[None]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def _quiet_driver() -> None:
+    """Keep Ray's own messages off the engine's stdout and stderr (``--json`` is read there).
+
+    A Ray driver prints the cluster's error messages (a node died, a worker crashed) to its
+    stdout from a thread ``ray.init`` starts whatever ``log_to_driver`` says; the engine says
+    what such an event means for a task in that task's reason instead. Ray looks the printer
+    up in its module when a message comes, so replacing it there is enough."""
+    try:
+        from ray._private import worker
+    except ImportError:  # pragma: no cover - another Ray layout: its messages stay
+        return
+    worker.print_to_stdstream = _drop
+
+
+def _drop(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
