@@ -75,7 +75,8 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             try:
                 ray.init(
-                    address=self.address,
+                    # "local": a Ray of its own, never one someone else started on this machine
+                    address=self.address or "local",
                     namespace="weft",
                     logging_level="ERROR",
                     log_to_driver=False,

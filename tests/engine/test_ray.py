@@ -238,3 +238,28 @@ def test_a_vanished_cluster_interrupts_the_run_and_resume_finishes_it(weft, home
         "last": ("succeeded", 1),
     }
     assert tasks_of(run_id) == []
+
+
+def raylets() -> set[int]:
+    found = set()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"raylet/raylet" in (entry / "cmdline").read_bytes():
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(
+    weft, home, tmp_path, monkeypatch, ray_cluster
+):
+    """(``ray_cluster`` only for its "Ray is installed" check: this run starts a Ray of its own.)"""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    before = raylets()
+    talk = "import os; print('on', os.environ['WEFT_RAY_NODE'])"
+    data = {"weft": 1, "name": "local-ray", "nodes": [{"id": "a", "command": ["python3", "-c", talk]}]}
+    result = weft("run", write(tmp_path, data), "--executor", "ray", "--json")
+    assert result.code == 0, result.err
+    assert [m for _, m, _ in logs(home, result.json()["run"])][0].startswith("on ")
+    wait_until(lambda: not (raylets() - before), 20)  # the run's own Ray is gone with it
