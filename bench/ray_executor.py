@@ -16,6 +16,7 @@ Usage: python bench/ray_executor.py [--nodes N] [--lines L] [--reps R] [--addres
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -70,8 +71,9 @@ def main() -> int:
 
     cluster = None
     if args.address is None:
-        from tests.raycluster import RayCluster
+        from tests.raycluster import ENV, RayCluster
 
+        os.environ.update(ENV)  # this process joins it as a driver: no token authentication
         cluster = RayCluster().start()
     try:
         address = args.address or cluster.address  # type: ignore[union-attr]

@@ -8,6 +8,10 @@ free, and the cluster's files live in a temporary folder of its own.
 
 The worker node offers the custom resource ``worker`` and the head ``head``, so a task can be
 pinned to either.
+
+Ray's token authentication is off for it (``ENV``: the nodes, and every driver the tests start,
+get ``RAY_AUTH_MODE=disabled``): with the mode unset, a token a local ``ray.init()`` once wrote
+to ``~/.ray/auth_token`` would switch it on for some processes and not for others.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 HEAD_IP = "127.0.0.2"
 WORKER_IP = "127.0.0.3"
 CPUS = 2
+ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
 def free_port(ip: str = "127.0.0.1") -> int:
@@ -59,7 +64,7 @@ class RayCluster:
             f"--runtime-env-agent-port={free_port()}",
             f"--metrics-export-port={free_port()}",
         ]
-        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+        env = dict(os.environ, **ENV)
         env.pop("RAY_ADDRESS", None)
         proc = subprocess.run(
             [_ray_command(), "start", *args, *common],
@@ -123,7 +128,11 @@ class RayCluster:
         deadline = time.monotonic() + timeout
         while True:
             out = subprocess.run(
-                [sys.executable, "-c", code, self.address], capture_output=True, text=True, timeout=60
+                [sys.executable, "-c", code, self.address],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=dict(os.environ, **ENV),
             ).stdout.strip()
             if out == str(count):
                 return

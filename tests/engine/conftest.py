@@ -39,7 +39,7 @@ def ray_cluster() -> Iterator[Any]:
     from tests.raycluster import RayCluster
 
     cluster = RayCluster()
-    try:
+    try:  # (a session fixture cannot use monkeypatch: the nodes get ENV from RayCluster)
         cluster.start()
         yield cluster
     finally:
@@ -49,8 +49,12 @@ def ray_cluster() -> Iterator[Any]:
 @pytest.fixture
 def ray_address(ray_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """The test cluster's address, both its nodes running, as $RAY_ADDRESS of `weft` subprocesses."""
+    from tests.raycluster import ENV
+
     ray_cluster.ensure()
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
     return str(ray_cluster.address)
 
 

@@ -23,7 +23,7 @@ from engine.executors.local import tasks_of
 from engine.history.store import Store
 from tests.conftest import alive
 from tests.engine.conftest import run_ids, wait_for_run, wait_until
-from tests.raycluster import HEAD_IP, WORKER_IP
+from tests.raycluster import ENV, HEAD_IP, WORKER_IP
 
 pytestmark = pytest.mark.ray
 
@@ -198,6 +198,8 @@ def test_a_dying_worker_fails_the_attempt_and_the_retry_runs_on_the_head(
 def test_a_vanished_cluster_interrupts_the_run_and_resume_finishes_it(weft, home, tmp_path, ray_cluster, monkeypatch):
     ray_cluster.ensure()
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
     data = {
         "weft": 1,
         "name": "cluster-gone",
@@ -254,8 +256,10 @@ def raylets() -> set[int]:
 def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(
     weft, home, tmp_path, monkeypatch, ray_cluster
 ):
-    """(``ray_cluster`` only for its "Ray is installed" check: this run starts a Ray of its own.)"""
+    """(``ray_cluster`` only for its "Ray is installed" check: this run starts a Ray of its own,
+    without token authentication, so that it writes no token into the home folder.)"""
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     before = raylets()
     talk = "import os; print('on', os.environ['WEFT_RAY_NODE'])"
     data = {"weft": 1, "name": "local-ray", "nodes": [{"id": "a", "command": ["python3", "-c", talk]}]}
