@@ -35,6 +35,7 @@ from engine.workflow.model import ResolvedNode, memory_bytes
 INSTALL_HINT = "the ray executor needs Ray: pip install 'weft[ray]' (or pip install 'ray>=2.9')"
 SIGNAL_WAIT = 5.0  # seconds a signal to a task's node may take to arrive
 CLUSTER_WAIT = 6.0  # seconds the cluster may take to say which nodes are alive
+_NO_IMAGES = "node '{node}' names an image: the ray executor runs processes, not containers, yet"
 WATCH_EVERY = 2.0  # seconds between two looks at the cluster while tasks run
 
 
@@ -165,8 +166,7 @@ class RayExecutor(Executor):
 
     def check(self, node: ResolvedNode, folder: Path) -> None:
         if node.image or node.build:
-            where = f"node '{node.id}'"
-            raise EngineUnavailable(f"{where} names an image: the ray executor runs processes, not containers, yet")
+            raise EngineUnavailable(_NO_IMAGES.format(node=node.id))
         self.connect()
 
     def options(self, node: ResolvedNode) -> dict[str, Any]:
@@ -184,6 +184,8 @@ class RayExecutor(Executor):
     async def launch(self, spec: TaskSpec) -> TaskProcess:
         if self.gone is not None:
             raise self.gone
+        if spec.node.image or spec.node.build:  # a node created while the run goes on
+            raise LaunchError(_NO_IMAGES.format(node=spec.node.id))
         self.connect()
         try:
             gen = self._task.options(**self.options(spec.node)).remote(

@@ -267,3 +267,33 @@ def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(
     assert result.code == 0, result.err
     assert [m for _, m, _ in logs(home, result.json()["run"])][0].startswith("on ")
     wait_until(lambda: not (raylets() - before), 20)  # the run's own Ray is gone with it
+
+
+def test_a_node_with_an_image_is_refused_before_the_run_or_when_created(weft, home, tmp_path, ray_address):
+    static = {"weft": 1, "name": "img", "nodes": [{"id": "boxed", "command": ["true"], "image": "python:3.12-slim"}]}
+    refused = weft("run", write(tmp_path / "static", static), "--executor", "ray")
+    assert refused.code == 2 and refused.err.strip().count("\n") == 0
+    assert "node 'boxed' names an image: the ray executor runs processes, not containers" in refused.err
+    grow = Path(__file__).parent / "workflows" / "grow.py"
+    created = {"id": "late", "command": ["true"], "image": "python:3.12-slim"}
+    dynamic = {
+        "weft": 1,
+        "name": "img-later",
+        "nodes": [
+            {
+                "id": "plan",
+                "command": ["python3", str(grow)],
+                "dynamic": True,
+                "params": {"messages": [{"type": "mutate", "nodes": [created]}]},
+            }
+        ],
+    }
+    result = weft("run", write(tmp_path / "dynamic", dynamic), "--executor", "ray", "--json")
+    assert result.code == 1, result.err
+    show = weft("show", result.json()["run"], "--json").json()
+    nodes = {n["id"]: (n["state"], n["reason"]) for n in show["nodes"]}
+    assert nodes["plan"] == ("succeeded", None)
+    assert nodes["late"] == (
+        "failed",
+        "node 'late' names an image: the ray executor runs processes, not containers, yet",
+    )
