@@ -134,6 +134,16 @@ class LaunchError(TaskFailure):
     """The task could not be started (command not found, image missing, ...): it fails."""
 
 
+class TaskLost(WeftError):
+    """The machine running the task went away mid-task (a Ray node died): this attempt fails
+    with the reason, and a retry may run elsewhere."""
+
+
+class ExecutorGone(WeftError):
+    """The executor's backend vanished while the run used it (a whole Ray cluster): the run
+    stops where it is, `interrupted`, and `weft resume` continues it once the backend is back."""
+
+
 class RunBroken(WeftError):
     """A mutation broke a promise, or a region's form is certain to be broken before a start:
     the run is already marked broken and stops. Raised to unwind whoever was checking."""

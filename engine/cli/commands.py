@@ -73,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         use_cache=not args.no_cache,
         inputs=inputs,
+        ray_address=args.ray_address,
     )
     return _run_here(run, store, json_out=args.json, logs=args.logs)
 

@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     _library_option(p)
     p.add_argument("--max-parallel", type=_positive, metavar="N", help="tasks at once (default: settings or CPUs)")
     p.add_argument("--executor", choices=EXECUTORS, help="default executor for this run")
+    p.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="the Ray cluster of the ray executor (default: settings.ray.address, $RAY_ADDRESS, else a local Ray)",
+    )
     p.add_argument("--json", action="store_true", help='print {"run": ID, "state": STATE} at the end')
     p.add_argument("--logs", action="store_true", help="stream task log lines to stderr")
     p.add_argument(

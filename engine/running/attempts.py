@@ -11,7 +11,7 @@ import asyncio
 import signal
 from dataclasses import dataclass
 
-from engine.errors import LaunchError, ProtocolError, RunBroken, TaskFailure
+from engine.errors import LaunchError, ProtocolError, RunBroken, TaskFailure, TaskLost
 from engine.executors.base import Executor, TaskSpec
 from engine.running.session import TaskSession
 from engine.workflow.model import ResolvedNode
@@ -36,7 +36,8 @@ def retry_delay(resolved: ResolvedNode, attempt: int) -> float:
 
 
 async def run_attempt(executor: Executor, spec: TaskSpec, session: TaskSession) -> Outcome:
-    """Run one attempt to its end. Cancelling it stops the task (and waits for that)."""
+    """Run one attempt to its end. Cancelling it stops the task (and waits for that).
+    ``ExecutorGone`` (the executor's backend vanished) goes to the caller: the run stops."""
     resolved = spec.node
     try:
         proc = await executor.launch(spec)
@@ -52,6 +53,9 @@ async def run_attempt(executor: Executor, spec: TaskSpec, session: TaskSession) 
     except (TaskFailure, ProtocolError, LaunchError) as exc:
         await proc.stop()
         return Outcome(False, str(exc), retryable=False)
+    except TaskLost as exc:  # its machine went away: another attempt may run elsewhere
+        await proc.stop()
+        return Outcome(False, str(exc))
     except RunBroken as exc:
         await proc.stop()
         return Outcome(False, f"broke a promise: {exc}", retryable=False, culprit=True)

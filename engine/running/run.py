@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from engine import collector
-from engine.errors import InvalidInput, MutationRejected, RecordingFailed, RunBroken
+from engine.errors import ExecutorGone, InvalidInput, MutationRejected, RecordingFailed, RunBroken
 from engine.events import (
     AddedEdge,
     AddedNode,
@@ -92,6 +92,7 @@ class Run:
         executors: dict[str, Executor] | None = None,
         use_cache: bool = True,
         inputs: dict[str, Any] | None = None,
+        ray_address: str | None = None,
     ) -> None:
         self.loaded = loaded
         self.inputs = inputs
@@ -104,6 +105,8 @@ class Run:
         settings = self.workflow.settings
         self.max_parallel = max_parallel or settings.max_parallel or os.cpu_count() or 1
         self.default_executor = executor or settings.executor or "local"
+        #: the Ray cluster the command line named (``engine.executors.make_executor``)
+        self.ray_address = ray_address
         self.workspace = store.workspace(self.id)
         self.graph = RunGraph(self.workflow, loaded.registry)
         self.keeper = PromiseKeeper(self.graph)
@@ -311,6 +314,7 @@ class Run:
             executor=settings.get("executor"),
             executors=executors,
             inputs=settings.get("inputs"),
+            ray_address=settings.get("ray_address"),
         )
         run._resumed_from = row.get("owner") or ""
         run._restart_first = list(restart)
@@ -514,6 +518,8 @@ class Run:
         }
         if self.loaded.included_texts:  # a resumed run loads the included files it started with
             settings["included"] = self.loaded.included_texts
+        if self.ray_address is not None:
+            settings["ray_address"] = self.ray_address  # a resumed run joins the same cluster
         if self.inputs is not None:
             settings["inputs"] = self.inputs  # a resumed run gives its nodes the same values
         return settings
@@ -645,6 +651,20 @@ class Run:
                 task.cancel()
         self._maybe_finish()
 
+    def _interrupt(self, reason: str) -> None:
+        """The executor's backend vanished (a whole Ray cluster): stop where the run is, as if
+        its process had died, but on the record. Running tasks are stopped and stay `running` in
+        the log, pending ones stay pending; `weft resume` continues the run (``_take_over``)."""
+        if self.state.is_terminal or self.state is RunState.INTERRUPTED:
+            return
+        self.state = RunState.INTERRUPTED
+        self._halt_reason = reason
+        self.emit(RunStateChanged(RunState.INTERRUPTED, reason))
+        self.readiness.clear()
+        for task in self._running.values():
+            task.cancel()
+        self._maybe_finish()
+
     def _maybe_finish(self) -> None:
         if self._running or self._restarting or self._done is None or self._done.done():
             return
@@ -753,7 +773,7 @@ class Run:
             return
         del self._running[node]
         self._dynamic_running.discard(node)
-        if not self.node_state[node].is_terminal:
+        if not self.node_state[node].is_terminal and self.state is not RunState.INTERRUPTED:
             self._set(node, NodeState.CANCELLED, self._halt_reason or "cancelled")
         self._after_settle(node)
 
@@ -794,7 +814,10 @@ class Run:
                     self._halt(RunState.FAILED, f"fail_fast: {node} failed")
                 break
         except asyncio.CancelledError:
-            self._set(node, NodeState.CANCELLED, self._halt_reason or "cancelled")
+            if self.state is not RunState.INTERRUPTED:  # interrupted: it runs again on `weft resume`
+                self._set(node, NodeState.CANCELLED, self._halt_reason or "cancelled")
+        except ExecutorGone as exc:
+            self._interrupt(f"{exc}: `weft resume {self.id}` continues the run")
         except Exception as exc:  # a bug of ours must fail one node, loudly, not hang the run
             self._log(node, "internal error:\n" + traceback.format_exc(), "error")
             self._set(node, NodeState.FAILED, f"internal error in the engine: {exc!r}")
@@ -848,7 +871,7 @@ class Run:
 
     def executor_for_name(self, name: str) -> Executor:
         if name not in self._executors:
-            self._executors[name] = make_executor(name)
+            self._executors[name] = make_executor(name, self.workflow.settings, self.ray_address)
         return self._executors[name]
 
     # -- mutations --------------------------------------------------------------------------

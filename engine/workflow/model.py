@@ -49,7 +49,7 @@ TASK_FIELDS = (
     "params_schema",
     "style",
 )
-EXECUTORS = ("local", "docker")
+EXECUTORS = ("local", "docker", "ray")
 STYLE_KEYS = ("color", "label", "icon", "pos")
 #: The kinds of value an operator may declare for a param (``params_schema``).
 PARAM_TYPES = ("str", "int", "float", "bool", "file", "json", "choice")
@@ -170,6 +170,9 @@ class Settings:
     libraries: list[str] | None = None
     #: how many iterations a loop may run (``engine.workflow.loops``); None: the default, 1000
     max_iterations: int | None = None
+    #: where the ``ray`` executor runs tasks: ``address`` (a cluster) and ``workspace`` (where
+    #: the cluster's nodes see the Weft home's ``workspaces`` folder); see docs/ray.md
+    ray: dict[str, str] | None = None
 
 
 @dataclass

@@ -203,7 +203,7 @@ class Reader:
             data,
             path,
             "settings",
-            ("max_parallel", "executor", "image", "fail_fast", "cache", "libraries", "max_iterations"),
+            ("max_parallel", "executor", "image", "fail_fast", "cache", "libraries", "max_iterations", "ray"),
         )
         return Settings(
             max_parallel=self.number(
@@ -217,7 +217,18 @@ class Reader:
             max_iterations=self.number(
                 m.get("max_iterations"), path + ("max_iterations",), "max_iterations", integer=True, minimum=1
             ),
+            ray=self._ray(m.get("ray"), path + ("ray",)),
         )
+
+    def _ray(self, value: Any, path: Path) -> dict[str, str] | None:
+        if value is None:
+            return None
+        m = self.mapping(value, path, "settings.ray", ("address", "workspace"))
+        out: dict[str, str] = {}
+        for key in ("address", "workspace"):
+            if key in m and self.text(m[key], path + (key,), f"settings.ray.{key}") is not None:
+                out[key] = m[key]
+        return out
 
     def task_fields(self, m: dict[str, Any], path: Path, spec: Any) -> None:
         """Fill the shared operator/node fields of ``spec`` from mapping ``m``."""
@@ -242,7 +253,7 @@ class Reader:
         return self.text_list(value, path, "command", min_items=1)
 
     def _resources(self, value: Any, path: Path) -> dict[str, Any] | None:
-        m = self.mapping(value, path, "resources", ("cpus", "memory", "pids"))
+        m = self.mapping(value, path, "resources", ("cpus", "memory", "pids", "gpus", "custom"))
         out: dict[str, Any] = {}
         if "cpus" in m:
             out["cpus"] = self.number(m["cpus"], path + ("cpus",), "resources.cpus", exclusive=True)
@@ -258,6 +269,18 @@ class Reader:
             pids = self.number(m["pids"], path + ("pids",), "resources.pids", integer=True, minimum=1)
             if pids is not None:
                 out["pids"] = pids
+        if "gpus" in m:  # the ray executor's num_gpus
+            gpus = self.number(m["gpus"], path + ("gpus",), "resources.gpus", minimum=0)
+            if gpus is not None:
+                out["gpus"] = gpus
+        if "custom" in m:  # the ray executor's custom resources: NAME -> amount
+            custom = self.mapping(m["custom"], path + ("custom",), "resources.custom", None)
+            amounts = {}
+            for name, amount in custom.items():
+                number = self.number(amount, path + ("custom", name), f"resources.custom.{name}", minimum=0)
+                if number is not None:
+                    amounts[str(name)] = number
+            out["custom"] = amounts
         return out if value is not None else None
 
     def style(self, value: Any, path: Path) -> dict[str, Any] | None:

@@ -20,6 +20,43 @@ from engine.history.store import Store
 from engine.running.run import Run
 from engine.workflow.loader import load_file
 
+# -- Ray ------------------------------------------------------------------------------------------
+# The ray executor's tests run on a real two-node cluster on loopback that the session starts
+# (tests/raycluster.py) and stops at its end: the fault tests kill and restart its nodes, which
+# no cluster from outside would allow. Without Ray they are skipped, with the reason, unless
+# WEFT_REQUIRE_RAY=1 (as in CI), where they fail instead.
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        reason = "Ray is not installed (pip install 'weft[ray]')"
+        if os.environ.get("WEFT_REQUIRE_RAY") == "1":
+            pytest.fail(f"{reason} (WEFT_REQUIRE_RAY=1)", pytrace=False)
+        pytest.skip(reason)
+    from tests.raycluster import RayCluster
+
+    cluster = RayCluster()
+    try:  # (a session fixture cannot use monkeypatch: the nodes get ENV from RayCluster)
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def ray_address(ray_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test cluster's address, both its nodes running, as $RAY_ADDRESS of `weft` subprocesses."""
+    from tests.raycluster import ENV
+
+    ray_cluster.ensure()
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    return str(ray_cluster.address)
+
 
 @pytest.fixture
 def store(home: Path):

@@ -1,9 +1,10 @@
 """Every executor runs the same workflows to the same end: graphs, states, reasons, outputs.
 
 Each case runs through the real `weft` command line with the local executor, with the docker
-executor (a fresh container per task), and with the docker executor in warm containers
-(`warm: true` added to every operator and inline node). A docker case also runs the local
-executor and compares what both recorded, and checks that no container of the run is left,
+executor (a fresh container per task), with the docker executor in warm containers
+(`warm: true` added to every operator and inline node), and with the ray executor on a real
+two-node cluster (tests/raycluster.py). A docker or ray case also runs the local executor and
+compares what both recorded, and checks that no container or process of the run is left,
 whatever the run's outcome. Every example in resources/examples runs this way, the random
 ones too: their tasks' random generators are seeded by node id, so both executors make the
 same choices.
@@ -25,6 +26,7 @@ import pytest
 import yaml
 
 from engine.events import LogLine, NodeStateChanged, Progress
+from engine.executors.local import tasks_of
 from tests.conftest import EXAMPLES, CliResult, containers_of
 
 GROW = Path(__file__).parent / "workflows" / "grow.py"
@@ -33,14 +35,21 @@ EXECUTORS = [
     "local",
     pytest.param("docker", marks=pytest.mark.docker),
     pytest.param("docker-warm", marks=pytest.mark.docker),
+    pytest.param("ray", marks=pytest.mark.ray),
 ]
 
 
 @pytest.fixture(params=EXECUTORS)
 def executor(request: pytest.FixtureRequest) -> str:
-    if request.param != "local":
+    if request.param == "ray":
+        request.getfixturevalue("ray_address")
+    elif request.param != "local":
         request.getfixturevalue("docker_image")
     return request.param
+
+
+def executor_option(executor: str) -> str:
+    return "docker" if executor.startswith("docker") else executor
 
 
 def make_warm(path: Path) -> None:
@@ -91,8 +100,7 @@ def seeded(path: Path) -> Path:
 
 
 def run(weft, path: Path, executor: str, *extra: str) -> tuple[CliResult, dict[str, Any]]:
-    name = "local" if executor == "local" else "docker"
-    result = weft("run", path, "--executor", name, "--json", *extra)
+    result = weft("run", path, "--executor", executor_option(executor), "--json", *extra)
     assert result.out, result.err
     show = weft("show", result.json()["run"], "--json").json()
     return result, show
@@ -115,14 +123,20 @@ def check_same_as_local(
 ) -> None:
     if executor == "local":
         return
-    assert containers_of(docker_client, show["run"]) == []
+    assert left_of(docker_client, show["run"]) == []
     _, local = run(weft, folder_of_local / name, "local", *extra)
     assert fingerprint(show) == fingerprint(local)
 
 
+def left_of(docker_client: Any | None, run_id: str) -> list[Any]:
+    """What a run left behind: its containers (docker), or its tasks' processes (ray's nodes
+    are on this machine)."""
+    return tasks_of(run_id) if docker_client is None else containers_of(docker_client, run_id)
+
+
 @pytest.fixture
 def client(executor: str, request: pytest.FixtureRequest) -> Any | None:
-    return None if executor == "local" else request.getfixturevalue("docker_client")
+    return request.getfixturevalue("docker_client") if executor.startswith("docker") else None
 
 
 # -- the examples ---------------------------------------------------------------------------
@@ -173,6 +187,22 @@ def test_every_example_ends_alike_on_docker(weft, tmp_path, example, variant, do
     assert show["state"] in ("succeeded", "broken"), show["nodes"]
     assert fingerprint(show) == fingerprint(local)
     assert containers_of(docker_client, show["run"]) == []
+
+
+RAY_EXAMPLES = sorted(
+    ["random-map.weft.yaml", "subgraph.weft.yaml", *(p.name for p in EXAMPLES.glob("breaker-*.weft.yaml"))]
+)
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("example", RAY_EXAMPLES)
+def test_examples_end_alike_on_ray(weft, tmp_path, example, ray_address):
+    local_folder, ray_folder = copy_examples(tmp_path, "local"), copy_examples(tmp_path, "ray")
+    _, local = run(weft, seeded(local_folder / example), "local")
+    _, show = run(weft, seeded(ray_folder / example), "ray")
+    assert show["state"] in ("succeeded", "broken"), show["nodes"]
+    assert fingerprint(show) == fingerprint(local)
+    assert tasks_of(show["run"]) == []
 
 
 # -- runs that end badly ----------------------------------------------------------------------
@@ -343,9 +373,8 @@ def test_ctrl_c_cancels_the_run_and_leaves_nothing_running(home, tmp_path, execu
         "edges": [{"from": "sleeper", "to": "after"}],
     }
     path = write_case(tmp_path / executor, data, executor)
-    name = "local" if executor == "local" else "docker"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", name, "--json"],
+        [sys.executable, "-m", "engine.cli.main", "run", str(path), "--executor", executor_option(executor), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -370,8 +399,7 @@ def test_ctrl_c_cancels_the_run_and_leaves_nothing_running(home, tmp_path, execu
     )
     nodes = {n["id"]: n["state"] for n in json.loads(show.stdout)["nodes"]}
     assert nodes == {"sleeper": "cancelled", "after": "cancelled"}
-    if client is not None:
-        assert containers_of(client, run_id) == []
+    assert left_of(client, run_id) == []
 
 
 def test_lines_and_progress_arrive_while_the_task_runs(weft, home, tmp_path, executor, client):
@@ -401,5 +429,4 @@ def test_lines_and_progress_arrive_while_the_task_runs(weft, home, tmp_path, exe
     assert finished - events[("log", "on stderr")] > 1.0
     assert finished - events[("progress", None)] > 1.0
     assert finished - events[("log", "second")] < 1.0
-    if client is not None:
-        assert containers_of(client, show["run"]) == []
+    assert left_of(client, show["run"]) == []

@@ -105,6 +105,7 @@ def test_top_level_and_shared_keys_match_the_contract(schema: dict[str, Any]) ->
         "cache",
         "libraries",
         "max_iterations",
+        "ray",
     }
     assert set(defs["style"]["properties"]) == {"color", "label", "icon", "pos"}
     assert set(defs["edge"]["properties"]) == {"from", "to", "when", "style"}
@@ -391,7 +392,7 @@ INVALID = {
     "dynamic-not-bool": "weft: 1\nnodes: [{id: a, command: [x], dynamic: maybe}]",
     "env-value-not-string": "weft: 1\nnodes: [{id: a, command: [x], env: {PORT: 8080}}]",
     "params-not-object": "weft: 1\nnodes: [{id: a, command: [x], params: [1, 2]}]",
-    "unknown-resources-key": "weft: 1\nnodes: [{id: a, command: [x], resources: {gpus: 1}}]",
+    "unknown-resources-key": "weft: 1\nnodes: [{id: a, command: [x], resources: {tpus: 1}}]",
     "zero-cpus": "weft: 1\nnodes: [{id: a, command: [x], resources: {cpus: 0}}]",
     "bad-memory": "weft: 1\nnodes: [{id: a, command: [x], resources: {memory: lots}}]",
     "bad-style-pos-length": "weft: 1\nnodes: [{id: a, command: [x], style: {pos: [1, 2, 3]}}]",

@@ -232,7 +232,7 @@ def test_the_preferences_dialog_says_what_it_shows(qtbot: Any, window: Any) -> N
 
     dialog = PreferencesDialog(Preferences(executor="docker", libraries=["/x"], theme="light"), window)
     qtbot.addWidget(dialog)
-    assert [dialog.executor.itemText(i) for i in range(dialog.executor.count())] == [DEFAULT_EXECUTOR, "docker"]
+    assert [dialog.executor.itemText(i) for i in range(dialog.executor.count())] == [DEFAULT_EXECUTOR, "docker", "ray"]
     assert dialog.preferences() == Preferences("docker", None, ["/x"], "light")
     dialog.executor.setCurrentIndex(0)
     assert dialog.preferences().executor is None
@@ -305,7 +305,7 @@ def test_the_ctrl_hint_goes_when_a_dialog_takes_the_keyboard(qtbot: Any, window:
 def test_one_default_executor_entry(qtbot: Any, window: Any, examples: Path) -> None:
     combo = window.properties.w["executor"]
     entries = [combo.itemText(i) for i in range(combo.count())]
-    assert entries == [DEFAULT_EXECUTOR, "docker"]
+    assert entries == [DEFAULT_EXECUTOR, "docker", "ray"]
     assert window.open(examples / "word-count.weft.yaml")
     window.canvas.select(["read"])
     node_entries = [window.properties.f["executor"].itemText(i) for i in range(window.properties.f["executor"].count())]
