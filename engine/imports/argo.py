@@ -147,7 +147,9 @@ class ArgoImport:
         given: dict[str, list[str | Ref]] = {name: [Ref("arguments", port)] for name, port in self.arguments.items()}
         index, tmpl = self.templates[entry]
         declared = {
-            p.get("name") for p in as_list(as_dict(tmpl.get("inputs")).get("parameters")) if isinstance(p, dict)
+            name
+            for p in as_list(as_dict(tmpl.get("inputs")).get("parameters"))
+            if isinstance(p, dict) and isinstance(name := p.get("name"), str)  # others: refused with the template
         }
         given = {name: value for name, value in given.items() if name in declared}  # Argo hands them to the entry
         main = self._call(entry, given, {}, path + ("entrypoint",), top, entry, (), top=True)

@@ -260,13 +260,21 @@ def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(
     without token authentication, so that it writes no token into the home folder.)"""
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-    before = raylets()
-    talk = "import os; print('on', os.environ['WEFT_RAY_NODE'])"
+    # the task names the raylet above it (other Rays may start and stop on the machine meanwhile)
+    talk = (
+        "import os\nprint('on', os.environ['WEFT_RAY_NODE'])\npid = os.getppid()\n"
+        "while pid > 1 and b'raylet/raylet' not in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
+        "    pid = int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+        "print('raylet', pid)\n"
+    )
     data = {"weft": 1, "name": "local-ray", "nodes": [{"id": "a", "command": ["python3", "-c", talk]}]}
     result = weft("run", write(tmp_path, data), "--executor", "ray", "--json")
     assert result.code == 0, result.err
-    assert [m for _, m, _ in logs(home, result.json()["run"])][0].startswith("on ")
-    wait_until(lambda: not (raylets() - before), 20)  # the run's own Ray is gone with it
+    said = [m for _, m, _ in logs(home, result.json()["run"])]
+    assert said[0].startswith("on ") and said[1].startswith("raylet "), said
+    raylet = int(said[1].split()[1])
+    assert raylet > 1  # found: the task ran under a raylet
+    wait_until(lambda: raylet not in raylets(), 20)  # the run's own Ray is gone with it
 
 
 def test_a_node_with_an_image_is_refused_before_the_run_or_when_created(weft, home, tmp_path, ray_address):
