@@ -388,7 +388,7 @@ def test_stop_and_a_timeout_remove_a_container_sleeping_on_the_worker(weft, home
     assert run_containers(run_id) == []
 
 
-def test_a_created_node_with_an_image_runs_in_a_container_and_a_bad_build_is_refused(
+def test_a_created_node_and_a_build_run_in_containers_and_a_bad_build_is_refused(
     weft, home, tmp_path, ray_address, docker_image
 ):
     grow = Path(__file__).parent / "workflows" / "grow.py"
@@ -411,13 +411,20 @@ def test_a_created_node_with_an_image_runs_in_a_container_and_a_bad_build_is_ref
                 "command": ["python3", str(grow)],
                 "dynamic": True,
                 "params": {"messages": [{"type": "mutate", "nodes": [created]}]},
-            }
+            },
+            {"id": "built", "build": "img", "command": ["cat", "/hello.txt"], "resources": {"custom": {"worker": 1}}},
         ],
     }
-    result = weft("run", write(tmp_path / "dynamic", dynamic), "--executor", "ray", "--json")
+    path = write(tmp_path / "dynamic", dynamic)
+    (path.parent / "img").mkdir()
+    (path.parent / "img" / "hello.txt").write_text("built on the Ray node\n")
+    (path.parent / "img" / "Dockerfile").write_text("ARG WEFT_BASE_IMAGE\nFROM ${WEFT_BASE_IMAGE}\nCOPY hello.txt /\n")
+    result = weft("run", path, "--executor", "ray", "--json")
     assert result.code == 0, result.err
     run_id = result.json()["run"]
-    assert ("late", "boxed as /workspace True") in [(node, m) for node, m, _ in logs(home, run_id)]
+    lines = [(node, m) for node, m, _ in logs(home, run_id)]
+    assert ("late", "boxed as /workspace True") in lines
+    assert ("built", "built on the Ray node") in lines
     assert run_containers(run_id) == []
 
 
