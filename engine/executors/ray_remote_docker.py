@@ -10,7 +10,8 @@ the container's: the start line goes in, the chunks stream back exactly as a pro
 What makes sure no container outlives its task:
 
 - the container is removed (``docker rm -f``) when the task ends here, however it ends;
-- a *guard* process in a session of its own holds the read end of a pipe whose write end only
+- a *guard* process in a session of its own, no child of the Ray worker (which kills its
+  children when it exits), holds the read end of a pipe whose write end only
   this Ray worker holds: when the worker dies (``ray.cancel(force=True)``, its raylet or the
   whole cluster gone) the pipe closes and the guard removes the container;
 - the engine's stop removes it by its labels (``end_containers``, pinned to this node);
@@ -44,10 +45,14 @@ NOBODY = f"{NOBODY_ID}:{NOBODY_ID}"
 ROOT = "0:0"
 CALL_TIMEOUT = 120.0  # seconds a docker create / inspect may take (a pull may be slow)
 BUILD_TIMEOUT = 3600.0
-# Removes the container once its stdin (a pipe only the Ray worker writes) closes.
+# Removes the container once its stdin (a pipe only the Ray worker writes) closes. It forks
+# away from the worker first: a Ray worker that exits kills its own children (Ray's
+# ``kill_child_processes_on_worker_exit``), and the guard must outlive it to do its work.
 GUARD = (
-    "import subprocess, sys; sys.stdin.buffer.read(); "
-    "subprocess.run([sys.argv[1], 'rm', '-f', sys.argv[2]], capture_output=True)"
+    "import os, subprocess, sys\n"
+    "if os.fork():\n    os._exit(0)\n"
+    "sys.stdin.buffer.read()\n"
+    "subprocess.run([sys.argv[1], 'rm', '-f', sys.argv[2]], capture_output=True)\n"
 )
 
 
@@ -193,12 +198,13 @@ def container_task(plan: dict[str, Any], start_line: bytes, helper: tuple[str, b
     cid = created.stdout.decode().strip()
     read_end, write_end = os.pipe()
     try:
-        subprocess.Popen(
+        subprocess.run(  # returns once the guard has forked away
             [sys.executable, "-c", GUARD, docker, cid],
             stdin=read_end,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            timeout=CALL_TIMEOUT,
         )
     finally:
         os.close(read_end)

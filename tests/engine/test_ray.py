@@ -461,3 +461,38 @@ def test_a_task_in_a_container_on_ray_creates_only_nodes_in_containers(
     assert "would run with executor 'local', outside any container" in plan["reason"], plan["reason"]
     for run_id in {shown["run"]}:
         assert run_containers(run_id) == []
+
+
+def test_a_dying_worker_node_takes_its_container_with_it(weft, home, tmp_path, ray_cluster, ray_address, docker_image):
+    """The worker node dies (its raylet and Ray workers killed) while a container task sleeps
+    there: the guard beside the container removes it, while the run still goes on (`keeper`
+    sleeps on the head), not only the run's end."""
+    data = {
+        "weft": 1,
+        "name": "node-dies-boxed",
+        "settings": {"executor": "ray", "max_parallel": 2},
+        "nodes": [
+            {
+                "id": "victim",
+                "command": sleeper("victim"),
+                "image": docker_image,
+                "resources": {"custom": {"worker": 1}},
+            },
+            {"id": "keeper", "command": sleeper("keeper", 60), "resources": {"cpus": 0.5, "custom": {"head": 1}}},
+        ],
+    }
+    proc, run_id = start(home, write(tmp_path, data))
+    try:
+        wait_until(lambda: marker(home, run_id, "victim").exists() and marker(home, run_id, "keeper").exists(), 60)
+        assert len(run_containers(run_id)) == 1
+        ray_cluster.kill_worker_raylet()
+        wait_until(lambda: run_containers(run_id) == [], 15)
+        assert proc.poll() is None  # removed by its guard, not by the run's end
+        assert weft("stop", run_id).code == 0
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert json.loads(out)["state"] == "cancelled", err
+    show = weft("show", run_id, "--json").json()
+    assert {n["id"]: n["state"] for n in show["nodes"]}["victim"] == "failed"
