@@ -413,6 +413,7 @@ def test_a_created_node_and_a_build_run_in_containers_and_a_bad_build_is_refused
                 "params": {"messages": [{"type": "mutate", "nodes": [created]}]},
             },
             {"id": "built", "build": "img", "command": ["cat", "/hello.txt"], "resources": {"custom": {"worker": 1}}},
+            {"id": "missing", "image": docker_image, "command": ["no-such-command", "x"]},
         ],
     }
     path = write(tmp_path / "dynamic", dynamic)
@@ -420,8 +421,15 @@ def test_a_created_node_and_a_build_run_in_containers_and_a_bad_build_is_refused
     (path.parent / "img" / "hello.txt").write_text("built on the Ray node\n")
     (path.parent / "img" / "Dockerfile").write_text("ARG WEFT_BASE_IMAGE\nFROM ${WEFT_BASE_IMAGE}\nCOPY hello.txt /\n")
     result = weft("run", path, "--executor", "ray", "--json")
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err
     run_id = result.json()["run"]
+    show = weft("show", run_id, "--json").json()
+    assert {n["id"]: (n["state"], n["reason"]) for n in show["nodes"]} == {
+        "plan": ("succeeded", None),
+        "late": ("succeeded", None),
+        "built": ("succeeded", None),
+        "missing": ("failed", "command not found: no-such-command"),
+    }
     lines = [(node, m) for node, m, _ in logs(home, run_id)]
     assert ("late", "boxed as /workspace True") in lines
     assert ("built", "built on the Ray node") in lines
