@@ -181,35 +181,42 @@ def container_task(plan: dict[str, Any], start_line: bytes, helper: tuple[str, b
     if docker is None:
         yield ("launch", f"Ray node {ip} has no docker command: it cannot run containers")
         return
-    image, problem = _image(docker, plan, ip)
-    if image is None:
-        yield ("launch", problem)
-        return
-    user = task_user(docker, plan["folder"])
     try:
-        _share_workspace(plan["workspace"], user)
-    except OSError as exc:
-        yield ("launch", f"cannot prepare the workspace {plan['workspace']} on Ray node {ip}: {exc.strerror or exc}")
+        image, problem = _image(docker, plan, ip)
+        if image is None:
+            yield ("launch", problem)
+            return
+        user = task_user(docker, plan["folder"])
+        try:
+            _share_workspace(plan["workspace"], user)
+        except OSError as exc:
+            where = f"the workspace {plan['workspace']} on Ray node {ip}"
+            yield ("launch", f"cannot prepare {where}: {exc.strerror or exc}")
+            return
+        created = _docker(docker, *create_args(plan, image, user, _helper_dir(helper[1]), ip))
+    except subprocess.TimeoutExpired as exc:
+        yield ("launch", f"Docker on Ray node {ip} did not answer within {exc.timeout:g} s")
         return
-    created = _docker(docker, *create_args(plan, image, user, _helper_dir(helper[1]), ip))
+    except OSError as exc:  # the docker command itself could not run
+        yield ("launch", f"cannot run docker on Ray node {ip}: {exc.strerror or exc}")
+        return
     if created.returncode != 0:
         yield ("launch", f"cannot create a container on Ray node {ip}: {_first_line(created.stderr)}")
         return
     cid = created.stdout.decode().strip()
     read_end, write_end = os.pipe()
     try:
-        subprocess.run(  # returns once the guard has forked away
-            [sys.executable, "-c", GUARD, docker, cid],
-            stdin=read_end,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            timeout=CALL_TIMEOUT,
-        )
-    finally:
-        os.close(read_end)
-    code: int | None = None
-    try:
+        try:
+            subprocess.run(  # returns once the guard has forked away
+                [sys.executable, "-c", GUARD, docker, cid],
+                stdin=read_end,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                timeout=CALL_TIMEOUT,
+            )
+        finally:
+            os.close(read_end)
         proc = subprocess.Popen(
             [docker, "start", "--attach", "--interactive", cid],
             stdin=subprocess.PIPE,
