@@ -70,8 +70,9 @@ class Executor(abc.ABC):
     name: str = "?"
 
     @abc.abstractmethod
-    def task_workspace(self, host_workspace: Path) -> str:
-        """The workspace path as the task sees it."""
+    def task_workspace(self, host_workspace: Path, node: ResolvedNode | None = None) -> str:
+        """The workspace path as a task of ``node`` sees it (decided per attempt: on the ray
+        executor a node in a container sees ``/workspace``, a process the Ray node's path)."""
 
     def check(self, node: ResolvedNode, folder: Path) -> None:  # noqa: B027 - an optional hook
         """Raise ``engine.errors.InvalidInput`` if ``node`` can never run here (before a run starts)."""

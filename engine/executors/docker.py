@@ -56,7 +56,7 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 
 from engine.errors import EngineUnavailable, InvalidInput, LaunchError
 from engine.executors.base import HELPER_DIR, Executor, LineSink, TaskProcess, TaskSpec
-from engine.executors.docker_container import HELPER, WORKFLOW, WORKSPACE, exit_code, task_workdir
+from engine.executors.docker_container import EXEC_FAILED, HELPER, WORKFLOW, WORKSPACE, exit_code, task_workdir
 from engine.executors.docker_images import (
     BASE_IMAGE_ARG,
     Images,
@@ -85,8 +85,6 @@ HIDE = "ro,nosuid,nodev,noexec"  # tmpfs options for what must look empty under 
 ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
 THREADS = 32  # SDK calls at once; the HTTP connection pool is as large
 API_TIMEOUT = 600  # seconds an SDK call may wait for the engine (builds can be slow and quiet)
-# tini's words when it cannot exec the task's command (exit code 127 or 126)
-_EXEC_FAILED = re.compile(rb"^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*?)\r?\n?$")
 
 
 # -- the engine -----------------------------------------------------------------------------
@@ -169,7 +167,7 @@ class DockerExecutor(Executor):
             self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="weft-docker")
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
-    def task_workspace(self, host_workspace: Path) -> str:
+    def task_workspace(self, host_workspace: Path, node: ResolvedNode | None = None) -> str:
         return WORKSPACE
 
     def image_identity(
@@ -600,7 +598,7 @@ class ContainerTask(TaskProcess):
     def _deliver(self, name: str, line: bytes) -> None:
         if name == "stderr" and self._first_stderr:
             self._first_stderr = False
-            failed = _EXEC_FAILED.match(line)
+            failed = EXEC_FAILED.match(line)
             if failed:
                 self._exec_failed = (failed.group(1).decode(errors="replace"), failed.group(2).decode(errors="replace"))
         if self._sink is None:

@@ -8,10 +8,13 @@ how the container's exit status reads. Both ``docker`` (cold containers) and ``d
 from __future__ import annotations
 
 import posixpath
+import re
 
 WORKSPACE = "/workspace"
 WORKFLOW = "/workflow"
 HELPER = "/opt/weft"
+#: tini's words when it cannot exec the task's command (exit code 127 or 126)
+EXEC_FAILED = re.compile(rb"^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*?)\r?\n?$")
 
 
 def task_workdir(workdir: str | None) -> str:

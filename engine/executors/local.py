@@ -20,6 +20,7 @@ from typing import cast
 from engine.errors import LaunchError, ProtocolError
 from engine.executors.base import Executor, LineSink, TaskProcess, TaskSpec
 from engine.executors.lines import LineSplitter
+from engine.workflow.model import ResolvedNode
 
 DRAIN = 1.0  # seconds the pipes may stay open after the task's process ended
 
@@ -195,7 +196,7 @@ def use_pidfd_child_watcher() -> None:
 class LocalExecutor(Executor):
     name = "local"
 
-    def task_workspace(self, host_workspace: Path) -> str:
+    def task_workspace(self, host_workspace: Path, node: ResolvedNode | None = None) -> str:
         return str(host_workspace)
 
     async def sweep(self, run: str) -> None:

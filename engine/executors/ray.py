@@ -12,6 +12,11 @@ grace time. A soft ``ray.cancel`` never interrupts a task blocked waiting for it
 ``ray.cancel(force=True)`` (it kills the Ray worker, and the task's process dies with it) is
 the last resort.
 
+A node that names an ``image`` (or ``build``) runs its container with Docker on the Ray node its
+task lands on (``ray_container`` plans it here, ``ray_remote_docker`` runs it there with the
+``docker`` command): the same start line in, the same chunks out. Stopping it removes the
+container by its labels on that node; a guard there removes it if the Ray worker dies.
+
 Faults: the node running a task dies -> ``TaskLost`` (that attempt fails, a retry may run
 elsewhere); the cluster itself does not answer -> ``ExecutorGone`` (the run stops where it
 is, `interrupted`, and `weft resume` continues it). See docs/ray.md.
@@ -26,16 +31,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engine.errors import EngineUnavailable, ExecutorGone, LaunchError, TaskLost, WeftError
-from engine.executors import ray_remote
+from engine.errors import EngineUnavailable, ExecutorGone, InvalidInput, LaunchError, TaskLost, WeftError
+from engine.executors import ray_container, ray_remote, ray_remote_docker
 from engine.executors.base import HELPER_DIR, Executor, LineSink, TaskProcess, TaskSpec
+from engine.executors.docker_container import EXEC_FAILED, WORKSPACE
 from engine.executors.lines import LineSplitter
+from engine.workflow.libraries import LibraryImage
 from engine.workflow.model import ResolvedNode, memory_bytes
 
 INSTALL_HINT = "the ray executor needs Ray: pip install 'weft[ray]' (or pip install 'ray>=2.9')"
 SIGNAL_WAIT = 5.0  # seconds a signal to a task's node may take to arrive
 CLUSTER_WAIT = 6.0  # seconds the cluster may take to say which nodes are alive
-_NO_IMAGES = "node '{node}' names an image: the ray executor runs processes, not containers, yet"
+_NO_DOCKER = "node '{node}' names an image, but no Ray node reaches a Docker engine ({why})"
 WATCH_EVERY = 2.0  # seconds between two looks at the cluster while tasks run
 
 
@@ -60,6 +67,12 @@ class RayExecutor(Executor):
         self._task: Any = None
         self._signal: Any = None
         self._sweep: Any = None
+        self._container: Any = None
+        self._end_containers: Any = None
+        self._sweep_containers: Any = None
+        self._probe: Any = None
+        self._docker_nodes: dict[str, str | None] | None = None  # node address -> why it has no Docker
+        self._container_runs: set[str] = set()
         #: the cluster vanished: every task fails with this, nothing more is tried
         self.gone: ExecutorGone | None = None
         self._live: set[RayProcess] = set()
@@ -92,9 +105,14 @@ class RayExecutor(Executor):
 
         # ship the node side by value: the cluster's nodes need Ray, not Weft
         cloudpickle.register_pickle_by_value(ray_remote)
+        cloudpickle.register_pickle_by_value(ray_remote_docker)
         self._task = ray.remote(num_returns="streaming", max_retries=0)(ray_remote.task)
         self._signal = ray.remote(num_cpus=0, max_retries=0)(ray_remote.signal_group)
         self._sweep = ray.remote(num_cpus=0, max_retries=0)(ray_remote.sweep)
+        self._container = ray.remote(num_returns="streaming", max_retries=0)(ray_remote_docker.container_task)
+        self._end_containers = ray.remote(num_cpus=0, max_retries=0)(ray_remote_docker.end_containers)
+        self._sweep_containers = ray.remote(num_cpus=0, max_retries=0)(ray_remote_docker.sweep_containers)
+        self._probe = ray.remote(num_cpus=0, max_retries=0)(ray_remote_docker.probe)
         self._connected = True
 
     def _on(self, node_id: str) -> Any:
@@ -159,15 +177,49 @@ class RayExecutor(Executor):
 
     # -- the executor -------------------------------------------------------------------------
 
-    def task_workspace(self, host_workspace: Path) -> str:
+    def task_workspace(self, host_workspace: Path, node: ResolvedNode | None = None) -> str:
+        if node is not None and ray_container.in_container(node):
+            return WORKSPACE
+        return self.node_workspace(host_workspace)
+
+    def node_workspace(self, host_workspace: Path) -> str:
+        """Where the Ray nodes see the run's workspace: ``settings.ray.workspace/RUN``, else here's path."""
         if self.workspace:
             return str(Path(self.workspace) / host_workspace.name)
         return str(host_workspace)
 
     def check(self, node: ResolvedNode, folder: Path) -> None:
-        if node.image or node.build:
-            raise EngineUnavailable(_NO_IMAGES.format(node=node.id))
         self.connect()
+        if ray_container.in_container(node):
+            problem = ray_container.refusal(node, folder, library_image=False)
+            if problem is not None:
+                raise InvalidInput(problem)
+            nodes = self.docker_nodes()
+            if nodes and all(why is not None for why in nodes.values()):
+                whys = "; ".join(f"{ip}: {why}" for ip, why in sorted(nodes.items()))
+                raise EngineUnavailable(_NO_DOCKER.format(node=node.id, why=whys))
+
+    def docker_nodes(self) -> dict[str, str | None]:
+        """Each alive Ray node's address -> None if it reaches a Docker engine, else why not
+        (asked once, before the run: blocking)."""
+        if self._docker_nodes is None:
+            alive = {n["NodeID"]: n["NodeManagerAddress"] for n in self.ray.nodes() if n.get("Alive")}
+            refs = {ip: self._probe.options(scheduling_strategy=self._on(nid)).remote() for nid, ip in alive.items()}
+            found: dict[str, str | None] = {}
+            for ip, ref in refs.items():
+                try:
+                    found[ip] = self.ray.get(ref, timeout=CLUSTER_WAIT + SIGNAL_WAIT)
+                except Exception as exc:  # noqa: BLE001 - that node does not answer in time
+                    found[ip] = f"no answer ({type(exc).__name__})"
+            self._docker_nodes = found
+        return self._docker_nodes
+
+    def image_identity(
+        self, node: ResolvedNode, folder: Path, image: str | None, library: LibraryImage | None = None
+    ) -> str | None:
+        if not ray_container.in_container(node):
+            return None
+        return ray_container.image_identity(node, folder, image)
 
     def options(self, node: ResolvedNode) -> dict[str, Any]:
         """The node's ``resources`` as Ray's: CPUs (default 1), memory, GPUs, custom ones."""
@@ -184,16 +236,23 @@ class RayExecutor(Executor):
     async def launch(self, spec: TaskSpec) -> TaskProcess:
         if self.gone is not None:
             raise self.gone
-        if spec.node.image or spec.node.build:  # a node created while the run goes on
-            raise LaunchError(_NO_IMAGES.format(node=spec.node.id))
         self.connect()
+        labels: dict[str, str] | None = None
         try:
-            gen = self._task.options(**self.options(spec.node)).remote(
-                list(spec.argv), str(spec.cwd), dict(spec.env), spec.start_line, self._helper
-            )
+            if ray_container.in_container(spec.node):
+                plan = await asyncio.to_thread(ray_container.plan, spec, self.node_workspace(spec.workspace))
+                labels = plan["labels"]
+                self._container_runs.add(spec.run)
+                gen = self._container.options(**self.options(spec.node)).remote(plan, spec.start_line, self._helper)
+            else:
+                gen = self._task.options(**self.options(spec.node)).remote(
+                    list(spec.argv), str(spec.cwd), dict(spec.env), spec.start_line, self._helper
+                )
+        except WeftError:
+            raise
         except Exception as exc:  # noqa: BLE001 - e.g. the cluster is gone
             raise await self.explain(exc, None) from None
-        proc = RayProcess(self, gen)
+        proc = RayProcess(self, gen, labels)
         self._watch_cluster(proc)
         return proc
 
@@ -204,31 +263,51 @@ class RayExecutor(Executor):
         except Exception:  # noqa: BLE001 - its node is gone, or slow: the caller escalates
             pass
 
+    async def end_containers(self, node_id: str, labels: dict[str, str], grace: float) -> None:
+        """Stop and remove the containers carrying ``labels`` on Ray node ``node_id``."""
+        try:
+            ref = self._end_containers.options(scheduling_strategy=self._on(node_id)).remote(labels, grace)
+            await asyncio.wait_for(ref, grace + SIGNAL_WAIT)
+        except Exception:  # noqa: BLE001 - its node is gone, or slow: the caller escalates
+            pass
+
+    async def everywhere(self, remote: Any, *args: Any) -> None:
+        """Run ``remote`` once on every alive node, waiting a little for each."""
+        alive = await self.alive_nodes() or {}
+        refs = [remote.options(scheduling_strategy=self._on(n)).remote(*args) for n in alive]
+        if refs:
+            await asyncio.wait([asyncio.ensure_future(asyncio.wait_for(r, SIGNAL_WAIT * 2)) for r in refs])
+
     async def sweep(self, run: str) -> None:
-        """Kill what tasks of run ``run`` left on any alive node when its engine died."""
+        """Kill what tasks of run ``run`` left on any alive node when its engine died: processes
+        (by ``WEFT_RUN`` in their environment) and containers (by their ``weft.run`` label)."""
         try:
             self.connect()
         except EngineUnavailable:
             return  # no cluster now: none of its tasks can be running either
-        alive = await self.alive_nodes() or {}
-        refs = [self._sweep.options(scheduling_strategy=self._on(n)).remote(run) for n in alive]
-        if refs:
-            await asyncio.wait([asyncio.ensure_future(asyncio.wait_for(r, SIGNAL_WAIT)) for r in refs])
+        await self.everywhere(self._sweep, run)
+        await self.everywhere(self._sweep_containers, run)
 
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
         if self.gone is not None:
             return  # nothing to tell a cluster that is not there (ray.shutdown would wait for it)
+        runs, self._container_runs = self._container_runs, set()
+        for run in runs:  # nothing of a run outlives it, whatever happened (as on docker)
+            await self.everywhere(self._sweep_containers, run)
         if self._started_here and self.ray.is_initialized():
             await asyncio.to_thread(self.ray.shutdown)
         self._connected = self._started_here = False
 
 
 class RayProcess(TaskProcess):
-    def __init__(self, executor: RayExecutor, gen: Any) -> None:
+    def __init__(self, executor: RayExecutor, gen: Any, labels: dict[str, str] | None = None) -> None:
         self.executor = executor
         self.gen = gen
+        #: a task in a container: the labels by which its node finds the container
+        self.labels = labels
+        self._first_stderr: bytes | None = None
         #: (node address, node id, pid) once the process runs on its node
         self.where: tuple[str, str, int] | None = None
         self.code: int | None = None
@@ -272,6 +351,8 @@ class RayProcess(TaskProcess):
             self.queue.put_nowait(None)
 
     async def pump(self, sink: LineSink) -> None:
+        if self.labels is not None:
+            sink = self._watch_first_stderr(sink)
         splitters = {name: LineSplitter(name, sink) for name in ("stdout", "stderr")}
         while (item := await self.queue.get()) is not None:
             splitters[item[0]].feed(item[1])
@@ -283,11 +364,26 @@ class RayProcess(TaskProcess):
         await self._result()
         if self.code is None:
             raise TaskLost("the Ray task ended without its exit code")
+        failed = EXEC_FAILED.match(self._first_stderr or b"")
+        if failed and self.code in (126, 127):  # the container's init could not run the command
+            what = "not found" if self.code == 127 else "not executable"
+            raise LaunchError(f"command {what}: {failed.group(1).decode(errors='replace')}")
         return self.code
+
+    def _watch_first_stderr(self, sink: LineSink) -> LineSink:
+        def watching(name: str, line: bytes) -> None:
+            if name == "stderr" and self._first_stderr is None:
+                self._first_stderr = line
+            sink(name, line)
+
+        return watching
 
     async def stop(self, grace: float = 2.0) -> None:
         if self.reader.done() or self.executor.gone is not None:
             return  # over, or nowhere to reach: its process died with its node's Ray
+        if self.labels is not None:
+            await self._stop_container(grace)
+            return
         if self.where is not None:
             _, node_id, pid = self.where
             for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, SIGNAL_WAIT)):
@@ -298,6 +394,23 @@ class RayProcess(TaskProcess):
             self.executor.ray.cancel(self.gen, force=True)
         except Exception:  # noqa: BLE001 - already over, or the cluster is gone
             pass
+        if not await _ended(self.reader, SIGNAL_WAIT):
+            self.reader.cancel()
+
+    async def _stop_container(self, grace: float) -> None:
+        """Remove the container by its labels on its node (on every node if it is not known yet);
+        ``ray.cancel(force=True)`` as the last resort (the node's guard then removes it)."""
+        assert self.labels is not None
+        if self.where is not None:
+            await self.executor.end_containers(self.where[1], self.labels, grace)
+            if await _ended(self.reader, SIGNAL_WAIT):
+                return
+        try:
+            self.executor.ray.cancel(self.gen, force=True)
+        except Exception:  # noqa: BLE001 - already over, or the cluster is gone
+            pass
+        if self.where is None:  # still being created: wherever it is, it goes
+            await self.executor.everywhere(self.executor._end_containers, self.labels, 0)
         if not await _ended(self.reader, SIGNAL_WAIT):
             self.reader.cancel()
 

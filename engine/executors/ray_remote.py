@@ -44,7 +44,8 @@ def _node() -> tuple[str, str]:
 
 
 def _helper_dir(helper_source: bytes) -> str:
-    """A folder on this node holding ``weft_task.py`` as the engine has it (by content)."""
+    """A folder on this node holding ``weft_task.py`` as the engine has it (by content),
+    readable by every user (a container's task may run as nobody)."""
     digest = hashlib.sha256(helper_source).hexdigest()[:16]
     folder = os.path.join(tempfile.gettempdir(), f"weft-taskhelper-{digest}")
     path = os.path.join(folder, "weft_task.py")
@@ -54,6 +55,8 @@ def _helper_dir(helper_source: bytes) -> str:
         with os.fdopen(fd, "wb") as f:
             f.write(helper_source)
         os.replace(tmp, path)
+    if os.stat(path).st_mode & 0o444 != 0o444:  # mounted into containers whose user may be nobody
+        os.chmod(path, 0o644)
     return folder
 
 

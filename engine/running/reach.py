@@ -6,8 +6,9 @@ or with the network, or with larger limits, it would escape its confinement in o
 So every node a confined task creates is checked (in the same atomic check as rules 1-3, and a
 refusal fails the task), field by field:
 
-- ``executor``: must be a confining one (``docker``). Left unset, it is the creator's, not the
-  run's default, which may be ``local``.
+- ``executor``: must be a confining one: ``docker``, or ``ray`` for a node that runs in a
+  container there (it names an image). Left unset, it is the creator's, not the run's default,
+  which may be ``local``; a created ray node naming no image gets its creator's.
 - ``network: true`` only if the creator has the network.
 - ``resources`` (``cpus``, ``memory``, ``pids``): at most the creator's effective limits. Left
   unset, a limit is the creator's.
@@ -29,8 +30,14 @@ from typing import Any
 
 from engine.workflow.model import NodeSpec, ResolvedNode
 
-#: Executors whose tasks run confined (in a container).
-CONFINING = ("docker",)
+#: Executors whose tasks run confined (in a container): every docker task; a ray task whose node
+#: names an image (``confined``).
+CONFINING = ("docker", "ray")
+
+
+def confined(node: ResolvedNode, executor: str) -> bool:
+    """Does a task of ``node`` on ``executor`` run in a container?"""
+    return executor == "docker" or (executor == "ray" and bool(node.image or node.build))
 
 
 def confine(
@@ -38,15 +45,21 @@ def confine(
 ) -> tuple[ResolvedNode, list[str]]:
     """``node`` (resolved from ``spec``, created by ``creator``) with what it inherits from a
     confined creator, and the reasons it may not be created (empty: it may)."""
-    if creator_executor not in CONFINING:
+    if not confined(creator, creator_executor):
         return node, []
     problems: list[str] = []
     where = f"node '{node.id}'"
     why = f"but its creator '{creator.id}' runs in a container (a created node never reaches further than its creator)"
     changes: dict[str, Any] = {}
+    executor = node.executor or creator_executor
     if node.executor is None:
         changes["executor"] = creator_executor
-    elif node.executor not in CONFINING:
+    if executor == "ray" and not (node.image or node.build):
+        if creator.image:
+            changes["image"] = creator.image
+        else:
+            problems.append(f"{where} would run on executor 'ray' with no image, outside any container, {why}")
+    elif executor not in CONFINING:
         problems.append(f"{where} would run with executor '{node.executor}', outside any container, {why}")
     if node.network and not creator.network:
         problems.append(f"{where} asks for the network (network: true), {why} without one")

@@ -54,7 +54,7 @@ from engine.running.attempts import Outcome, retry_delay, run_attempt
 from engine.running.cache import Hit, NodeCache
 from engine.running.control import check_answer, restart_sets
 from engine.running.loops import LoopDriver
-from engine.running.reach import CONFINING, confine
+from engine.running.reach import confine, confined
 from engine.running.readiness import Decision, Readiness
 from engine.running.session import TaskSession
 from engine.running.taskspec import inputs_for, task_spec
@@ -838,7 +838,7 @@ class Run:
             executor = self.executor_for(resolved)
         except InvalidInput as exc:  # e.g. a created node wants docker and no engine answers
             return Outcome(False, str(exc), retryable=False)
-        task_ws = executor.task_workspace(self.workspace)
+        task_ws = executor.task_workspace(self.workspace, resolved)
         inputs, problem = inputs_for(self.graph, node, resolved, self.outputs, task_ws)
         if problem is not None:
             return Outcome(False, problem, retryable=False)
@@ -923,7 +923,7 @@ class Run:
         """Rule 6 (``engine.running.reach``): narrow or refuse what a confined creator's nodes may reach."""
         owner = self.graph.resolved[creator]
         owner_executor = owner.executor or self.default_executor
-        if owner_executor not in CONFINING:  # a local task is not narrowed (see engine.running.reach)
+        if not confined(owner, owner_executor):  # a local task is not narrowed (see engine.running.reach)
             return []
         problems: list[str] = []
         for spec in m.nodes:

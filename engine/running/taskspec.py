@@ -87,7 +87,7 @@ def task_spec(
         image=image,
         library_image=workflow.images.get(image) if image else None,
         libraries=workflow.library_folders,
-        labels={"weft.run": run_id, "weft.node": node},
+        labels={"weft.run": run_id, "weft.node": node, "weft.attempt": str(attempt)},
         folder=workflow.folder,
         home=home,
     )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.events import LogLine
+from engine.events import LogLine, OutputSet
 from engine.executors.local import tasks_of
 from engine.history.store import Store
 from tests.conftest import alive
@@ -277,13 +277,139 @@ def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(
     wait_until(lambda: raylet not in raylets(), 20)  # the run's own Ray is gone with it
 
 
-def test_a_node_with_an_image_is_refused_before_the_run_or_when_created(weft, home, tmp_path, ray_address):
-    static = {"weft": 1, "name": "img", "nodes": [{"id": "boxed", "command": ["true"], "image": "python:3.12-slim"}]}
-    refused = weft("run", write(tmp_path / "static", static), "--executor", "ray")
-    assert refused.code == 2 and refused.err.strip().count("\n") == 0
-    assert "node 'boxed' names an image: the ray executor runs processes, not containers" in refused.err
+# -- containers on Ray nodes -------------------------------------------------------------------
+
+
+def run_containers(run_id: str) -> list[str]:
+    """Ids of every container (running or not) labelled with the run, on the one Docker engine
+    both test nodes share."""
+    found = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", f"label=weft.run={run_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.split()
+
+
+def test_a_container_on_the_worker_streams_live_and_hands_its_file_on(weft, home, tmp_path, ray_address, docker_image):
+    """`boxed` runs in a container on the worker node: its lines arrive while it runs, it sees
+    the workspace at /workspace, and the `file` it writes is read by a local and a ray node."""
+    boxed = (
+        "import os, time, weft_task as w; "
+        "print('first on', os.environ['WEFT_RAY_NODE'], 'in', os.environ['WEFT_WORKSPACE'], w.workspace, flush=True); "
+        "time.sleep(1.5); open('/workspace/out.txt', 'w').write('made in a box'); "
+        "w.output('report', '/workspace/out.txt'); print('second')"
+    )
+    read = "import weft_task as w; w.output('text', open(w.inputs['report']).read() + ' @ ' + w.inputs['report'])"
+    data = {
+        "weft": 1,
+        "name": "boxed",
+        "settings": {"executor": "ray"},
+        "nodes": [
+            {
+                "id": "boxed",
+                "command": ["python3", "-c", boxed],
+                "image": docker_image,
+                "outputs": {"report": "file"},
+                "resources": {"custom": {"worker": 1}},
+            },
+            {
+                "id": "here",
+                "executor": "local",
+                "command": ["python3", "-c", read],
+                "inputs": {"report": "file"},
+                "outputs": {"text": "str"},
+            },
+            {
+                "id": "there",
+                "command": ["python3", "-c", read],
+                "inputs": {"report": "file"},
+                "outputs": {"text": "str"},
+            },
+        ],
+        "edges": [{"from": "boxed.report", "to": "here.report"}, {"from": "boxed.report", "to": "there.report"}],
+    }
+    result = weft("run", write(tmp_path, data), "--json")
+    assert result.code == 0, result.err
+    run_id = result.json()["run"]
+    lines = {message: ts for _, message, ts in logs(home, run_id)}
+    first = f"first on {WORKER_IP} in /workspace /workspace"
+    assert first in lines, lines
+    assert lines["second"] - lines[first] > 1.0  # it came while the container ran
+    workspace = home / "workspaces" / run_id
+    assert (workspace / "out.txt").read_text() == "made in a box"
+    store = Store(home)
+    try:
+        outputs = {r.event.node: r.event.value for r in store.events(run_id, (OutputSet,)) if r.event.name == "text"}
+    finally:
+        store.close()
+    assert outputs == {
+        "here": f"made in a box @ {workspace / 'out.txt'}",
+        "there": f"made in a box @ {workspace / 'out.txt'}",
+    }
+    assert run_containers(run_id) == []
+
+
+def test_stop_and_a_timeout_remove_a_container_sleeping_on_the_worker(weft, home, tmp_path, ray_address, docker_image):
+    data = {
+        "weft": 1,
+        "name": "stop-boxed",
+        "settings": {"executor": "ray", "max_parallel": 2},
+        "nodes": [
+            {
+                "id": "far",
+                "command": sleeper("far"),
+                "image": docker_image,
+                "resources": {"cpus": 0.5, "custom": {"worker": 0.5}},
+            },
+            {
+                "id": "slow",
+                "command": sleeper("slow"),
+                "image": docker_image,
+                "timeout": 4,
+                "resources": {"cpus": 0.5, "custom": {"worker": 0.5}},
+            },
+        ],
+    }
+    proc, run_id = start(home, write(tmp_path, data))
+    try:
+        wait_until(lambda: marker(home, run_id, "slow").exists(), 60)
+        assert marker(home, run_id, "slow").read_text() == WORKER_IP
+        wait_until(lambda: len(run_containers(run_id)) == 1, 15)  # the timeout removed `slow`'s
+        wait_until(lambda: marker(home, run_id, "far").exists(), 60)
+        assert marker(home, run_id, "far").read_text() == WORKER_IP
+        assert len(run_containers(run_id)) == 1
+        asked = time.monotonic()
+        assert weft("stop", run_id).code == 0
+        wait_until(lambda: run_containers(run_id) == [], 8)
+        assert time.monotonic() - asked < 6.0
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert json.loads(out)["state"] == "cancelled", err
+    show = weft("show", run_id, "--json").json()
+    states = {n["id"]: (n["state"], n["reason"]) for n in show["nodes"]}
+    assert states["slow"][0] == "failed" and "timed out" in states["slow"][1], states
+    assert states["far"][0] == "cancelled", states
+    assert run_containers(run_id) == []
+
+
+def test_a_created_node_and_a_build_run_in_containers_and_a_bad_build_is_refused(
+    weft, home, tmp_path, ray_address, docker_image
+):
     grow = Path(__file__).parent / "workflows" / "grow.py"
-    created = {"id": "late", "command": ["true"], "image": "python:3.12-slim"}
+    refused = {
+        "weft": 1,
+        "name": "img",
+        "nodes": [{"id": "boxed", "command": ["true"], "build": "nowhere"}],
+    }
+    result = weft("run", write(tmp_path / "static", refused), "--executor", "ray")
+    assert result.code == 2 and result.err.strip().count("\n") == 0, result.err
+    assert "node 'boxed': build: nowhere is not a directory" in result.err
+    talk = "import os; print('boxed as', os.environ['WEFT_WORKSPACE'], os.path.exists('/.dockerenv'))"
+    created = {"id": "late", "command": ["python3", "-c", talk], "image": docker_image}
     dynamic = {
         "weft": 1,
         "name": "img-later",
@@ -293,15 +419,96 @@ def test_a_node_with_an_image_is_refused_before_the_run_or_when_created(weft, ho
                 "command": ["python3", str(grow)],
                 "dynamic": True,
                 "params": {"messages": [{"type": "mutate", "nodes": [created]}]},
-            }
+            },
+            {"id": "built", "build": "img", "command": ["cat", "/hello.txt"], "resources": {"custom": {"worker": 1}}},
+            {"id": "missing", "image": docker_image, "command": ["no-such-command", "x"]},
         ],
     }
-    result = weft("run", write(tmp_path / "dynamic", dynamic), "--executor", "ray", "--json")
+    path = write(tmp_path / "dynamic", dynamic)
+    (path.parent / "img").mkdir()
+    (path.parent / "img" / "hello.txt").write_text("built on the Ray node\n")
+    (path.parent / "img" / "Dockerfile").write_text("ARG WEFT_BASE_IMAGE\nFROM ${WEFT_BASE_IMAGE}\nCOPY hello.txt /\n")
+    result = weft("run", path, "--executor", "ray", "--json")
     assert result.code == 1, result.err
-    show = weft("show", result.json()["run"], "--json").json()
-    nodes = {n["id"]: (n["state"], n["reason"]) for n in show["nodes"]}
-    assert nodes["plan"] == ("succeeded", None)
-    assert nodes["late"] == (
-        "failed",
-        "node 'late' names an image: the ray executor runs processes, not containers, yet",
-    )
+    run_id = result.json()["run"]
+    show = weft("show", run_id, "--json").json()
+    assert {n["id"]: (n["state"], n["reason"]) for n in show["nodes"]} == {
+        "plan": ("succeeded", None),
+        "late": ("succeeded", None),
+        "built": ("succeeded", None),
+        "missing": ("failed", "command not found: no-such-command"),
+    }
+    lines = [(node, m) for node, m, _ in logs(home, run_id)]
+    assert ("late", "boxed as /workspace True") in lines
+    assert ("built", "built on the Ray node") in lines
+    assert run_containers(run_id) == []
+
+
+def test_a_node_without_docker_says_why(monkeypatch):
+    """The probe the engine runs on every Ray node before a run with containers (here, in this
+    process: a Docker engine that is not there)."""
+    from engine.executors.ray_remote_docker import probe
+
+    assert probe() is None
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert "Cannot connect to the Docker daemon" in (probe() or "")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert probe() == "no docker command"
+
+
+def test_a_task_in_a_container_on_ray_creates_only_nodes_in_containers(
+    weft, tmp_path, ray_address, docker_image, monkeypatch
+):
+    """Rule 6 with a creator in a container on Ray: a created node naming nothing runs in a
+    container like its creator (its image, no network, no engine secret); one asking for the
+    local executor is refused."""
+    from tests.engine.test_reach import _run
+
+    monkeypatch.setenv("WEFT_TEST_SECRET", "engine-secret")
+    creator = {"executor": "ray", "image": docker_image}
+    code, shown = _run(weft, tmp_path / "inherit", {}, creator)
+    assert code == 0, weft("logs", shown["run"]).out
+    report = shown["outputs"]["child"]["report"]
+    assert (report["in_container"], report["secret"], report["interfaces"]) == (True, None, ["lo"])
+    assert report["workspace"] == "/workspace"
+    code, shown = _run(weft, tmp_path / "escape", {"executor": "local"}, creator)
+    assert code == 1
+    plan = {n["id"]: n for n in shown["nodes"]}["plan"]
+    assert "would run with executor 'local', outside any container" in plan["reason"], plan["reason"]
+    for run_id in {shown["run"]}:
+        assert run_containers(run_id) == []
+
+
+def test_a_dying_worker_node_takes_its_container_with_it(weft, home, tmp_path, ray_cluster, ray_address, docker_image):
+    """The worker node dies (its raylet and Ray workers killed) while a container task sleeps
+    there: the guard beside the container removes it, while the run still goes on (`keeper`
+    sleeps on the head), not only the run's end."""
+    data = {
+        "weft": 1,
+        "name": "node-dies-boxed",
+        "settings": {"executor": "ray", "max_parallel": 2},
+        "nodes": [
+            {
+                "id": "victim",
+                "command": sleeper("victim"),
+                "image": docker_image,
+                "resources": {"custom": {"worker": 1}},
+            },
+            {"id": "keeper", "command": sleeper("keeper", 60), "resources": {"cpus": 0.5, "custom": {"head": 1}}},
+        ],
+    }
+    proc, run_id = start(home, write(tmp_path, data))
+    try:
+        wait_until(lambda: marker(home, run_id, "victim").exists() and marker(home, run_id, "keeper").exists(), 60)
+        assert len(run_containers(run_id)) == 1
+        ray_cluster.kill_worker_raylet()
+        wait_until(lambda: run_containers(run_id) == [], 15)
+        assert proc.poll() is None  # removed by its guard, not by the run's end
+        assert weft("stop", run_id).code == 0
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert json.loads(out)["state"] == "cancelled", err
+    show = weft("show", run_id, "--json").json()
+    assert {n["id"]: n["state"] for n in show["nodes"]}["victim"] == "failed"
