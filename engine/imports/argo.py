@@ -163,25 +163,33 @@ class ArgoImport:
             if handler is not None:
                 self._wire([done], handler, None, [])
 
+    def _parameter(self, value: Any, where: Path) -> tuple[dict[str, Any], str | None]:
+        """An input parameter (of the workflow's arguments or of a template): its mapping, its
+        keys checked, and its name (None, reported, when it has none)."""
+        param = self.f.mapping(value, where, "a parameter")
+        self.f.keys(
+            param,
+            where,
+            ("name", "value", "default", "description", "enum"),
+            {
+                "valueFrom": "a value from Kubernetes has no Weft equivalent",
+                "globalName": "global outputs are not imported",
+            },
+        )
+        name = param.get("name")
+        if not isinstance(name, str):
+            self.f.error(where, "a parameter needs a name")
+            return param, None
+        return param, name
+
     def _workflow_arguments(self, args: dict[str, Any]) -> None:
         path: Path = ("spec", "arguments")
         self.f.keys(args, path, ("parameters",), {"artifacts": "workflow artifacts from a repository cannot be read"})
         defaults: dict[str, str] = {}
         for index, param in enumerate(self.f.sequence(args.get("parameters"), path + ("parameters",), "parameters")):
             where = path + ("parameters", index)
-            param = self.f.mapping(param, where, "a parameter")
-            self.f.keys(
-                param,
-                where,
-                ("name", "value", "description", "enum", "default"),
-                {
-                    "valueFrom": "a value from Kubernetes has no Weft equivalent",
-                    "globalName": "global outputs are not imported",
-                },
-            )
-            name = param.get("name")
-            if not isinstance(name, str):
-                self.f.error(where, "a parameter needs a name")
+            param, name = self._parameter(param, where)
+            if name is None:
                 continue
             port = port_name(name)
             self.arguments[name] = port
@@ -334,19 +342,8 @@ class ArgoImport:
         declared = set()
         for index, param in enumerate(self.f.sequence(inputs.get("parameters"), ipath + ("parameters",), "parameters")):
             ppath = ipath + ("parameters", index)
-            param = self.f.mapping(param, ppath, "a parameter")
-            self.f.keys(
-                param,
-                ppath,
-                ("name", "value", "default", "description", "enum"),
-                {
-                    "valueFrom": "a value from Kubernetes has no Weft equivalent",
-                    "globalName": "global outputs are not imported",
-                },
-            )
-            pname = param.get("name")
-            if not isinstance(pname, str):
-                self.f.error(ppath, "a parameter needs a name")
+            param, pname = self._parameter(param, ppath)
+            if pname is None:
                 continue
             declared.add(pname)
             if pname in params:
