@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from engine.argo.fanout import FAN_OUT, FanOut
 from engine.argo.names import Names, mangled
 from engine.errors import InvalidInput, Location
 from engine.workflow import nesting
+from engine.workflow.argv import argv_of, named_words
 from engine.workflow.loader import Loaded
 from engine.workflow.model import (
     INPUTS,
@@ -337,7 +337,7 @@ class _Exporter:
             raise ExportRefused(
                 loc, f"node '{node.id}' runs in library image '{image}', which Weft builds: push it and name that"
             )
-        argv = _argv(resolved)
+        argv = argv_of(resolved)
         for text in [*argv, *resolved.env.values(), resolved.workdir or ""]:
             _plain(text, loc, f"node '{node.id}': its command, env or workdir")
         if not argv:
@@ -443,7 +443,7 @@ class _Exporter:
         ``/workflow`` as the docker executor mounts the folder."""
         folder = os.path.realpath(self.workflow.folder)
         out, seen = [], set()
-        for word in [*_named_words(argv, resolved.shell)[1:], *self._file_params(node, resolved)]:
+        for word in [*named_words(argv, resolved.shell)[1:], *self._file_params(node, resolved)]:
             if not word or os.path.isabs(word) or "\0" in word or len(word) > 4096:
                 continue
             base = os.path.join(folder, resolved.workdir) if resolved.workdir else folder
@@ -517,26 +517,3 @@ def _raw(name: str, path: str, text: str) -> dict[str, Any]:
 
 def _seconds(value: float) -> str:
     return f"{value:g}s"
-
-
-def _argv(resolved: ResolvedNode) -> list[str]:
-    """The command as the engine runs it (``engine.running.taskspec.argv_of``): a shell only
-    for ``shell: true``."""
-    command = resolved.command
-    if resolved.shell:
-        script = [command] if isinstance(command, str) else list(command or [])
-        return ["/bin/sh", "-c", *script]
-    return list(command or [])
-
-
-def _named_words(argv: list[str], shell: bool) -> list[str]:
-    """The argv words that may name a file; a shell script's words too."""
-    if not shell or len(argv) < 3:
-        return argv
-    words = list(argv)
-    for script in argv[2:]:
-        try:
-            words += shlex.split(script)
-        except ValueError:
-            pass
-    return words

@@ -24,7 +24,6 @@ import asyncio
 import hashlib
 import json
 import os
-import shlex
 import shutil
 import sqlite3
 import stat
@@ -38,7 +37,8 @@ from engine.errors import InvalidInput, LaunchError
 from engine.executors.base import Executor
 from engine.history.store import CacheRow, Store
 from engine.promises.graph import RunGraph
-from engine.running.taskspec import argv_of, inputs_for
+from engine.running.taskspec import inputs_for
+from engine.workflow.argv import argv_of, named_words
 from engine.workflow.model import ResolvedNode, Workflow
 
 #: Changes when what a key covers changes: older entries then simply never match.
@@ -129,20 +129,6 @@ def cache_key(
     }
     text = json.dumps(covered, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def named_words(argv: list[str], shell: bool) -> list[str]:
-    """The argv elements that may name a file; a shell script's words too (``sh -c 'python3
-    ops/x.py'`` names ``ops/x.py``)."""
-    if not shell or len(argv) < 3:
-        return argv
-    words = list(argv)
-    for script in argv[2:]:
-        try:
-            words += shlex.split(script)
-        except ValueError:  # unbalanced quotes: the shell will say so; its whole text is keyed anyway
-            pass
-    return words
 
 
 class NodeCache:

@@ -12,6 +12,7 @@ from engine.executors.base import HELPER_DIR, TaskSpec
 from engine.languages.porttypes import Optional as OptionalType
 from engine.promises.graph import RunGraph
 from engine.running.protocol import start_message
+from engine.workflow.argv import argv_of
 from engine.workflow.model import ResolvedNode, Workflow
 
 
@@ -39,15 +40,6 @@ def inputs_for(
             return {}, f"input '{port}' has no value (no succeeded data edge delivered one)"
         inputs[port] = registry.map_files(values[port], port_type, lambda rel: str(PurePosixPath(task_ws) / rel))
     return inputs, None
-
-
-def argv_of(resolved: ResolvedNode) -> list[str]:
-    """The command as an argv list: never through a shell unless the node says ``shell: true``."""
-    command = resolved.command
-    if resolved.shell:
-        script = [command] if isinstance(command, str) else list(command or [])
-        return ["/bin/sh", "-c", *script]
-    return list(command or [])
 
 
 def env_of(base: Mapping[str, str], resolved: ResolvedNode, run_id: str, node: str, task_ws: str) -> dict[str, str]:
