@@ -390,12 +390,16 @@ class RayProcess(TaskProcess):
                 await self.executor.signal(node_id, pid, sig)
                 if await _ended(self.reader, wait):
                     return
+        self._force_cancel()
+        if not await _ended(self.reader, SIGNAL_WAIT):
+            self.reader.cancel()
+
+    def _force_cancel(self) -> None:
+        """Ray's forced cancel of the generator: the last resort once signals did not end it."""
         try:
             self.executor.ray.cancel(self.gen, force=True)
         except Exception:  # noqa: BLE001 - already over, or the cluster is gone
             pass
-        if not await _ended(self.reader, SIGNAL_WAIT):
-            self.reader.cancel()
 
     async def _stop_container(self, grace: float) -> None:
         """Remove the container by its labels on its node (on every node if it is not known yet);
@@ -405,10 +409,7 @@ class RayProcess(TaskProcess):
             await self.executor.end_containers(self.where[1], self.labels, grace)
             if await _ended(self.reader, SIGNAL_WAIT):
                 return
-        try:
-            self.executor.ray.cancel(self.gen, force=True)
-        except Exception:  # noqa: BLE001 - already over, or the cluster is gone
-            pass
+        self._force_cancel()
         if self.where is None:  # still being created: wherever it is, it goes
             await self.executor.everywhere(self.executor._end_containers, self.labels, 0)
         if not await _ended(self.reader, SIGNAL_WAIT):
