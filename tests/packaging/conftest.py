@@ -14,6 +14,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: a workflow whose node runs in the shipped library image ``weft:base``: built from the
+#: installed files (its build context), with the task helper mounted from them
+LIBRARY_IMAGE_WORKFLOW = """\
+weft: 1
+settings: {executor: docker}
+nodes:
+  - id: snippet
+    operator: weft:python
+    image: weft:base
+    params: {code: "import weft_task as w, os; w.output('result', os.environ['LANG'])"}
+"""
 #: what never goes into a build: the checkout's environments, caches and earlier builds
 NOT_SOURCES = shutil.ignore_patterns(
     ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".*_cache", ".hypothesis"

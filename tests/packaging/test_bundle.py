@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from engine.history.fold import snapshot
 from engine.history.store import Store
 from tests.conftest import EXAMPLES, ROOT
+from tests.packaging.conftest import LIBRARY_IMAGE_WORKFLOW
 from tests.studio.test_screenshot import ARTIFACTS, xvfb  # noqa: F401 - the fixture, shared
 
 pytestmark = pytest.mark.slow
@@ -104,19 +104,7 @@ def test_the_bundled_weft_runs_a_workflow_locally_and_in_docker(
     assert json.loads(done.stdout)["state"] == "succeeded"
 
     # a shipped library image built from the bundle's files, the task helper mounted from it
-    (tmp_path / "image.weft.yaml").write_text(
-        textwrap.dedent(
-            """\
-            weft: 1
-            settings: {executor: docker}
-            nodes:
-              - id: snippet
-                operator: weft:python
-                image: weft:base
-                params: {code: "import weft_task as w, os; w.output('result', os.environ['LANG'])"}
-            """
-        )
-    )
+    (tmp_path / "image.weft.yaml").write_text(LIBRARY_IMAGE_WORKFLOW)
     done = subprocess.run(
         [weft, "run", "image.weft.yaml", "--json"], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
     )

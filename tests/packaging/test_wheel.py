@@ -5,14 +5,13 @@ and the studio's palette lists the shipped operators."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine import __version__
-from tests.packaging.conftest import ROOT, Installed
+from tests.packaging.conftest import LIBRARY_IMAGE_WORKFLOW, ROOT, Installed
 
 pytestmark = pytest.mark.slow
 
@@ -64,19 +63,7 @@ def test_a_shipped_library_image_builds_from_the_installed_wheel(
     installed_wheel: Installed, docker_image: str, docker_client: Any
 ) -> None:
     """The image's build context and the task helper's bind mount are folders of the install."""
-    (installed_wheel.cwd / "image.weft.yaml").write_text(
-        textwrap.dedent(
-            """\
-            weft: 1
-            settings: {executor: docker}
-            nodes:
-              - id: snippet
-                operator: weft:python
-                image: weft:base
-                params: {code: "import weft_task as w, os; w.output('result', os.environ['LANG'])"}
-            """
-        )
-    )
+    (installed_wheel.cwd / "image.weft.yaml").write_text(LIBRARY_IMAGE_WORKFLOW)
     installed_wheel.env["WEFT_DOCKER_IMAGE"] = docker_image
     done = installed_wheel.run("weft", "run", "image.weft.yaml", "--json", timeout=600)
     assert done.returncode == 0, done.stderr
